@@ -1,0 +1,50 @@
+"""`import tether` and `tether --help` must stay instant: no heavy library at import time."""
+
+import json
+import subprocess
+import sys
+
+HEAVY = [
+    "sqlalchemy",
+    "alembic",
+    "fsspec",
+    "s3fs",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "blake3",
+    "typer",
+    "click",
+    "rich",
+    "psycopg",
+    "botocore",
+]
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(list(sys.modules)))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return {m.split(".")[0] for m in json.loads(out.splitlines()[-1])}
+
+
+def test_import_tether_loads_no_heavy_library() -> None:
+    loaded = _modules_after("import tether")
+    assert not loaded & set(HEAVY), f"import tether loaded {sorted(loaded & set(HEAVY))}"
+
+
+def test_layer_packages_import_cheaply() -> None:
+    loaded = _modules_after("import tether.config, tether.store, tether.objects")
+    heavy = {"sqlalchemy", "alembic", "fsspec", "s3fs", "numpy", "pandas", "pyarrow", "psycopg"}
+    assert not loaded & heavy, f"layer packages loaded {sorted(loaded & heavy)}"
+
+
+def test_help_does_not_touch_storage_libraries() -> None:
+    loaded = _modules_after(
+        "from tether.cli.main import main\ntry:\n main(['--help'])\nexcept SystemExit:\n pass"
+    )
+    heavy = {"sqlalchemy", "alembic", "fsspec", "numpy", "pandas", "blake3"}
+    assert not loaded & heavy, f"tether --help loaded {sorted(loaded & heavy)}"

@@ -1,0 +1,100 @@
+"""Each layer imports only the layers below it (docs/architecture.md), and no import cycle exists."""
+
+import ast
+from pathlib import Path
+
+import tether
+
+PACKAGE = Path(tether.__file__).parent
+
+# Lowest first. A module may import from its own layer or any layer listed before it.
+LAYERS = [
+    "tether.errors",
+    "tether.config",
+    "tether.store",
+    "tether.objects",
+    "tether.data",
+    "tether.tracking",
+    "tether.pipelines",
+    "tether.models",
+    "tether.serving",
+    "tether.monitoring",
+    "tether.automation",
+    "tether.server",
+    "tether.demo",
+    "tether.cli",
+]
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _layer(module: str) -> int | None:
+    for i, prefix in enumerate(LAYERS):
+        if module == prefix or module.startswith(prefix + "."):
+            return i
+    return None
+
+
+def _imports(tree: ast.AST, module: str, top_level_only: bool) -> set[str]:
+    found: set[str] = set()
+    nodes = tree.body if top_level_only and isinstance(tree, ast.Module) else ast.walk(tree)
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.rsplit(".", node.level)[0]
+                found.add(f"{base}.{node.module}" if node.module else base)
+            elif node.module:
+                found.add(node.module)
+                found.update(f"{node.module}.{a.name}" for a in node.names)
+    return {name for name in found if name.split(".")[0] == "tether"}
+
+
+def _sources() -> dict[str, ast.AST]:
+    return {_module_name(p): ast.parse(p.read_text(), str(p)) for p in PACKAGE.rglob("*.py")}
+
+
+def test_every_module_belongs_to_a_layer() -> None:
+    orphans = [
+        m for m in _sources() if m != "tether" and m != "tether.__main__" and _layer(m) is None
+    ]
+    assert not orphans, f"modules outside any layer (add them to LAYERS and the docs): {orphans}"
+
+
+def test_layers_import_only_downward() -> None:
+    violations = []
+    for module, tree in _sources().items():
+        own = _layer(module)
+        if own is None:
+            continue
+        for name in _imports(tree, module, top_level_only=False):
+            target = _layer(name)
+            if target is not None and target > own:
+                violations.append(f"{module} imports {name}")
+    assert not violations, "upward imports:\n" + "\n".join(sorted(violations))
+
+
+def test_no_import_cycles_at_module_level() -> None:
+    sources = _sources()
+    graph = {
+        m: {i for i in _imports(t, m, top_level_only=True) if i in sources and i != m}
+        for m, t in sources.items()
+    }
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in graph[node]:
+            if state.get(nxt) == 1:
+                raise AssertionError("import cycle: " + " -> ".join([*path, node, nxt]))
+            if nxt not in state:
+                visit(nxt, [*path, node])
+        state[node] = 2
+
+    for module in graph:
+        if module not in state:
+            visit(module, [])

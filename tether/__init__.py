@@ -1,0 +1,32 @@
+"""Tether: data, code, runs and models bound into one reproducible MLOps loop.
+
+This module is the public Python API. Names are imported on first use, so that
+``import tether`` stays instant (no SQLAlchemy, fsspec or NumPy until they are needed).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from tether.errors import TetherError
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    "ObjectStore": "tether.objects",
+    "open_store": "tether.store",
+    "load_settings": "tether.config",
+    "find_workspace": "tether.config",
+    "init_workspace": "tether.config",
+}
+
+__all__ = ["TetherError", "__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tether' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

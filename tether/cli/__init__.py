@@ -1,0 +1,1 @@
+"""The ``tether`` command: thin wrappers that call the Python API."""

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def demo(
+    path: Path = typer.Argument(Path("tether-demo"), help="Folder for the demo workspace."),
+) -> None:
+    """Run the end-to-end example on the embedded default (SQLite + local objects)."""
+    from tether.demo import run_demo
+
+    result = run_demo(path, echo=typer.echo)
+    typer.echo(f"demo workspace: {result.workspace}")

@@ -1,4 +1,4 @@
-"""Each layer imports only the layers below it (docs/architecture.md), and no import cycle exists."""
+"""Layers import only the layers below them (docs/architecture.md); no import cycle exists."""
 
 import ast
 from pathlib import Path

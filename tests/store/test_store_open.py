@@ -1,0 +1,132 @@
+"""Opening stores: URL schemes, unreachable databases, settings, cost of import and reopen."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tether.config import load_settings
+from tether.errors import ConfigError, StorageError
+from tether.store import (
+    MetricPoint,
+    StoreUnavailable,
+    UnknownStoreScheme,
+    open_store,
+    open_store_from_settings,
+)
+from tether.store.sql.engine import parse_url
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "foo://bar", "/just/a/path"])
+def test_unknown_scheme(url: str) -> None:
+    with pytest.raises(UnknownStoreScheme) as e:
+        open_store(url)
+    assert isinstance(e.value, ConfigError)
+    message = str(e.value)
+    assert "sqlite" in message and "postgresql" in message
+    if "://" in url:
+        assert repr(url.split("://")[0]) in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://u:pw@h:5433/db",
+        "postgresql://u:pw@h:5433/db",
+        "postgresql+psycopg://u:pw@h:5433/db",
+        "POSTGRESQL://u:pw@h:5433/db",
+    ],
+)
+def test_postgres_urls_use_psycopg3(url: str) -> None:
+    parsed = parse_url(url)
+    assert parsed.drivername == "postgresql+psycopg"
+    assert (parsed.host, parsed.port, parsed.database, parsed.password) == ("h", 5433, "db", "pw")
+
+
+def test_unreachable_postgres_names_url_without_password() -> None:
+    url = "postgresql://tether:hunter2-secret@127.0.0.1:1/metadata?connect_timeout=3"
+    with pytest.raises(StoreUnavailable) as e:
+        open_store(url)
+    message = str(e.value)
+    assert isinstance(e.value, StorageError)
+    assert "hunter2-secret" not in message
+    assert "postgresql+psycopg://tether:***@127.0.0.1:1/metadata" in message
+    assert "check that the server is running" in message
+    assert e.value.__cause__ is None and e.value.__suppress_context__
+
+
+def test_unopenable_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/no/such/folder/tether.db"
+    with pytest.raises(StoreUnavailable, match="folder exists"):
+        open_store(url)
+    (tmp_path / "junk.db").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageError):
+        open_store(f"sqlite:///{tmp_path}/junk.db")
+
+
+def test_in_memory_sqlite() -> None:
+    with open_store("sqlite://") as store:
+        store.get_or_create_project("p")
+        run = store.create_run("p")
+        store.log_metrics(run.id, [MetricPoint("a", 0, 0, 1.0)])
+        assert store.get_metric_summaries(run.id)["a"].count == 1
+
+
+def test_open_from_settings(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/s.db"
+    settings = load_settings(
+        None,
+        flags={"store.url": url, "store.busy_timeout_s": 2.5},
+        env={"XDG_CONFIG_HOME": str(tmp_path)},
+    )
+    with open_store_from_settings(settings) as store:
+        assert store.list_projects() == []
+    assert (tmp_path / "s.db").exists()
+
+
+def test_sqlite_pragmas(sqlite_store_url: str) -> None:
+    import sqlalchemy as sa
+
+    from tether.store.sql.store import SqlStore
+
+    store = open_store(sqlite_store_url, busy_timeout_s=4)
+    assert isinstance(store, SqlStore)
+    with store._read() as conn:
+        pragmas = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+        }
+        assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+    store.close()
+    assert pragmas == {
+        "journal_mode": "wal",
+        "synchronous": 1,
+        "foreign_keys": 1,
+        "busy_timeout": 4000,
+    }
+
+
+def test_reopening_an_up_to_date_store_is_fast(store_url: str) -> None:
+    open_store(store_url).close()  # warm the imports
+    best = min(_open_close_seconds(store_url) for _ in range(5))
+    assert best < 0.05, f"reopening took {best * 1000:.1f} ms"
+
+
+def _open_close_seconds(url: str) -> float:
+    start = time.perf_counter()
+    open_store(url).close()
+    return time.perf_counter() - start
+
+
+def test_import_is_cheap_and_reopen_skips_alembic(sqlite_store_url: str) -> None:
+    code = (
+        "import sys, tether.store\n"
+        "assert 'sqlalchemy' not in sys.modules, 'import tether.store loaded sqlalchemy'\n"
+        f"tether.store.open_store({sqlite_store_url!r}).close()\n"
+        "assert 'alembic' not in sys.modules, 'opening an up-to-date store imported alembic'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,202 @@
+"""Conformance: dataset versions, model versions and aliases."""
+
+from __future__ import annotations
+
+import itertools
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tether.errors import InvalidInput
+from tether.store import (
+    AliasNotFound,
+    DatasetNotFound,
+    DatasetVersionNotFound,
+    ModelNotFound,
+    ModelVersionNotFound,
+    ProjectNotFound,
+    RunNotFound,
+    Store,
+    open_store,
+)
+
+
+def _dataset_version(store: Store, dataset: str = "images", **kw: object) -> int:
+    return store.create_dataset_version(
+        "p",
+        dataset,
+        tree_digest="t" * 64,
+        file_count=3,
+        total_size=100,
+        **kw,  # type: ignore[arg-type]
+    ).version
+
+
+def test_dataset_versions(store: Store) -> None:
+    store.get_or_create_project("p")
+    run = store.create_run("p")
+    v1 = store.create_dataset_version(
+        "p", "images", tree_digest="a" * 64, file_count=2, total_size=10, message="first"
+    )
+    v2 = store.create_dataset_version(
+        "p", "images", tree_digest="b" * 64, file_count=3, total_size=20, run_id=run.id
+    )
+    assert (v1.version, v2.version) == (1, 2)
+    assert v2.run_id == run.id and v1.message == "first" and v1.project == "p"
+    assert store.get_dataset_version("p", "images") == v2
+    assert store.get_dataset_version("p", "images", 1) == v1
+    assert store.list_dataset_versions("p", "images") == [v1, v2]
+    _dataset_version(store, "tables")
+    assert store.list_datasets("p") == ["images", "tables"]
+
+
+def test_dataset_not_found(store: Store) -> None:
+    with pytest.raises(ProjectNotFound):
+        _dataset_version(store)
+    store.get_or_create_project("p")
+    with pytest.raises(DatasetNotFound, match=r"'images'.*'p'"):
+        store.get_dataset_version("p", "images")
+    with pytest.raises(DatasetNotFound):
+        store.list_dataset_versions("p", "images")
+    _dataset_version(store)
+    with pytest.raises(DatasetVersionNotFound, match="version 7"):
+        store.get_dataset_version("p", "images", 7)
+    with pytest.raises(RunNotFound):
+        _dataset_version(store, run_id="r0")
+    assert store.list_datasets("p") == ["images"]
+    with pytest.raises(InvalidInput, match="file_count"):
+        store.create_dataset_version("p", "d", tree_digest="t", file_count=-1, total_size=0)
+    with pytest.raises(InvalidInput, match="version"):
+        store.get_dataset_version("p", "images", 0)
+
+
+def test_concurrent_dataset_versions_are_unique_and_dense(store_url: str) -> None:
+    """Writers on separate connections never get the same number and leave no gaps."""
+    stores = [open_store(store_url) for _ in range(4)]
+    stores[0].get_or_create_project("p")
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            versions = list(pool.map(lambda i: _dataset_version(stores[i % 4]), range(40)))
+        assert sorted(versions) == list(range(1, 41))
+        listed = stores[1].list_dataset_versions("p", "images")
+        assert [v.version for v in listed] == list(range(1, 41))
+    finally:
+        for s in stores:
+            s.close()
+
+
+def _model(store: Store, model: str = "clf", **kw: object) -> int:
+    return store.create_model_version(
+        "p",
+        model,
+        artifact_digest="d" * 64,
+        flavor="sklearn",
+        **kw,  # type: ignore[arg-type]
+    ).version
+
+
+def test_model_versions(store: Store) -> None:
+    store.get_or_create_project("p")
+    run = store.create_run("p")
+    signature = {"inputs": [{"name": "x", "type": "double", "shape": [-1, 4]}]}
+    m1 = store.create_model_version(
+        "p",
+        "clf",
+        artifact_digest="a" * 64,
+        flavor="sklearn",
+        signature=signature,
+        run_id=run.id,
+    )
+    m2 = store.create_model_version("p", "clf", artifact_digest="b" * 64, flavor="onnx")
+    assert (m1.version, m2.version) == (1, 2) and m1.signature == signature
+    assert store.get_model_version("p", "clf", 1) == m1
+    assert store.list_model_versions("p", "clf") == [m1, m2]
+    _model(store, "reg")
+    assert store.list_models("p") == ["clf", "reg"]
+    with pytest.raises(ModelNotFound, match="'nope'"):
+        store.get_model_version("p", "nope", 1)
+    with pytest.raises(ModelVersionNotFound, match="version 3"):
+        store.get_model_version("p", "clf", 3)
+    with pytest.raises(RunNotFound):
+        _model(store, run_id="r0")
+
+
+def test_aliases(store: Store) -> None:
+    store.get_or_create_project("p")
+    for _ in range(3):
+        _model(store)
+    first = store.set_alias("p", "clf", "champion", 1, actor="ana", reason="baseline")
+    assert (first.from_version, first.to_version, first.actor) == (None, 1, "ana")
+    moved = store.set_alias("p", "clf", "champion", 3, actor="bot")
+    assert (moved.from_version, moved.to_version, moved.reason) == (1, 3, None)
+    store.set_alias("p", "clf", "challenger", 2, actor="ana")
+    assert store.get_alias("p", "clf", "champion").version == 3
+    assert store.get_alias("p", "clf", "challenger").version == 2
+    assert store.list_alias_events("p", "clf", "champion") == [first, moved]
+    assert [e.alias for e in store.list_alias_events("p", "clf")] == [
+        "champion",
+        "champion",
+        "challenger",
+    ]
+
+
+def test_alias_errors(store: Store) -> None:
+    store.get_or_create_project("p")
+    _model(store)
+    with pytest.raises(AliasNotFound, match="'champion'"):
+        store.get_alias("p", "clf", "champion")
+    with pytest.raises(ModelVersionNotFound, match="version 5"):
+        store.set_alias("p", "clf", "champion", 5, actor="ana")
+    with pytest.raises(ModelNotFound):
+        store.set_alias("p", "other", "champion", 1, actor="ana")
+    with pytest.raises(InvalidInput, match="alias"):
+        store.set_alias("p", "clf", "12", 1, actor="ana")
+    with pytest.raises(InvalidInput, match="actor"):
+        store.set_alias("p", "clf", "champion", 1, actor="")
+    assert store.list_alias_events("p", "clf") == []
+
+
+def test_alias_move_and_event_are_one_transaction(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tether.store.sql import registry
+
+    store.get_or_create_project("p")
+    _model(store)
+    _model(store)
+    store.set_alias("p", "clf", "champion", 1, actor="ana")
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("event insert failed")
+
+    monkeypatch.setattr(registry, "_record_alias_event", fail)
+    with pytest.raises(RuntimeError):
+        store.set_alias("p", "clf", "champion", 2, actor="ana")
+    monkeypatch.undo()
+    assert store.get_alias("p", "clf", "champion").version == 1
+    assert len(store.list_alias_events("p", "clf")) == 1
+
+
+def test_concurrent_alias_moves_form_one_chain(store_url: str) -> None:
+    """Each event's from_version is the previous event's to_version: no lost moves."""
+    stores = [open_store(store_url) for _ in range(4)]
+    s0 = stores[0]
+    s0.get_or_create_project("p")
+    for _ in range(5):
+        _model(s0)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(
+                pool.map(
+                    lambda i: stores[i % 4].set_alias("p", "clf", "champion", i % 5 + 1, actor="t"),
+                    range(40),
+                )
+            )
+        events = s0.list_alias_events("p", "clf", "champion")
+        assert len(events) == 40 and events[0].from_version is None
+        for before, after in itertools.pairwise(events):
+            assert after.from_version == before.to_version
+        assert s0.get_alias("p", "clf", "champion").version == events[-1].to_version
+    finally:
+        for s in stores:
+            s.close()

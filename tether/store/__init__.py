@@ -1,0 +1,71 @@
+"""The metadata store: runs, metrics, datasets, models, aliases and the audit log.
+
+``open_store(url)`` picks the implementation from the URL; SQLAlchemy is imported only then.
+"""
+
+from tether.store.base import Store
+from tether.store.entities import (
+    AliasEvent,
+    AuditEvent,
+    DatasetVersion,
+    MetricPoint,
+    MetricSummary,
+    ModelVersion,
+    ObjectRecord,
+    Project,
+    Run,
+    RunIO,
+)
+from tether.store.errors import (
+    AliasNotFound,
+    DatasetNotFound,
+    DatasetVersionNotFound,
+    InvalidField,
+    InvalidStoreUrl,
+    MetricNotFound,
+    ModelNotFound,
+    ModelVersionNotFound,
+    ObjectRecordNotFound,
+    ParamConflict,
+    ProjectNotFound,
+    RunNotFound,
+    SchemaError,
+    StoreBusy,
+    StoreUnavailable,
+    UnknownStoreScheme,
+)
+from tether.store.factory import open_store, open_store_from_settings
+from tether.store.ids import uuid7
+
+__all__ = [
+    "AliasEvent",
+    "AliasNotFound",
+    "AuditEvent",
+    "DatasetNotFound",
+    "DatasetVersion",
+    "DatasetVersionNotFound",
+    "InvalidField",
+    "InvalidStoreUrl",
+    "MetricNotFound",
+    "MetricPoint",
+    "MetricSummary",
+    "ModelNotFound",
+    "ModelVersion",
+    "ModelVersionNotFound",
+    "ObjectRecord",
+    "ObjectRecordNotFound",
+    "ParamConflict",
+    "Project",
+    "ProjectNotFound",
+    "Run",
+    "RunIO",
+    "RunNotFound",
+    "SchemaError",
+    "Store",
+    "StoreBusy",
+    "StoreUnavailable",
+    "UnknownStoreScheme",
+    "open_store",
+    "open_store_from_settings",
+    "uuid7",
+]

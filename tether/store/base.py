@@ -1,0 +1,174 @@
+"""The metadata store interface; every implementation passes ``tests/store``'s one suite."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from tether.store.entities import (
+    AliasEvent,
+    AuditEvent,
+    DatasetVersion,
+    MetricPoint,
+    MetricSummary,
+    ModelVersion,
+    ObjectRecord,
+    Project,
+    Run,
+    RunIO,
+)
+
+
+class Store(ABC):
+    """Projects, runs, metrics, objects, datasets, models, aliases and the audit log.
+
+    Unknown names and ids raise ``NotFound`` subclasses; malformed arguments ``InvalidInput``;
+    contradictions with stored data ``Conflict``; database failures ``StorageError``.
+    """
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # projects
+    @abstractmethod
+    def get_or_create_project(self, name: str) -> Project: ...
+    @abstractmethod
+    def get_project(self, name: str) -> Project: ...
+    @abstractmethod
+    def list_projects(self) -> list[Project]: ...
+
+    # runs
+    @abstractmethod
+    def create_run(
+        self,
+        project: str,
+        *,
+        experiment: str = "default",
+        name: str | None = None,
+        parent_id: str | None = None,
+        params: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> Run: ...
+    @abstractmethod
+    def get_run(self, run_id: str) -> Run: ...
+    @abstractmethod
+    def set_run_status(self, run_id: str, status: str, *, error: str | None = None) -> Run: ...
+    @abstractmethod
+    def log_params(self, run_id: str, params: Mapping[str, str]) -> None: ...
+    @abstractmethod
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
+    @abstractmethod
+    def update_run_info(self, run_id: str, info: Mapping[str, Any]) -> None: ...
+    @abstractmethod
+    def list_runs(
+        self, project: str, *, experiment: str | None = None, limit: int = 1000
+    ) -> list[Run]: ...
+
+    # metrics
+    @abstractmethod
+    def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None: ...
+    @abstractmethod
+    def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]: ...
+    @abstractmethod
+    def get_metric_summaries(self, run_id: str) -> dict[str, MetricSummary]: ...
+
+    # run inputs and outputs
+    @abstractmethod
+    def add_run_io(
+        self, run_id: str, direction: str, kind: str, ref: str, name: str | None = None
+    ) -> RunIO: ...
+    @abstractmethod
+    def list_run_io(self, run_id: str, direction: str | None = None) -> list[RunIO]: ...
+
+    # objects
+    @abstractmethod
+    def record_objects(self, records: Iterable[ObjectRecord]) -> None: ...
+    @abstractmethod
+    def get_object_record(self, digest: str) -> ObjectRecord: ...
+
+    # datasets
+    @abstractmethod
+    def create_dataset_version(
+        self,
+        project: str,
+        dataset: str,
+        *,
+        tree_digest: str,
+        file_count: int,
+        total_size: int,
+        message: str | None = None,
+        run_id: str | None = None,
+    ) -> DatasetVersion: ...
+    @abstractmethod
+    def get_dataset_version(
+        self, project: str, dataset: str, version: int | None = None
+    ) -> DatasetVersion: ...
+    @abstractmethod
+    def list_datasets(self, project: str) -> list[str]: ...
+    @abstractmethod
+    def list_dataset_versions(self, project: str, dataset: str) -> list[DatasetVersion]: ...
+
+    # models and aliases
+    @abstractmethod
+    def create_model_version(
+        self,
+        project: str,
+        model: str,
+        *,
+        artifact_digest: str,
+        flavor: str,
+        signature: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
+    ) -> ModelVersion: ...
+    @abstractmethod
+    def get_model_version(self, project: str, model: str, version: int) -> ModelVersion: ...
+    @abstractmethod
+    def list_models(self, project: str) -> list[str]: ...
+    @abstractmethod
+    def list_model_versions(self, project: str, model: str) -> list[ModelVersion]: ...
+    @abstractmethod
+    def set_alias(
+        self,
+        project: str,
+        model: str,
+        alias: str,
+        version: int,
+        *,
+        actor: str,
+        reason: str | None = None,
+    ) -> AliasEvent: ...
+    @abstractmethod
+    def get_alias(self, project: str, model: str, alias: str) -> ModelVersion: ...
+    @abstractmethod
+    def list_alias_events(
+        self, project: str, model: str, alias: str | None = None
+    ) -> list[AliasEvent]: ...
+
+    # audit log
+    @abstractmethod
+    def record_audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        target: str,
+        outcome: str,
+        project: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditEvent: ...
+    @abstractmethod
+    def list_audit(self, *, project: str | None = None, limit: int = 100) -> list[AuditEvent]: ...

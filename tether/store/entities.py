@@ -1,0 +1,131 @@
+"""What the metadata store holds, as frozen dataclasses.
+
+Times are timezone-aware UTC datetimes; metric timestamps are integer milliseconds since the epoch
+(they come in bulk and stay packed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+RunStatus = Literal["running", "finished", "failed", "killed"]
+RUN_STATUSES: tuple[str, ...] = ("running", "finished", "failed", "killed")
+TERMINAL_STATUSES: frozenset[str] = frozenset({"finished", "failed", "killed"})
+
+IODirection = Literal["input", "output"]
+IO_DIRECTIONS: tuple[str, ...] = ("input", "output")
+IOKind = Literal["object", "dataset_version", "run", "model_version"]
+IO_KINDS: tuple[str, ...] = ("object", "dataset_version", "run", "model_version")
+
+ObjectKind = Literal["blob", "tree"]
+OBJECT_KINDS: tuple[str, ...] = ("blob", "tree")
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Run:
+    id: str
+    project: str
+    experiment: str
+    name: str | None
+    status: str
+    start_time: datetime
+    end_time: datetime | None
+    parent_id: str | None
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    key: str
+    step: int
+    timestamp_ms: int
+    value: float
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """Aggregate of one run's metric series; ``min``/``max`` skip NaN (NaN if every value is)."""
+
+    key: str
+    last_value: float
+    last_step: int
+    last_timestamp_ms: int
+    min_value: float
+    max_value: float
+    count: int
+
+
+@dataclass(frozen=True)
+class RunIO:
+    run_id: str
+    direction: str
+    kind: str
+    ref: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ObjectRecord:
+    digest: str
+    size: int
+    kind: str = "blob"
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    project: str
+    dataset: str
+    version: int
+    tree_digest: str
+    file_count: int
+    total_size: int
+    message: str | None
+    run_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    project: str
+    model: str
+    version: int
+    artifact_digest: str
+    flavor: str
+    signature: dict[str, Any] | None
+    run_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AliasEvent:
+    project: str
+    model: str
+    alias: str
+    from_version: int | None
+    to_version: int
+    actor: str
+    reason: str | None
+    time: datetime
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: int
+    time: datetime
+    actor: str
+    action: str
+    target: str
+    project: str | None
+    outcome: str
+    detail: dict[str, Any] | None

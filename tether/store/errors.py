@@ -1,0 +1,91 @@
+"""Errors of the metadata store; each names what was missing or wrong and what to do."""
+
+from __future__ import annotations
+
+from tether.errors import ConfigError, Conflict, InvalidInput, NotFound, StorageError
+
+
+class InvalidField(InvalidInput):
+    """An argument is malformed; ``field`` names it."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        super().__init__(f"invalid {field}: {problem}")
+
+
+class ProjectNotFound(NotFound):
+    def __init__(self, project: str) -> None:
+        super().__init__(
+            f"project {project!r} does not exist; create it first (get_or_create_project)"
+        )
+
+
+class RunNotFound(NotFound):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id!r} does not exist")
+
+
+class MetricNotFound(NotFound):
+    def __init__(self, run_id: str, key: str) -> None:
+        super().__init__(f"run {run_id!r} has no metric {key!r}")
+
+
+class ObjectRecordNotFound(NotFound):
+    def __init__(self, digest: str) -> None:
+        super().__init__(f"no object with digest {digest!r} is recorded in the metadata store")
+
+
+class DatasetNotFound(NotFound):
+    def __init__(self, project: str, dataset: str) -> None:
+        super().__init__(f"dataset {dataset!r} does not exist in project {project!r}")
+
+
+class DatasetVersionNotFound(NotFound):
+    def __init__(self, project: str, dataset: str, version: int) -> None:
+        super().__init__(f"dataset {dataset!r} in project {project!r} has no version {version}")
+
+
+class ModelNotFound(NotFound):
+    def __init__(self, project: str, model: str) -> None:
+        super().__init__(f"model {model!r} does not exist in project {project!r}")
+
+
+class ModelVersionNotFound(NotFound):
+    def __init__(self, project: str, model: str, version: int) -> None:
+        super().__init__(f"model {model!r} in project {project!r} has no version {version}")
+
+
+class AliasNotFound(NotFound):
+    def __init__(self, project: str, model: str, alias: str) -> None:
+        super().__init__(
+            f"model {model!r} in project {project!r} has no alias {alias!r}; set it with set_alias"
+        )
+
+
+class ParamConflict(Conflict):
+    def __init__(self, run_id: str, key: str, stored: str, given: str) -> None:
+        self.key = key
+        super().__init__(
+            f"param {key!r} of run {run_id!r} is already {stored!r}, cannot change it to "
+            f"{given!r}; params are immutable, log a new run or use a tag instead"
+        )
+
+
+class StoreUnavailable(StorageError):
+    """The metadata database cannot be reached or opened."""
+
+
+class StoreBusy(StorageError):
+    """Another writer held the database longer than the busy timeout."""
+
+
+class SchemaError(StorageError):
+    """The database schema is not one this version of Tether can use."""
+
+
+class UnknownStoreScheme(ConfigError):
+    """The store URL's scheme names no metadata store implementation."""
+
+
+class InvalidStoreUrl(ConfigError):
+    """The store URL cannot be parsed."""

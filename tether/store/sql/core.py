@@ -1,0 +1,94 @@
+"""What every part of SqlStore shares: the engine, transactions and common lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine
+
+from tether.store.errors import ProjectNotFound, RunNotFound
+from tether.store.sql import schema as t
+from tether.store.sql.engine import BEGIN_MODE, safe_url
+from tether.store.sql.translate import translated
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SqlCore:
+    def __init__(self, engine: Engine, url: URL) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**{BEGIN_MODE: "IMMEDIATE"})
+        self._url = url
+
+    @property
+    def url(self) -> str:
+        """The store URL with any password hidden."""
+        return safe_url(self._url)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        with translated(self._url), self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """One short write transaction; on SQLite it holds the write lock from its start."""
+        with translated(self._url), self._writer.begin() as conn:
+            yield conn
+
+    @staticmethod
+    def _insert(conn: sa.Connection, table: sa.Table) -> Any:
+        """An INSERT that supports ``on_conflict_do_nothing/update`` on this dialect."""
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+
+    @staticmethod
+    def _project_id(conn: sa.Connection, project: str) -> int:
+        pid = conn.execute(sa.select(t.projects.c.id).where(t.projects.c.name == project)).scalar()
+        if pid is None:
+            raise ProjectNotFound(project)
+        return int(pid)
+
+    @staticmethod
+    def _require_run(conn: sa.Connection, run_id: str, *, lock: bool = False) -> None:
+        query = sa.select(t.runs.c.id).where(t.runs.c.id == run_id)
+        if lock:
+            query = query.with_for_update()
+        if conn.execute(query).first() is None:
+            raise RunNotFound(run_id)
+
+    @staticmethod
+    def _next_version(
+        conn: sa.Connection, table: sa.Table, project_id: int, name: str
+    ) -> tuple[int, int]:
+        """Allocate the next version of a dataset or model: ``(row id, version)``.
+
+        The counter row's UPDATE takes a row lock (PostgreSQL) inside the write lock (SQLite),
+        so concurrent writers get 1, 2, 3... with no gaps or duplicates.
+        """
+        conn.execute(
+            SqlCore._insert(conn, table)
+            .values(project_id=project_id, name=name, last_version=0)
+            .on_conflict_do_nothing(index_elements=["project_id", "name"])
+        )
+        row = conn.execute(
+            sa.update(table)
+            .where(table.c.project_id == project_id, table.c.name == name)
+            .values(last_version=table.c.last_version + 1)
+            .returning(table.c.id, table.c.last_version)
+        ).one()
+        return int(row[0]), int(row[1])

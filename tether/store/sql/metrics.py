@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from tether.store import validate
+from tether.store.entities import MetricPoint, MetricSummary
+from tether.store.errors import MetricNotFound
+from tether.store.sql import schema as t
+from tether.store.sql.chunks import pack, unpack
+from tether.store.sql.core import SqlCore
+
+
+def _nan_to_none(value: float) -> float | None:
+    return None if value != value else value
+
+
+def _none_to_nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _summary_row(
+    run_id: str, key: str, steps: array[int], times: array[int], values: array[float]
+) -> dict[str, Any]:
+    # "last" is the point with the largest (step, timestamp); a tie goes to the later point
+    last_step, last_ts, last_i = max(zip(steps, times, range(len(steps)), strict=True))
+    finite = values if not math.isnan(sum(values)) else [v for v in values if v == v]
+    return {
+        "run_id": run_id,
+        "key": key,
+        "last_value": _nan_to_none(values[last_i]),
+        "last_step": last_step,
+        "last_timestamp_ms": last_ts,
+        "min_value": min(finite) if finite else None,
+        "max_value": max(finite) if finite else None,
+        "count": len(values),
+    }
+
+
+def _merge_summaries(insert: Any) -> Any:
+    """Upsert that folds a batch's summary into the stored one, inside the database."""
+    new, old = insert.excluded, t.metric_summaries.c
+    newer = sa.or_(
+        new.last_step > old.last_step,
+        sa.and_(new.last_step == old.last_step, new.last_timestamp_ms >= old.last_timestamp_ms),
+    )
+    return insert.on_conflict_do_update(
+        index_elements=["run_id", "key"],
+        set_={
+            "last_value": sa.case((newer, new.last_value), else_=old.last_value),
+            "last_step": sa.case((newer, new.last_step), else_=old.last_step),
+            "last_timestamp_ms": sa.case(
+                (newer, new.last_timestamp_ms), else_=old.last_timestamp_ms
+            ),
+            "min_value": sa.case(
+                (old.min_value.is_(None), new.min_value),
+                (new.min_value < old.min_value, new.min_value),
+                else_=old.min_value,
+            ),
+            "max_value": sa.case(
+                (old.max_value.is_(None), new.max_value),
+                (new.max_value > old.max_value, new.max_value),
+                else_=old.max_value,
+            ),
+            "count": old.count + new.count,
+        },
+    )
+
+
+class MetricsMixin(SqlCore):
+    _summary_upserts: ClassVar[dict[str, Any]] = {}  # dialect name -> statement, built once
+
+    def _summary_upsert(self, conn: sa.Connection) -> Any:
+        stmt = self._summary_upserts.get(conn.dialect.name)
+        if stmt is None:
+            stmt = _merge_summaries(self._insert(conn, t.metric_summaries))
+            self._summary_upserts[conn.dialect.name] = stmt
+        return stmt
+
+    def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None:
+        """Store a batch as one chunk per key and fold it into the summaries, atomically."""
+        validate.name("run_id", run_id)
+        series = validate.metric_series(points)
+        chunks = [
+            {
+                "run_id": run_id,
+                "key": key,
+                "first_step": min(steps),
+                "last_step": max(steps),
+                "count": len(steps),
+                "steps": pack(steps),
+                "timestamps": pack(times),
+                "values": pack(values),
+            }
+            for key, (steps, times, values) in series.items()
+        ]
+        summaries = [_summary_row(run_id, key, *s) for key, s in series.items()]
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            if not chunks:
+                return
+            conn.execute(sa.insert(t.metric_chunks), chunks)
+            conn.execute(self._summary_upsert(conn), summaries)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        """Every point of one series, ordered by step, then timestamp, then logging order."""
+        validate.name("run_id", run_id)
+        validate.name("metric key", key)
+        c = t.metric_chunks.c
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(c.steps, c.timestamps, c["values"])
+                .where(c.run_id == run_id, c.key == key)
+                .order_by(c.id)
+            ).all()
+            if not rows:
+                self._require_run(conn, run_id)
+                raise MetricNotFound(run_id, key)
+        points = [
+            MetricPoint(key, step, ts, value)
+            for steps, times, values in rows
+            for step, ts, value in zip(
+                unpack("q", steps), unpack("q", times), unpack("d", values), strict=True
+            )
+        ]
+        points.sort(key=lambda p: (p.step, p.timestamp_ms))
+        return points
+
+    def get_metric_summaries(self, run_id: str) -> dict[str, MetricSummary]:
+        validate.name("run_id", run_id)
+        s = t.metric_summaries.c
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(t.metric_summaries).where(s.run_id == run_id).order_by(s.key)
+            ).all()
+            if not rows:
+                self._require_run(conn, run_id)
+        return {
+            r.key: MetricSummary(
+                key=r.key,
+                last_value=_none_to_nan(r.last_value),
+                last_step=r.last_step,
+                last_timestamp_ms=r.last_timestamp_ms,
+                min_value=_none_to_nan(r.min_value),
+                max_value=_none_to_nan(r.max_value),
+                count=r._mapping["count"],
+            )
+            for r in rows
+        }

@@ -1,0 +1,76 @@
+"""Brings a database to the schema head on open; cheap when it already is there.
+
+Opening checks ``alembic_version`` with one query; Alembic is imported and run only when the
+database is behind, inside a transaction that holds a lock (SQLite: BEGIN IMMEDIATE;
+PostgreSQL: an advisory lock), so concurrent first opens migrate exactly once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tether.store.errors import SchemaError
+from tether.store.sql.engine import BEGIN_MODE
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+HEAD = "0001"  # newest revision under migrations/versions (a test keeps them in step)
+MIGRATIONS = Path(__file__).parent / "migrations"
+_PG_LOCK_KEY = 0x7E7E_0001  # arbitrary, constant: "tether schema migration"
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        try:
+            with conn.begin():
+                value = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError) as e:
+            if _is_missing_table(e):
+                return None
+            raise
+    return None if value is None else str(value)
+
+
+def _is_missing_table(e: sa.exc.DBAPIError) -> bool:
+    text = str(e.orig).lower()
+    return "no such table" in text or "does not exist" in text or "undefinedtable" in text
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("path_separator", "os")
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def ensure_schema(engine: Engine, *, target: str = "head") -> None:
+    if target == "head" and current_revision(engine) == HEAD:
+        return
+    upgrade(engine, target)
+
+
+def upgrade(engine: Engine, target: str = "head") -> None:
+    from alembic import command
+    from alembic.util import CommandError
+
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{BEGIN_MODE: "IMMEDIATE"})
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+            try:
+                command.upgrade(alembic_config(conn), target)
+            except CommandError as e:
+                raise SchemaError(
+                    f"cannot migrate the metadata store schema: {e}; if the database was "
+                    "written by a newer Tether, upgrade Tether"
+                ) from None

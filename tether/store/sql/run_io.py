@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tether.store import validate
+from tether.store.entities import IO_DIRECTIONS, RunIO
+from tether.store.sql import schema as t
+from tether.store.sql.core import SqlCore
+
+
+class RunIOMixin(SqlCore):
+    def add_run_io(
+        self, run_id: str, direction: str, kind: str, ref: str, name: str | None = None
+    ) -> RunIO:
+        """Record that a run read or wrote something; recording it again changes nothing."""
+        validate.name("run_id", run_id)
+        validate.io(direction, kind)
+        validate.name("ref", ref)
+        validate.optional_name("name", name)
+        c = t.run_io.c
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            conn.execute(
+                self._insert(conn, t.run_io)
+                .values(run_id=run_id, direction=direction, kind=kind, ref=ref, name=name)
+                .on_conflict_do_nothing(index_elements=["run_id", "direction", "kind", "ref"])
+            )
+            stored = conn.execute(
+                sa.select(c.name).where(
+                    c.run_id == run_id, c.direction == direction, c.kind == kind, c.ref == ref
+                )
+            ).scalar()
+        return RunIO(run_id=run_id, direction=direction, kind=kind, ref=ref, name=stored)
+
+    def list_run_io(self, run_id: str, direction: str | None = None) -> list[RunIO]:
+        """In the order they were recorded."""
+        validate.name("run_id", run_id)
+        if direction is not None:
+            validate.one_of("direction", direction, IO_DIRECTIONS)
+        c = t.run_io.c
+        query = sa.select(c.run_id, c.direction, c.kind, c.ref, c.name).where(c.run_id == run_id)
+        if direction is not None:
+            query = query.where(c.direction == direction)
+        with self._read() as conn:
+            rows = conn.execute(query.order_by(c.id)).all()
+            if not rows:
+                self._require_run(conn, run_id)
+        return [RunIO(*r) for r in rows]

@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from tether.store import validate
+from tether.store.entities import TERMINAL_STATUSES, Run
+from tether.store.errors import InvalidField, ParamConflict, RunNotFound
+from tether.store.ids import uuid7
+from tether.store.sql import schema as t
+from tether.store.sql.core import SqlCore, now
+
+_RUN_COLUMNS = (*t.runs.c, t.projects.c.name.label("project_name"))
+
+
+def _run(row: Any, params: dict[str, str], tags: dict[str, str]) -> Run:
+    return Run(
+        id=row.id,
+        project=row.project_name,
+        experiment=row.experiment,
+        name=row.name,
+        status=row.status,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        parent_id=row.parent_id,
+        params=params,
+        tags=tags,
+        info=dict(row.info or {}),
+        error=row.error,
+    )
+
+
+def _key_values(
+    conn: sa.Connection, table: sa.Table, run_ids: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {rid: {} for rid in run_ids}
+    if run_ids:
+        query = sa.select(table.c.run_id, table.c.key, table.c.value).where(
+            table.c.run_id.in_(run_ids)
+        )
+        for rid, key, value in conn.execute(query):
+            out[rid][key] = value
+    return out
+
+
+def _load_run(conn: sa.Connection, run_id: str) -> Run:
+    row = conn.execute(
+        sa.select(*_RUN_COLUMNS).join(t.projects).where(t.runs.c.id == run_id)
+    ).first()
+    if row is None:
+        raise RunNotFound(run_id)
+    params = _key_values(conn, t.params, [run_id])[run_id]
+    tags = _key_values(conn, t.tags, [run_id])[run_id]
+    return _run(row, params, tags)
+
+
+class RunsMixin(SqlCore):
+    def create_run(
+        self,
+        project: str,
+        *,
+        experiment: str = "default",
+        name: str | None = None,
+        parent_id: str | None = None,
+        params: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> Run:
+        validate.name("project", project)
+        validate.name("experiment", experiment)
+        validate.optional_name("name", name)
+        validate.optional_text("parent_id", parent_id)
+        params_ = validate.string_map("params", params)
+        tags_ = validate.string_map("tags", tags)
+        info_ = validate.json_map("info", info)
+        run_id, started = uuid7(), now()
+        with self._write() as conn:
+            project_id = self._project_id(conn, project)
+            if parent_id is not None:
+                self._require_run(conn, parent_id)
+            conn.execute(
+                sa.insert(t.runs).values(
+                    id=run_id,
+                    project_id=project_id,
+                    experiment=experiment,
+                    name=name,
+                    status="running",
+                    start_time=started,
+                    parent_id=parent_id,
+                    info=info_,
+                )
+            )
+            for table, values in ((t.params, params_), (t.tags, tags_)):
+                if values:
+                    conn.execute(
+                        sa.insert(table),
+                        [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()],
+                    )
+        return Run(
+            id=run_id,
+            project=project,
+            experiment=experiment,
+            name=name,
+            status="running",
+            start_time=started,
+            end_time=None,
+            parent_id=parent_id,
+            params=params_,
+            tags=tags_,
+            info=info_,
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        validate.name("run_id", run_id)
+        with self._read() as conn:
+            return _load_run(conn, run_id)
+
+    def set_run_status(self, run_id: str, status: str, *, error: str | None = None) -> Run:
+        validate.name("run_id", run_id)
+        validate.status(status)
+        validate.optional_text("error", error)
+        end_time = now() if status in TERMINAL_STATUSES else None
+        with self._write() as conn:
+            result = conn.execute(
+                sa.update(t.runs)
+                .where(t.runs.c.id == run_id)
+                .values(status=status, end_time=end_time, error=error)
+            )
+            if result.rowcount == 0:
+                raise RunNotFound(run_id)
+            return _load_run(conn, run_id)
+
+    def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
+        validate.name("run_id", run_id)
+        params_ = validate.string_map("params", params)
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            if not params_:
+                return
+            conn.execute(
+                self._insert(conn, t.params).on_conflict_do_nothing(
+                    index_elements=["run_id", "key"]
+                ),
+                [{"run_id": run_id, "key": k, "value": v} for k, v in params_.items()],
+            )
+            # read back: a value that differs was there before (or raced in); undo this call
+            stored = _key_values(conn, t.params, [run_id])[run_id]
+            for key, value in params_.items():
+                if stored[key] != value:
+                    raise ParamConflict(run_id, key, stored[key], value)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        validate.name("run_id", run_id)
+        tags_ = validate.string_map("tags", tags)
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            if not tags_:
+                return
+            insert = self._insert(conn, t.tags)
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["run_id", "key"], set_={"value": insert.excluded.value}
+                ),
+                [{"run_id": run_id, "key": k, "value": v} for k, v in tags_.items()],
+            )
+
+    def update_run_info(self, run_id: str, info: Mapping[str, Any]) -> None:
+        """Merge ``info`` into the run's info, key by key at the top level."""
+        validate.name("run_id", run_id)
+        info_ = validate.json_map("info", info)
+        with self._write() as conn:
+            current = conn.execute(
+                sa.select(t.runs.c.info).where(t.runs.c.id == run_id).with_for_update()
+            ).first()
+            if current is None:
+                raise RunNotFound(run_id)
+            merged = {**(current[0] or {}), **info_}
+            conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(info=merged))
+
+    def list_runs(
+        self, project: str, *, experiment: str | None = None, limit: int = 1000
+    ) -> list[Run]:
+        """Newest first."""
+        validate.name("project", project)
+        validate.optional_name("experiment", experiment)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidField("limit", f"expected a positive whole number, got {limit!r}")
+        with self._read() as conn:
+            project_id = self._project_id(conn, project)
+            query = (
+                sa.select(*_RUN_COLUMNS)
+                .join(t.projects)
+                .where(t.runs.c.project_id == project_id)
+                .order_by(t.runs.c.id.desc())
+                .limit(limit)
+            )
+            if experiment is not None:
+                query = query.where(t.runs.c.experiment == experiment)
+            rows = conn.execute(query).all()
+            ids = [r.id for r in rows]
+            params = _key_values(conn, t.params, ids)
+            tags = _key_values(conn, t.tags, ids)
+        return [_run(r, params[r.id], tags[r.id]) for r in rows]

@@ -1,0 +1,43 @@
+"""SqlStore: the metadata store on SQLite or PostgreSQL, assembled from one mixin per entity."""
+
+from __future__ import annotations
+
+from tether.store.base import Store
+from tether.store.sql.audit import AuditMixin
+from tether.store.sql.datasets import DatasetsMixin
+from tether.store.sql.engine import create_engine, parse_url
+from tether.store.sql.metrics import MetricsMixin
+from tether.store.sql.migrate import ensure_schema
+from tether.store.sql.objects import ObjectsMixin
+from tether.store.sql.projects import ProjectsMixin
+from tether.store.sql.registry import RegistryMixin
+from tether.store.sql.run_io import RunIOMixin
+from tether.store.sql.runs import RunsMixin
+from tether.store.sql.translate import translated
+
+
+class SqlStore(
+    ProjectsMixin,
+    RunsMixin,
+    MetricsMixin,
+    RunIOMixin,
+    ObjectsMixin,
+    DatasetsMixin,
+    RegistryMixin,
+    AuditMixin,
+    Store,
+):
+    def __repr__(self) -> str:
+        return f"SqlStore({self.url!r})"
+
+
+def open_sql_store(url: str, *, busy_timeout_s: float = 30.0) -> SqlStore:
+    sa_url = parse_url(url)
+    engine = create_engine(sa_url, busy_timeout_s=busy_timeout_s)
+    try:
+        with translated(sa_url):
+            ensure_schema(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return SqlStore(engine, sa_url)

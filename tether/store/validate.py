@@ -1,0 +1,177 @@
+"""Checks on arguments shared by every Store implementation; each failure names the field."""
+
+from __future__ import annotations
+
+import json
+import math
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from tether.store.entities import (
+    IO_DIRECTIONS,
+    IO_KINDS,
+    OBJECT_KINDS,
+    RUN_STATUSES,
+    MetricPoint,
+    ObjectRecord,
+)
+from tether.store.errors import InvalidField
+
+MAX_NAME = 250
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+def name(field: str, value: object) -> str:
+    """A name or key: a non-empty string without surrounding blanks or control characters."""
+    if not isinstance(value, str):
+        raise InvalidField(field, f"expected a string, got {type(value).__name__}")
+    if not value:
+        raise InvalidField(field, "must not be empty")
+    if value != value.strip():
+        raise InvalidField(field, f"{value!r} has leading or trailing whitespace")
+    if len(value) > MAX_NAME:
+        raise InvalidField(field, f"longer than {MAX_NAME} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InvalidField(field, f"{value!r} contains control characters")
+    return value
+
+
+def optional_name(field: str, value: object) -> str | None:
+    return None if value is None else name(field, value)
+
+
+def optional_text(field: str, value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidField(field, f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def one_of(field: str, value: object, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise InvalidField(field, f"{value!r} is not one of {', '.join(allowed)}")
+    assert isinstance(value, str)
+    return value
+
+
+def status(value: object) -> str:
+    return one_of("status", value, RUN_STATUSES)
+
+
+def string_map(field: str, values: Mapping[str, str] | None) -> dict[str, str]:
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping):
+        raise InvalidField(field, f"expected a mapping, got {type(values).__name__}")
+    out: dict[str, str] = {}
+    for key, value in values.items():
+        name(f"{field} key", key)
+        if not isinstance(value, str):
+            raise InvalidField(
+                f"{field}[{key!r}]", f"expected a string value, got {type(value).__name__}"
+            )
+        out[key] = value
+    return out
+
+
+def json_map(field: str, value: Mapping[str, Any] | None) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidField(field, f"expected a mapping, got {type(value).__name__}")
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise InvalidField(
+            field, f"must be JSON (str keys; str, number, bool, list, dict): {e}"
+        ) from None
+    return dict(value)
+
+
+def count(field: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidField(field, f"expected a whole number, got {value!r}")
+    if not 0 <= value <= INT64_MAX:
+        raise InvalidField(field, f"{value} is negative or too large")
+    return value
+
+
+def version(field: str, value: object) -> int:
+    v = count(field, value)
+    if v < 1:
+        raise InvalidField(field, "versions start at 1")
+    return v
+
+
+def _int64(field: str, value: object) -> int:
+    if isinstance(value, bool):
+        raise InvalidField(field, f"expected a whole number, got {value!r}")
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise InvalidField(field, f"expected a finite whole number, got {value!r}")
+        value = int(value)
+    if not isinstance(value, int):
+        raise InvalidField(field, f"expected a whole number, got {type(value).__name__}")
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise InvalidField(field, f"{value} does not fit in 64 bits")
+    return value
+
+
+def metric_point(p: object) -> MetricPoint:
+    """The point with its step and timestamp as ints and its value as a float."""
+    if not isinstance(p, MetricPoint):
+        raise InvalidField("points", f"expected MetricPoint items, got {type(p).__name__}")
+    name("metric key", p.key)
+    step = _int64(f"step of metric {p.key!r}", p.step)
+    ts = _int64(f"timestamp_ms of metric {p.key!r}", p.timestamp_ms)
+    value = p.value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidField(f"value of metric {p.key!r}", f"expected a number, got {value!r}")
+    return MetricPoint(p.key, step, ts, float(value))
+
+
+def metric_series(
+    points: Iterable[MetricPoint],
+) -> dict[str, tuple[array[int], array[int], array[float]]]:
+    """Checked points grouped by key into (steps, timestamps ms, values) arrays, in order.
+
+    The hot path of metric logging: well-typed points take the fast branch.
+    """
+    series: dict[str, tuple[array[int], array[int], array[float]]] = {}
+    for p in points:
+        if (
+            type(p) is not MetricPoint
+            or type(p.step) is not int
+            or (type(p.timestamp_ms) is not int or type(p.value) is not float)
+        ):
+            p = metric_point(p)
+        s = series.get(p.key)
+        if s is None:
+            name("metric key", p.key)
+            s = series[p.key] = (array("q"), array("q"), array("d"))
+        try:
+            s[0].append(p.step)
+            s[1].append(p.timestamp_ms)
+        except OverflowError:
+            raise InvalidField(
+                f"step or timestamp_ms of metric {p.key!r}", "does not fit in 64 bits"
+            ) from None
+        s[2].append(p.value)
+    return series
+
+
+def object_records(records: Iterable[ObjectRecord]) -> list[ObjectRecord]:
+    out = []
+    for r in records:
+        if not isinstance(r, ObjectRecord):
+            raise InvalidField("records", f"expected ObjectRecord items, got {type(r).__name__}")
+        name("digest", r.digest)
+        count(f"size of object {r.digest}", r.size)
+        one_of(f"kind of object {r.digest}", r.kind, OBJECT_KINDS)
+        out.append(r)
+    return out
+
+
+def io(direction: object, kind: object) -> tuple[str, str]:
+    return one_of("direction", direction, IO_DIRECTIONS), one_of("kind", kind, IO_KINDS)

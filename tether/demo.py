@@ -80,6 +80,7 @@ def run_demo(root: Path, echo: Callable[[str], None] = print) -> DemoResult:
     store = open_store_from_settings(settings)
     project = settings.project
     try:
+        store.get_or_create_project(project)
         data_dir = workspace.root / "data"
         _write_data(data_dir)
         tree = objects.put_tree(data_dir)
@@ -150,9 +151,9 @@ def run_demo(root: Path, echo: Callable[[str], None] = print) -> DemoResult:
 
         report = objects.verify_all()
         if report.corrupt:
-            from tether.objects.errors import CorruptObject
+            from tether.errors import IntegrityError
 
-            raise CorruptObject(f"demo objects failed verification: {report.corrupt}")
+            raise IntegrityError(f"demo objects failed verification: {report.corrupt}")
         echo(f"verified {report.ok} objects in {settings.objects_url}")
         return DemoResult(
             workspace.root, version.version, tree.digest, run.id, mv.version, accuracy, report.ok

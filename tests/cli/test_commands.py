@@ -47,6 +47,7 @@ def test_init_then_config_show(tmp_path: Path, capsys) -> None:
 
 def test_workspace_flag_and_subfolders(tmp_path: Path, capsys, monkeypatch) -> None:
     assert run("init", str(tmp_path / "proj")) == 0
+    capsys.readouterr()
     sub = tmp_path / "proj" / "src" / "deep"
     sub.mkdir(parents=True)
     monkeypatch.chdir(sub)

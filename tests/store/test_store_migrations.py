@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tether.store import SchemaError, open_store
+from tether.store.filter import parse_filter
 from tether.store.sql.engine import create_engine, parse_url
 from tether.store.sql.migrate import HEAD, alembic_config, current_revision, upgrade
 from tether.store.sql.schema import metadata
@@ -82,6 +83,10 @@ def test_upgrade_keeps_data(empty_url: str, engine: sa.Engine) -> None:
             {"k": 1},
         )
         assert run.start_time.year == 2024 and run.start_time.tzinfo is not None
+        # 0002 filled in the numeric value of existing params, so number filters find them
+        found = store.search_runs("p", parse_filter("params.lr > 0.05 and params.lr < 0.2"))
+        assert [r.id for r in found] == ["r1"]
+        assert run.heartbeat_at is None
 
 
 def test_database_from_a_newer_tether(empty_url: str, engine: sa.Engine) -> None:

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import typer
 
-from tether.cli import config_cmd, demo_cmd, init_cmd, objects_cmd, store_cmd
+from tether.cli import (
+    config_cmd,
+    demo_cmd,
+    init_cmd,
+    lineage_cmd,
+    objects_cmd,
+    reproduce_cmd,
+    runs_cmd,
+    store_cmd,
+)
 from tether.cli.context import CliContext
 
 app = typer.Typer(
@@ -42,3 +51,6 @@ app.command("demo")(demo_cmd.demo)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(objects_cmd.app, name="objects")
 app.add_typer(store_cmd.app, name="store")
+app.add_typer(runs_cmd.app, name="runs")
+app.command("lineage")(lineage_cmd.lineage)
+app.command("reproduce")(reproduce_cmd.reproduce)

@@ -56,7 +56,7 @@ def verify(
     digests: list[str] = typer.Argument(None, help="Digests to check (default: every object)."),
 ) -> None:
     """Re-hash stored objects; exit non-zero and name each corrupted one."""
-    from tether.objects.errors import CorruptObject
+    from tether.errors import IntegrityError
 
     objects = get(ctx).objects()
     if digests:
@@ -68,10 +68,10 @@ def verify(
         report = objects.verify_all(progress=advance)
     if report.corrupt:
         for d in report.corrupt:
-            typer.echo(f"corrupt: {d}", err=True)
-        raise CorruptObject(
-            f"{len(report.corrupt)} corrupted objects (first: {report.corrupt[0]}); "
-            "restore them from a remote or re-add their source files"
+            typer.echo(f"corrupt: {d}")
+        raise IntegrityError(
+            f"{len(report.corrupt)} corrupted objects in {objects.url} (first: "
+            f"{report.corrupt[0]}); delete them and put or pull them again"
         )
     typer.echo(f"{report.ok} objects ok")
 

@@ -10,10 +10,7 @@ app = typer.Typer(help="The metadata store.", no_args_is_help=True)
 @app.command("info")
 def info(ctx: typer.Context) -> None:
     """Open the metadata store (applying migrations) and print what it holds."""
-    from tether.store import redact_url
-
-    cli = get(ctx)
-    store = cli.store()
+    store = get(ctx).store()
     projects = store.list_projects()
-    typer.echo(f"store     {redact_url(cli.settings().store_url)}")
+    typer.echo(f"store     {store.url}")
     typer.echo(f"projects  {', '.join(p.name for p in projects) or '(none)'}")

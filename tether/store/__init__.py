@@ -18,6 +18,7 @@ from tether.store.entities import (
 )
 from tether.store.errors import (
     AliasNotFound,
+    AmbiguousRunId,
     DatasetNotFound,
     DatasetVersionNotFound,
     InvalidField,
@@ -40,6 +41,7 @@ from tether.store.ids import uuid7
 __all__ = [
     "AliasEvent",
     "AliasNotFound",
+    "AmbiguousRunId",
     "AuditEvent",
     "DatasetNotFound",
     "DatasetVersion",

@@ -11,6 +11,7 @@ from tether.store.entities import (
     AliasEvent,
     AuditEvent,
     DatasetVersion,
+    MetricColumns,
     MetricPoint,
     MetricSummary,
     ModelVersion,
@@ -19,6 +20,7 @@ from tether.store.entities import (
     Run,
     RunIO,
 )
+from tether.store.filter import Expr, OrderBy
 
 
 class Store(ABC):
@@ -27,6 +29,11 @@ class Store(ABC):
     Unknown names and ids raise ``NotFound`` subclasses; malformed arguments ``InvalidInput``;
     contradictions with stored data ``Conflict``; database failures ``StorageError``.
     """
+
+    @property
+    @abstractmethod
+    def url(self) -> str:
+        """The store URL with any password hidden, fit for messages and logs."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -77,14 +84,38 @@ class Store(ABC):
     def list_runs(
         self, project: str, *, experiment: str | None = None, limit: int = 1000
     ) -> list[Run]: ...
+    @abstractmethod
+    def search_runs(
+        self,
+        project: str,
+        filter: Expr | None = None,
+        order_by: Sequence[OrderBy] = (),
+        *,
+        limit: int = 1000,
+        experiment: str | None = None,
+    ) -> list[Run]: ...
+    @abstractmethod
+    def resolve_run_id(self, prefix: str) -> str: ...
+    @abstractmethod
+    def heartbeat(self, run_id: str) -> None: ...
 
     # metrics
     @abstractmethod
     def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None: ...
     @abstractmethod
+    def log_metric_series(
+        self,
+        run_id: str,
+        series: MetricColumns,
+    ) -> None: ...
+    @abstractmethod
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]: ...
     @abstractmethod
     def get_metric_summaries(self, run_id: str) -> dict[str, MetricSummary]: ...
+    @abstractmethod
+    def get_metric_summaries_many(
+        self, run_ids: Sequence[str]
+    ) -> dict[str, dict[str, MetricSummary]]: ...
 
     # run inputs and outputs
     @abstractmethod
@@ -93,6 +124,8 @@ class Store(ABC):
     ) -> RunIO: ...
     @abstractmethod
     def list_run_io(self, run_id: str, direction: str | None = None) -> list[RunIO]: ...
+    @abstractmethod
+    def find_run_io(self, kind: str, ref: str, direction: str | None = None) -> list[RunIO]: ...
 
     # objects
     @abstractmethod

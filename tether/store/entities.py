@@ -6,6 +6,7 @@ Times are timezone-aware UTC datetimes; metric timestamps are integer millisecon
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -18,6 +19,9 @@ IODirection = Literal["input", "output"]
 IO_DIRECTIONS: tuple[str, ...] = ("input", "output")
 IOKind = Literal["object", "dataset_version", "run", "model_version"]
 IO_KINDS: tuple[str, ...] = ("object", "dataset_version", "run", "model_version")
+
+# {key: (steps, timestamps in ms, values)}: metric points in columns, the fast way to log them
+MetricColumns = Mapping[str, tuple[Sequence[int], Sequence[int], Sequence[float]]]
 
 ObjectKind = Literal["blob", "tree"]
 OBJECT_KINDS: tuple[str, ...] = ("blob", "tree")
@@ -43,6 +47,7 @@ class Run:
     tags: dict[str, str] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    heartbeat_at: datetime | None = None
 
 
 @dataclass(frozen=True)

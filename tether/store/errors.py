@@ -22,7 +22,7 @@ class ProjectNotFound(NotFound):
 
 class RunNotFound(NotFound):
     def __init__(self, run_id: str) -> None:
-        super().__init__(f"run {run_id!r} does not exist")
+        super().__init__(f"run {run_id!r} does not exist; `tether runs ls` lists the runs")
 
 
 class MetricNotFound(NotFound):
@@ -59,6 +59,15 @@ class AliasNotFound(NotFound):
     def __init__(self, project: str, model: str, alias: str) -> None:
         super().__init__(
             f"model {model!r} in project {project!r} has no alias {alias!r}; set it with set_alias"
+        )
+
+
+class AmbiguousRunId(Conflict):
+    def __init__(self, prefix: str, matches: list[str]) -> None:
+        self.matches = matches
+        super().__init__(
+            f"run id prefix {prefix!r} matches several runs ({', '.join(matches)}); "
+            "give more characters"
         )
 
 

@@ -161,6 +161,28 @@ def metric_series(
     return series
 
 
+def metric_columns(
+    series: Mapping[str, tuple[Sequence[int], Sequence[int], Sequence[float]]],
+) -> dict[str, tuple[array[int], array[int], array[float]]]:
+    """Checked ``{key: (steps, timestamps ms, values)}`` columns as packed arrays."""
+    out: dict[str, tuple[array[int], array[int], array[float]]] = {}
+    for key, columns in series.items():
+        name("metric key", key)
+        try:
+            steps, times, values = columns
+            packed = (array("q", steps), array("q", times), array("d", values))
+        except (TypeError, ValueError, OverflowError) as e:
+            raise InvalidField(
+                f"metric {key!r}",
+                f"expected (steps, timestamps_ms, values) of whole numbers, "
+                f"whole numbers and numbers: {e}",
+            ) from None
+        if not len(packed[0]) == len(packed[1]) == len(packed[2]):
+            raise InvalidField(f"metric {key!r}", "steps, timestamps and values differ in length")
+        out[key] = packed
+    return out
+
+
 def object_records(records: Iterable[ObjectRecord]) -> list[ObjectRecord]:
     out = []
     for r in records:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from tether.store import validate
-from tether.store.entities import MetricPoint, MetricSummary
+from tether.store.entities import MetricColumns, MetricPoint, MetricSummary
 from tether.store.errors import MetricNotFound
 from tether.store.sql import schema as t
 from tether.store.sql.chunks import pack, unpack
@@ -71,6 +71,18 @@ def _merge_summaries(insert: Any) -> Any:
     )
 
 
+def _summary(r: Any) -> MetricSummary:
+    return MetricSummary(
+        key=r.key,
+        last_value=_none_to_nan(r.last_value),
+        last_step=r.last_step,
+        last_timestamp_ms=r.last_timestamp_ms,
+        min_value=_none_to_nan(r.min_value),
+        max_value=_none_to_nan(r.max_value),
+        count=r._mapping["count"],
+    )
+
+
 class MetricsMixin(SqlCore):
     _summary_upserts: ClassVar[dict[str, Any]] = {}  # dialect name -> statement, built once
 
@@ -84,7 +96,20 @@ class MetricsMixin(SqlCore):
     def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None:
         """Store a batch as one chunk per key and fold it into the summaries, atomically."""
         validate.name("run_id", run_id)
-        series = validate.metric_series(points)
+        self._write_series(run_id, validate.metric_series(points))
+
+    def log_metric_series(
+        self,
+        run_id: str,
+        series: MetricColumns,
+    ) -> None:
+        """The columnar form of ``log_metrics``: ``{key: (steps, timestamps_ms, values)}``."""
+        validate.name("run_id", run_id)
+        self._write_series(run_id, validate.metric_columns(series))
+
+    def _write_series(
+        self, run_id: str, series: dict[str, tuple[array[int], array[int], array[float]]]
+    ) -> None:
         chunks = [
             {
                 "run_id": run_id,
@@ -97,8 +122,9 @@ class MetricsMixin(SqlCore):
                 "values": pack(values),
             }
             for key, (steps, times, values) in series.items()
+            if len(steps)
         ]
-        summaries = [_summary_row(run_id, key, *s) for key, s in series.items()]
+        summaries = [_summary_row(run_id, key, *s) for key, s in series.items() if len(s[0])]
         with self._write() as conn:
             self._require_run(conn, run_id)
             if not chunks:
@@ -139,15 +165,20 @@ class MetricsMixin(SqlCore):
             ).all()
             if not rows:
                 self._require_run(conn, run_id)
-        return {
-            r.key: MetricSummary(
-                key=r.key,
-                last_value=_none_to_nan(r.last_value),
-                last_step=r.last_step,
-                last_timestamp_ms=r.last_timestamp_ms,
-                min_value=_none_to_nan(r.min_value),
-                max_value=_none_to_nan(r.max_value),
-                count=r._mapping["count"],
-            )
-            for r in rows
-        }
+        return {r.key: _summary(r) for r in rows}
+
+    def get_metric_summaries_many(
+        self, run_ids: Sequence[str]
+    ) -> dict[str, dict[str, MetricSummary]]:
+        """Summaries of several runs in one query; runs without metrics map to ``{}``."""
+        s = t.metric_summaries.c
+        out: dict[str, dict[str, MetricSummary]] = {rid: {} for rid in run_ids}
+        with self._read() as conn:
+            for start in range(0, len(run_ids), 500):
+                batch = list(run_ids[start : start + 500])
+                rows = conn.execute(
+                    sa.select(t.metric_summaries).where(s.run_id.in_(batch)).order_by(s.key)
+                )
+                for r in rows:
+                    out[r.run_id][r.key] = _summary(r)
+        return out

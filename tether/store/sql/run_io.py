@@ -3,7 +3,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from tether.store import validate
-from tether.store.entities import IO_DIRECTIONS, RunIO
+from tether.store.entities import IO_DIRECTIONS, IO_KINDS, RunIO
 from tether.store.sql import schema as t
 from tether.store.sql.core import SqlCore
 
@@ -45,4 +45,20 @@ class RunIOMixin(SqlCore):
             rows = conn.execute(query.order_by(c.id)).all()
             if not rows:
                 self._require_run(conn, run_id)
+        return [RunIO(*r) for r in rows]
+
+    def find_run_io(self, kind: str, ref: str, direction: str | None = None) -> list[RunIO]:
+        """Every run that read (``input``) or wrote (``output``) ``ref``, oldest record first."""
+        validate.one_of("kind", kind, IO_KINDS)
+        validate.name("ref", ref)
+        if direction is not None:
+            validate.one_of("direction", direction, IO_DIRECTIONS)
+        c = t.run_io.c
+        query = sa.select(c.run_id, c.direction, c.kind, c.ref, c.name).where(
+            c.kind == kind, c.ref == ref
+        )
+        if direction is not None:
+            query = query.where(c.direction == direction)
+        with self._read() as conn:
+            rows = conn.execute(query.order_by(c.id)).all()
         return [RunIO(*r) for r in rows]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -7,7 +8,7 @@ import sqlalchemy as sa
 
 from tether.store import validate
 from tether.store.entities import TERMINAL_STATUSES, Run
-from tether.store.errors import InvalidField, ParamConflict, RunNotFound
+from tether.store.errors import AmbiguousRunId, InvalidField, ParamConflict, RunNotFound
 from tether.store.ids import uuid7
 from tether.store.sql import schema as t
 from tether.store.sql.core import SqlCore, now
@@ -29,7 +30,23 @@ def _run(row: Any, params: dict[str, str], tags: dict[str, str]) -> Run:
         tags=tags,
         info=dict(row.info or {}),
         error=row.error,
+        heartbeat_at=row.heartbeat_at,
     )
+
+
+def _number(text: str) -> float | None:
+    """A param's value as a number, for numeric comparisons in search; None if it is not one."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _param_rows(run_id: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+    return [
+        {"run_id": run_id, "key": k, "value": v, "value_num": _number(v)} for k, v in params.items()
+    ]
 
 
 def _key_values(
@@ -92,12 +109,13 @@ class RunsMixin(SqlCore):
                     info=info_,
                 )
             )
-            for table, values in ((t.params, params_), (t.tags, tags_)):
-                if values:
-                    conn.execute(
-                        sa.insert(table),
-                        [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()],
-                    )
+            if params_:
+                conn.execute(sa.insert(t.params), _param_rows(run_id, params_))
+            if tags_:
+                conn.execute(
+                    sa.insert(t.tags),
+                    [{"run_id": run_id, "key": k, "value": v} for k, v in tags_.items()],
+                )
         return Run(
             id=run_id,
             project=project,
@@ -143,7 +161,7 @@ class RunsMixin(SqlCore):
                 self._insert(conn, t.params).on_conflict_do_nothing(
                     index_elements=["run_id", "key"]
                 ),
-                [{"run_id": run_id, "key": k, "value": v} for k, v in params_.items()],
+                _param_rows(run_id, params_),
             )
             # read back: a value that differs was there before (or raced in); undo this call
             stored = _key_values(conn, t.params, [run_id])[run_id]
@@ -203,3 +221,38 @@ class RunsMixin(SqlCore):
             params = _key_values(conn, t.params, ids)
             tags = _key_values(conn, t.tags, ids)
         return [_run(r, params[r.id], tags[r.id]) for r in rows]
+
+    def heartbeat(self, run_id: str) -> None:
+        validate.name("run_id", run_id)
+        with self._write() as conn:
+            result = conn.execute(
+                sa.update(t.runs).where(t.runs.c.id == run_id).values(heartbeat_at=now())
+            )
+            if result.rowcount == 0:
+                raise RunNotFound(run_id)
+
+    def resolve_run_id(self, prefix: str) -> str:
+        """The one run id that is ``prefix`` or starts with it."""
+        validate.name("run id", prefix)
+        prefix = prefix.strip().lower()
+        with self._read() as conn:
+            if conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == prefix)).first():
+                return prefix
+            if len(prefix) < 4:
+                raise InvalidField("run id", f"{prefix!r} is too short; give at least 4 characters")
+            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            ids = (
+                conn.execute(
+                    sa.select(t.runs.c.id)
+                    .where(t.runs.c.id.like(escaped + "%", escape="\\"))
+                    .order_by(t.runs.c.id)
+                    .limit(5)
+                )
+                .scalars()
+                .all()
+            )
+        if not ids:
+            raise RunNotFound(prefix)
+        if len(ids) > 1:
+            raise AmbiguousRunId(prefix, list(ids))
+        return str(ids[0])

@@ -45,6 +45,7 @@ runs = sa.Table(
     sa.Column("parent_id", RUN_ID, sa.ForeignKey("runs.id")),
     sa.Column("info", sa.JSON, nullable=False),
     sa.Column("error", sa.Text),
+    sa.Column("heartbeat_at", UtcDateTime),
     sa.Index(None, "project_id", "experiment", "id"),
     sa.Index(None, "parent_id"),
 )
@@ -55,6 +56,8 @@ params = sa.Table(
     sa.Column("run_id", RUN_ID, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("key", NAME, primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+    sa.Column("value_num", sa.Float),  # the value as a number where it is one, for search
+    sa.Index(None, "key", "value_num"),
 )
 
 tags = sa.Table(
@@ -105,6 +108,7 @@ run_io = sa.Table(
     sa.Column("ref", sa.String(512), nullable=False),
     sa.Column("name", NAME),
     sa.UniqueConstraint("run_id", "direction", "kind", "ref"),
+    sa.Index(None, "kind", "ref"),
 )
 
 objects = sa.Table(

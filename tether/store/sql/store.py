@@ -13,12 +13,14 @@ from tether.store.sql.projects import ProjectsMixin
 from tether.store.sql.registry import RegistryMixin
 from tether.store.sql.run_io import RunIOMixin
 from tether.store.sql.runs import RunsMixin
+from tether.store.sql.search import SearchMixin
 from tether.store.sql.translate import translated
 
 
 class SqlStore(
     ProjectsMixin,
     RunsMixin,
+    SearchMixin,
     MetricsMixin,
     RunIOMixin,
     ObjectsMixin,

@@ -1,0 +1,153 @@
+"""Conformance: run search, id prefixes, heartbeats, columnar metrics, lineage lookups."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+
+from tether.errors import InvalidInput
+from tether.store import AmbiguousRunId, MetricPoint, RunIO, RunNotFound, Store
+from tether.store.filter import parse_filter, parse_order_by
+
+
+@pytest.fixture
+def runs(store: Store) -> dict[str, str]:
+    """Six runs: name -> id, with params, tags and metric series to search by."""
+    store.get_or_create_project("p")
+    spec = [
+        # name, model, lr, acc series, tags
+        ("a1", "a", "0.1", [0.5, 0.95], {"team": "x"}),
+        ("a2", "a", "0.01", [0.7, 0.85], {"team": "y"}),
+        ("a3", "a", "high", [0.99, 0.91], {}),
+        ("b1", "b", "0.3", [0.2, 0.97], {"team": "x"}),
+        ("c1", "c", "1e-3", [], {"team": "x"}),
+        ("n1", "a", "0.2", [math.nan], {}),
+    ]
+    ids = {}
+    for name, model, lr, accs, tags in spec:
+        run = store.create_run(
+            "p", experiment="e", name=name, params={"model": model, "lr": lr}, tags=tags
+        )
+        store.log_metrics(run.id, [MetricPoint("acc", i, 1000 + i, v) for i, v in enumerate(accs)])
+        ids[name] = run.id
+    store.set_run_status(ids["b1"], "failed", error="boom")
+    return ids
+
+
+def _names(store: Store, flt: str, order: str = "name", **kw: object) -> list[str | None]:
+    found = store.search_runs("p", parse_filter(flt), parse_order_by(order), **kw)  # type: ignore[arg-type]
+    return [r.name for r in found]
+
+
+def test_the_t2_query(store: Store, runs: dict[str, str]) -> None:
+    assert _names(store, "metrics.acc > 0.9 and params.model = 'a'", "metrics.acc desc") == [
+        "a1",
+        "a3",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [
+        ("", ["a1", "a2", "a3", "b1", "c1", "n1"]),
+        ("params.lr > 0.05", ["a1", "b1", "n1"]),  # numbers compare as numbers; 'high' never
+        ("params.lr <= 0.001", ["c1"]),  # 1e-3 is a number too
+        ("params.lr = 'high'", ["a3"]),
+        ("params.model in ('b', 'c')", ["b1", "c1"]),
+        ("params.model not in ('a')", ["b1", "c1"]),
+        ("max(metrics.acc) >= 0.99", ["a3"]),
+        ("min(metrics.acc) < 0.6", ["a1", "b1"]),
+        ("metrics.acc is null", ["c1", "n1"]),  # none logged, or NaN
+        ("tags.team = 'x' or name like 'a%'", ["a1", "a2", "a3", "b1", "c1"]),
+        ("tags.team = 'x' and not status = 'failed'", ["a1", "c1"]),
+        ("tags.team is null", ["a3", "n1"]),
+        ("status = 'failed'", ["b1"]),
+        ("experiment = 'e' and name not like '%1'", ["a2", "a3"]),
+        ("start_time > '2000-01-01'", ["a1", "a2", "a3", "b1", "c1", "n1"]),
+    ],
+)
+def test_filters(store: Store, runs: dict[str, str], flt: str, expected: list[str]) -> None:
+    assert _names(store, flt) == expected
+
+
+def test_ordering_puts_missing_keys_last_and_limits(store: Store, runs: dict[str, str]) -> None:
+    assert _names(store, "", "metrics.acc desc") == ["b1", "a1", "a3", "a2", "c1", "n1"][
+        :4
+    ] + _names(store, "metrics.acc is null", "name desc")
+    assert _names(store, "", "params.model, name desc", limit=3) == ["n1", "a3", "a2"]
+    assert _names(store, "", "", limit=2) == ["n1", "c1"]  # newest first by default
+
+
+def test_bad_comparisons_name_the_field(store: Store, runs: dict[str, str]) -> None:
+    with pytest.raises(InvalidInput, match=r"metrics\.acc"):
+        _names(store, "metrics.acc = 'high'")
+    with pytest.raises(InvalidInput, match="ISO date"):
+        _names(store, "start_time > 'yesterday'")
+
+
+def test_resolve_run_id(store: Store, runs: dict[str, str]) -> None:
+    rid = runs["a1"]
+    assert store.resolve_run_id(rid) == rid
+    unique = next(n for n in range(8, 36) if sum(r.startswith(rid[:n]) for r in runs.values()) == 1)
+    assert store.resolve_run_id(rid[:unique].upper()) == rid
+    with pytest.raises(AmbiguousRunId, match="several runs"):
+        store.resolve_run_id(rid[:4])  # uuid7 ids made in the same second share a prefix
+    with pytest.raises(RunNotFound, match="tether runs ls"):
+        store.resolve_run_id("ffffffff")
+    with pytest.raises(InvalidInput, match="at least 4"):
+        store.resolve_run_id("ab")
+
+
+def test_heartbeat(store: Store, runs: dict[str, str]) -> None:
+    assert store.get_run(runs["a1"]).heartbeat_at is None
+    store.heartbeat(runs["a1"])
+    beat = store.get_run(runs["a1"]).heartbeat_at
+    assert beat is not None and abs(beat.timestamp() - time.time()) < 60
+    with pytest.raises(RunNotFound):
+        store.heartbeat("nope")
+
+
+def test_metric_columns_round_trip(store: Store) -> None:
+    store.get_or_create_project("p")
+    rid = store.create_run("p").id
+    store.log_metric_series(
+        rid, {"loss": ([0, 1, 2], [10, 11, 12], [3.0, 2.0, 1.5]), "acc": ([0], [10], [0.5])}
+    )
+    store.log_metric_series(rid, {"loss": ([3], [13], [1.0])})
+    assert [(p.step, p.value) for p in store.get_metric_history(rid, "loss")] == [
+        (0, 3.0),
+        (1, 2.0),
+        (2, 1.5),
+        (3, 1.0),
+    ]
+    summary = store.get_metric_summaries(rid)["loss"]
+    assert (summary.last_value, summary.min_value, summary.max_value, summary.count) == (
+        1.0,
+        1.0,
+        3.0,
+        4,
+    )
+    many = store.get_metric_summaries_many([rid, "unknown"])
+    assert set(many[rid]) == {"loss", "acc"} and many["unknown"] == {}
+    with pytest.raises(InvalidInput, match="differ in length"):
+        store.log_metric_series(rid, {"x": ([0, 1], [0], [1.0])})
+    with pytest.raises(InvalidInput, match="'x'"):
+        store.log_metric_series(rid, {"x": ([0.5], [0], [1.0])})  # type: ignore[list-item]
+    with pytest.raises(InvalidInput, match="'y'"):
+        store.log_metric_series(rid, {"y": ([0], [0], ["high"])})  # type: ignore[list-item]
+    assert set(store.get_metric_summaries(rid)) == {"loss", "acc"}  # nothing half-written
+
+
+def test_find_run_io(store: Store) -> None:
+    store.get_or_create_project("p")
+    maker, user = store.create_run("p").id, store.create_run("p").id
+    digest = "ab" * 32
+    store.add_run_io(maker, "output", "object", digest, name="model.pkl")
+    store.add_run_io(user, "input", "object", digest, name="model.pkl")
+    assert store.find_run_io("object", digest, "output") == [
+        RunIO(maker, "output", "object", digest, "model.pkl")
+    ]
+    assert [io.run_id for io in store.find_run_io("object", digest)] == [maker, user]
+    assert store.find_run_io("dataset_version", "d@1") == []

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from tether.cli.context import get
+
+
+def reproduce(
+    ctx: typer.Context,
+    run: str = typer.Argument(..., help="Run id or unique prefix."),
+    exact_env: bool = typer.Option(
+        False,
+        "--exact-env",
+        help="Re-run in a fresh virtual environment of the recorded "
+        "packages instead of the current one.",
+    ),
+    keep: bool = typer.Option(False, "--keep", help="Keep the scratch folder for inspection."),
+    scratch: Path | None = typer.Option(None, "--scratch", help="Scratch folder to use."),
+) -> None:
+    """Rebuild RUN's code and inputs in a scratch folder, re-run it and compare the results."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from tether.tracking.reproduce import reproduce as run_reproduce
+    from tether.tracking.session import open_session
+
+    cli = get(ctx)
+    session = open_session(cli.workspace().root, project=cli.settings().project)
+    console = Console()
+    report = run_reproduce(
+        session,
+        run,
+        exact_env=exact_env,
+        scratch=scratch,
+        keep=keep,
+        echo=lambda line: console.print(line, markup=False),
+    )
+    for warning in report.warnings:
+        console.print(f"[yellow]warning[/] {warning}")
+    if report.new_id is None:
+        console.print(f"[red]the re-run exited with {report.returncode} and recorded no run[/]")
+        raise typer.Exit(1)
+    table = Table("", "what", "original", "reproduced", box=None)
+    for c in report.comparisons:
+        table.add_row(
+            "[green]same[/]" if c.same else "[red]differs[/]",
+            f"{c.kind} {c.key}",
+            (c.original or "-")[:24],
+            (c.new or "-")[:24],
+        )
+    console.print(f"original {report.original_id}  reproduced {report.new_id}")
+    console.print(table)
+    if report.identical:
+        console.print("[green]reproduced: every output and final metric is identical[/]")
+    else:
+        console.print("[red]not identical[/] (see the rows marked differs)")
+        raise typer.Exit(1)

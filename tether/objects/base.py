@@ -1,0 +1,53 @@
+"""The few primitives an object storage backend implements; ObjectStore builds the rest.
+
+Backends take digests already validated and bytes already hashed by the caller. Every write
+is atomic: a reader sees the whole object under its digest or nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from typing import BinaryIO, Protocol
+
+
+class Backend(Protocol):
+    url: str
+
+    def size(self, digest: str) -> int | None:
+        """The object's size in bytes, or None when it is not stored."""
+
+    def missing(self, digests: Iterable[str], workers: int) -> set[str]:
+        """The digests among ``digests`` that are not stored."""
+
+    def open(self, digest: str) -> BinaryIO:
+        """A readable binary stream of the object; ObjectNotFound when absent."""
+
+    def local_path(self, digest: str) -> str | None:
+        """The object's path on the local disk, when the backend is a local folder."""
+
+    def write_bytes(self, digest: str, data: bytes | memoryview) -> None:
+        """Store ``data`` (already hashed to ``digest``) atomically."""
+
+    def write_file(self, digest: str, path: str, st: os.stat_result) -> None:
+        """Store the file at ``path`` (hashed to ``digest`` when it had stat ``st``).
+
+        Raises SourceChanged when the file's size or mtime differs from ``st`` afterwards.
+        """
+
+    def write_stream(self, digest: str, reader: BinaryIO, source: str) -> int:
+        """Store what ``reader`` yields and return its size.
+
+        Raises CorruptObject (naming ``source``; nothing is stored) when the bytes do not hash
+        to ``digest``.
+        """
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Group many writes; a backend may defer syncing until the batch ends."""
+
+    def delete(self, digest: str) -> None:
+        """Remove the object if it is stored."""
+
+    def list(self) -> Iterator[str]:
+        """Every stored digest."""

@@ -1,0 +1,86 @@
+"""Errors of the object store; each is a subclass of a category in :mod:`tether.errors`."""
+
+from __future__ import annotations
+
+from tether.errors import ConfigError, IntegrityError, InvalidInput, NotFound, StorageError
+
+ACCEPTED_SCHEMES = "a local path or file://, s3://, gs:// or gcs://, az:// or abfs://"
+
+
+class ObjectNotFound(NotFound):
+    """No object with this digest is in the store."""
+
+    def __init__(self, digest: str, url: str) -> None:
+        self.digest = digest
+        self.url = url
+        super().__init__(f"object {digest} is not in the object store {url}")
+
+
+class CorruptObject(IntegrityError):
+    """An object's bytes no longer match its digest (or its recorded size)."""
+
+    def __init__(self, digest: str, url: str, *, expected: str, actual: str) -> None:
+        self.digest = digest
+        self.url = url
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"object {digest} in {url} is corrupt: expected {expected}, found {actual}; "
+            "delete it and put or pull it again"
+        )
+
+
+class SourceChanged(IntegrityError):
+    """A file changed while it was being stored, so the stored bytes cannot be trusted."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} changed while it was being stored; retry once nothing writes to it"
+        )
+
+
+class ObjectsNotWritable(StorageError):
+    """The object store's folder or bucket cannot be written."""
+
+    def __init__(self, location: str, reason: str) -> None:
+        self.location = location
+        self.reason = reason
+        super().__init__(
+            f"cannot write to the object store at {location}: {reason}; "
+            "check that the path is a writable folder (or the bucket exists and the "
+            "credentials allow writes), or set objects.url to another location"
+        )
+
+
+class UnknownObjectsScheme(ConfigError):
+    """The objects URL names a scheme no backend handles."""
+
+    def __init__(self, scheme: str, url: str) -> None:
+        self.scheme = scheme
+        super().__init__(
+            f"unknown object storage scheme {scheme!r} in {url!r}; use {ACCEPTED_SCHEMES} "
+            "(setting objects.url)"
+        )
+
+
+class InvalidDigest(InvalidInput):
+    """A digest given by a caller is not 64 lowercase hex characters."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(
+            f"invalid object digest {shown}: expected a BLAKE3 digest of 64 lowercase hex "
+            "characters"
+        )
+
+
+class NotATree(InvalidInput):
+    """The object exists but is not a tree manifest."""
+
+    def __init__(self, digest: str, reason: str) -> None:
+        self.digest = digest
+        super().__init__(f"object {digest} is not a tree manifest: {reason}")

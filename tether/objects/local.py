@@ -1,0 +1,241 @@
+"""Objects in a local folder: ``<root>/ab/cdef…``, written via ``<root>/tmp/`` and a rename."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from tether.objects.copy import copy_fd, copy_hashing
+from tether.objects.digest import is_digest
+from tether.objects.errors import CorruptObject, ObjectNotFound, ObjectsNotWritable, SourceChanged
+
+_FANOUT = [f"{i:02x}" for i in range(256)]
+
+
+def _syncfs(fd: int) -> None:
+    """Flush every dirty file of the filesystem holding ``fd`` (one call for a whole batch)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.syncfs(fd) == 0:
+            return
+    except (OSError, AttributeError):
+        pass
+    os.sync()
+
+
+def _same(a: os.stat_result, b: os.stat_result) -> bool:
+    return a.st_size == b.st_size and a.st_mtime_ns == b.st_mtime_ns and a.st_ino == b.st_ino
+
+
+class LocalBackend:
+    """A folder on a local (or mounted) filesystem."""
+
+    def __init__(self, root: str, url: str) -> None:
+        self.root = root
+        self.url = url
+        self._tmp = os.path.join(root, "tmp")
+        self._ready = False
+        self._lock = threading.Lock()
+        self._pending: list[tuple[str, str]] | None = None
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def path(self, digest: str) -> str:
+        return os.path.join(self.root, digest[:2], digest[2:])
+
+    def _prepare(self) -> None:
+        """Create the root, ``tmp/`` and the 256 fan-out folders, once per instance."""
+        if self._ready:
+            return
+        with self._lock:
+            if self._ready:
+                return
+            try:
+                os.makedirs(self._tmp, exist_ok=True)
+                for name in _FANOUT:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(os.path.join(self.root, name))
+                if not os.access(self._tmp, os.W_OK):
+                    raise PermissionError(13, "permission denied")
+            except OSError as e:
+                raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
+            self._ready = True
+
+    def _temp(self) -> tuple[int, str]:
+        self._prepare()
+        try:
+            return tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        except OSError as e:
+            raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
+
+    def _commit(self, fd: int, tmp: str, digest: str) -> None:
+        """fsync and rename ``tmp`` into place (or defer both to the end of the batch)."""
+        pending = self._pending
+        try:
+            os.fchmod(fd, 0o444)  # objects never change; guard against accidental edits
+            if pending is None:
+                os.fsync(fd)
+            os.close(fd)
+            fd = -1
+            if pending is not None:
+                with self._lock:
+                    pending.append((tmp, digest))
+                return
+            os.replace(tmp, self.path(digest))
+        except BaseException as e:
+            if fd >= 0:
+                os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(e, OSError):
+                raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
+            raise
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Write many objects with one filesystem sync instead of one fsync per object."""
+        if self._pending is not None:  # nested: the outer batch commits
+            yield
+            return
+        pending: list[tuple[str, str]] = []
+        self._pending = pending
+        try:
+            yield
+        except BaseException:
+            self._pending = None
+            for tmp, _ in pending:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            raise
+        self._pending = None
+        if not pending:
+            return
+        done = 0
+        try:
+            fd = os.open(self._tmp, os.O_RDONLY)
+            try:
+                _syncfs(fd)
+            finally:
+                os.close(fd)
+            for tmp, digest in pending:
+                os.replace(tmp, self.path(digest))
+                done += 1
+        except BaseException as e:
+            for tmp, _ in pending[done:]:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            if isinstance(e, OSError):
+                raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
+            raise
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def size(self, digest: str) -> int | None:
+        try:
+            return os.stat(self.path(digest)).st_size
+        except FileNotFoundError:
+            return None
+        except NotADirectoryError:
+            return None
+
+    def missing(self, digests: Iterable[str], workers: int) -> set[str]:
+        wanted = set(digests)
+        if len(wanted) < 2048:
+            return {d for d in wanted if not os.path.exists(self.path(d))}
+        # Many digests: one listing per fan-out folder beats one stat per digest.
+        by_prefix: dict[str, set[str]] = {}
+        for d in wanted:
+            by_prefix.setdefault(d[:2], set()).add(d[2:])
+        absent: set[str] = set()
+        for prefix, names in by_prefix.items():
+            try:
+                present = set(os.listdir(os.path.join(self.root, prefix)))
+            except (FileNotFoundError, NotADirectoryError):
+                present = set()
+            absent.update(prefix + n for n in names - present)
+        return absent
+
+    def open(self, digest: str) -> BinaryIO:
+        try:
+            return open(self.path(digest), "rb")
+        except (FileNotFoundError, NotADirectoryError):
+            raise ObjectNotFound(digest, self.url) from None
+
+    def local_path(self, digest: str) -> str | None:
+        return self.path(digest)
+
+    def list(self) -> Iterator[str]:
+        for prefix in _FANOUT:
+            try:
+                names = os.listdir(os.path.join(self.root, prefix))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for name in sorted(names):
+                if is_digest(prefix + name):
+                    yield prefix + name
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def write_bytes(self, digest: str, data: bytes | memoryview) -> None:
+        fd, tmp = self._temp()
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except BaseException as e:
+            os.close(fd)
+            os.unlink(tmp)
+            if isinstance(e, OSError):
+                raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
+            raise
+        self._commit(fd, tmp, digest)
+
+    def write_file(self, digest: str, path: str, st: os.stat_result) -> None:
+        try:
+            src = os.open(path, os.O_RDONLY)
+        except OSError:
+            raise SourceChanged(path) from None
+        try:
+            fd, tmp = self._temp()
+        except BaseException:
+            os.close(src)
+            raise
+        try:
+            copied = copy_fd(src, fd, st.st_size)
+            if copied != st.st_size or not _same(st, os.fstat(src)):
+                raise SourceChanged(path)
+        except BaseException as e:
+            os.close(fd)
+            os.unlink(tmp)
+            if isinstance(e, OSError):
+                raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
+            raise
+        finally:
+            os.close(src)
+        self._commit(fd, tmp, digest)
+
+    def write_stream(self, digest: str, reader: BinaryIO, source: str) -> int:
+        fd, tmp = self._temp()
+        try:
+            actual, size = copy_hashing(reader, fd)
+            if actual != digest:
+                raise CorruptObject(
+                    digest, source, expected=f"digest {digest}", actual=f"digest {actual}"
+                )
+        except BaseException as e:
+            os.close(fd)
+            os.unlink(tmp)
+            if isinstance(e, OSError):
+                raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
+            raise
+        self._commit(fd, tmp, digest)
+        return size
+
+    def delete(self, digest: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path(digest))

@@ -1,0 +1,236 @@
+"""ObjectStore: content-addressed blobs and trees on any backend."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
+
+from tether.errors import InvalidInput
+from tether.objects.backends import open_backend, parse_url
+from tether.objects.copy import copy_hashing
+from tether.objects.digest import SMALL, check_digest, hash_bytes, hash_fd
+from tether.objects.errors import CorruptObject, NotATree, ObjectNotFound, SourceChanged
+from tether.objects.parallel import default_workers, pmap
+from tether.objects.reader import VerifyingReader
+from tether.objects.tree import Tree, TreeEntry, normalise_mode
+from tether.objects.types import ObjectInfo, Progress, TreeInfo, no_progress
+from tether.objects.verify import VerifyReport, verify_object, verify_objects
+from tether.objects.walk import FoundFile, list_files
+
+PathLike = str | os.PathLike[str]
+
+
+class ObjectStore:
+    """Objects named by their BLAKE3 digest, in a folder or a bucket.
+
+    ``url`` is a folder (or ``file://``), ``s3://bucket/prefix``, ``gs://…`` or ``az://…``;
+    ``storage_options`` go to the fsspec filesystem (for S3: ``endpoint_url``, ``key``,
+    ``secret``…); ``workers`` bounds parallel hashing and transfers.
+
+    ``progress`` callbacks may be called from worker threads.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        storage_options: dict[str, Any] | None = None,
+        workers: int | None = None,
+    ) -> None:
+        self.url = url
+        self.storage_options = dict(storage_options or {})
+        self.workers = workers if workers and workers > 0 else default_workers()
+        self.backend = open_backend(url, self.storage_options)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ObjectStore:
+        """The store named by ``objects.url`` (with ``objects.endpoint_url`` for S3)."""
+        url = settings.objects_url
+        options: dict[str, Any] = {}
+        endpoint = settings["objects.endpoint_url"]
+        if endpoint and parse_url(url).protocol == "s3":
+            options["endpoint_url"] = endpoint
+        return cls(url, storage_options=options, workers=settings.objects_workers)
+
+    def __repr__(self) -> str:
+        return f"ObjectStore({self.url!r})"
+
+    # -- writing --------------------------------------------------------------------------
+
+    def put_bytes(self, data: bytes) -> ObjectInfo:
+        """Store ``data``; a digest already stored is not written again."""
+        digest = hash_bytes(data)
+        if self.backend.size(digest) is None:
+            self.backend.write_bytes(digest, data)
+        return ObjectInfo(digest, len(data))
+
+    def put_file(self, path: PathLike, *, progress: Progress | None = None) -> ObjectInfo:
+        """Store a file, streamed; ``progress`` advances by bytes hashed."""
+        return self._put_path(os.fspath(path), progress or no_progress)[0]
+
+    def _put_path(self, path: str, progress: Progress) -> tuple[ObjectInfo, int]:
+        """Store one file; return its info and its ``st_mode``."""
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError as e:
+            raise InvalidInput(f"cannot read {path}: {e.strerror}") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise InvalidInput(f"{path} is not a regular file")
+            if st.st_size <= SMALL:
+                # Small: the bytes hashed are the bytes written, so no change can slip in.
+                data = os.read(fd, st.st_size + 1)
+                if len(data) != st.st_size:
+                    raise SourceChanged(path)
+                info = ObjectInfo(hash_bytes(data), len(data))
+                if self.backend.size(info.digest) is None:
+                    self.backend.write_bytes(info.digest, data)
+                progress(info.size)
+                return info, st.st_mode
+            if hasattr(os, "posix_fadvise"):
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+            info = hash_fd(fd, progress)
+            after = os.fstat(fd)
+        finally:
+            os.close(fd)
+        if info.size != st.st_size or after.st_mtime_ns != st.st_mtime_ns:
+            raise SourceChanged(path)
+        if self.backend.size(info.digest) is None:
+            self.backend.write_file(info.digest, path, st)
+        return info, st.st_mode
+
+    def put_tree(self, folder: PathLike, *, progress: Progress | None = None) -> TreeInfo:
+        """Store every file under ``folder`` in parallel, then its tree manifest.
+
+        ``progress`` advances by bytes of files stored.
+        """
+        report = progress or no_progress
+        files = list_files(folder)
+
+        def put(found: FoundFile) -> TreeEntry:
+            info, mode = self._put_path(found.source, report)
+            return TreeEntry(found.path, info.digest, info.size, normalise_mode(mode))
+
+        with self.backend.batch():
+            entries = pmap(put, files, self.workers)
+        tree = Tree.from_entries(entries)
+        info = self.put_bytes(tree.to_bytes())
+        return TreeInfo(info.digest, tree.size, tree.count)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def get_bytes(self, digest: str) -> bytes:
+        """The object's bytes, checked against the digest."""
+        check_digest(digest)
+        with self.backend.open(digest) as f:
+            data = f.read()
+        actual = hash_bytes(data)
+        if actual != digest:
+            raise CorruptObject(
+                digest, self.url, expected=f"digest {digest}", actual=f"digest {actual}"
+            )
+        return data
+
+    def open(self, digest: str) -> BinaryIO:
+        """A streaming reader; reading to the end raises CorruptObject on a mismatch."""
+        check_digest(digest)
+        raw = VerifyingReader(self.backend.open(digest), digest, self.url)
+        return io.BufferedReader(raw, buffer_size=1024 * 1024)
+
+    def get_file(self, digest: str, dest: PathLike) -> None:
+        """Write the object to ``dest`` atomically; verified while copying."""
+        check_digest(digest)
+        self._get_file(digest, os.fspath(dest), 0o644, no_progress)
+
+    def _get_file(self, digest: str, dest: str, mode: int, progress: Progress) -> None:
+        folder, name = os.path.split(os.path.abspath(dest))
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tether-tmp")
+        except OSError as e:
+            raise InvalidInput(f"cannot write {dest}: {e.strerror}") from None
+        try:
+            with self.backend.open(digest) as reader:
+                actual, _ = copy_hashing(reader, fd, progress)
+            if actual != digest:
+                raise CorruptObject(
+                    digest, self.url, expected=f"digest {digest}", actual=f"digest {actual}"
+                )
+            os.fchmod(fd, mode)
+            os.close(fd)
+            fd = -1
+            os.replace(tmp, dest)
+        except BaseException as e:
+            if fd >= 0:
+                os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(e, OSError):
+                raise InvalidInput(f"cannot write {dest}: {e.strerror or e}") from None
+            raise
+
+    def read_tree(self, digest: str) -> Tree:
+        """The tree manifest stored under ``digest``."""
+        data = self.get_bytes(digest)
+        try:
+            return Tree.from_bytes(data)
+        except InvalidInput as e:
+            raise NotATree(digest, str(e)) from None
+
+    def get_tree(
+        self, digest: str, dest_folder: PathLike, *, progress: Progress | None = None
+    ) -> None:
+        """Write the tree's files under ``dest_folder`` in parallel (bytes as progress)."""
+        tree = self.read_tree(digest)
+        root = os.path.abspath(os.fspath(dest_folder))
+        folders = {root}
+        for e in tree.entries:
+            folders.add(os.path.dirname(os.path.join(root, e.path)))
+        try:
+            for f in sorted(folders):
+                os.makedirs(f, exist_ok=True)
+        except OSError as err:
+            raise InvalidInput(f"cannot create folders under {root}: {err.strerror}") from None
+        report = progress or no_progress
+        pmap(
+            lambda e: self._get_file(e.digest, os.path.join(root, e.path), e.mode, report),
+            tree.entries,
+            self.workers,
+        )
+
+    # -- inspecting -----------------------------------------------------------------------
+
+    def exists(self, digest: str) -> bool:
+        return self.backend.size(check_digest(digest)) is not None
+
+    def missing(self, digests: Iterable[str]) -> set[str]:
+        """The digests that are not stored, checked in batches and in parallel."""
+        wanted = [check_digest(d) for d in digests]
+        return self.backend.missing(wanted, self.workers)
+
+    def info(self, digest: str) -> ObjectInfo:
+        size = self.backend.size(check_digest(digest))
+        if size is None:
+            raise ObjectNotFound(digest, self.url)
+        return ObjectInfo(digest, size)
+
+    def list(self) -> Iterator[str]:
+        """Every stored digest."""
+        return self.backend.list()
+
+    def verify(self, digest: str) -> ObjectInfo:
+        """Re-hash one object; raise CorruptObject when its bytes changed."""
+        return verify_object(self.backend, check_digest(digest))
+
+    def verify_all(self, *, progress: Progress | None = None) -> VerifyReport:
+        """Re-hash every object in parallel; ``progress`` advances by one per object."""
+        return verify_objects(self.backend, self.list(), self.workers, progress or no_progress)
+
+    def delete(self, digest: str) -> None:
+        """Remove one object (for garbage collection and repairs)."""
+        self.backend.delete(check_digest(digest))

@@ -15,6 +15,17 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY = {
+    "run": "tether.tracking.api",
+    "active_run": "tether.tracking.api",
+    "log_metric": "tether.tracking.api",
+    "log_metrics": "tether.tracking.api",
+    "log_param": "tether.tracking.api",
+    "log_params": "tether.tracking.api",
+    "set_tags": "tether.tracking.api",
+    "log_artifact": "tether.tracking.api",
+    "log_input": "tether.tracking.api",
+    "get_run": "tether.tracking.api",
+    "search_runs": "tether.tracking.api",
     "ObjectStore": "tether.objects",
     "open_store": "tether.store",
     "load_settings": "tether.config",

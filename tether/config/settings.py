@@ -34,6 +34,16 @@ def _parse_int(value: Any) -> int:
         raise ValueError("expected a whole number") from None
 
 
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
 def _parse_float(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a number")
@@ -90,6 +100,18 @@ SETTINGS: tuple[Setting, ...] = (
         _parse_int,
         "Parallel transfers and hashing threads; 0 picks a number from the CPU count.",
         0,
+    ),
+    Setting(
+        "objects.fsync",
+        _parse_bool,
+        "fsync every new object before it is renamed into place: survives power loss, at the "
+        "cost of waiting for the disk. Writes are atomic either way.",
+        False,
+    ),
+    Setting(
+        "tracking.reproduces",
+        _parse_str,
+        "Id of the run that new runs reproduce; set by `tether reproduce` for the re-run.",
     ),
 )
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import tether
+from tether.cli.main import main
+from tether.config import init_workspace
+from tether.tracking.session import close_sessions
+
+
+@pytest.fixture
+def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    init_workspace(tmp_path, project="cli")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    for var in [v for v in os.environ if v.startswith("TETHER_")]:
+        monkeypatch.delenv(var)
+    ids = []
+    for i, (model, lr) in enumerate([("a", "0.1"), ("b", "0.1"), ("a", "0.3")]):
+        with tether.run(experiment="e", name=f"r{i}", params={"model": model, "lr": lr}) as run:
+            for step in range(5):
+                run.log_metrics({"loss": (i + 1) / (step + 1), "acc": 0.5 + i * 0.2}, step=step)
+        ids.append(run.id)
+    yield ids
+    close_sessions()
+
+
+def run(*args: str) -> int:
+    try:
+        main(list(args))
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0
+
+
+def test_ls_filters_sorts_and_prints_json(runs: list[str], capsys) -> None:
+    assert (
+        run("runs", "ls", "--json", "--filter", "params.model = 'a'", "--sort", "metrics.acc desc")
+        == 0
+    )
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["name"] for r in rows] == ["r2", "r0"]
+    assert rows[0]["params"] == {"model": "a", "lr": "0.3"}
+    assert rows[0]["status"] == "finished"
+
+    assert run("runs", "ls") == 0
+    table = capsys.readouterr().out
+    assert all(name in table for name in ("r0", "r1", "r2")) and "acc" in table
+
+
+def test_ls_bad_filter_points_at_the_token(runs: list[str], capsys) -> None:
+    assert run("runs", "ls", "--filter", "metrics.acc >> 1") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: expected a number") and "position 13" in err
+
+
+def test_show_by_prefix(runs: list[str], capsys) -> None:
+    assert run("runs", "show", runs[1][:18]) == 0
+    out = capsys.readouterr().out
+    assert runs[1] in out and "finished" in out and "loss" in out and "model" in out
+    assert run("runs", "show", "--json", runs[1]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["metrics"]["acc"] == pytest.approx(0.7) and data["env"]["packages_digest"]
+    assert run("runs", "show", "ffffffffff") == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_compare_marks_differences(runs: list[str], capsys) -> None:
+    assert run("runs", "compare", runs[0], runs[1]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    model = next(line for line in lines if "params.model" in line)
+    lr = next(line for line in lines if "params.lr" in line)
+    assert model.lstrip().startswith("*") and not lr.lstrip().startswith("*")
+
+
+def test_plot_writes_an_image(runs: list[str], capsys, tmp_path: Path) -> None:
+    out = tmp_path / "curves.png"
+    assert (
+        run("runs", "plot", runs[0], runs[2], "--metric", "loss", "--metric", "acc", "-o", str(out))
+        == 0
+    )
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
+    svg = tmp_path / "curves.svg"
+    assert run("runs", "plot", runs[0], "-m", "loss", "-o", str(svg)) == 0
+    assert "<svg" in svg.read_text()
+    assert run("runs", "plot", runs[0], "-m", "nope", "-o", str(svg)) == 1
+    assert "none of the runs logged nope" in capsys.readouterr().err
+
+
+def test_lineage_formats(runs: list[str], capsys, tmp_path: Path) -> None:
+    (tmp_path / "m.bin").write_bytes(b"m")
+    with tether.run(name="maker", parent=None) as maker:
+        digest = maker.log_artifact(tmp_path / "m.bin")
+    with tether.run(name="user", parent=None) as user:
+        user.log_input(digest, name="m.bin")
+    assert run("lineage", user.id) == 0
+    tree = capsys.readouterr().out
+    assert "upstream" in tree and "maker" in tree and "m.bin" in tree
+    assert run("lineage", "--json", digest) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {e["from"] for e in data["edges"]} == {f"run:{maker.id}", f"object:{digest}"}
+    assert run("lineage", "--dot", maker.id) == 0
+    assert capsys.readouterr().out.startswith("digraph lineage {")

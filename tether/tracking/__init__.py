@@ -1,0 +1,33 @@
+"""Tracked runs: params, metrics, artifacts, lineage, automatic capture, reproduction."""
+
+from tether.tracking.api import (
+    active_run,
+    get_run,
+    log_artifact,
+    log_input,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    run,
+    search_runs,
+    set_tags,
+)
+from tether.tracking.run import ActiveRun
+from tether.tracking.view import RunView
+
+__all__ = [
+    "ActiveRun",
+    "RunView",
+    "active_run",
+    "get_run",
+    "log_artifact",
+    "log_input",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "run",
+    "search_runs",
+    "set_tags",
+]

@@ -1,0 +1,137 @@
+"""The tracking functions that ``tether`` re-exports: start runs, log to the active one, query."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import tether.tracking.lifecycle as lifecycle
+from tether.errors import InvalidInput
+from tether.tracking.capture import redact
+from tether.tracking.provenance import capture_provenance
+from tether.tracking.run import ActiveRun, param_text
+from tether.tracking.session import open_session
+from tether.tracking.view import RunView
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tether.store import DatasetVersion
+
+_UNSET: Any = object()
+
+
+def run(
+    experiment: str = "default",
+    name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    *,
+    parent: ActiveRun | str | None = _UNSET,
+    project: str | None = None,
+    workspace: str | os.PathLike[str] | None = None,
+    capture: bool = True,
+) -> ActiveRun:
+    """Start a run. Inside another active run it becomes that run's child unless ``parent=None``.
+
+    Code (git commit and uncommitted diff), environment, host and command are recorded unless
+    ``capture=False``. Secret-looking params and tags are stored redacted.
+    """
+    session = open_session(Path(workspace) if workspace is not None else None, project=project)
+    if parent is _UNSET:
+        parent = lifecycle.active()
+    parent_id = parent.id if isinstance(parent, ActiveRun) else parent
+    info = capture_provenance(session) if capture else {}
+    tags = redact({k: param_text(v) for k, v in (tags or {}).items()})
+    reproduces = session.settings["tracking.reproduces"]
+    if reproduces:
+        tags["tether.reproduces"] = reproduces
+    stored = session.store.create_run(
+        session.project,
+        experiment=experiment,
+        name=name,
+        parent_id=parent_id,
+        params=redact({k: param_text(v) for k, v in (params or {}).items()}),
+        tags=tags,
+        info=info,
+    )
+    active = ActiveRun(session, stored)
+    lifecycle.push(active)
+    return active
+
+
+def active_run() -> ActiveRun | None:
+    return lifecycle.active()
+
+
+def _require_active() -> ActiveRun:
+    current = lifecycle.active()
+    if current is None:
+        raise InvalidInput("no active run; start one with `with tether.run(...) as run:`")
+    return current
+
+
+def log_metric(key: str, value: float, step: int | None = None) -> None:
+    _require_active().log_metrics({key: value}, step)
+
+
+def log_metrics(metrics: Mapping[str, Any], step: int | None = None) -> None:
+    _require_active().log_metrics(metrics, step)
+
+
+def log_param(key: str, value: Any) -> None:
+    _require_active().log_params({key: value})
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    _require_active().log_params(params)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    _require_active().set_tags(tags)
+
+
+def log_artifact(path: str | os.PathLike[str], name: str | None = None) -> str:
+    return _require_active().log_artifact(path, name)
+
+
+def log_input(source: DatasetVersion | str, name: str | None = None) -> None:
+    _require_active().log_input(source, name)
+
+
+def get_run(run_id: str, *, workspace: str | os.PathLike[str] | None = None) -> RunView:
+    session = open_session(Path(workspace) if workspace is not None else None)
+    return RunView(session, session.store.get_run(run_id))
+
+
+def search_runs(
+    filter: str = "",
+    order_by: str = "",
+    limit: int = 1000,
+    *,
+    experiment: str | None = None,
+    output: Literal["runs", "pandas"] = "runs",
+    project: str | None = None,
+    workspace: str | os.PathLike[str] | None = None,
+) -> list[RunView] | pd.DataFrame:
+    """Runs matching ``filter`` (see docs/tracking.md for the grammar), sorted by ``order_by``."""
+    from tether.store.filter import parse_filter, parse_order_by
+
+    session = open_session(Path(workspace) if workspace is not None else None, project=project)
+    runs = session.store.search_runs(
+        session.project,
+        parse_filter(filter),
+        parse_order_by(order_by),
+        limit=limit,
+        experiment=experiment,
+    )
+    views = [RunView(session, r) for r in runs]
+    if output == "pandas":
+        from tether.tracking.frame import runs_frame
+
+        return runs_frame(session, views)
+    if output != "runs":
+        raise InvalidInput(f"output must be 'runs' or 'pandas', not {output!r}")
+    return views

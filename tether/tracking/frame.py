@@ -1,0 +1,37 @@
+"""Runs as a pandas DataFrame: one row a run, columns for attributes, params, metrics, tags."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tether.errors import MissingDependency
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tether.tracking.session import Session
+    from tether.tracking.view import RunView
+
+
+def runs_frame(session: Session, runs: list[RunView]) -> pd.DataFrame:
+    try:
+        import pandas as pd
+    except ImportError:
+        raise MissingDependency("search_runs(output='pandas')", "pandas", "pandas") from None
+    summaries = session.store.get_metric_summaries_many([r.id for r in runs])
+    rows: list[dict[str, Any]] = []
+    for r in runs:
+        row: dict[str, Any] = {
+            "run_id": r.id,
+            "name": r.name,
+            "experiment": r.experiment,
+            "status": r.status,
+            "start_time": r.start_time,
+            "end_time": r.end_time,
+            "parent_id": r.parent_id,
+        }
+        row.update({f"params.{k}": v for k, v in r.params.items()})
+        row.update({f"metrics.{k}": s.last_value for k, s in summaries.get(r.id, {}).items()})
+        row.update({f"tags.{k}": v for k, v in r.tags.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)

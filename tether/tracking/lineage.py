@@ -1,0 +1,165 @@
+"""Lineage: what a run, object, dataset version or model version came from and what used it.
+
+Edges point from producer to consumer: an input ``X`` of run ``R`` gives ``X -> R``, an output
+``Y`` gives ``R -> Y``. A dataset or model version also links to the run recorded as its maker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tether.errors import NotFound
+
+if TYPE_CHECKING:
+    from tether.tracking.session import Session
+
+DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, order=True)
+class Node:
+    kind: str  # run | object | dataset_version | model_version
+    ref: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.ref}"
+
+
+@dataclass
+class Lineage:
+    root: Node
+    labels: dict[Node, str] = field(default_factory=dict)
+    edges: set[tuple[Node, Node, str]] = field(default_factory=set)  # (from, to, name)
+
+    def parents(self, node: Node) -> list[tuple[Node, str]]:
+        return sorted((a, n) for a, b, n in self.edges if b == node)
+
+    def children(self, node: Node) -> list[tuple[Node, str]]:
+        return sorted((b, n) for a, b, n in self.edges if a == node)
+
+    def to_dict(self) -> dict[str, Any]:
+        nodes = {self.root} | {a for a, _, _ in self.edges} | {b for _, b, _ in self.edges}
+        return {
+            "root": str(self.root),
+            "nodes": [
+                {"id": str(n), "kind": n.kind, "ref": n.ref, "label": self.labels.get(n)}
+                for n in sorted(nodes)
+            ],
+            "edges": [
+                {"from": str(a), "to": str(b), "name": name} for a, b, name in sorted(self.edges)
+            ],
+        }
+
+    def to_dot(self) -> str:
+        shapes = {
+            "run": "box",
+            "object": "note",
+            "dataset_version": "cylinder",
+            "model_version": "component",
+        }
+        nodes = {self.root} | {a for a, _, _ in self.edges} | {b for _, b, _ in self.edges}
+        lines = ["digraph lineage {", "  rankdir=LR;"]
+        for n in sorted(nodes):
+            label = (self.labels.get(n) or str(n)).replace('"', '\\"')
+            extra = ", style=bold" if n == self.root else ""
+            lines.append(f'  "{n}" [label="{label}", shape={shapes[n.kind]}{extra}];')
+        for a, b, name in sorted(self.edges):
+            attr = f' [label="{name}"]' if name else ""
+            lines.append(f'  "{a}" -> "{b}"{attr};')
+        lines.append("}")
+        return "\n".join(lines)
+
+
+def resolve_node(session: Session, target: str) -> Node:
+    """A run id (or unique prefix), an object digest, ``dataset@N``, or ``model:NAME@N``."""
+    store = session.store
+    if DIGEST.fullmatch(target):
+        store.get_object_record(target)
+        return Node("object", target)
+    kind = None
+    if target.startswith(("dataset:", "model:")):
+        kind, _, target = target.partition(":")
+    if "@" in target:
+        name, _, version = target.rpartition("@")
+        if version.isdigit():
+            if kind in (None, "dataset"):
+                try:
+                    store.get_dataset_version(session.project, name, int(version))
+                    return Node("dataset_version", f"{name}@{int(version)}")
+                except NotFound:
+                    if kind == "dataset":
+                        raise
+            store.get_model_version(session.project, name, int(version))
+            return Node("model_version", f"{name}@{int(version)}")
+    return Node("run", store.resolve_run_id(target))
+
+
+def trace(session: Session, root: Node, *, depth: int | None = None) -> Lineage:
+    """Walk upstream and downstream of ``root`` breadth-first, ``depth`` hops at most."""
+    result = Lineage(root)
+    for upstream in (True, False):
+        seen = {root}
+        queue = deque([(root, 0)])
+        while queue:
+            node, hops = queue.popleft()
+            if depth is not None and hops >= depth:
+                continue
+            for a, b, name in _edges(session, node, upstream):
+                result.edges.add((a, b, name))
+                other = a if upstream else b
+                if other not in seen:
+                    seen.add(other)
+                    queue.append((other, hops + 1))
+    _label(session, result)
+    return result
+
+
+def _edges(session: Session, node: Node, upstream: bool) -> list[tuple[Node, Node, str]]:
+    store = session.store
+    edges: list[tuple[Node, Node, str]] = []
+    if node.kind == "run":
+        direction = "input" if upstream else "output"
+        for io in store.list_run_io(node.ref, direction):
+            other = Node(io.kind, io.ref)
+            edges.append((other, node, io.name or "") if upstream else (node, other, io.name or ""))
+        return edges
+    direction = "output" if upstream else "input"
+    for io in store.find_run_io(node.kind, node.ref, direction):
+        run = Node("run", io.run_id)
+        edges.append((run, node, io.name or "") if upstream else (node, run, io.name or ""))
+    if upstream and node.kind in ("dataset_version", "model_version"):
+        maker = _maker(session, node)
+        if maker is not None and not any(a.ref == maker for a, _, _ in edges):
+            edges.append((Node("run", maker), node, ""))
+    return edges
+
+
+def _maker(session: Session, node: Node) -> str | None:
+    name, _, version = node.ref.rpartition("@")
+    try:
+        if node.kind == "dataset_version":
+            return session.store.get_dataset_version(session.project, name, int(version)).run_id
+        return session.store.get_model_version(session.project, name, int(version)).run_id
+    except NotFound:
+        return None
+
+
+def _label(session: Session, lineage: Lineage) -> None:
+    nodes = {lineage.root} | {a for a, _, _ in lineage.edges} | {b for _, b, _ in lineage.edges}
+    for node in nodes:
+        if node.kind == "run":
+            try:
+                run = session.store.get_run(node.ref)
+            except NotFound:
+                lineage.labels[node] = f"run {node.ref[:13]} (deleted)"
+                continue
+            lineage.labels[node] = f"run {run.id[:13]} {run.name or ''} ({run.status})".strip()
+        elif node.kind == "object":
+            lineage.labels[node] = f"object {node.ref[:16]}"
+        elif node.kind == "dataset_version":
+            lineage.labels[node] = f"dataset {node.ref}"
+        else:
+            lineage.labels[node] = f"model {node.ref}"

@@ -1,0 +1,223 @@
+"""A run in progress: params, metrics, artifacts, inputs, and how it ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import tether.tracking.lifecycle as lifecycle
+from tether.errors import InvalidInput
+from tether.tracking.buffer import MetricBuffer
+from tether.tracking.capture import redact
+
+if TYPE_CHECKING:
+    from tether.store import DatasetVersion, MetricPoint, Run
+    from tether.tracking.session import Session
+
+HEARTBEAT_S = 30.0
+
+
+def param_text(value: Any) -> str:
+    """Params are stored as text: strings as they are, everything else as JSON (or repr)."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+class ActiveRun:
+    """Returned by ``tether.run()``; use it as a context manager or call ``end()``."""
+
+    def __init__(self, session: Session, run: Run) -> None:
+        self.session = session
+        self.id = run.id
+        self.name = run.name
+        self.experiment = run.experiment
+        self.project = run.project
+        self.parent_id = run.parent_id
+        self._steps: dict[str, int] = {}
+        self._ended = False
+        self._buffer = MetricBuffer(self._write_metrics)
+        self._heartbeat_stop = threading.Event()
+        self._heartbeat = threading.Thread(target=self._beat, name="tether-heartbeat", daemon=True)
+        self._heartbeat.start()
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self.id} name={self.name!r}>"
+
+    # params and tags
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self.session.store.log_params(
+            self.id, redact({k: param_text(v) for k, v in params.items()})
+        )
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        self.session.store.set_tags(self.id, redact({k: param_text(v) for k, v in tags.items()}))
+
+    # metrics
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        self.log_metrics({key: value}, step)
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        """Buffer metric values; ``step`` defaults to one more than each key's last step."""
+        if step is None:
+            step = max((self._steps.get(k, -1) for k in metrics), default=-1) + 1
+        self._buffer.add(metrics, step)
+        steps = self._steps
+        for key in metrics:
+            if steps.get(key, -1) < step:
+                steps[key] = step
+
+    def flush(self) -> None:
+        """Make every metric logged so far durable now (the buffer does it within 0.5 s)."""
+        self._buffer.flush()
+
+    def _write_metrics(self, series: dict[str, tuple[list[int], list[int], list[float]]]) -> None:
+        self.session.store.log_metric_series(self.id, series)
+
+    # artifacts and lineage
+    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> str:
+        """Store a file or folder as an output of this run; return its digest."""
+        source = Path(path)
+        digest = self._store_path(source)
+        self.session.store.add_run_io(
+            self.id, "output", "object", digest, name=name or _relative_name(source)
+        )
+        return digest
+
+    def _store_path(self, source: Path) -> str:
+        from tether.store import ObjectRecord
+
+        objects = self.session.objects
+        if source.is_dir():
+            tree = objects.put_tree(source)
+            record = ObjectRecord(tree.digest, tree.size, "tree")
+        elif source.is_file():
+            info = objects.put_file(source)
+            record = ObjectRecord(info.digest, info.size, "blob")
+        else:
+            raise InvalidInput(f"path {source} is not a file or folder; check the path")
+        self.session.store.record_objects([record])
+        return record.digest
+
+    def log_input(
+        self, source: DatasetVersion | str | os.PathLike[str], name: str | None = None
+    ) -> str:
+        """Record what this run read; return the reference recorded.
+
+        ``source`` is a local file or folder (stored as an object, so that ``tether reproduce``
+        can put it back at the same relative path), a dataset version or ``"dataset@3"``, an
+        object digest, or a run id.
+        """
+        if isinstance(source, os.PathLike) or (isinstance(source, str) and os.path.exists(source)):
+            digest = self._store_path(Path(source))
+            self.session.store.add_run_io(
+                self.id, "input", "object", digest, name=name or _relative_name(Path(source))
+            )
+            return digest
+        kind, ref = lineage_ref(self.session, source)
+        self.session.store.add_run_io(self.id, "input", kind, ref, name=name)
+        return ref
+
+    def log_output(self, source: DatasetVersion | str, name: str | None = None) -> None:
+        kind, ref = lineage_ref(self.session, source)
+        self.session.store.add_run_io(self.id, "output", kind, ref, name=name)
+
+    # ending
+    def end(self, status: str = "finished", error: str | None = None) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        lifecycle.forget(self)
+        self._heartbeat_stop.set()
+        try:
+            self._buffer.close()
+        finally:
+            self.session.store.set_run_status(self.id, status, error=error)
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.end("finished")
+        elif isinstance(exc, KeyboardInterrupt):
+            self.end("killed", error=f"{type(exc).__name__}")
+        elif isinstance(exc, SystemExit) and exc.code in (0, None):
+            self.end("finished")
+        else:
+            text = "".join(traceback.format_exception(exc_type, exc, tb))
+            self.end("failed", error=text)
+
+    def _beat(self) -> None:
+        while not self._heartbeat_stop.wait(HEARTBEAT_S):
+            try:
+                self.session.store.heartbeat(self.id)
+            except Exception:  # a missed heartbeat is not worth killing the training loop
+                continue
+
+
+def _relative_name(path: Path) -> str:
+    """The path as the run's code would open it again: relative to the working folder."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def lineage_ref(session: Session, source: Any) -> tuple[str, str]:
+    """(kind, ref) for something a run read or wrote."""
+    from tether.store import DatasetVersion, ModelVersion
+
+    if isinstance(source, DatasetVersion):
+        return "dataset_version", f"{source.dataset}@{source.version}"
+    if isinstance(source, ModelVersion):
+        return "model_version", f"{source.model}@{source.version}"
+    if isinstance(source, ActiveRun):
+        return "run", source.id
+    if isinstance(source, str):
+        if len(source) == 64 and all(c in "0123456789abcdef" for c in source):
+            return "object", source
+        if "@" in source:
+            name, _, version = source.rpartition("@")
+            if not version.isdigit():
+                raise InvalidInput(
+                    f"dataset reference {source!r} needs a version number, like 'name@3'"
+                )
+            session.store.get_dataset_version(session.project, name, int(version))
+            return "dataset_version", source
+        session.store.get_run(source)
+        return "run", source
+    raise InvalidInput(
+        f"cannot record {type(source).__name__} as a run input or output; "
+        "pass a dataset version, 'name@version', an object digest or a run id"
+    )
+
+
+def points_of(series: dict[str, tuple[list[int], list[int], list[float]]]) -> list[MetricPoint]:
+    from tether.store import MetricPoint
+
+    return [
+        MetricPoint(k, s, t, v)
+        for k, (steps, ts, vs) in series.items()
+        for s, t, v in zip(steps, ts, vs, strict=True)
+    ]

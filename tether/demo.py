@@ -11,16 +11,17 @@ import getpass
 import json
 import math
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tether.config import init_workspace, load_settings
+from tether.config import init_workspace
+from tether.errors import IntegrityError
 
 if TYPE_CHECKING:
     from tether.store import DatasetVersion, Store
+    from tether.tracking.lineage import Lineage, Node
 
 DATASET = "demo-points"
 MODEL = "demo-centroids"
@@ -71,48 +72,45 @@ def _latest_version(store: Store, project: str) -> DatasetVersion | None:
 
 
 def run_demo(root: Path, echo: Callable[[str], None] = print) -> DemoResult:
-    from tether.objects import ObjectStore
-    from tether.store import MetricPoint, ObjectRecord, open_store_from_settings
+    from tether.store import ObjectRecord
+    from tether.tracking.api import run as start_run
+    from tether.tracking.lineage import Node, trace
+    from tether.tracking.session import open_session
 
     workspace, _ = init_workspace(root, project="demo")
-    settings = load_settings(workspace)
-    objects = ObjectStore.from_settings(settings)
-    store = open_store_from_settings(settings)
-    project = settings.project
-    try:
-        store.get_or_create_project(project)
-        data_dir = workspace.root / "data"
-        _write_data(data_dir)
-        tree = objects.put_tree(data_dir)
-        store.record_objects([ObjectRecord(tree.digest, tree.size, "tree")])
-        version = _latest_version(store, project)
-        if version is None or version.tree_digest != tree.digest:
-            version = store.create_dataset_version(
-                project,
-                DATASET,
-                tree_digest=tree.digest,
-                file_count=tree.count,
-                total_size=tree.size,
-                message="two Gaussian blobs, seed 0",
-            )
-        echo(
-            f"dataset  {DATASET}@{version.version}  tree {tree.digest[:16]}  "
-            f"({tree.count} files, {tree.size} bytes)"
-        )
+    session = open_session(workspace.root)
+    store, objects, project = session.store, session.objects, session.project
 
-        run = store.create_run(
+    data_dir = workspace.root / "data"
+    _write_data(data_dir)
+    tree = objects.put_tree(data_dir)
+    store.record_objects([ObjectRecord(tree.digest, tree.size, "tree")])
+    version = _latest_version(store, project)
+    if version is None or version.tree_digest != tree.digest:
+        version = store.create_dataset_version(
             project,
-            experiment="demo",
-            name="nearest-centroid",
-            params={"model": "nearest-centroid", "epochs": "20"},
+            DATASET,
+            tree_digest=tree.digest,
+            file_count=tree.count,
+            total_size=tree.size,
+            message="two Gaussian blobs, seed 0",
         )
-        store.add_run_io(run.id, "input", "dataset_version", f"{DATASET}@{version.version}")
+    echo(
+        f"dataset  {DATASET}@{version.version}  tree {tree.digest[:16]}  "
+        f"({tree.count} files, {tree.size} bytes)"
+    )
+
+    with start_run(
+        experiment="demo",
+        name="nearest-centroid",
+        workspace=workspace.root,
+        params={"model": "nearest-centroid", "epochs": 20, "step_size": 0.3},
+    ) as run:
+        run.log_input(version, name="data")
         train = _read_csv(data_dir / "train.csv")
         test = _read_csv(data_dir / "test.csv")
-
         # A toy iterative fit: move each centroid part of the way to its class mean per epoch.
         centroids = {0: (0.0, 0.0), 1: (0.0, 0.0)}
-        points: list[MetricPoint] = []
         for epoch in range(20):
             for label in centroids:
                 xs = [(x, y) for x, y, lab in train if lab == label]
@@ -121,42 +119,41 @@ def run_demo(root: Path, echo: Callable[[str], None] = print) -> DemoResult:
                 centroids[label] = (cx + 0.3 * (mx - cx), cy + 0.3 * (my - cy))
             loss = sum(math.dist(centroids[lab], (x, y)) ** 2 for x, y, lab in train) / len(train)
             acc = sum(_nearest(centroids, x, y) == lab for x, y, lab in test) / len(test)
-            now = int(time.time() * 1000)
-            points += [MetricPoint("loss", epoch, now, loss), MetricPoint("acc", epoch, now, acc)]
-        store.log_metrics(run.id, points)
+            run.log_metrics({"loss": loss, "acc": acc}, step=epoch)
+        model_path = workspace.root / "model.json"
+        model_path.write_text(json.dumps({"centroids": centroids}, sort_keys=True))
+        model_digest = run.log_artifact(model_path)
 
-        model_bytes = json.dumps({"centroids": centroids}, sort_keys=True).encode()
-        model = objects.put_bytes(model_bytes)
-        store.record_objects([ObjectRecord(model.digest, model.size, "blob")])
-        store.add_run_io(run.id, "output", "object", model.digest, name="model.json")
-        store.set_run_status(run.id, "finished")
-        mv = store.create_model_version(
-            project, MODEL, artifact_digest=model.digest, flavor="json", run_id=run.id
-        )
-        store.set_alias(
-            project,
-            MODEL,
-            "champion",
-            mv.version,
-            actor=getpass.getuser(),
-            reason="first demo model",
-        )
-        summaries = store.get_metric_summaries(run.id)
-        accuracy = summaries["acc"].last_value
-        echo(
-            f"run      {run.id}  finished  loss={summaries['loss'].last_value:.4f}  "
-            f"acc={accuracy:.3f}"
-        )
-        echo(f"model    {MODEL} v{mv.version}  alias champion  artifact {model.digest[:16]}")
+    mv = store.create_model_version(
+        project, MODEL, artifact_digest=model_digest, flavor="json", run_id=run.id
+    )
+    store.set_alias(
+        project, MODEL, "champion", mv.version, actor=getpass.getuser(), reason="demo model"
+    )
+    summaries = store.get_metric_summaries(run.id)
+    accuracy = summaries["acc"].last_value
+    echo(
+        f"run      {run.id}  finished  loss={summaries['loss'].last_value:.4f}  acc={accuracy:.3f}"
+    )
+    echo(f"model    {MODEL} v{mv.version}  alias champion  artifact {model_digest[:16]}")
 
-        report = objects.verify_all()
-        if report.corrupt:
-            from tether.errors import IntegrityError
+    graph = trace(session, Node("model_version", f"{MODEL}@{mv.version}"))
+    echo("lineage  " + "  <-  ".join(graph.labels[n] for n in _chain_back(graph, graph.root)))
 
-            raise IntegrityError(f"demo objects failed verification: {report.corrupt}")
-        echo(f"verified {report.ok} objects in {settings.objects_url}")
-        return DemoResult(
-            workspace.root, version.version, tree.digest, run.id, mv.version, accuracy, report.ok
-        )
-    finally:
-        store.close()
+    report = objects.verify_all()
+    if report.corrupt:
+        raise IntegrityError(f"demo objects failed verification: {report.corrupt}")
+    echo(f"verified {report.ok} objects in {session.settings.objects_url}")
+    return DemoResult(
+        workspace.root, version.version, tree.digest, run.id, mv.version, accuracy, report.ok
+    )
+
+
+def _chain_back(graph: Lineage, node: Node) -> list[Node]:
+    """The first upstream path from ``node``: model <- run <- dataset version."""
+    chain = [node]
+    while True:
+        parents = graph.parents(chain[-1])
+        if not parents or parents[0][0] in chain:
+            return chain
+        chain.append(parents[0][0])

@@ -99,6 +99,7 @@ def test_demo_runs_end_to_end_and_is_repeatable(tmp_path: Path, capsys) -> None:
     assert run("demo", str(tmp_path / "d")) == 0
     first = capsys.readouterr().out
     assert "demo-points@1" in first and "finished" in first and "verified" in first
+    assert "lineage  model demo-centroids@1  <-  run" in first and first.count("<-") == 2
     assert run("demo", str(tmp_path / "d")) == 0
     second = capsys.readouterr().out
     assert "demo-points@1" in second  # unchanged data is not versioned again

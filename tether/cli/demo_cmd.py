@@ -12,4 +12,10 @@ def demo(
     from tether.demo import run_demo
 
     result = run_demo(path, echo=typer.echo)
-    typer.echo(f"demo workspace: {result.workspace}")
+    typer.echo(
+        f"demo workspace: {result.workspace}\nnext, try:\n"
+        f"  tether -C {result.workspace} runs ls\n"
+        f"  tether -C {result.workspace} runs show {result.run_id[:13]}\n"
+        f"  tether -C {result.workspace} lineage model:demo-centroids@"
+        f"{result.model_version}"
+    )

@@ -151,3 +151,17 @@ def test_find_run_io(store: Store) -> None:
     ]
     assert [io.run_id for io in store.find_run_io("object", digest)] == [maker, user]
     assert store.find_run_io("dataset_version", "d@1") == []
+
+
+def test_finish_run_writes_metrics_and_status_together(store: Store) -> None:
+    store.get_or_create_project("p")
+    rid = store.create_run("p").id
+    store.finish_run(rid, "failed", error="boom", metrics={"loss": ([0, 1], [5, 6], [2.0, 1.0])})
+    run = store.get_run(rid)
+    assert (run.status, run.error) == ("failed", "boom") and run.end_time is not None
+    assert store.get_metric_summaries(rid)["loss"].last_value == 1.0
+    with pytest.raises(InvalidInput, match="'x'"):
+        store.finish_run(rid, "finished", metrics={"x": ([0], [0], ["bad"])})  # type: ignore[list-item]
+    assert store.get_run(rid).status == "failed"  # nothing half-written
+    with pytest.raises(RunNotFound):
+        store.finish_run("nope", "finished")

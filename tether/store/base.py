@@ -75,6 +75,15 @@ class Store(ABC):
     @abstractmethod
     def set_run_status(self, run_id: str, status: str, *, error: str | None = None) -> Run: ...
     @abstractmethod
+    def finish_run(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        error: str | None = None,
+        metrics: MetricColumns | None = None,
+    ) -> None: ...
+    @abstractmethod
     def log_params(self, run_id: str, params: Mapping[str, str]) -> None: ...
     @abstractmethod
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...

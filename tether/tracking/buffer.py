@@ -1,36 +1,26 @@
 """Metric points buffered in memory and written in batches by a background thread.
 
 A training loop must not wait on the database: ``add`` only validates and appends one tuple under
-a lock (a few microseconds for a dict of metrics). A daemon thread writes everything pending every
-``interval`` seconds, or sooner when ``max_pending`` points wait, in one store transaction. So a
-crash loses at most the last interval; ``flush`` and ``close`` write synchronously.
+a lock (a few microseconds for a dict of metrics). The process's ticker thread writes everything
+pending every ``interval`` seconds, or sooner when ``max_pending`` points wait, in one store
+transaction. So a crash loses at most the last interval; ``flush`` and ``close`` write
+synchronously.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from tether.errors import InvalidInput
-
-log = logging.getLogger(__name__)
+from tether.tracking.ticker import ticker
 
 # (step, timestamp_ms, {key: value}) as logged by one call
 Entry = tuple[int, int, dict[str, float]]
 Writer = Callable[[dict[str, tuple[list[int], list[int], list[float]]]], None]
-
-_live: weakref.WeakSet[MetricBuffer] = weakref.WeakSet()
-
-
-def flush_all() -> None:
-    """Write every live buffer's pending points (at interpreter exit, on SIGTERM)."""
-    for buffer in list(_live):
-        buffer.flush()
 
 
 def _as_float(key: object, value: Any) -> float:
@@ -54,12 +44,9 @@ class MetricBuffer:
         self._pending: list[Entry] = []
         self._pending_points = 0
         self._keys: set[str] = set()
-        self._wake = threading.Event()
         self._closed = False
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._loop, name="tether-metrics", daemon=True)
-        self._thread.start()
-        _live.add(self)
+        self._task = ticker.add(interval, self._flush_in_background, on_wake=True)
 
     def add(self, metrics: Mapping[str, Any], step: int, timestamp_ms: int | None = None) -> None:
         if self._error is not None:
@@ -80,7 +67,7 @@ class MetricBuffer:
             self._pending_points += len(values)
             wake = self._pending_points >= self._max_pending
         if wake:
-            self._wake.set()
+            ticker.wake()
 
     def _check_keys(self, values: Mapping[str, float]) -> None:
         for key in values:
@@ -104,31 +91,39 @@ class MetricBuffer:
             with self._lock:
                 pending, self._pending = self._pending, []
                 self._pending_points = 0
-            if pending:
+            if not pending:
+                return
+            try:
                 self._write(_columns(pending))
+            except BaseException:  # keep the points for the next try, in order
+                with self._lock:
+                    self._pending[:0] = pending
+                    self._pending_points += sum(len(values) for _, _, values in pending)
+                raise
 
     def close(self) -> None:
+        """Write what is pending (retrying a failed background write once) and stop."""
         with self._lock:
             self._closed = True
-        self._wake.set()
-        self._thread.join()
-        _live.discard(self)
+        ticker.remove(self._task)
         self.flush()
-        if self._error is not None:
-            raise self._error
 
-    def _loop(self) -> None:
-        while True:
-            self._wake.wait(self._interval)
-            self._wake.clear()
-            try:
-                self.flush()
-            except BaseException as e:  # reported to the logging thread on its next call
-                log.error("writing metrics failed: %s", e)
-                self._error = e
-                return
-            if self._closed:
-                return
+    def drain(self) -> dict[str, tuple[list[int], list[int], list[float]]]:
+        """Stop, and hand back what is pending (for a caller that writes it with other data)."""
+        with self._lock:
+            self._closed = True
+        ticker.remove(self._task)
+        with self._write_lock, self._lock:
+            pending, self._pending = self._pending, []
+            self._pending_points = 0
+        return _columns(pending)
+
+    def _flush_in_background(self) -> None:
+        try:
+            self.flush()
+        except BaseException as e:  # raised to the logging thread on its next call
+            self._error = e
+            raise
 
 
 def _columns(entries: list[Entry]) -> dict[str, tuple[list[int], list[int], list[float]]]:

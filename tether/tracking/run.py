@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
-import threading
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,10 +15,13 @@ import tether.tracking.lifecycle as lifecycle
 from tether.errors import InvalidInput
 from tether.tracking.buffer import MetricBuffer
 from tether.tracking.capture import redact
+from tether.tracking.ticker import ticker
 
 if TYPE_CHECKING:
-    from tether.store import DatasetVersion, MetricPoint, Run
+    from tether.store import DatasetVersion, Run
     from tether.tracking.session import Session
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 30.0
 
@@ -46,9 +49,7 @@ class ActiveRun:
         self._steps: dict[str, int] = {}
         self._ended = False
         self._buffer = MetricBuffer(self._write_metrics)
-        self._heartbeat_stop = threading.Event()
-        self._heartbeat = threading.Thread(target=self._beat, name="tether-heartbeat", daemon=True)
-        self._heartbeat.start()
+        self._heartbeat = ticker.add(HEARTBEAT_S, self._beat)
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.id} name={self.name!r}>"
@@ -143,11 +144,8 @@ class ActiveRun:
             return
         self._ended = True
         lifecycle.forget(self)
-        self._heartbeat_stop.set()
-        try:
-            self._buffer.close()
-        finally:
-            self.session.store.set_run_status(self.id, status, error=error)
+        ticker.remove(self._heartbeat)
+        self.session.store.finish_run(self.id, status, error=error, metrics=self._buffer.drain())
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -169,11 +167,10 @@ class ActiveRun:
             self.end("failed", error=text)
 
     def _beat(self) -> None:
-        while not self._heartbeat_stop.wait(HEARTBEAT_S):
-            try:
-                self.session.store.heartbeat(self.id)
-            except Exception:  # a missed heartbeat is not worth killing the training loop
-                continue
+        try:
+            self.session.store.heartbeat(self.id)
+        except Exception as e:  # a missed heartbeat is not worth stopping the training loop
+            log.warning("heartbeat of run %s failed: %s", self.id, e)
 
 
 def _relative_name(path: Path) -> str:
@@ -211,13 +208,3 @@ def lineage_ref(session: Session, source: Any) -> tuple[str, str]:
         f"cannot record {type(source).__name__} as a run input or output; "
         "pass a dataset version, 'name@version', an object digest or a run id"
     )
-
-
-def points_of(series: dict[str, tuple[list[int], list[int], list[float]]]) -> list[MetricPoint]:
-    from tether.store import MetricPoint
-
-    return [
-        MetricPoint(k, s, t, v)
-        for k, (steps, ts, vs) in series.items()
-        for s, t, v in zip(steps, ts, vs, strict=True)
-    ]

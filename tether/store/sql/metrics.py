@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -83,16 +83,42 @@ def _summary(r: Any) -> MetricSummary:
     )
 
 
+_summary_upserts: dict[str, Any] = {}  # dialect name -> statement, built once
+
+
+def insert_series(
+    conn: sa.Connection,
+    run_id: str,
+    series: dict[str, tuple[array[int], array[int], array[float]]],
+) -> None:
+    """Write checked series as one chunk per key and fold them into the summaries."""
+    chunks = [
+        {
+            "run_id": run_id,
+            "key": key,
+            "first_step": min(steps),
+            "last_step": max(steps),
+            "count": len(steps),
+            "steps": pack(steps),
+            "timestamps": pack(times),
+            "values": pack(values),
+        }
+        for key, (steps, times, values) in series.items()
+        if len(steps)
+    ]
+    if not chunks:
+        return
+    summaries = [_summary_row(run_id, key, *s) for key, s in series.items() if len(s[0])]
+    upsert = _summary_upserts.get(conn.dialect.name)
+    if upsert is None:
+        upsert = _summary_upserts[conn.dialect.name] = _merge_summaries(
+            SqlCore._insert(conn, t.metric_summaries)
+        )
+    conn.execute(sa.insert(t.metric_chunks), chunks)
+    conn.execute(upsert, summaries)
+
+
 class MetricsMixin(SqlCore):
-    _summary_upserts: ClassVar[dict[str, Any]] = {}  # dialect name -> statement, built once
-
-    def _summary_upsert(self, conn: sa.Connection) -> Any:
-        stmt = self._summary_upserts.get(conn.dialect.name)
-        if stmt is None:
-            stmt = _merge_summaries(self._insert(conn, t.metric_summaries))
-            self._summary_upserts[conn.dialect.name] = stmt
-        return stmt
-
     def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None:
         """Store a batch as one chunk per key and fold it into the summaries, atomically."""
         validate.name("run_id", run_id)
@@ -110,27 +136,9 @@ class MetricsMixin(SqlCore):
     def _write_series(
         self, run_id: str, series: dict[str, tuple[array[int], array[int], array[float]]]
     ) -> None:
-        chunks = [
-            {
-                "run_id": run_id,
-                "key": key,
-                "first_step": min(steps),
-                "last_step": max(steps),
-                "count": len(steps),
-                "steps": pack(steps),
-                "timestamps": pack(times),
-                "values": pack(values),
-            }
-            for key, (steps, times, values) in series.items()
-            if len(steps)
-        ]
-        summaries = [_summary_row(run_id, key, *s) for key, s in series.items() if len(s[0])]
         with self._write() as conn:
             self._require_run(conn, run_id)
-            if not chunks:
-                return
-            conn.execute(sa.insert(t.metric_chunks), chunks)
-            conn.execute(self._summary_upsert(conn), summaries)
+            insert_series(conn, run_id, series)
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         """Every point of one series, ordered by step, then timestamp, then logging order."""

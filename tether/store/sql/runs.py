@@ -7,11 +7,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from tether.store import validate
-from tether.store.entities import TERMINAL_STATUSES, Run
+from tether.store.entities import TERMINAL_STATUSES, MetricColumns, Run
 from tether.store.errors import AmbiguousRunId, InvalidField, ParamConflict, RunNotFound
 from tether.store.ids import uuid7
 from tether.store.sql import schema as t
 from tether.store.sql.core import SqlCore, now
+from tether.store.sql.metrics import insert_series
 
 _RUN_COLUMNS = (*t.runs.c, t.projects.c.name.label("project_name"))
 
@@ -149,6 +150,33 @@ class RunsMixin(SqlCore):
             if result.rowcount == 0:
                 raise RunNotFound(run_id)
             return _load_run(conn, run_id)
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        error: str | None = None,
+        metrics: MetricColumns | None = None,
+    ) -> None:
+        """Write a run's last metrics and its final status in one transaction."""
+        validate.name("run_id", run_id)
+        validate.status(status)
+        validate.optional_text("error", error)
+        series = validate.metric_columns(metrics or {})
+        with self._write() as conn:
+            result = conn.execute(
+                sa.update(t.runs)
+                .where(t.runs.c.id == run_id)
+                .values(
+                    status=status,
+                    end_time=now() if status in TERMINAL_STATUSES else None,
+                    error=error,
+                )
+            )
+            if result.rowcount == 0:
+                raise RunNotFound(run_id)
+            insert_series(conn, run_id, series)
 
     def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
         validate.name("run_id", run_id)

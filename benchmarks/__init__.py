@@ -1,0 +1,1 @@
+"""Benchmarks comparing Tether with the tools users would pick instead (see README.md)."""

@@ -78,11 +78,12 @@ def test_from_settings_maps_endpoint(tmp_path: Path) -> None:
         objects_workers = 3
 
         def __getitem__(self, key: str) -> Any:
-            return {"objects.endpoint_url": "http://127.0.0.1:9"}[key]
+            return {"objects.endpoint_url": "http://127.0.0.1:9", "objects.fsync": True}[key]
 
     store = ObjectStore.from_settings(FakeSettings())
     assert store.storage_options == {"endpoint_url": "http://127.0.0.1:9"}
     assert store.workers == 3
+    assert store.fsync is True
 
 
 @pytest.mark.parametrize("url", ["ftp://host/x", "hdfs://nn/x", "http://example.com/x"])

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
 import pytest
 
+import tether.objects.copy as copy_mod
 import tether.objects.local as local_mod
 from tether.errors import InvalidInput
 from tether.objects import (
@@ -76,11 +80,14 @@ def test_crash_mid_tree_leaves_nothing(
     assert _litter(local_store) == []
 
 
-def test_source_changing_mid_copy_is_detected(
+def test_source_changing_mid_transfer_copy_is_detected(
     local_store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The hash-first path (a copy between stores) still checks the source after copying."""
     src = tmp_path / "src.bin"
     src.write_bytes(os.urandom(2 * 1024 * 1024))
+    st = os.stat(src)
+    digest = hash_file(src).digest
     real_copy = local_mod.copy_fd
 
     def copy_while_appending(src_fd: int, out_fd: int, size: int) -> int:
@@ -90,9 +97,225 @@ def test_source_changing_mid_copy_is_detected(
 
     monkeypatch.setattr(local_mod, "copy_fd", copy_while_appending)
     with pytest.raises(SourceChanged, match=r"src\.bin"):
+        _backend(local_store).write_file(digest, str(src), st)
+    assert list(local_store.list()) == []
+    assert _litter(local_store) == []
+
+
+SMALL_CHUNK = 1024 * 1024
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(copy_mod, "PUT_CHUNK", SMALL_CHUNK)
+
+
+@pytest.mark.parametrize("direct", [False, True], ids=["buffered", "o_direct"])
+def test_single_pass_multi_chunk(
+    local_store: ObjectStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    small_chunks: None,
+    direct: bool,
+) -> None:
+    monkeypatch.setattr(local_mod, "DIRECT_MIN", 0 if direct else 1 << 62)
+    data = os.urandom(20 * SMALL_CHUNK + 123)  # an unaligned tail after 20 full chunks
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    seen: list[int] = []
+    info = local_store.put_file(src, progress=seen.append)
+    assert info.digest == hash_bytes(data)
+    assert info.size == len(data)
+    assert sum(seen) == len(data) and len(seen) == 21
+    assert Path(_backend(local_store).path(info.digest)).read_bytes() == data
+    assert local_store.verify(info.digest) == info
+    assert _litter(local_store) == []
+
+
+@pytest.mark.parametrize("size", [SMALL_CHUNK - 1, 5 * SMALL_CHUNK])
+def test_put_of_a_stored_digest_keeps_the_object_and_leaves_no_litter(
+    local_store: ObjectStore, tmp_path: Path, small_chunks: None, size: int
+) -> None:
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(size))
+    first = local_store.put_file(src)
+    stored = os.stat(_backend(local_store).path(first.digest))
+    copy = tmp_path / "copy.bin"
+    copy.write_bytes(src.read_bytes())
+    assert local_store.put_file(copy) == first
+    again = os.stat(_backend(local_store).path(first.digest))
+    assert (again.st_ino, again.st_mtime_ns) == (stored.st_ino, stored.st_mtime_ns)
+    assert list(local_store.list()) == [first.digest]
+    assert _litter(local_store) == []
+
+
+def test_source_changing_during_single_pass_is_detected(
+    local_store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None
+) -> None:
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(4 * SMALL_CHUNK))
+    real_read = copy_mod._read_full
+    calls = 0
+
+    def read_then_append(fd: int, view: memoryview) -> int:
+        nonlocal calls
+        n = real_read(fd, view)
+        calls += 1
+        if calls == 1:
+            with open(src, "ab") as f:
+                f.write(b"appended while being stored")
+        return n
+
+    monkeypatch.setattr(copy_mod, "_read_full", read_then_append)
+    with pytest.raises(SourceChanged, match=r"src\.bin"):
         local_store.put_file(src)
     assert list(local_store.list()) == []
     assert _litter(local_store) == []
+
+
+def test_source_rewritten_in_place_is_detected(
+    local_store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None
+) -> None:
+    """Same size, new mtime: the stored bytes may mix old and new, so nothing is stored."""
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(3 * SMALL_CHUNK))
+    real_read = copy_mod._read_full
+
+    def read_then_touch(fd: int, view: memoryview) -> int:
+        n = real_read(fd, view)
+        st = os.stat(src)
+        os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+        return n
+
+    monkeypatch.setattr(copy_mod, "_read_full", read_then_touch)
+    with pytest.raises(SourceChanged):
+        local_store.put_file(src)
+    assert list(local_store.list()) == []
+    assert _litter(local_store) == []
+
+
+def test_write_error_in_single_pass_leaves_nothing(
+    local_store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None
+) -> None:
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(6 * SMALL_CHUNK))
+    real_write = os.write
+    writes = 0
+
+    def failing_write(fd: int, data: bytes | memoryview) -> int:
+        nonlocal writes
+        writes += 1
+        if writes == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(copy_mod.os, "write", failing_write)
+    with pytest.raises(ObjectsNotWritable, match="No space left"):
+        local_store.put_file(src)
+    monkeypatch.undo()
+    assert list(local_store.list()) == []
+    assert _litter(local_store) == []
+
+
+def test_o_direct_refused_by_a_write_falls_back_to_buffered(
+    local_store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None
+) -> None:
+    probe = os.open(tmp_path / "probe", os.O_WRONLY | os.O_CREAT)
+    try:
+        if not copy_mod.set_direct(probe, True):
+            pytest.skip("this filesystem does not take O_DIRECT")
+    finally:
+        os.close(probe)
+    monkeypatch.setattr(local_mod, "DIRECT_MIN", 0)
+    data = os.urandom(3 * SMALL_CHUNK)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    real_write = os.write
+    refused = 0
+
+    def refuse_first(fd: int, view: bytes | memoryview) -> int:
+        nonlocal refused
+        if not refused:
+            refused += 1
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_write(fd, view)
+
+    monkeypatch.setattr(copy_mod.os, "write", refuse_first)
+    info = local_store.put_file(src)
+    monkeypatch.undo()
+    assert refused == 1
+    assert Path(_backend(local_store).path(info.digest)).read_bytes() == data
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[int]:
+    calls: list[int] = []
+    real = getattr(owner, name)
+
+    def counting(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
+@pytest.mark.parametrize("fsync", [False, True])
+def test_fsync_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None, fsync: bool
+) -> None:
+    store = ObjectStore(str(tmp_path / "objects"), workers=4, fsync=fsync)
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(3 * SMALL_CHUNK))
+    fsyncs = _count_calls(monkeypatch, os, "fsync")
+    syncfs = _count_calls(monkeypatch, local_mod, "_syncfs")
+
+    info = store.put_file(big)
+    small = store.put_bytes(b"small object")
+    # fsync: the object file and its fan-out folder, for each of the two puts
+    assert len(fsyncs) == (4 if fsync else 0)
+    assert syncfs == []
+
+    fsyncs.clear()
+    folder = tmp_path / "tree"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"f{i}").write_bytes(os.urandom(100 + i))
+    (folder / "big").write_bytes(os.urandom(2 * SMALL_CHUNK))
+    tree = store.put_tree(folder)
+    # a batch: one filesystem sync for the bytes, one for the renames, no fsync per object
+    assert len(syncfs) == (2 if fsync else 0)
+    assert len(fsyncs) == (2 if fsync else 0)  # only the tree manifest, put outside the batch
+    for digest in (info.digest, small.digest, tree.digest):
+        assert store.verify(digest)
+    assert _litter(store) == []
+
+
+def test_put_file_peak_rss(tmp_path: Path) -> None:
+    """A 256 MiB put, in a fresh process, grows the resident set by far less than the file."""
+    size = 256 * 1024 * 1024
+    src = tmp_path / "big.bin"
+    with open(src, "wb") as f:
+        block = os.urandom(1024 * 1024)
+        for i in range(size // len(block)):
+            f.write(block[i:] + block[:i])
+    script = (
+        "import resource, sys\n"
+        "from tether.objects import ObjectStore\n"
+        "store = ObjectStore(sys.argv[1])\n"
+        "store.put_bytes(b'warm up')\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "info = store.put_file(sys.argv[2])\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(info.size, (after - before) * 1024)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "objects"), str(src)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert int(out[0]) == size
+    assert int(out[1]) < 64 * 1024 * 1024, f"put_file grew RSS by {out[1]} bytes"
 
 
 def test_not_writable_under_a_file(tmp_path: Path) -> None:

@@ -99,9 +99,11 @@ def filesystem(location: Location) -> Any:
         raise InvalidInput(f"invalid storage options for {location.protocol}: {e}") from None
 
 
-def open_backend(url: str, storage_options: dict[str, Any] | None = None) -> Backend:
-    """The backend for an objects URL."""
+def open_backend(
+    url: str, storage_options: dict[str, Any] | None = None, *, fsync: bool = False
+) -> Backend:
+    """The backend for an objects URL; ``fsync`` makes local writes survive a power loss."""
     location = parse_url(url, storage_options)
     if location.protocol == "file":
-        return LocalBackend(location.root, url)
+        return LocalBackend(location.root, url, fsync=fsync)
     return FsspecBackend(filesystem(location), location.root, url)

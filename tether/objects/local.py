@@ -1,4 +1,9 @@
-"""Objects in a local folder: ``<root>/ab/cdef…``, written via ``<root>/tmp/`` and a rename."""
+"""Objects in a local folder: ``<root>/ab/cdef…``, written via ``<root>/tmp/`` and a rename.
+
+Every write is atomic (a temporary file in ``<root>/tmp/``, then a rename). With ``fsync`` the
+object file and its folder are also flushed to the disk before the put returns, so the object
+survives a power loss too (setting ``objects.fsync``; like git's ``core.fsync``).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,21 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from tether.objects.copy import copy_fd, copy_hashing
+from tether.errors import InvalidInput
+from tether.objects.copy import SourceReadError, copy_fd, copy_hashing, copy_hashing_fd
 from tether.objects.digest import is_digest
 from tether.objects.errors import CorruptObject, ObjectNotFound, ObjectsNotWritable, SourceChanged
+from tether.objects.types import ObjectInfo, Progress, no_progress
 
 _FANOUT = [f"{i:02x}" for i in range(256)]
+
+DIRECT_MIN = 64 * 1024 * 1024
+"""Objects at least this big are written with O_DIRECT where the filesystem allows it.
+
+Measured on a 2-core VM, 2 GiB: buffered writes into freshly allocated page cache ran at 200-600
+MB/s, O_DIRECT at 1.0-1.3 GB/s. Smaller objects stay in the page cache, where the next read of
+them (a get, a verify) finds them.
+"""
 
 
 def _syncfs(fd: int) -> None:
@@ -28,6 +43,15 @@ def _syncfs(fd: int) -> None:
     os.sync()
 
 
+def _fsync_dir(path: str) -> None:
+    """Flush a folder's entries (a rename into it) to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _same(a: os.stat_result, b: os.stat_result) -> bool:
     return a.st_size == b.st_size and a.st_mtime_ns == b.st_mtime_ns and a.st_ino == b.st_ino
 
@@ -35,9 +59,10 @@ def _same(a: os.stat_result, b: os.stat_result) -> bool:
 class LocalBackend:
     """A folder on a local (or mounted) filesystem."""
 
-    def __init__(self, root: str, url: str) -> None:
+    def __init__(self, root: str, url: str, *, fsync: bool = False) -> None:
         self.root = root
         self.url = url
+        self.fsync = fsync
         self._tmp = os.path.join(root, "tmp")
         self._ready = False
         self._lock = threading.Lock()
@@ -74,11 +99,11 @@ class LocalBackend:
             raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
 
     def _commit(self, fd: int, tmp: str, digest: str) -> None:
-        """fsync and rename ``tmp`` into place (or defer both to the end of the batch)."""
+        """Rename ``tmp`` into place; with fsync, flush it first (or both at the batch's end)."""
         pending = self._pending
         try:
             os.fchmod(fd, 0o444)  # objects never change; guard against accidental edits
-            if pending is None:
+            if pending is None and self.fsync:
                 os.fsync(fd)
             os.close(fd)
             fd = -1
@@ -86,7 +111,10 @@ class LocalBackend:
                 with self._lock:
                     pending.append((tmp, digest))
                 return
-            os.replace(tmp, self.path(digest))
+            final = self.path(digest)
+            os.replace(tmp, final)
+            if self.fsync:
+                _fsync_dir(os.path.dirname(final))
         except BaseException as e:
             if fd >= 0:
                 os.close(fd)
@@ -98,8 +126,12 @@ class LocalBackend:
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
-        """Write many objects with one filesystem sync instead of one fsync per object."""
-        if self._pending is not None:  # nested: the outer batch commits
+        """With fsync: write many objects with two filesystem syncs, not one fsync per object.
+
+        One sync before the renames (the files' bytes), one after (the folders' entries).
+        Without fsync nothing is deferred: each object is renamed into place when written.
+        """
+        if self._pending is not None or not self.fsync:  # nested: the outer batch commits
             yield
             return
         pending: list[tuple[str, str]] = []
@@ -120,11 +152,12 @@ class LocalBackend:
             fd = os.open(self._tmp, os.O_RDONLY)
             try:
                 _syncfs(fd)
+                for tmp, digest in pending:
+                    os.replace(tmp, self.path(digest))
+                    done += 1
+                _syncfs(fd)
             finally:
                 os.close(fd)
-            for tmp, digest in pending:
-                os.replace(tmp, self.path(digest))
-                done += 1
         except BaseException as e:
             for tmp, _ in pending[done:]:
                 with contextlib.suppress(OSError):
@@ -218,6 +251,40 @@ class LocalBackend:
         finally:
             os.close(src)
         self._commit(fd, tmp, digest)
+
+    def put_fd(
+        self, src: int, path: str, st: os.stat_result, progress: Progress = no_progress
+    ) -> ObjectInfo:
+        """Store the open file ``src`` (stat ``st``) in a single pass: read, hash and write.
+
+        The bytes are written to a temporary file while they are hashed; once the digest is
+        known the file is renamed into place, or dropped when the object is already stored.
+        Raises SourceChanged when the file's size or mtime changed meanwhile.
+        """
+        fd, tmp = self._temp()
+        try:
+            digest, size = copy_hashing_fd(
+                src, fd, direct=st.st_size >= DIRECT_MIN, progress=progress
+            )
+            if size != st.st_size or not _same(st, os.fstat(src)):
+                raise SourceChanged(path)
+            if self.size(digest) is not None:  # already stored: the copy is not needed
+                os.close(fd)
+                fd = -1
+                os.unlink(tmp)
+                return ObjectInfo(digest, size)
+        except BaseException as e:
+            if fd >= 0:
+                os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(e, SourceReadError):
+                raise InvalidInput(f"cannot read {path}: {e.error.strerror or e}") from None
+            if isinstance(e, OSError):
+                raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
+            raise
+        self._commit(fd, tmp, digest)
+        return ObjectInfo(digest, size)
 
     def write_stream(self, digest: str, reader: BinaryIO, source: str) -> int:
         fd, tmp = self._temp()

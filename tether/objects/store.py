@@ -30,7 +30,8 @@ class ObjectStore:
 
     ``url`` is a folder (or ``file://``), ``s3://bucket/prefix``, ``gs://…`` or ``az://…``;
     ``storage_options`` go to the fsspec filesystem (for S3: ``endpoint_url``, ``key``,
-    ``secret``…); ``workers`` bounds parallel hashing and transfers.
+    ``secret``…); ``workers`` bounds parallel hashing and transfers. ``fsync`` (local folders)
+    flushes each object to the disk before a put returns; writes are atomic either way.
 
     ``progress`` callbacks may be called from worker threads.
     """
@@ -41,21 +42,28 @@ class ObjectStore:
         *,
         storage_options: dict[str, Any] | None = None,
         workers: int | None = None,
+        fsync: bool = False,
     ) -> None:
         self.url = url
         self.storage_options = dict(storage_options or {})
         self.workers = workers if workers and workers > 0 else default_workers()
-        self.backend = open_backend(url, self.storage_options)
+        self.fsync = fsync
+        self.backend = open_backend(url, self.storage_options, fsync=fsync)
 
     @classmethod
     def from_settings(cls, settings: Any) -> ObjectStore:
-        """The store named by ``objects.url`` (with ``objects.endpoint_url`` for S3)."""
+        """The store named by ``objects.url`` (``objects.endpoint_url``, ``objects.fsync``)."""
         url = settings.objects_url
         options: dict[str, Any] = {}
         endpoint = settings["objects.endpoint_url"]
         if endpoint and parse_url(url).protocol == "s3":
             options["endpoint_url"] = endpoint
-        return cls(url, storage_options=options, workers=settings.objects_workers)
+        return cls(
+            url,
+            storage_options=options,
+            workers=settings.objects_workers,
+            fsync=bool(settings["objects.fsync"]),
+        )
 
     def __repr__(self) -> str:
         return f"ObjectStore({self.url!r})"
@@ -70,7 +78,11 @@ class ObjectStore:
         return ObjectInfo(digest, len(data))
 
     def put_file(self, path: PathLike, *, progress: Progress | None = None) -> ObjectInfo:
-        """Store a file, streamed; ``progress`` advances by bytes hashed."""
+        """Store a file, streamed; ``progress`` advances by bytes hashed.
+
+        In a local folder the file is read once: hashed and written at the same time.
+        Elsewhere it is hashed first and uploaded only when the object is missing.
+        """
         return self._put_path(os.fspath(path), progress or no_progress)[0]
 
     def _put_path(self, path: str, progress: Progress) -> tuple[ObjectInfo, int]:
@@ -95,6 +107,9 @@ class ObjectStore:
                 return info, st.st_mode
             if hasattr(os, "posix_fadvise"):
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+            put_fd = getattr(self.backend, "put_fd", None)
+            if put_fd is not None:  # a local folder: one pass, hashing while writing
+                return put_fd(fd, path, st, progress), st.st_mode
             info = hash_fd(fd, progress)
             after = os.fstat(fd)
         finally:

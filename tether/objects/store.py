@@ -7,6 +7,8 @@ import io
 import os
 import stat
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
@@ -23,6 +25,9 @@ from tether.objects.verify import VerifyReport, verify_object, verify_objects
 from tether.objects.walk import FoundFile, list_files
 
 PathLike = str | os.PathLike[str]
+
+
+TREE_CACHE_SIZE = 8
 
 
 class ObjectStore:
@@ -49,6 +54,9 @@ class ObjectStore:
         self.workers = workers if workers and workers > 0 else default_workers()
         self.fsync = fsync
         self.backend = open_backend(url, self.storage_options, fsync=fsync)
+        # parsed trees by digest: immutable, and big ones take a while to parse
+        self._trees: OrderedDict[str, Tree] = OrderedDict()
+        self._trees_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Any) -> ObjectStore:
@@ -190,12 +198,21 @@ class ObjectStore:
             raise
 
     def read_tree(self, digest: str) -> Tree:
-        """The tree manifest stored under ``digest``."""
+        """The tree manifest stored under ``digest`` (the last few read are kept parsed)."""
+        with self._trees_lock:
+            if digest in self._trees:
+                self._trees.move_to_end(digest)
+                return self._trees[digest]
         data = self.get_bytes(digest)
         try:
-            return Tree.from_bytes(data)
+            tree = Tree.from_bytes(data)
         except InvalidInput as e:
             raise NotATree(digest, str(e)) from None
+        with self._trees_lock:
+            self._trees[digest] = tree
+            while len(self._trees) > TREE_CACHE_SIZE:
+                self._trees.popitem(last=False)
+        return tree
 
     def get_tree(
         self, digest: str, dest_folder: PathLike, *, progress: Progress | None = None

@@ -11,9 +11,15 @@ equal digests, whatever order the files were found in.
 
 from __future__ import annotations
 
+import gc
+import itertools
 import json
-from collections.abc import Iterable
+import operator
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from tether.errors import InvalidInput
 from tether.objects.digest import check_digest, hash_bytes
@@ -31,28 +37,125 @@ def normalise_mode(mode: int) -> int:
     return EXEC_MODE if mode & 0o111 else FILE_MODE
 
 
+# one search finds every way a path can be unsafe: leading "/", empty, "." or ".." parts, NUL
+_BAD_PATH = re.compile(r"^/|//|/$|^$|(?:^|/)\.\.?(?:/|$)|\x00")
+_encode_string = json.encoder.encode_basestring  # JSON string quoting, non-ASCII kept as is
+_FIELDS = operator.itemgetter("path", "digest", "size", "mode")
+_path = operator.itemgetter(0)
+_digest = operator.itemgetter(1)
+_size = operator.itemgetter(2)
+_mode = operator.itemgetter(3)
+
+
 def check_path(path: object) -> str:
     """Return ``path`` if it is a safe relative POSIX path, else raise InvalidInput."""
     if not isinstance(path, str) or not path:
         raise InvalidInput(f"tree entry path {path!r} must be a non-empty string")
-    if path.startswith("/") or "\x00" in path:
-        raise InvalidInput(f"tree entry path {path!r} must be relative (no leading /, no NUL)")
-    for part in path.split("/"):
-        if part in ("", ".", ".."):
-            raise InvalidInput(
-                f"tree entry path {path!r} must not contain empty, '.' or '..' parts"
-            )
+    if _BAD_PATH.search(path):
+        raise InvalidInput(
+            f"tree entry path {path!r} must be relative, without NUL and without empty, "
+            "'.' or '..' parts"
+        )
     return path
 
 
-@dataclass(frozen=True, order=True)
-class TreeEntry:
+class TreeEntry(NamedTuple):
     """One file of a tree: relative POSIX path, digest, size in bytes and mode."""
 
     path: str
     digest: str
     size: int
     mode: int = FILE_MODE
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building hundreds of thousands of small objects triggers the cyclic GC over and over,
+    though none of them can form a cycle; pausing it saves a third of the time of a big tree."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _check_entry(e: TreeEntry) -> None:
+    check_path(e.path)
+    check_digest(e.digest)
+    if type(e.size) is not int or e.size < 0:
+        raise InvalidInput(f"tree entry {e.path!r}: size {e.size!r} must be an int >= 0")
+    if e.mode != FILE_MODE and e.mode != EXEC_MODE:
+        raise InvalidInput(f"tree entry {e.path!r}: mode {e.mode!r} must be 0o644 or 0o755")
+
+
+# Every way a path can be unsafe, as text around it once paths are joined by newlines.
+_BAD_JOINED = (
+    "\x00",
+    "\n/",
+    "//",
+    "/\n",
+    "\n\n",
+    "/./",
+    "/../",
+    "\n./",
+    "\n../",
+    "/.\n",
+    "/..\n",
+    "\n.\n",
+    "\n..\n",
+)
+_NOT_HEX = str.maketrans("", "", "0123456789abcdef\n")
+
+
+def _check_entries(entries: tuple[TreeEntry, ...]) -> None:
+    """Validate every entry of a sorted tuple; fast for trees of hundreds of thousands of files.
+
+    Paths and digests are checked with a few C-speed scans of their joined text; only when
+    that finds a problem are entries checked one by one, to name the bad one.
+    """
+    if not entries:
+        return
+    paths = list(map(_path, entries))
+    digests = list(map(_digest, entries))
+    sizes = list(map(_size, entries))
+    n = len(entries)
+    fine = (
+        all(type(p) is str for p in paths)
+        and all(type(d) is str for d in digests)
+        and all(type(x) is int for x in sizes)
+        and min(sizes) >= 0
+        and set(map(_mode, entries)) <= {FILE_MODE, EXEC_MODE}
+    )
+    if fine:
+        joined = "\n" + "\n".join(paths) + "\n"
+        fine = joined.count("\n") == n + 1 and not any(bad in joined for bad in _BAD_JOINED)
+    if fine:
+        hexes = "\n".join(digests)
+        fine = (
+            len(hexes) == 65 * n - 1
+            and not hexes.translate(_NOT_HEX)
+            and hexes[64::65] == "\n" * (n - 1)
+        )
+    if not fine:
+        for e in entries:
+            _check_entry(e)
+    for before, after in itertools.pairwise(paths):
+        if before >= after:
+            if before == after:
+                raise InvalidInput(f"tree has the path {before!r} twice")
+            raise InvalidInput("tree entries are not sorted by path")
+    folders: set[str] = set()
+    for path in paths:
+        folder = path.rpartition("/")[0]
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    clash = folders.intersection(paths)
+    if clash:
+        name = min(clash)
+        raise InvalidInput(f"tree path {name!r} is a file but also a folder of other entries")
 
 
 @dataclass(frozen=True)
@@ -64,30 +167,10 @@ class Tree:
     @classmethod
     def from_entries(cls, entries: Iterable[TreeEntry]) -> Tree:
         """Validate and sort entries; reject duplicate paths and file/folder clashes."""
-        checked = []
-        for e in entries:
-            check_path(e.path)
-            check_digest(e.digest)
-            if not isinstance(e.size, int) or isinstance(e.size, bool) or e.size < 0:
-                raise InvalidInput(f"tree entry {e.path!r}: size {e.size!r} must be an int >= 0")
-            if e.mode not in (FILE_MODE, EXEC_MODE):
-                raise InvalidInput(f"tree entry {e.path!r}: mode {e.mode!r} must be 0o644 or 0o755")
-            checked.append(e)
-        checked.sort(key=lambda e: e.path)
-        paths: set[str] = set()
-        for e in checked:
-            if e.path in paths:
-                raise InvalidInput(f"tree has the path {e.path!r} twice")
-            paths.add(e.path)
-        for e in checked:
-            parent = e.path
-            while "/" in parent:
-                parent = parent.rsplit("/", 1)[0]
-                if parent in paths:
-                    raise InvalidInput(
-                        f"tree path {parent!r} is a file but also the folder of {e.path!r}"
-                    )
-        return cls(tuple(checked))
+        with _gc_paused():
+            checked = tuple(sorted(map(TreeEntry._make, entries), key=_path))
+            _check_entries(checked)
+        return cls(checked)
 
     @property
     def size(self) -> int:
@@ -99,17 +182,14 @@ class Tree:
         return len(self.entries)
 
     def to_bytes(self) -> bytes:
-        """The canonical manifest bytes."""
-        doc = {
-            "entries": [
-                {"digest": e.digest, "mode": e.mode, "path": e.path, "size": e.size}
-                for e in self.entries
-            ],
-            "format": FORMAT,
-        }
-        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-            "utf-8"
+        """The canonical manifest bytes: what ``json.dumps(sort_keys=True, separators=(",", ":"),
+        ensure_ascii=False)`` gives, built directly (several times faster on large trees)."""
+        quote = _encode_string
+        body = ",".join(
+            f'{{"digest":"{d}","mode":{m},"path":{quote(p)},"size":{n}}}'
+            for p, d, n, m in self.entries
         )
+        return f'{{"entries":[{body}],"format":"{FORMAT}"}}'.encode()
 
     @property
     def digest(self) -> str:
@@ -120,17 +200,16 @@ class Tree:
         """Parse manifest bytes; raise InvalidInput when they are not a valid manifest."""
         if not data.startswith(MAGIC):
             raise InvalidInput("the bytes do not start like a tree manifest")
-        try:
-            doc = json.loads(data.decode("utf-8"))
-            if doc.get("format") != FORMAT:
-                raise InvalidInput(f"unsupported tree format {doc.get('format')!r}")
-            entries = [
-                TreeEntry(str(x["path"]), str(x["digest"]), int(x["size"]), int(x["mode"]))
-                for x in doc["entries"]
-            ]
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
-            raise InvalidInput(f"malformed tree manifest: {e}") from None
-        tree = cls.from_entries(entries)
-        if tree.to_bytes() != data:
+        with _gc_paused():
+            try:
+                doc = json.loads(data.decode("utf-8"))
+                if doc.get("format") != FORMAT:
+                    raise InvalidInput(f"unsupported tree format {doc.get('format')!r}")
+                entries = tuple(map(TreeEntry._make, map(_FIELDS, doc["entries"])))
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                raise InvalidInput(f"malformed tree manifest: {e}") from None
+            _check_entries(entries)
+        tree = cls(entries)
+        if tree.to_bytes() != data:  # also catches entries that were not sorted
             raise InvalidInput("tree manifest is not in canonical form")
         return tree

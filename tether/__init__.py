@@ -26,6 +26,7 @@ _LAZY = {
     "log_input": "tether.tracking.api",
     "get_run": "tether.tracking.api",
     "search_runs": "tether.tracking.api",
+    "dataset": "tether.tracking.datasets",
     "ObjectStore": "tether.objects",
     "open_store": "tether.store",
     "load_settings": "tether.config",

@@ -8,6 +8,8 @@ import typer
 
 from tether.cli import (
     config_cmd,
+    data_cmd,
+    data_diff_cmd,
     demo_cmd,
     init_cmd,
     lineage_cmd,
@@ -52,5 +54,7 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(objects_cmd.app, name="objects")
 app.add_typer(store_cmd.app, name="store")
 app.add_typer(runs_cmd.app, name="runs")
+data_cmd.app.command("diff")(data_diff_cmd.diff)
+app.add_typer(data_cmd.app, name="data")
 app.command("lineage")(lineage_cmd.lineage)
 app.command("reproduce")(reproduce_cmd.reproduce)

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tether.cli.main import main
+from tether.config import init_workspace
+from tether.tracking.session import close_sessions
+
+
+@pytest.fixture
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    from tether.cli import app as app_module
+    from tether.cli import data_cmd
+
+    if not any(g.name == "data" for g in app_module.app.registered_groups):
+        # until the lead wires `app.add_typer(data_cmd.app, name="data")` into tether/cli/app.py
+        from typer.models import TyperInfo
+
+        groups = [*app_module.app.registered_groups, TyperInfo(data_cmd.app, name="data")]
+        monkeypatch.setattr(app_module.app, "registered_groups", groups)
+    root = tmp_path / "ws"
+    root.mkdir()
+    init_workspace(root, project="cli")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    for var in [v for v in os.environ if v.startswith("TETHER_")]:
+        monkeypatch.delenv(var)
+    yield root
+    close_sessions()
+
+
+def run(*args: str) -> int:
+    try:
+        main(list(args))
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0
+
+
+def test_add_ls_log_show(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (ws / "imgs").mkdir()
+    (ws / "imgs" / "a.txt").write_text("aaa")
+    assert run("data", "add", "imgs", "-m", "first") == 0
+    out = capsys.readouterr().out
+    assert "added imgs@1 (1 files, 3 B)" in out and "imgs.tether" in out
+    assert run("data", "add", "imgs") == 0
+    assert "no new version" in capsys.readouterr().out
+    (ws / "imgs" / "b.txt").write_text("bb")
+    assert run("data", "add", "imgs", "--name", "imgs", "-m", "second") == 0
+    capsys.readouterr()
+
+    assert run("data", "ls") == 0
+    out = capsys.readouterr().out
+    assert "imgs" in out and " 2 " in out
+
+    assert run("data", "log", "imgs") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "second" in lines[1] and "first" in lines[2]
+
+    assert run("data", "show", "imgs@1") == 0
+    out = capsys.readouterr().out
+    assert "a.txt" in out and "b.txt" not in out
+    assert run("data", "show", "imgs@2", "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [f["path"] for f in doc["files"]] == ["a.txt", "b.txt"] and doc["version"] == 2
+
+
+def test_status_and_checkout(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (ws / "d").mkdir()
+    (ws / "d" / "a").write_text("1")
+    assert run("data", "add", "d") == 0
+    assert run("data", "status") == 0
+    assert "up to date" in capsys.readouterr().out
+    (ws / "d" / "a").write_text("2")
+    (ws / "d" / "n").write_text("n")
+    assert run("data", "status", "--json") == 0
+    [s] = json.loads(capsys.readouterr().out)
+    assert (s["added"], s["modified"], s["removed"]) == (["n"], ["a"], [])
+    shutil.rmtree(ws / "d")
+    assert run("data", "status") == 0
+    assert "missing" in capsys.readouterr().out
+    assert run("data", "checkout") == 0
+    assert (ws / "d" / "a").read_text() == "1"
+    assert run("data", "checkout", "d@1", "--to", "out", "--link", "symlink") == 0
+    assert (ws / "out" / "a").is_symlink()
+
+
+def test_errors_are_one_line(ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "outside").write_text("x")
+    assert run("data", "add", str(tmp_path / "outside")) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "outside the workspace" in err and err.count("\n") == 1
+    assert run("data", "show", "nope@1") == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert run("data", "checkout", "x@1", "--link", "weird") == 1
+    assert "--link" in capsys.readouterr().err

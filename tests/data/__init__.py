@@ -1,0 +1,1 @@
+"""Tests of tether.data: datasets, status, diff, checkout, pointers."""

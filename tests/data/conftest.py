@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tether.config import init_workspace
+from tether.data import DataRepo
+from tether.tracking.session import close_sessions, open_session
+
+
+@pytest.fixture
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh workspace (SQLite store, local objects) as the current folder."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    init_workspace(root, project="data")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    for var in [v for v in os.environ if v.startswith("TETHER_")]:
+        monkeypatch.delenv(var)
+    yield root
+    close_sessions()
+
+
+@pytest.fixture
+def repo(ws: Path) -> DataRepo:
+    from tether.config import find_workspace
+
+    session = open_session(ws)
+    return DataRepo(find_workspace(ws), session.store, session.objects, session.project, workers=4)
+
+
+def write_tree(root: Path, files: dict[str, bytes | str]) -> Path:
+    for rel, content in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            content = content.encode()
+        p.write_bytes(content)
+    return root
+
+
+def read_tree(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() or p.is_symlink()
+    }

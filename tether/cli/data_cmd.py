@@ -1,0 +1,220 @@
+"""``tether data``: version files, folders and tables; status, log, show, checkout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from tether.cli.context import get
+from tether.cli.progress import progress_bar
+
+if TYPE_CHECKING:
+    from tether.data import DataRepo
+
+app = typer.Typer(
+    help="Dataset versions: add, ls, log, show, status, checkout.", no_args_is_help=True
+)
+
+
+def _repo(ctx: typer.Context) -> DataRepo:
+    from tether.data import DataRepo
+
+    cli = get(ctx)
+    settings = cli.settings()
+    return DataRepo(
+        cli.workspace(),
+        cli.store,  # opened only by commands that need it
+        cli.objects(),
+        settings.project,
+        workers=settings.objects_workers,
+    )
+
+
+def _size(n: int) -> str:
+    from tether.data.errors import format_size
+
+    return format_size(n)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="A file, a folder, or a table (.parquet / .csv)."),
+    name: str | None = typer.Option(None, "--name", help="Dataset name (default: PATH's name)."),
+    message: str | None = typer.Option(None, "-m", "--message", help="What changed."),
+) -> None:
+    """Version PATH as the next version of a dataset; write PATH.tether for git."""
+    from tether.data import add as add_data
+
+    repo = _repo(ctx)
+    with progress_bar(f"adding {path}", None, unit_bytes=True) as advance:
+        result = add_data(repo, path, name=name, message=message, progress=advance)
+    v = result.version
+    what = f"{v.dataset}@{v.version} ({v.file_count} files, {_size(v.total_size)})"
+    if result.created:
+        typer.echo(f"added {what}")
+    else:
+        typer.echo(f"unchanged: {path} is the same as {what}; no new version")
+    if result.pointer is not None:
+        typer.echo(f"pointer {result.pointer.relative_to(repo.workspace.root)} (commit it)")
+
+
+@app.command("ls")
+def ls(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="One JSON per line.")
+) -> None:
+    """Datasets with their latest version, file count and size."""
+    repo = _repo(ctx)
+    rows = []
+    for name in repo.store.list_datasets(repo.project):
+        v = repo.store.get_dataset_version(repo.project, name)
+        rows.append(v)
+    if as_json:
+        for v in rows:
+            typer.echo(json.dumps(_version_dict(v)))
+        return
+    if not rows:
+        typer.echo("no datasets yet; add one with `tether data add PATH`")
+        return
+    typer.echo(f"{'NAME':<24} {'VERSION':>7} {'FILES':>9} {'SIZE':>10}  CREATED")
+    for v in rows:
+        typer.echo(
+            f"{v.dataset:<24} {v.version:>7} {v.file_count:>9} {_size(v.total_size):>10}  "
+            f"{v.created_at:%Y-%m-%d %H:%M}"
+        )
+
+
+def _version_dict(v: object) -> dict[str, object]:
+    from dataclasses import asdict
+
+    d = asdict(v)  # type: ignore[call-overload]
+    d["created_at"] = d["created_at"].isoformat()
+    return d
+
+
+@app.command("log")
+def log(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Dataset name."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON per line."),
+) -> None:
+    """Versions of a dataset, newest first."""
+    repo = _repo(ctx)
+    versions = list(reversed(repo.store.list_dataset_versions(repo.project, name)))
+    if as_json:
+        for v in versions:
+            typer.echo(json.dumps(_version_dict(v)))
+        return
+    typer.echo(f"{'VERSION':>7}  {'DATE':<16} {'FILES':>9} {'SIZE':>10}  {'RUN':<12} MESSAGE")
+    for v in versions:
+        typer.echo(
+            f"{v.version:>7}  {v.created_at:%Y-%m-%d %H:%M} {v.file_count:>9} "
+            f"{_size(v.total_size):>10}  {(v.run_id or '-')[:12]:<12} {v.message or ''}"
+        )
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="NAME@VERSION (or NAME for the latest)."),
+    as_json: bool = typer.Option(False, "--json", help="The version and its files as JSON."),
+) -> None:
+    """Files of a dataset version with their sizes."""
+    from tether.data import files, resolve
+
+    repo = _repo(ctx)
+    v = resolve(repo, ref)
+    entries = files(repo, v)
+    if as_json:
+        doc = _version_dict(v)
+        doc["files"] = [
+            {"path": e.path, "size": e.size, "digest": e.digest, "mode": oct(e.mode)}
+            for e in entries
+        ]
+        typer.echo(json.dumps(doc, indent=2))
+        return
+    typer.echo(
+        f"{v.dataset}@{v.version}  tree {v.tree_digest}  {v.file_count} files, "
+        f"{_size(v.total_size)}" + (f"  {v.message}" if v.message else "")
+    )
+    for e in entries:
+        typer.echo(f"{_size(e.size):>10}  {e.path}")
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per dataset."),
+) -> None:
+    """What changed in the workspace since each pointer's version: added, removed, modified."""
+    from tether.data import status as data_status
+
+    result = data_status(_repo(ctx))
+    if as_json:
+        typer.echo(json.dumps([s.to_dict() for s in result], indent=2))
+        return
+    if not result:
+        typer.echo("no datasets tracked here (no .tether pointer files)")
+    for s in result:
+        head = f"{s.path}  ({s.pointer.name}@{s.pointer.version})"
+        if s.missing:
+            typer.echo(f"{head}: missing; restore it with `tether data checkout`")
+        elif s.clean:
+            typer.echo(f"{head}: up to date")
+        else:
+            typer.echo(
+                f"{head}: {len(s.added)} added, {len(s.removed)} removed, "
+                f"{len(s.modified)} modified"
+            )
+            for label, paths in (
+                ("added", s.added),
+                ("removed", s.removed),
+                ("modified", s.modified),
+            ):
+                for p in paths:
+                    typer.echo(f"  {label + ':':<10} {p}")
+
+
+@app.command("checkout")
+def checkout(
+    ctx: typer.Context,
+    ref: str | None = typer.Argument(
+        None, help="NAME@VERSION; without it, restore every dataset to what its pointer says."
+    ),
+    to: Path | None = typer.Option(None, "--to", help="Folder to write the version into."),
+    link: str = typer.Option(
+        "copy", "--link", help="copy (default, reflinks where possible), hardlink or symlink."
+    ),
+) -> None:
+    """Materialise a dataset version atomically (files that already match are kept)."""
+    from tether.data import LINK_MODES, checkout_pointers
+    from tether.data import checkout as checkout_version
+    from tether.errors import InvalidInput
+
+    if link not in LINK_MODES:
+        raise InvalidInput(f"--link {link!r} must be one of {', '.join(LINK_MODES)}")
+    repo = _repo(ctx)
+    if ref is None:
+        if to is not None:
+            raise InvalidInput("--to needs NAME@VERSION; without it, pointers name the folders")
+        with progress_bar("checking out", None, unit_bytes=True) as advance:
+            done = checkout_pointers(repo, link=link, progress=advance)
+        if not done:
+            typer.echo("no datasets tracked here (no .tether pointer files)")
+        for d in done:
+            where = d.pointer.data_path.relative_to(repo.workspace.root)
+            if d.report is None:
+                typer.echo(f"{where}: up to date ({d.pointer.name}@{d.pointer.version})")
+            else:
+                r = d.report
+                typer.echo(
+                    f"{where}: {d.pointer.name}@{d.pointer.version} ({r.written} written, "
+                    f"{r.kept} kept, {r.removed} removed)"
+                )
+        return
+    with progress_bar(f"checking out {ref}", None, unit_bytes=True) as advance:
+        r = checkout_version(repo, ref, to=to, link=link, progress=advance)
+    typer.echo(f"{ref} -> {r.dest} ({r.written} written, {r.kept} kept, {r.removed} removed)")

@@ -1,0 +1,133 @@
+"""Errors of the data layer; each names the path or dataset and says what to do."""
+
+from __future__ import annotations
+
+from tether.errors import Conflict, IntegrityError, InvalidInput, NotFound, StorageError
+
+
+class OutsideWorkspace(InvalidInput):
+    """A path to version lies outside the workspace (or inside its ``.tether/`` folder)."""
+
+    def __init__(self, path: str, root: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} is outside the workspace {root}; move or copy the data into the workspace "
+            "(or run tether from the workspace that holds it)"
+        )
+
+
+class UnreadableFile(InvalidInput):
+    """A file of the data could not be read."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        super().__init__(
+            f"cannot read {path} ({reason}); fix its permissions or remove it from the data, "
+            "then try again"
+        )
+
+
+class FileChanged(IntegrityError):
+    """A file changed while it was hashed: its size or mtime differ before and after."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} changed while it was being hashed; nothing was recorded, retry once "
+            "nothing writes to it"
+        )
+
+
+class NotEnoughSpace(StorageError):
+    """The disk filled up during a checkout; the destination was left as it was."""
+
+    def __init__(self, dest: str, needed: int, free: int) -> None:
+        self.dest = dest
+        self.needed = needed
+        self.free = free
+        super().__init__(
+            f"not enough disk space to check out into {dest}: it needs {format_size(needed)} "
+            f"to write and {format_size(free)} is free; {dest} is unchanged, free some space "
+            "(or check out elsewhere with --to) and try again"
+        )
+
+
+class CheckoutFailed(StorageError):
+    """Writing a checkout failed for another reason; the destination was left as it was."""
+
+    def __init__(self, dest: str, reason: str) -> None:
+        self.dest = dest
+        super().__init__(f"cannot check out into {dest}: {reason}; {dest} is unchanged")
+
+
+class BadReference(InvalidInput):
+    """A dataset reference is not ``name`` or ``name@N``."""
+
+    def __init__(self, ref: str, problem: str) -> None:
+        self.ref = ref
+        super().__init__(
+            f"invalid dataset reference {ref!r}: {problem}; write NAME or NAME@VERSION "
+            "(like 'images@3')"
+        )
+
+
+class BadPointer(InvalidInput):
+    """A ``.tether`` pointer file cannot be parsed."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        super().__init__(
+            f"pointer file {path} is invalid: {problem}; restore it from git "
+            "(git checkout -- FILE) or add the data again"
+        )
+
+
+class NoPointer(NotFound):
+    """A checkout needs a destination but no pointer names one."""
+
+    def __init__(self, dataset: str) -> None:
+        self.dataset = dataset
+        super().__init__(
+            f"no pointer file in the workspace names dataset {dataset!r}; give a destination "
+            "with --to DIR"
+        )
+
+
+class MissingObjects(NotFound):
+    """Objects a version needs are not in the object store."""
+
+    def __init__(self, what: str, count: int, url: str) -> None:
+        super().__init__(
+            f"{count} objects of {what} are missing from the object store {url}; "
+            "pull them from a remote (tether data pull) and try again"
+        )
+
+
+class NotATable(InvalidInput):
+    """``to_pandas`` / ``to_arrow`` on a dataset that is not one Parquet or CSV file."""
+
+    def __init__(self, ref: str, why: str) -> None:
+        super().__init__(
+            f"dataset {ref} is not a table ({why}); to_pandas/to_arrow read datasets made of "
+            "one .parquet or .csv file; use .path() to read other data"
+        )
+
+
+class UnsafeDestination(Conflict):
+    """A checkout destination would replace a workspace or a git repository."""
+
+    def __init__(self, dest: str, why: str) -> None:
+        super().__init__(
+            f"refusing to check out into {dest}: {why}; files there not in the version would "
+            "be removed, so choose an empty or dedicated folder"
+        )
+
+
+def format_size(n: int) -> str:
+    """Bytes in a short human form: 512 B, 1.5 KiB, 20.0 MiB."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover

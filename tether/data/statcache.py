@@ -1,0 +1,131 @@
+"""The stat cache: (device, inode, size, mtime_ns) -> digest, so unchanged files are not re-hashed.
+
+Kept in ``.tether/cache/stat.v1``: one ``marshal``-encoded dict, read whole once per command (one
+C call, no per-file query) and rewritten atomically by :meth:`StatCache.save` (read again and
+merged first, so concurrent commands lose nothing but cache hits). The cache is disposable: a
+damaged file is ignored and rebuilt. :class:`NoStatCache` caches nothing and stands in where no
+workspace is at hand.
+
+A file whose mtime is a whole second and recent is not cached: on a filesystem with coarse
+timestamps a later write in the same second could leave size and mtime unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+Key = tuple[int, int]
+Entry = tuple[int, int, str]  # size, mtime_ns, digest
+
+FORMAT = 1
+_RACY_NS = 2_000_000_000
+MAX_ENTRIES = 1_000_000
+"""Past this many entries the cache starts over (inodes of deleted files pile up)."""
+
+
+def cacheable(st: os.stat_result, now_ns: int | None = None) -> bool:
+    """False for a coarse (whole-second) mtime that is too recent to trust."""
+    if st.st_mtime_ns % 1_000_000_000:
+        return True
+    now = time.time_ns() if now_ns is None else now_ns
+    return now - st.st_mtime_ns > _RACY_NS
+
+
+class NoStatCache:
+    """A stat cache that caches nothing."""
+
+    def get(self, st: os.stat_result) -> str | None:
+        return None
+
+    def put(self, st: os.stat_result, digest: str) -> None:
+        return None
+
+    def save(self) -> None:
+        return None
+
+
+def _read(path: Path) -> dict[Key, Entry]:
+    try:
+        with open(path, "rb") as f:
+            doc = marshal.load(f)
+    except FileNotFoundError:
+        return {}
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}  # damaged: start over
+    if not isinstance(doc, tuple) or len(doc) != 2 or doc[0] != FORMAT:
+        return {}
+    rows = doc[1]
+    return rows if isinstance(rows, dict) else {}
+
+
+class StatCache(NoStatCache):
+    """The persistent stat cache in ``path`` (created on first save)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._rows: dict[Key, Entry] | None = None
+        self._pending: dict[Key, Entry] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_workspace(cls, tether_dir: Path) -> StatCache:
+        return cls(tether_dir / "cache" / "stat.v1")
+
+    def _load(self) -> dict[Key, Entry]:
+        rows = self._rows
+        if rows is None:
+            with self._lock:
+                if self._rows is None:
+                    self._rows = _read(self.path)
+                rows = self._rows
+        return rows
+
+    def get(self, st: os.stat_result) -> str | None:
+        """The digest cached for a file with this stat, or None."""
+        rows = self._rows if self._rows is not None else self._load()
+        hit = rows.get((st.st_dev, st.st_ino))
+        if hit is None or hit[0] != st.st_size or hit[1] != st.st_mtime_ns:
+            return None
+        return hit[2]
+
+    def put(self, st: os.stat_result, digest: str) -> None:
+        """Remember ``digest`` for this stat (written by :meth:`save`); thread-safe."""
+        if not cacheable(st):
+            return
+        key = (st.st_dev, st.st_ino)
+        entry = (st.st_size, st.st_mtime_ns, digest)
+        rows = self._load()
+        with self._lock:
+            if rows.get(key) != entry:
+                rows[key] = entry
+                self._pending[key] = entry
+
+    def save(self) -> None:
+        """Merge the new entries into the file, atomically; an unwritable cache is skipped."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        rows = _read(self.path)
+        if len(rows) > MAX_ENTRIES:
+            rows = {}
+        rows.update(pending)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".stat.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    marshal.dump((FORMAT, rows), f)
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError:
+            pass  # only a cache: the next command hashes these files again

@@ -10,6 +10,7 @@ from tether.data.hashing import digest_files
 from tether.data.paths import inside_workspace
 from tether.data.pointer import Kind, ignore_in_git, write_pointer
 from tether.data.repo import DataRepo
+from tether.data.snapshot import Snapshots, fingerprint
 from tether.data.walk import scan
 from tether.objects.tree import Tree, TreeEntry
 from tether.objects.types import Progress, no_progress
@@ -79,6 +80,7 @@ def add(
         )
         created = True
     cache.save()
+    Snapshots(repo.workspace.dir).save(data, version.tree_digest, fingerprint(files))
     pointer_file = None
     if pointer:
         pointer_file = write_pointer(

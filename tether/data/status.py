@@ -10,6 +10,7 @@ from tether.data.manifest import load_index
 from tether.data.paths import relative
 from tether.data.pointer import Pointer, find_pointers
 from tether.data.repo import DataRepo
+from tether.data.snapshot import Snapshots, fingerprint
 from tether.data.statcache import NoStatCache
 from tether.data.walk import scan
 
@@ -45,13 +46,17 @@ class DatasetStatus:
 def status_of(repo: DataRepo, pointer: Pointer, cache: NoStatCache) -> DatasetStatus:
     """Compare the data beside ``pointer`` with the tree it names."""
     result = DatasetStatus(pointer, relative(repo.workspace, pointer.data_path))
-    index = load_index(repo.objects, pointer.tree)
     data = str(pointer.data_path)
     if not os.path.lexists(data):
         result.missing = True
-        result.removed = sorted(index)
+        result.removed = sorted(load_index(repo.objects, pointer.tree))
         return result
     files = scan(data)
+    snapshots = Snapshots(repo.workspace.dir)
+    fp = fingerprint(files)
+    if snapshots.matches(pointer.data_path, pointer.tree, fp):
+        return result  # every file has the size, mtime and inode it had when it matched
+    index = load_index(repo.objects, pointer.tree)
     hashed = digest_files(files, cache, workers=repo.workers)
     seen = set()
     for path, digest, _, mode in hashed.entries:
@@ -65,6 +70,8 @@ def status_of(repo: DataRepo, pointer: Pointer, cache: NoStatCache) -> DatasetSt
         result.removed = sorted(p for p in index if p not in seen)
     result.added.sort()
     result.modified.sort()
+    if result.clean:
+        snapshots.save(pointer.data_path, pointer.tree, fp)
     return result
 
 

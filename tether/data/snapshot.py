@@ -1,0 +1,89 @@
+"""Fingerprints of data folders as ``stat`` sees them, so that an unchanged folder is known to
+match its version without looking up a single digest.
+
+A fingerprint is the BLAKE3 digest of every file's (path, size, mtime_ns, inode, executable
+bit), sorted by path. When a folder is known to hold exactly the tree of a version (it was just
+added, or a full status found it clean), its fingerprint is saved with that tree's digest in
+``.tether/cache/snapshots.v1``. ``status`` then walks the folder, fingerprints it and, when the
+fingerprint and the tree both match, is done: no stat-cache load, no manifest read. Any change
+of a file's size, mtime or inode (an edit, a rename, a re-creation) changes the fingerprint, and
+the full comparison runs. Fingerprints of files with racy (too recent, whole-second) mtimes are
+not saved, for the same reason as the stat cache's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from tether.data.statcache import cacheable
+from tether.data.walk import Found
+from tether.objects.digest import hash_bytes
+
+FORMAT = 1
+MAX_ENTRIES = 10_000
+
+
+def fingerprint(files: Sequence[Found]) -> str | None:
+    """The fingerprint of scanned files; None when an mtime is too recent to trust."""
+    now = time.time_ns()
+    lines = []
+    for f in files:
+        st = f.stat
+        if not cacheable(st, now):
+            return None
+        lines.append(
+            f"{f.path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_mode & 0o111 != 0:d}"
+        )
+    lines.sort()
+    return hash_bytes("\n".join(lines).encode("utf-8", "surrogateescape"))
+
+
+class Snapshots:
+    """``data path -> (tree digest, fingerprint)`` for one workspace; small, read whole."""
+
+    def __init__(self, tether_dir: Path) -> None:
+        self.path = tether_dir / "cache" / "snapshots.v1"
+
+    def _read(self) -> dict[str, tuple[str, str]]:
+        try:
+            with open(self.path, "rb") as f:
+                doc = marshal.load(f)
+        except (OSError, EOFError, ValueError, TypeError):
+            return {}
+        if (
+            isinstance(doc, tuple)
+            and len(doc) == 2
+            and doc[0] == FORMAT
+            and isinstance(doc[1], dict)
+        ):
+            return doc[1]
+        return {}
+
+    def matches(self, data: Path, tree: str, fp: str | None) -> bool:
+        return fp is not None and self._read().get(os.path.realpath(data)) == (tree, fp)
+
+    def save(self, data: Path, tree: str, fp: str | None) -> None:
+        """Remember that ``data`` held ``tree`` while it had fingerprint ``fp``; best effort."""
+        if fp is None:
+            return
+        rows = self._read()
+        if len(rows) >= MAX_ENTRIES:
+            rows = {}
+        rows[os.path.realpath(data)] = (tree, fp)
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".snap.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    marshal.dump((FORMAT, rows), f)
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise

@@ -165,3 +165,17 @@ def test_finish_run_writes_metrics_and_status_together(store: Store) -> None:
     assert store.get_run(rid).status == "failed"  # nothing half-written
     with pytest.raises(RunNotFound):
         store.finish_run("nope", "finished")
+
+
+def test_add_run_io_many(store: Store) -> None:
+    store.get_or_create_project("p")
+    rid = store.create_run("p").id
+    digest = "cd" * 32
+    rows = [("input", "object", digest, "x.csv"), ("output", "dataset_version", "d@1", None)]
+    store.add_run_io_many(rid, rows)
+    store.add_run_io_many(rid, rows)  # again: nothing changes
+    assert [(io.direction, io.kind, io.ref, io.name) for io in store.list_run_io(rid)] == rows
+    with pytest.raises(InvalidInput):
+        store.add_run_io_many(rid, [("sideways", "object", digest, None)])
+    with pytest.raises(RunNotFound):
+        store.add_run_io_many("nope", rows)

@@ -14,6 +14,7 @@ from tether.cli import (
     init_cmd,
     lineage_cmd,
     objects_cmd,
+    pipeline_cmd,
     reproduce_cmd,
     runs_cmd,
     store_cmd,
@@ -56,5 +57,6 @@ app.add_typer(store_cmd.app, name="store")
 app.add_typer(runs_cmd.app, name="runs")
 data_cmd.app.command("diff")(data_diff_cmd.diff)
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(pipeline_cmd.app, name="pipeline")
 app.command("lineage")(lineage_cmd.lineage)
 app.command("reproduce")(reproduce_cmd.reproduce)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 
 from tether.store import validate
@@ -31,6 +33,29 @@ class RunIOMixin(SqlCore):
                 )
             ).scalar()
         return RunIO(run_id=run_id, direction=direction, kind=kind, ref=ref, name=stored)
+
+    def add_run_io_many(
+        self, run_id: str, rows: Iterable[tuple[str, str, str, str | None]]
+    ) -> None:
+        """Record several ``(direction, kind, ref, name)`` of one run in one transaction."""
+        validate.name("run_id", run_id)
+        values = []
+        for direction, kind, ref, name in rows:
+            validate.io(direction, kind)
+            validate.name("ref", ref)
+            validate.optional_name("name", name)
+            values.append(
+                {"run_id": run_id, "direction": direction, "kind": kind, "ref": ref, "name": name}
+            )
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            if values:
+                conn.execute(
+                    self._insert(conn, t.run_io).on_conflict_do_nothing(
+                        index_elements=["run_id", "direction", "kind", "ref"]
+                    ),
+                    values,
+                )
 
     def list_run_io(self, run_id: str, direction: str | None = None) -> list[RunIO]:
         """In the order they were recorded."""

@@ -1,0 +1,154 @@
+"""Step cache keys and where a key's outputs are found.
+
+A key is the BLAKE3 digest of canonical JSON holding: the step's code digest (its source and the
+project code it reaches, see ``source.py``; for a shell step the command and the scripts it
+names), its params, its input digests by name, its output names, the environment digest (Python
+version and resolved package list) and the materialisers' versions.
+
+A finished step run carries its key as the tag ``tether.step.cache_key`` and its outputs in its
+info, so a lookup is one run search in the metadata store. A local index under
+``.tether/cache/pipelines/keys/`` remembers recent answers (a cache of the store, rebuilt from it
+when missing) so that an all-cached pipeline costs no search per step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tether.pipelines.values import StoredValue
+
+KEY_TAG = "tether.step.cache_key"
+KEY_VERSION = 1
+
+
+def cache_key(
+    *,
+    kind: str,
+    code: str,
+    params: dict[str, Any],
+    inputs: dict[str, str],
+    outputs: tuple[str, ...],
+    environment: str,
+    materializers: str,
+) -> str:
+    doc = {
+        "v": KEY_VERSION,
+        "kind": kind,
+        "code": code,
+        "params": params,
+        "inputs": inputs,
+        "outputs": list(outputs),
+        "env": environment,
+        "materializers": materializers,
+    }
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=repr)
+    return _hash(text.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class CacheHit:
+    run_id: str
+    outputs: dict[str, StoredValue]
+    logs: StoredValue | None
+    duration_s: float | None
+
+
+def outputs_to_json(outputs: dict[str, StoredValue]) -> dict[str, list[Any]]:
+    return {n: [v.digest, v.size, v.count, v.materializer] for n, v in outputs.items()}
+
+
+def outputs_from_json(data: Any) -> dict[str, StoredValue]:
+    return {n: StoredValue(str(v[0]), int(v[1]), int(v[2]), str(v[3])) for n, v in data.items()}
+
+
+def _logs_from(data: Any) -> StoredValue | None:
+    return None if not data else StoredValue(str(data[0]), int(data[1]), 1, "logs")
+
+
+class StepCache:
+    """Looks keys up in the local index, then in the metadata store; records new entries."""
+
+    def __init__(self, session: Any, index_dir: Path) -> None:
+        self.session = session
+        self.index_dir = index_dir / session.project
+
+    def _path(self, key: str) -> Path:
+        return self.index_dir / key[:2] / f"{key}.json"
+
+    def lookup(self, key: str, outputs: tuple[str, ...]) -> CacheHit | None:
+        hit = self._from_index(key) or self._from_store(key)
+        if hit is None or set(hit.outputs) != set(outputs):
+            return None
+        objects = self.session.objects
+        if not all(objects.exists(v.digest) for v in hit.outputs.values()):
+            return None  # collected or never pushed here: run the step again
+        return hit
+
+    def _from_index(self, key: str) -> CacheHit | None:
+        try:
+            data = json.loads(self._path(key).read_bytes())
+            return CacheHit(
+                data["run_id"],
+                outputs_from_json(data["outputs"]),
+                _logs_from(data.get("logs")),
+                data.get("duration_s"),
+            )
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return None
+
+    def _from_store(self, key: str) -> CacheHit | None:
+        from tether.store.filter import parse_filter, parse_order_by
+
+        runs = self.session.store.search_runs(
+            self.session.project,
+            parse_filter(f"tags.`{KEY_TAG}` = '{key}' and status = 'finished'"),
+            parse_order_by("start_time desc"),
+            limit=1,
+        )
+        if not runs:
+            return None
+        step = runs[0].info.get("step") or {}
+        try:
+            hit = CacheHit(
+                runs[0].id,
+                outputs_from_json(step["outputs"]),
+                _logs_from(step.get("logs")),
+                step.get("duration_s"),
+            )
+        except (KeyError, TypeError, ValueError, IndexError):
+            return None
+        self.remember(key, hit)
+        return hit
+
+    def remember(self, key: str, hit: CacheHit) -> None:
+        data = {
+            "run_id": hit.run_id,
+            "outputs": outputs_to_json(hit.outputs),
+            "logs": [hit.logs.digest, hit.logs.size] if hit.logs else None,
+            "duration_s": hit.duration_s,
+        }
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(json.dumps(data).encode("utf-8"))
+            os.replace(tmp, path)  # no fsync: a lost entry is looked up in the store again
+        except OSError:
+            pass  # the index is only an accelerator
+
+    def forget(self, key: str) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self._path(key))
+
+
+def _hash(data: bytes) -> str:
+    from tether.objects.digest import hash_bytes
+
+    return hash_bytes(data)

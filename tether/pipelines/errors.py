@@ -1,0 +1,71 @@
+"""Errors of the pipelines layer; each names what went wrong and what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tether.errors import InvalidInput, NotFound, TetherError
+
+
+class PipelineError(TetherError):
+    """A pipeline could not be built or run."""
+
+
+class InvalidPipeline(InvalidInput):
+    """A step or pipeline definition, or a call inside a pipeline, is malformed."""
+
+
+class NoMaterializer(InvalidInput):
+    """No materialiser knows how to store a value of this type."""
+
+    def __init__(self, what: str, value: object) -> None:
+        kind = f"{type(value).__module__}.{type(value).__qualname__}"
+        super().__init__(
+            f"{what}: no materialiser stores values of type {kind}; return JSON-able data, "
+            "bytes, a pathlib.Path, a NumPy array, a pandas DataFrame, an Arrow table or a "
+            "scikit-learn estimator, or register one with "
+            "tether.pipelines.register_materializer(...)"
+        )
+
+
+class UntrustedTypes(InvalidInput):
+    """A stored estimator names types that were not trusted; nothing was unpickled."""
+
+    def __init__(self, types: Sequence[str]) -> None:
+        self.types = list(types)
+        names = ", ".join(self.types)
+        super().__init__(
+            f"refusing to load a scikit-learn object that uses untrusted types: {names}; "
+            "if you trust where it came from, call "
+            f"tether.pipelines.trust_types({self.types!r}) before loading it"
+        )
+
+
+class NotImportable(InvalidInput):
+    """A step must be a module-level function importable by module path or file."""
+
+
+class StepFailed(PipelineError):
+    """A step raised, exited non-zero or ran out of time."""
+
+    def __init__(self, step: str, error: str) -> None:
+        self.step = step
+        self.error = error
+        super().__init__(f"step {step!r} failed: {error.strip().splitlines()[-1] if error else ''}")
+
+
+class PipelineFailed(PipelineError):
+    """A pipeline run ended ``failed``; ``failed`` names the steps that failed."""
+
+    def __init__(self, run_id: str, failed: Sequence[str]) -> None:
+        self.run_id = run_id
+        self.failed = list(failed)
+        super().__init__(
+            f"pipeline run {run_id} failed in step(s) {', '.join(self.failed)}; "
+            f"see `tether pipeline show {run_id[:13]}`, fix them and run "
+            f"`tether pipeline resume {run_id[:13]}`"
+        )
+
+
+class PipelineRunNotFound(NotFound):
+    """The run is not a pipeline run."""

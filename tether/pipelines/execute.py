@@ -1,0 +1,184 @@
+"""One pipeline run from start to end: the tracked parent run, the runner, the result."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import tether.pipelines.record as record
+from tether.pipelines.cache import CacheHit, StepCache
+from tether.pipelines.executors import make_executor
+from tether.pipelines.executors.base import Executor
+from tether.pipelines.graph import Const, Graph, OutputRef
+from tether.pipelines.result import PipelineRun, StepRun, cache_dir
+from tether.pipelines.runner import RunContext, Runner, StepState
+from tether.pipelines.task import ObjectsSpec
+from tether.pipelines.values import store_value
+
+if TYPE_CHECKING:
+    from tether.pipelines.pipeline import Pipeline
+
+
+def _objects_spec(session: Any) -> ObjectsSpec:
+    objects = session.objects
+    return ObjectsSpec(
+        objects.url, dict(objects.storage_options), bool(objects.fsync), objects.workers
+    )
+
+
+def _environment() -> str:
+    from tether.tracking.capture import capture_environment
+
+    env = capture_environment()
+    return f"{platform.python_version()}|{sys.implementation.name}|{env.packages_digest}"
+
+
+def execute(
+    pipe: Pipeline,
+    graph: Graph,
+    returned: Any,
+    params: dict[str, Any],
+    *,
+    executor: str | Executor | None,
+    max_workers: int | None,
+    no_cache: bool,
+    workspace: Path | None,
+    on_step: Any,
+    resumes: str | None,
+    reuse: dict[str, Any],
+) -> PipelineRun:
+    from tether.pipelines.pipeline import check_importable, graph_spec, returns_spec
+    from tether.store import ObjectRecord
+    from tether.tracking.api import run as tracked_run
+    from tether.tracking.session import open_session
+
+    session = open_session(workspace)
+    ws = session.settings.workspace
+    if ws is None:
+        from tether.config import WorkspaceNotFound
+
+        raise WorkspaceNotFound("pipelines need a workspace; create one with `tether init`")
+    returns = returns_spec(returned)
+    ex = make_executor(executor, max_workers)
+    if ex.needs_import:
+        check_importable(graph)
+    tags = {record.PIPELINE_TAG: pipe.name}
+    if resumes:
+        tags["tether.pipeline.resumes"] = resumes
+    scratch = Path(ws.dir) / "tmp" / "pipelines"
+    with tracked_run(
+        pipe.experiment or pipe.name, pipe.name, params, tags, workspace=ws.root
+    ) as parent:
+        consts: dict[int, str] = {}
+        records = []
+        for node in graph.nodes.values():
+            for arg, src in node.inputs.items():
+                if isinstance(src, Const) and id(src) not in consts:
+                    stored = store_value(
+                        session.objects, src.value, f"argument {arg!r} of {node.name!r}", scratch
+                    )
+                    consts[id(src)] = stored.digest
+                    records.append(ObjectRecord(stored.digest, stored.size, "tree"))
+        if records:
+            session.store.record_objects(records)
+        spec = {
+            "name": pipe.name,
+            "function": vars(pipe.function_ref()),
+            "params": params,
+            "executor": ex.name,
+            "no_cache": no_cache,
+            "steps": graph_spec(graph, consts),
+            "returns": returns,
+        }
+        session.store.update_run_info(parent.id, {"pipeline": spec})
+        ctx = RunContext(
+            session=session,
+            parent_id=parent.id,
+            experiment=pipe.experiment or pipe.name,
+            cwd=Path(os.getcwd()),
+            roots=(str(ws.root), os.getcwd()),
+            cache=StepCache(session, Path(ws.dir) / "cache" / "pipelines" / "keys"),
+            cache_dir=cache_dir(session),
+            scratch_dir=scratch,
+            objects=_objects_spec(session),
+            environment=_environment(),
+            no_cache=no_cache,
+            reuse={k: v[1] for k, v in reuse.items()},
+            reuse_keys={k: v[0] for k, v in reuse.items()},
+            consts=consts,
+            on_step=on_step,
+        )
+        with ex:
+            states = Runner(graph, ctx, ex).run()
+        _record_returns(session, parent.id, returns, states)
+        failed = [n for n, s in states.items() if s.status == "failed"]
+        status = "failed" if failed else "finished"
+        if failed:
+            lines = [f"steps failed: {', '.join(failed)}"]
+            for n in failed:
+                lines.append(f"--- {n} ---\n{(states[n].error or '').strip()[-2000:]}")
+            parent.end("failed", error="\n".join(lines))
+    steps = {n: _step_run(s, session) for n, s in states.items()}
+    return PipelineRun(parent.id, pipe.name, status, steps, spec, session)
+
+
+def _record_returns(session: Any, run_id: str, returns: Any, states: dict[str, StepState]) -> None:
+    refs: list[str] = []
+
+    def walk(r: Any) -> None:
+        if isinstance(r, str):
+            refs.append(r)
+        elif isinstance(r, list):
+            for x in r:
+                walk(x)
+        elif isinstance(r, dict):
+            for x in r.values():
+                walk(x)
+
+    walk(returns)
+    rows = []
+    for ref in refs:
+        step, _, out = ref.partition(".")
+        value = states[step].outputs.get(out)
+        if value is not None:
+            rows.append(("output", "object", value.digest, ref))
+    record._add_io(session.store, run_id, rows)
+
+
+def _step_run(s: StepState, session: Any) -> StepRun:
+    return StepRun(
+        s.name,
+        s.status,
+        s.run_id,
+        s.cached,
+        dict(s.inputs),
+        dict(s.outputs),
+        s.duration_s,
+        s.error,
+        s.logs.digest if s.logs else None,
+        s.attempts,
+        session=session,
+    )
+
+
+def reuse_from(run: PipelineRun) -> dict[str, tuple[str, CacheHit]]:
+    """The finished steps of ``run`` as (cache key, outputs), for resuming it."""
+    out: dict[str, tuple[str, CacheHit]] = {}
+    store = run.session.store
+    for name, s in run.steps.items():
+        if s.status != "finished" or s.run_id is None:
+            continue
+        key = store.get_run(s.run_id).tags.get("tether.step.cache_key")
+        if not key:
+            continue
+        from tether.pipelines.values import StoredValue
+
+        logs = StoredValue(s.logs_digest, 0, 1, "logs") if s.logs_digest else None
+        out[name] = (key, CacheHit(s.run_id, dict(s.stored), logs, s.duration_s))
+    return out
+
+
+__all__ = ["OutputRef", "execute", "reuse_from"]

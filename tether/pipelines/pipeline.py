@@ -1,0 +1,184 @@
+"""``@pipeline``: a function whose step calls build a graph; calling it runs the graph."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tether.pipelines.errors import InvalidPipeline, NotImportable
+from tether.pipelines.executors.base import Executor
+from tether.pipelines.graph import Const, Graph, OutputRef, Outputs, building
+from tether.pipelines.result import PipelineRun
+from tether.pipelines.task import FunctionRef
+
+RESERVED = ("executor", "max_workers", "no_cache", "workspace")
+
+
+class Pipeline:
+    """Call it with the pipeline's params to run it; returns a :class:`PipelineRun`.
+
+    Keyword-only run options: ``executor`` (``"processes"`` (default), ``"inline"``, ``"ray"``
+    or an ``Executor``), ``max_workers``, ``no_cache`` and ``workspace``.
+    """
+
+    def __init__(self, fn: Callable[..., Any], name: str, experiment: str | None) -> None:
+        self.fn = fn
+        self.name = name
+        self.experiment = experiment
+        self.signature = inspect.signature(fn)
+        clash = [p for p in self.signature.parameters if p in RESERVED]
+        if clash:
+            raise InvalidPipeline(
+                f"pipeline {name!r}: parameter names {clash} are reserved for run options; "
+                "rename them"
+            )
+        functools.update_wrapper(self, fn)
+
+    def __repr__(self) -> str:
+        return f"<pipeline {self.name}>"
+
+    def function_ref(self) -> FunctionRef:
+        try:
+            file = inspect.getsourcefile(self.fn)
+        except TypeError:
+            file = None
+        return FunctionRef(self.fn.__module__, self.fn.__qualname__, file)
+
+    def build(self, params: Mapping[str, Any]) -> tuple[Graph, Any, dict[str, Any]]:
+        """The graph of this pipeline for ``params``, what it returns, and the bound params."""
+        try:
+            bound = self.signature.bind(**params)
+        except TypeError as e:
+            raise InvalidPipeline(f"pipeline {self.name!r}: {e}") from None
+        bound.apply_defaults()
+        graph = Graph()
+        with building(graph):
+            returned = self.fn(*bound.args, **bound.kwargs)
+        if not graph.nodes:
+            raise InvalidPipeline(f"pipeline {self.name!r} calls no steps")
+        return graph, returned, dict(bound.arguments)
+
+    def __call__(
+        self,
+        *args: Any,
+        executor: str | Executor | None = None,
+        max_workers: int | None = None,
+        no_cache: bool = False,
+        workspace: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
+    ) -> PipelineRun:
+        if args:
+            names = list(self.signature.parameters)
+            kwargs.update(dict(zip(names, args, strict=False)))
+        return self.run(
+            kwargs,
+            executor=executor,
+            max_workers=max_workers,
+            no_cache=no_cache,
+            workspace=workspace,
+        )
+
+    def run(
+        self,
+        params: Mapping[str, Any] | None = None,
+        *,
+        executor: str | Executor | None = None,
+        max_workers: int | None = None,
+        no_cache: bool = False,
+        workspace: str | os.PathLike[str] | None = None,
+        on_step: Callable[[Any], None] | None = None,
+        resumes: str | None = None,
+        reuse: Mapping[str, Any] | None = None,
+    ) -> PipelineRun:
+        from tether.pipelines.execute import execute
+
+        graph, returned, bound = self.build(params or {})
+        return execute(
+            self,
+            graph,
+            returned,
+            bound,
+            executor=executor,
+            max_workers=max_workers,
+            no_cache=no_cache,
+            workspace=Path(workspace) if workspace is not None else None,
+            on_step=on_step,
+            resumes=resumes,
+            reuse=dict(reuse or {}),
+        )
+
+
+def pipeline(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    experiment: str | None = None,
+) -> Any:
+    """Make ``fn`` a pipeline. Its runs are tracked in ``experiment`` (default: its name)."""
+
+    def wrap(f: Callable[..., Any]) -> Pipeline:
+        return Pipeline(f, name or f.__name__, experiment)
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def returns_spec(value: Any) -> Any:
+    """What the pipeline function returned, as ``"step.output"`` references."""
+    if value is None:
+        return None
+    if isinstance(value, OutputRef):
+        return f"{value.node}.{value.output}"
+    if isinstance(value, Outputs | tuple | list):
+        return [returns_spec(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): returns_spec(v) for k, v in value.items()}
+    raise InvalidPipeline(
+        "a pipeline function may return step outputs (one, a tuple or a dict of them) or None, "
+        f"not {type(value).__name__}"
+    )
+
+
+def graph_spec(graph: Graph, consts: dict[int, str]) -> list[dict[str, Any]]:
+    steps = []
+    for node in graph.nodes.values():
+        inputs = {
+            arg: f"{src.node}.{src.output}"
+            if isinstance(src, OutputRef)
+            else f"const:{consts[id(src)]}"
+            for arg, src in node.inputs.items()
+            if isinstance(src, OutputRef | Const)
+        }
+        steps.append(
+            {
+                "name": node.name,
+                "kind": node.definition.kind,
+                "inputs": inputs,
+                "outputs": list(node.outputs),
+                "params": node.params,
+            }
+        )
+    return steps
+
+
+def check_importable(graph: Graph) -> None:
+    """Fail before the run starts if a worker process could not import a step."""
+    for node in graph.nodes.values():
+        d = node.definition
+        if d.kind != "python":
+            continue
+        ref = d.function_ref()
+        if "<locals>" in ref.qualname:
+            raise NotImportable(
+                f"step {node.name!r} ({ref.qualname}) is defined inside a function; the "
+                "process executor imports steps by module path, so define it at module level "
+                "(or run with executor='inline')"
+            )
+        if ref.file is None and ref.module == "__main__":
+            raise NotImportable(
+                f"step {node.name!r} is defined in an interactive session; move it into a .py "
+                "file or run with executor='inline'"
+            )

@@ -1,0 +1,240 @@
+"""Running a built graph: cache lookups, submission in graph order, retries, failure, tracking.
+
+The runner lives in the calling process and is the only writer to the metadata store. A step
+starts when all its inputs are finished; a step whose input failed (or was skipped) is skipped;
+independent branches carry on. Each step becomes a child run of the pipeline run.
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tether.pipelines.materializers as mats
+import tether.pipelines.record as record
+from tether.pipelines.cache import CacheHit, StepCache, cache_key
+from tether.pipelines.executors.base import Executor
+from tether.pipelines.graph import Const, Graph, Node, OutputRef
+from tether.pipelines.shell import ShellStep
+from tether.pipelines.source import code_digest
+from tether.pipelines.task import ObjectsSpec, StepResult, StepTask
+from tether.pipelines.values import StoredValue
+
+
+@dataclass
+class StepState:
+    name: str
+    status: str = "pending"  # pending | running | finished | failed | skipped | killed
+    run_id: str | None = None
+    cached: bool = False
+    key: str | None = None
+    inputs: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, StoredValue] = field(default_factory=dict)
+    logs: StoredValue | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    attempts: int = 0
+
+
+@dataclass
+class RunContext:
+    session: Any
+    parent_id: str
+    experiment: str
+    cwd: Path
+    roots: tuple[str, ...]
+    cache: StepCache
+    cache_dir: Path
+    scratch_dir: Path
+    objects: ObjectsSpec
+    environment: str
+    no_cache: bool = False
+    reuse: dict[str, CacheHit] = field(default_factory=dict)  # step -> finished run to reuse
+    reuse_keys: dict[str, str] = field(default_factory=dict)
+    consts: dict[int, str] = field(default_factory=dict)  # id(Const) -> digest
+    on_step: Any = None  # callback(StepState) when a step ends
+
+
+class Runner:
+    def __init__(self, graph: Graph, ctx: RunContext, executor: Executor) -> None:
+        self.graph = graph
+        self.ctx = ctx
+        self.executor = executor
+        self.states = {name: StepState(name) for name in graph.order()}
+        self._futures: dict[Future[StepResult], tuple[str, StepTask]] = {}
+        self._materializers = mats.versions_digest()
+        self._sys_path = tuple(p for p in sys.path if p)
+
+    def run(self) -> dict[str, StepState]:
+        try:
+            self._loop()
+        except BaseException:
+            self.executor.shutdown(cancel=True)
+            for state in self.states.values():
+                if state.status == "running" and state.run_id is not None:
+                    state.status = "killed"
+                    self.ctx.session.store.finish_run(state.run_id, "killed", error="interrupted")
+            raise
+        return self.states
+
+    def _loop(self) -> None:
+        order = self.graph.order()
+        while True:
+            progressed = True
+            while progressed:
+                progressed = False
+                for name in order:
+                    state = self.states[name]
+                    if state.status != "pending":
+                        continue
+                    deps = [self.states[d].status for d in self.graph.nodes[name].deps]
+                    if any(s in ("failed", "skipped", "killed") for s in deps):
+                        state.status = "skipped"
+                        progressed = True
+                    elif all(s == "finished" for s in deps):
+                        self._start(self.graph.nodes[name])
+                        progressed = True
+            if not self._futures:
+                return
+            done, _ = wait(list(self._futures), return_when=FIRST_COMPLETED)
+            for future in done:
+                name, task = self._futures.pop(future)
+                self._finish(self.graph.nodes[name], task, future)
+
+    def _input_digests(self, node: Node) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for arg, source in node.inputs.items():
+            if isinstance(source, OutputRef):
+                out[arg] = self.states[source.node].outputs[source.output].digest
+            else:
+                assert isinstance(source, Const)
+                out[arg] = self.ctx.consts[id(source)]
+        return out
+
+    def _code(self, node: Node) -> str:
+        d = node.definition
+        if isinstance(d, ShellStep):
+            return d.code_digest(self.ctx.cwd)
+        roots = list(self.ctx.roots)
+        ref = d.function_ref()
+        if ref.file:
+            roots.append(str(Path(ref.file).resolve().parent))
+        return code_digest(d.fn, roots)
+
+    def _start(self, node: Node) -> None:
+        ctx = self.ctx
+        state = self.states[node.name]
+        d = node.definition
+        state.inputs = self._input_digests(node)
+        state.key = cache_key(
+            kind=d.kind,
+            code=self._code(node),
+            params=node.params,
+            inputs=state.inputs,
+            outputs=node.outputs,
+            environment=ctx.environment,
+            materializers=self._materializers,
+        )
+        hit: CacheHit | None = None
+        if node.name in ctx.reuse and ctx.reuse_keys.get(node.name) == state.key:
+            hit = ctx.reuse[node.name]
+        elif d.options.cache and not ctx.no_cache:
+            hit = ctx.cache.lookup(state.key, node.outputs)
+        if hit is not None:
+            state.run_id = record.record_cached(
+                ctx.session,
+                parent_id=ctx.parent_id,
+                experiment=ctx.experiment,
+                name=node.name,
+                params=node.params,
+                key=state.key,
+                inputs=state.inputs,
+                outputs=hit.outputs,
+                logs=hit.logs,
+                source_run=hit.run_id,
+            )
+            state.status, state.cached = "finished", True
+            state.outputs, state.logs, state.duration_s = hit.outputs, hit.logs, 0.0
+            self._notify(state)
+            return
+        state.run_id = record.start_step_run(
+            ctx.session,
+            parent_id=ctx.parent_id,
+            experiment=ctx.experiment,
+            name=node.name,
+            params=node.params,
+            key=state.key,
+            cached=False,
+            info={"inputs": state.inputs},
+        )
+        state.status = "running"
+        self._submit(node, self._task(node, state))
+
+    def _task(self, node: Node, state: StepState) -> StepTask:
+        d = node.definition
+        shell = isinstance(d, ShellStep)
+        return StepTask(
+            step=node.name,
+            kind=d.kind,
+            target=None if shell else d.function_ref(),
+            shell=d.spec() if shell else None,
+            params=dict(node.params),
+            inputs=dict(state.inputs),
+            packs=dict(node.packs),
+            outputs=node.outputs,
+            multi_output=isinstance(d.output_spec, tuple),
+            objects=self.ctx.objects,
+            cache_dir=str(self.ctx.cache_dir),
+            scratch_dir=str(self.ctx.scratch_dir),
+            cwd=str(self.ctx.cwd),
+            sys_path=self._sys_path,
+            timeout=d.options.timeout,
+            resources=dict(d.options.resources or {}),
+            trusted=tuple(mats.trusted_types()),
+            fn=None if shell else d.fn,
+        )
+
+    def _submit(self, node: Node, task: StepTask) -> None:
+        state = self.states[node.name]
+        state.attempts += 1
+        task.attempt = state.attempts
+        self._futures[self.executor.submit(task)] = (node.name, task)
+
+    def _finish(self, node: Node, task: StepTask, future: Future[StepResult]) -> None:
+        state = self.states[node.name]
+        try:
+            result = future.result()
+        except Exception as e:  # a broken executor: fail this step, keep the rest going
+            result = StepResult(False, {}, None, 0.0, f"executor error: {e!r}")
+        if not result.ok and state.attempts <= node.definition.options.retries:
+            self._submit(node, task)
+            return
+        state.duration_s = result.duration_s
+        state.logs = result.logs
+        assert state.run_id is not None
+        if result.ok:
+            state.status, state.outputs = "finished", dict(result.outputs)
+        else:
+            state.status, state.error = "failed", result.error or "failed"
+        record.finish_step(
+            self.ctx.session,
+            state.run_id,
+            inputs=state.inputs,
+            outputs=state.outputs,
+            logs=state.logs,
+            duration_s=result.duration_s,
+            attempts=state.attempts,
+            error=state.error,
+        )
+        if result.ok and state.key is not None:
+            self.ctx.cache.remember(
+                state.key, CacheHit(state.run_id, state.outputs, state.logs, result.duration_s)
+            )
+        self._notify(state)
+
+    def _notify(self, state: StepState) -> None:
+        if self.ctx.on_step is not None:
+            self.ctx.on_step(state)

@@ -98,9 +98,15 @@ def test_store_info_creates_the_embedded_database(tmp_path: Path, capsys) -> Non
 def test_demo_runs_end_to_end_and_is_repeatable(tmp_path: Path, capsys) -> None:
     assert run("demo", str(tmp_path / "d")) == 0
     first = capsys.readouterr().out
-    assert "demo-points@1" in first and "finished" in first and "verified" in first
-    assert "lineage  model demo-centroids@1  <-  run" in first and first.count("<-") == 2
+    assert "dataset   demo-points@1" in first
+    assert "4 of 4 steps cached" in first  # the second pipeline run reuses every step
+    assert "model     demo-centroids v1  alias champion" in first
+    lineage = first[first.index("lineage"):first.index("code ")]
+    assert "train" in lineage and "validate" in lineage and "dataset demo-points@1" in lineage
+    assert "verified" in first
     assert run("demo", str(tmp_path / "d")) == 0
     second = capsys.readouterr().out
     assert "demo-points@1" in second  # unchanged data is not versioned again
-    assert "demo-centroids v2" in second
+    assert "demo-centroids v1" in second  # nor is the same model registered twice
+    assert run("-C", str(tmp_path / "d"), "pipeline", "ls", "--json") == 0
+    assert capsys.readouterr().out.count('"demo"') >= 4

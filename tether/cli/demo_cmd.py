@@ -7,15 +7,17 @@ import typer
 
 def demo(
     path: Path = typer.Argument(Path("tether-demo"), help="Folder for the demo workspace."),
+    executor: str = typer.Option("processes", "--executor", help="processes, inline or ray."),
 ) -> None:
     """Run the end-to-end example on the embedded default (SQLite + local objects)."""
     from tether.demo import run_demo
 
-    result = run_demo(path, echo=typer.echo)
+    result = run_demo(path, echo=typer.echo, executor=executor)
+    ws = result.workspace
     typer.echo(
-        f"demo workspace: {result.workspace}\nnext, try:\n"
-        f"  tether -C {result.workspace} runs ls\n"
-        f"  tether -C {result.workspace} runs show {result.run_id[:13]}\n"
-        f"  tether -C {result.workspace} lineage model:demo-centroids@"
-        f"{result.model_version}"
+        f"demo workspace: {ws}\nnext, try:\n"
+        f"  tether -C {ws} pipeline show {result.pipeline_run_id[:13]}\n"
+        f"  tether -C {ws} runs ls\n"
+        f"  tether -C {ws} lineage model:demo-centroids@{result.model_version}\n"
+        f"  tether -C {ws} data log demo-points"
     )

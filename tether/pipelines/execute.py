@@ -13,6 +13,7 @@ from tether.pipelines.cache import CacheHit, StepCache
 from tether.pipelines.executors import make_executor
 from tether.pipelines.executors.base import Executor
 from tether.pipelines.graph import Const, Graph, OutputRef
+from tether.pipelines.params import encode_params
 from tether.pipelines.result import PipelineRun, StepRun, cache_dir
 from tether.pipelines.runner import RunContext, Runner, StepState
 from tether.pipelines.task import ObjectsSpec
@@ -62,6 +63,7 @@ def execute(
 
         raise WorkspaceNotFound("pipelines need a workspace; create one with `tether init`")
     returns = returns_spec(returned)
+    stored_params = encode_params(params)
     ex = make_executor(executor, max_workers)
     if ex.needs_import:
         check_importable(graph)
@@ -87,7 +89,7 @@ def execute(
         spec = {
             "name": pipe.name,
             "function": vars(pipe.function_ref()),
-            "params": params,
+            "params": stored_params,
             "executor": ex.name,
             "no_cache": no_cache,
             "steps": graph_spec(graph, consts),

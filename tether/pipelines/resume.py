@@ -12,6 +12,7 @@ from typing import Any
 
 from tether.pipelines.errors import NotImportable
 from tether.pipelines.executors.base import Executor
+from tether.pipelines.params import decode_params
 from tether.pipelines.result import PipelineRun, load_pipeline_run
 
 
@@ -45,7 +46,7 @@ def resume(
     if not isinstance(pipe, Pipeline):
         raise NotImportable(f"{ref} is no longer a @pipeline function")
     return pipe.run(
-        old.spec.get("params") or {},
+        decode_params(old.spec.get("params") or {}),
         executor=executor or old.spec.get("executor"),
         max_workers=max_workers,
         no_cache=bool(old.spec.get("no_cache")),

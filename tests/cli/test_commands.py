@@ -101,7 +101,7 @@ def test_demo_runs_end_to_end_and_is_repeatable(tmp_path: Path, capsys) -> None:
     assert "dataset   demo-points@1" in first
     assert "4 of 4 steps cached" in first  # the second pipeline run reuses every step
     assert "model     demo-centroids v1  alias champion" in first
-    lineage = first[first.index("lineage"):first.index("code ")]
+    lineage = first[first.index("lineage") : first.index("code ")]
     assert "train" in lineage and "validate" in lineage and "dataset demo-points@1" in lineage
     assert "verified" in first
     assert run("demo", str(tmp_path / "d")) == 0

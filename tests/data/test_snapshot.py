@@ -45,16 +45,18 @@ def _loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def test_unchanged_folder_needs_no_manifest(repo: DataRepo, folder: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unchanged_folder_needs_no_manifest(
+    repo: DataRepo, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     loads = _loads(monkeypatch)
     [st] = status(repo)
     assert st.clean and loads == []
 
 
 @pytest.mark.parametrize("change", ["edit_same_size", "add", "remove", "chmod", "replace"])
-def test_every_change_is_seen(repo: DataRepo, folder: Path, change: str,
-                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_change_is_seen(
+    repo: DataRepo, folder: Path, change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = folder / "a" / "3.bin"
     if change == "edit_same_size":
         target.write_bytes(os.urandom(100))

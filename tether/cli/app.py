@@ -10,11 +10,13 @@ from tether.cli import (
     config_cmd,
     data_cmd,
     data_diff_cmd,
+    data_remote_cmd,
     demo_cmd,
     init_cmd,
     lineage_cmd,
     objects_cmd,
     pipeline_cmd,
+    remote_cmd,
     reproduce_cmd,
     runs_cmd,
     store_cmd,
@@ -56,7 +58,10 @@ app.add_typer(objects_cmd.app, name="objects")
 app.add_typer(store_cmd.app, name="store")
 app.add_typer(runs_cmd.app, name="runs")
 data_cmd.app.command("diff")(data_diff_cmd.diff)
+data_cmd.app.command("push")(data_remote_cmd.push)
+data_cmd.app.command("pull")(data_remote_cmd.pull)
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(remote_cmd.app, name="remote")
 app.add_typer(pipeline_cmd.app, name="pipeline")
 app.command("lineage")(lineage_cmd.lineage)
 app.command("reproduce")(reproduce_cmd.reproduce)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tether.config.errors import InvalidSetting
+from tether.config.remotes import Remote, check_key, remotes_from_config, select_remote
 from tether.config.workspace import Workspace
 
 
@@ -71,6 +72,12 @@ SETTINGS: tuple[Setting, ...] = (
         _parse_str,
         "Project that new runs, datasets and models belong to.",
         "default",
+    ),
+    Setting(
+        "core.remote",
+        _parse_str,
+        "Remote that `tether data push` and `pull` use without --remote; remotes are "
+        "[remotes.NAME] tables (`tether remote add NAME URL --default`).",
     ),
     Setting(
         "store.url",
@@ -154,7 +161,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise InvalidSetting(f"config file {path} is not valid TOML: {e}") from None
     flat = _flatten(table)
     for key in flat:
-        if key not in BY_KEY:
+        if key == "remotes" or key.startswith("remotes."):
+            check_key(key, path)  # [remotes.NAME] tables: read by remotes_from_config
+        elif key not in BY_KEY:
             known = ", ".join(sorted(BY_KEY))
             raise InvalidSetting(f"unknown setting {key!r} in {path}; known settings: {known}")
     return flat
@@ -172,9 +181,16 @@ def _parse(setting: Setting, value: Any, source: str) -> Any:
 class Settings:
     """Effective settings of one workspace (or none), with where each value came from."""
 
-    def __init__(self, workspace: Workspace | None, resolved: dict[str, Resolved]) -> None:
+    def __init__(
+        self,
+        workspace: Workspace | None,
+        resolved: dict[str, Resolved],
+        remotes: Mapping[str, Remote] | None = None,
+    ) -> None:
         self.workspace = workspace
         self.resolved = resolved
+        self.remotes: dict[str, Remote] = dict(remotes or {})
+        """Configured remotes by name: the workspace config's, then the user config's."""
 
     def __getitem__(self, key: str) -> Any:
         return self.resolved[key].value
@@ -195,6 +211,16 @@ class Settings:
     def objects_workers(self) -> int:
         workers = int(self["objects.workers"])
         return workers if workers > 0 else min(32, (os.cpu_count() or 1) * 4)
+
+    @property
+    def default_remote(self) -> str | None:
+        """Name of the default remote (``core.remote``), or None."""
+        value = self["core.remote"]
+        return None if value is None else str(value)
+
+    def remote(self, name: str | None = None) -> Remote:
+        """The remote called ``name``, else the default; UnknownRemote / NoDefaultRemote."""
+        return select_remote(self.remotes, self.default_remote, name)
 
     def _required(self, key: str) -> str:
         value = self[key]
@@ -241,12 +267,13 @@ def load_settings(
 
     user_path = user_config_path(env)
     user = read_config_file(user_path)
+    # relative remote folders: against the workspace root, or the home folder for user config
+    remotes = remotes_from_config(user, user_path, Path.home())
     local: dict[str, Any] = {}
     if workspace is not None:
-        local = {
-            k: _resolve_relative(k, v, workspace.root)
-            for k, v in read_config_file(workspace.config_path).items()
-        }
+        raw = read_config_file(workspace.config_path)
+        remotes.update(remotes_from_config(raw, workspace.config_path, workspace.root))
+        local = {k: _resolve_relative(k, v, workspace.root) for k, v in raw.items()}
 
     defaults = _workspace_defaults(workspace) if workspace is not None else {}
     resolved: dict[str, Resolved] = {}
@@ -263,4 +290,4 @@ def load_settings(
             resolved[s.key] = Resolved(s.key, defaults.get(s.key, s.default), "default")
             continue
         resolved[s.key] = Resolved(s.key, _parse(s, value, source), source)
-    return Settings(workspace, resolved)
+    return Settings(workspace, resolved, remotes)

@@ -58,7 +58,7 @@ def _key_values(
         query = sa.select(table.c.run_id, table.c.key, table.c.value).where(
             table.c.run_id.in_(run_ids)
         )
-        for rid, key, value in conn.execute(query):
+        for rid, key, value in conn.execute(query).all():  # one fetch, not one per row
             out[rid][key] = value
     return out
 

@@ -1,7 +1,11 @@
 """Run search: the filter AST (``tether.store.filter``) compiled to one SQL query.
 
-Each field becomes a correlated scalar subquery on the run's row (``params``, ``tags``,
-``metric_summaries`` by primary key), so a run that lacks the key yields NULL and does not match.
+A comparison that must hold for a run to match (one of the top-level ``and`` terms) on a metric,
+param or tag becomes an inner join on that table's primary key (run, key): the database can then
+start from the most selective index, e.g. ``metric_summaries (key, last_value)`` for
+``metrics.acc > 0.9``, and walk it in the order asked for. Fields used elsewhere (under ``or`` or
+``not``, in ``in``/``like``/``is null``) are correlated scalar subqueries, so a run that lacks the
+key yields NULL and does not match; sort keys not already joined are outer joins, missing last.
 Params compared with a number use ``params.value_num``, filled when the param is stored.
 """
 
@@ -78,64 +82,119 @@ def _time(field: Field, value: Scalar) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _column(field: Field, sample: Scalar | None) -> Any:
-    """The SQL expression for ``field``, typed by the literal it is compared with."""
-    if field.namespace == "metrics":
-        if sample is not None and not _is_number(sample):
-            raise InvalidField(f"metrics.{field.key}", "metrics compare with numbers only")
-        return _key_value(t.metric_summaries, field.key, _METRIC_COLUMN[field.aggregate])
-    if field.namespace == "params":
-        if sample is not None and _is_number(sample):
-            return _key_value(t.params, field.key, "value_num")
-        return _key_value(t.params, field.key)
-    if field.namespace == "tags":
-        return _key_value(t.tags, field.key)
-    return t.runs.c[field.key]
-
-
 def _literal(field: Field, value: Scalar) -> Any:
     if field.namespace == "attributes" and field.key in ("start_time", "end_time"):
         return _time(field, value)
-    if field.namespace in ("metrics",) or (field.namespace == "params" and _is_number(value)):
+    if field.namespace == "metrics" or (field.namespace == "params" and _is_number(value)):
         return value
     return _text(value)
 
 
+_TABLES = {"metrics": t.metric_summaries, "params": t.params, "tags": t.tags}
+
+
+def _source(field: Field, sample: Scalar | None) -> tuple[str, str]:
+    """(namespace, column) that holds ``field``, typed by the literal it is compared with."""
+    if field.namespace == "metrics":
+        if sample is not None and not _is_number(sample):
+            raise InvalidField(f"metrics.{field.key}", "metrics compare with numbers only")
+        return "metrics", _METRIC_COLUMN[field.aggregate]
+    if field.namespace == "params" and sample is not None and _is_number(sample):
+        return "params", "value_num"
+    return field.namespace, "value"
+
+
+class _Compiler:
+    """Builds the FROM clause (joins) while it compiles the filter and the sort keys."""
+
+    def __init__(self) -> None:
+        # (namespace, key) -> (alias, inner join?)
+        self.joins: dict[tuple[str, str], tuple[Any, bool]] = {}
+        # columns a required comparison already keeps non-NULL: sorting needs no NULL test,
+        # and without one the database can read them in index order and stop at the limit
+        self.not_null: set[tuple[str, str, str]] = set()
+
+    def _joined(self, namespace: str, key: str, inner: bool) -> Any:
+        found = self.joins.get((namespace, key))
+        if found is None:
+            alias = _TABLES[namespace].alias(f"j{len(self.joins)}")
+            self.joins[(namespace, key)] = (alias, inner)
+            return alias
+        alias, was_inner = found
+        if inner and not was_inner:
+            self.joins[(namespace, key)] = (alias, True)
+        return alias
+
+    def column(self, field: Field, sample: Scalar | None, *, required: bool) -> Any:
+        if field.namespace == "attributes":
+            return t.runs.c[field.key]
+        namespace, column = _source(field, sample)
+        if required:
+            self.not_null.add((namespace, field.key, column))
+            return self._joined(namespace, field.key, inner=True).c[column]
+        return _key_value(_TABLES[namespace], field.key, column)
+
+    def where(self, expr: Expr, *, required: bool = True) -> Any:
+        if isinstance(expr, And):
+            return sa.and_(*(self.where(e, required=required) for e in expr.items))
+        if isinstance(expr, Or):
+            return sa.or_(*(self.where(e, required=False) for e in expr.items))
+        if isinstance(expr, Not):
+            return sa.not_(self.where(expr.item, required=False))
+        if isinstance(expr, Compare):
+            column = self.column(expr.field, expr.value, required=required)
+            return _OPS[expr.op](column, _literal(expr.field, expr.value))
+        if isinstance(expr, In):
+            numeric = all(_is_number(v) for v in expr.values)
+            column = self.column(
+                expr.field,
+                expr.values[0] if numeric else "",
+                required=required and not expr.negated,
+            )
+            values = [_literal(expr.field, v) if numeric else _text(v) for v in expr.values]
+            clause = column.in_(values)
+            return sa.not_(clause) if expr.negated else clause
+        if isinstance(expr, Like):
+            if expr.field.namespace == "metrics":
+                raise InvalidField(
+                    f"metrics.{expr.field.key}", "'like' applies to text, not metrics"
+                )
+            column = self.column(expr.field, "", required=required and not expr.negated)
+            clause = column.like(expr.pattern)
+            return sa.not_(clause) if expr.negated else clause
+        if isinstance(expr, IsNull):
+            column = self.column(expr.field, None, required=False)
+            return column.is_not(None) if expr.negated else column.is_(None)
+        raise TypeError(f"not a filter expression: {expr!r}")
+
+    def order(self, orders: Sequence[OrderBy]) -> list[Any]:
+        clauses: list[Any] = []
+        for order in orders:
+            field = order.field
+            if field.namespace == "attributes":
+                column = t.runs.c[field.key]
+                nullable = field.key in ("name", "end_time", "parent_id")
+            else:
+                namespace, name = _source(field, 0.0 if field.namespace == "metrics" else None)
+                column = self._joined(namespace, field.key, inner=False).c[name]
+                nullable = (namespace, field.key, name) not in self.not_null
+            if nullable:
+                clauses.append(column.is_(None))  # runs without the key go last
+            clauses.append(column.desc() if order.descending else column.asc())
+        clauses.append(t.runs.c.id.desc())
+        return clauses
+
+    def from_clause(self) -> Any:
+        joined: Any = t.runs.join(t.projects)
+        for (_, key), (alias, inner) in self.joins.items():
+            on = sa.and_(alias.c.run_id == t.runs.c.id, alias.c.key == key)
+            joined = joined.join(alias, on, isouter=not inner)
+        return joined
+
+
 def compile_filter(expr: Expr) -> Any:
-    if isinstance(expr, And):
-        return sa.and_(*(compile_filter(e) for e in expr.items))
-    if isinstance(expr, Or):
-        return sa.or_(*(compile_filter(e) for e in expr.items))
-    if isinstance(expr, Not):
-        return sa.not_(compile_filter(expr.item))
-    if isinstance(expr, Compare):
-        column = _column(expr.field, expr.value)
-        return _OPS[expr.op](column, _literal(expr.field, expr.value))
-    if isinstance(expr, In):
-        numeric = all(_is_number(v) for v in expr.values)
-        column = _column(expr.field, expr.values[0] if numeric else "")
-        values = [_literal(expr.field, v) if numeric else _text(v) for v in expr.values]
-        clause = column.in_(values)
-        return sa.not_(clause) if expr.negated else clause
-    if isinstance(expr, Like):
-        if expr.field.namespace == "metrics":
-            raise InvalidField(f"metrics.{expr.field.key}", "'like' applies to text, not metrics")
-        clause = _column(expr.field, "").like(expr.pattern)
-        return sa.not_(clause) if expr.negated else clause
-    if isinstance(expr, IsNull):
-        column = _column(expr.field, None)
-        return column.is_not(None) if expr.negated else column.is_(None)
-    raise TypeError(f"not a filter expression: {expr!r}")
-
-
-def compile_order(orders: Sequence[OrderBy]) -> list[Any]:
-    clauses: list[Any] = []
-    for order in orders:
-        column = _column(order.field, 0.0 if order.field.namespace == "metrics" else None)
-        clauses.append(column.is_(None))  # runs without the key go last
-        clauses.append(column.desc() if order.descending else column.asc())
-    clauses.append(t.runs.c.id.desc())
-    return clauses
+    """The filter as a WHERE clause of correlated subqueries (no joins needed)."""
+    return _Compiler().where(expr, required=False)
 
 
 class SearchMixin(SqlCore):
@@ -152,12 +211,20 @@ class SearchMixin(SqlCore):
         validate.optional_name("experiment", experiment)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidField("limit", f"expected a positive whole number, got {limit!r}")
-        query = sa.select(*_RUN_COLUMNS).join(t.projects).where(t.projects.c.name == project)
+        compiler = _Compiler()
+        conditions = [t.projects.c.name == project]
         if experiment is not None:
-            query = query.where(t.runs.c.experiment == experiment)
+            conditions.append(t.runs.c.experiment == experiment)
         if filter is not None:
-            query = query.where(compile_filter(filter))
-        query = query.order_by(*compile_order(order_by)).limit(limit)
+            conditions.append(compiler.where(filter))
+        ordering = compiler.order(order_by)
+        query = (
+            sa.select(*_RUN_COLUMNS)
+            .select_from(compiler.from_clause())
+            .where(*conditions)
+            .order_by(*ordering)
+            .limit(limit)
+        )
         with self._read() as conn:
             self._project_id(conn, project)
             rows = conn.execute(query).all()

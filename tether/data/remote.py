@@ -1,0 +1,396 @@
+"""Push and pull dataset versions between the workspace's object store and a remote.
+
+A transfer is planned first: the selected versions' tree manifests are read (for a pull, from
+the remote when the workspace lacks them), their members listed, and the destination asked
+which of them it lacks. Only those are copied, in parallel, files before the trees that list
+them, so a destination never holds a tree whose files are missing. Copies land in chunks: each
+chunk is committed before the next starts (one filesystem sync per chunk on a local folder;
+every object is atomic on object storage), so an interrupted push or pull keeps what it had
+finished and a re-run copies only what is still missing. Every copy is verified on the way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tether.config.remotes import Remote
+from tether.data.ref import parse_ref
+from tether.errors import InvalidInput, NotFound
+from tether.objects import (
+    CorruptObject,
+    NotATree,
+    ObjectNotFound,
+    ObjectStore,
+    Progress,
+    TransferReport,
+    Tree,
+    hash_file,
+)
+from tether.objects.parallel import pmap
+from tether.objects.types import no_progress
+from tether.store import DatasetNotFound, DatasetVersion, ProjectNotFound, Store
+
+CHUNK_OBJECTS = 4096
+"""Objects committed together: an interruption loses at most one chunk of finished copies."""
+
+CHUNK_BYTES = 512 * 1024 * 1024
+"""...or this many bytes, whichever comes first."""
+
+
+class NotOnRemote(NotFound):
+    """A version to pull is not (or not completely) on the remote."""
+
+    def __init__(self, what: str, count: int, url: str) -> None:
+        super().__init__(
+            f"{what} is not on the remote {url}: {count} of its objects are missing there; "
+            "push it from a workspace that has it (tether data push)"
+        )
+
+
+class NotInWorkspace(NotFound):
+    """A version to push is not (or not completely) in the workspace's object store."""
+
+    def __init__(self, what: str, count: int, url: str) -> None:
+        super().__init__(
+            f"{what} is not complete in the object store {url}: {count} of its objects are "
+            "missing; pull it from a remote that has it (tether data pull) before pushing"
+        )
+
+
+def open_remote(remote: Remote, *, workers: int | None = None, fsync: bool = False) -> ObjectStore:
+    """The object store of a configured remote (credentials from the environment).
+
+    ``fsync`` (setting ``objects.fsync``) makes a local-folder remote sync what it writes.
+    """
+    options: dict[str, Any] = {}
+    if remote.scheme in ("s3", "s3a"):
+        if remote.endpoint_url:
+            options["endpoint_url"] = remote.endpoint_url
+        # botocore keeps 10 connections by default: allow one per transfer in flight
+        threads = workers if workers and workers > 0 else 10
+        options["config_kwargs"] = {"max_pool_connections": max(10, threads)}
+    return ObjectStore(remote.url, storage_options=options, workers=workers, fsync=fsync)
+
+
+# -- choosing versions ---------------------------------------------------------------------
+
+
+def select_versions(
+    store: Store, project: str, refs: Sequence[str] | None = None, *, all_versions: bool = False
+) -> list[DatasetVersion]:
+    """The versions named by ``refs`` (``NAME`` or ``NAME@N``); none: every dataset.
+
+    ``NAME`` means its latest version, or every version with ``all_versions``.
+    """
+    chosen: dict[tuple[str, int], DatasetVersion] = {}
+    if refs:
+        wanted = [parse_ref(r) for r in refs]
+    else:
+        try:
+            wanted = [(d, None) for d in store.list_datasets(project)]
+        except ProjectNotFound:  # nothing was ever recorded in it: nothing to transfer
+            return []
+    for name, version in wanted:
+        try:
+            if version is not None:
+                found = [store.get_dataset_version(project, name, version)]
+            elif all_versions:
+                found = store.list_dataset_versions(project, name)
+            else:
+                found = [store.get_dataset_version(project, name)]
+        except ProjectNotFound:
+            raise DatasetNotFound(project, name) from None
+        for v in found:
+            chosen[(v.dataset, v.version)] = v
+    return sorted(chosen.values(), key=lambda v: (v.dataset, v.version))
+
+
+def label(v: DatasetVersion) -> str:
+    return f"dataset {v.dataset}@{v.version}"
+
+
+# -- planning ------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """What a push or pull will copy from ``src`` to ``dst``; :meth:`run` copies it."""
+
+    src: ObjectStore
+    dst: ObjectStore
+    trees: dict[str, int]
+    """Every tree manifest of the selection and its size in bytes."""
+    files: dict[str, int]
+    """Every file the trees list and its size in bytes."""
+    need_files: list[str]
+    need_trees: list[str]
+    versions: list[DatasetVersion] = field(default_factory=list)
+    manifests: dict[str, bytes] = field(default_factory=dict, repr=False)
+    """Bytes of the manifests to copy, read while planning."""
+
+    @property
+    def objects(self) -> int:
+        return len(self.trees) + len(self.files)
+
+    @property
+    def to_copy(self) -> int:
+        return len(self.need_files) + len(self.need_trees)
+
+    @property
+    def bytes_to_copy(self) -> int:
+        return sum(self.files[d] for d in self.need_files) + sum(
+            self.trees[d] for d in self.need_trees
+        )
+
+    def run(
+        self, *, workers: int | None = None, progress: Progress | None = None
+    ) -> TransferReport:
+        """Copy what ``dst`` lacks; ``progress`` advances by bytes copied (from many threads)."""
+        report = progress or no_progress
+        threads = workers if workers and workers > 0 else max(self.src.workers, self.dst.workers)
+
+        def copy(digest: str) -> int:
+            size = copy_object(self.src, self.dst, digest)
+            report(size)
+            return size
+
+        def write_tree(digest: str) -> int:
+            data = self.manifests[digest]
+            self.dst.backend.write_bytes(digest, data)
+            report(len(data))
+            return len(data)
+
+        copied = 0
+        nbytes = 0
+        for chunk in _chunks(self.need_files, self.files):
+            with self.dst.backend.batch():
+                sizes = pmap(copy, chunk, threads)
+            copied += len(sizes)
+            nbytes += sum(sizes)
+        if self.need_trees:
+            with self.dst.backend.batch():
+                sizes = pmap(write_tree, self.need_trees, threads)
+            copied += len(sizes)
+            nbytes += sum(sizes)
+        return TransferReport(copied=copied, skipped=self.objects - copied, bytes=nbytes)
+
+
+def _chunks(digests: Sequence[str], sizes: Mapping[str, int]) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    total = 0
+    for d in digests:
+        chunk.append(d)
+        total += sizes[d]
+        if len(chunk) >= CHUNK_OBJECTS or total >= CHUNK_BYTES:
+            yield chunk
+            chunk, total = [], 0
+    if chunk:
+        yield chunk
+
+
+def copy_object(src: ObjectStore, dst: ObjectStore, digest: str) -> int:
+    """Copy one object, verifying its bytes on the way; return its size."""
+    path = src.backend.local_path(digest)
+    if path is None:
+        with src.backend.open(digest) as reader:
+            return dst.backend.write_stream(digest, reader, src.url)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ObjectNotFound(digest, src.url) from None
+    info = hash_file(path)
+    if info.digest != digest:
+        raise CorruptObject(
+            digest, src.url, expected=f"digest {digest}", actual=f"digest {info.digest}"
+        )
+    dst.backend.write_file(digest, path, st)
+    return info.size
+
+
+def _read_manifest(stores: Sequence[ObjectStore], digest: str) -> tuple[bytes, Tree] | None:
+    """The manifest from the first store that has it, or None when none does."""
+    for store in stores:
+        try:
+            data = store.get_bytes(digest)
+        except ObjectNotFound:
+            continue
+        try:
+            return data, Tree.from_bytes(data)
+        except InvalidInput as e:
+            raise NotATree(digest, str(e)) from None
+    return None
+
+
+def plan_trees(
+    src: ObjectStore,
+    dst: ObjectStore,
+    trees: Mapping[str, str],
+    *,
+    pulling: bool,
+) -> Plan:
+    """Plan copying the trees ``{digest: what}`` (and their files) from ``src`` to ``dst``.
+
+    A push reads manifests from ``src``; a pull reads each from ``dst`` when it is there,
+    else from the remote (``src``). ``what`` names the tree in errors (``dataset x@3``).
+    """
+    digests = sorted(trees)
+    order = [dst, src] if pulling else [src]
+    threads = max(src.workers, dst.workers)
+    found = pmap(lambda d: _read_manifest(order, d), digests, threads)
+    sizes: dict[str, int] = {}
+    files: dict[str, int] = {}
+    manifests: dict[str, bytes] = {}
+    members: dict[str, Tree] = {}
+    for digest, got in zip(digests, found, strict=True):
+        if got is None:
+            if pulling:
+                raise NotOnRemote(trees[digest], 1, src.url)
+            raise NotInWorkspace(trees[digest], 1, src.url)
+        data, tree = got
+        sizes[digest] = len(data)
+        manifests[digest] = data
+        members[digest] = tree
+        for e in tree.entries:
+            files[e.digest] = e.size
+
+    need_files = sorted(dst.missing(files))
+    if not pulling and need_files:
+        # a push from an incomplete workspace fails now, naming the version, not halfway
+        lacking = src.missing(need_files)
+        if lacking:
+            _raise_incomplete(members, trees, lacking, NotInWorkspace, src.url)
+    need_trees = sorted(dst.missing(sizes))
+    keep = set(need_trees)
+    return Plan(
+        src=src,
+        dst=dst,
+        trees=sizes,
+        files=files,
+        need_files=need_files,
+        need_trees=need_trees,
+        manifests={d: b for d, b in manifests.items() if d in keep},
+    )
+
+
+def _raise_incomplete(
+    members: Mapping[str, Tree],
+    trees: Mapping[str, str],
+    lacking: set[str],
+    error: type[NotInWorkspace] | type[NotOnRemote],
+    url: str,
+) -> None:
+    for digest, tree in members.items():
+        count = len({e.digest for e in tree.entries} & lacking)
+        if count:
+            raise error(trees[digest], count, url)
+
+
+def _plan_versions(
+    src: ObjectStore, dst: ObjectStore, versions: Iterable[DatasetVersion], *, pulling: bool
+) -> Plan:
+    chosen = list(versions)
+    trees: dict[str, str] = {}
+    for v in chosen:
+        trees.setdefault(v.tree_digest, label(v))
+    plan = plan_trees(src, dst, trees, pulling=pulling)
+    plan.versions = chosen
+    return plan
+
+
+def plan_push(
+    store: Store,
+    objects: ObjectStore,
+    remote_objects: ObjectStore,
+    project: str,
+    refs: Sequence[str] | None = None,
+    *,
+    all_versions: bool = False,
+) -> Plan:
+    """Plan a push of the selected versions from ``objects`` to ``remote_objects``."""
+    versions = select_versions(store, project, refs, all_versions=all_versions)
+    return _plan_versions(objects, remote_objects, versions, pulling=False)
+
+
+def plan_pull(
+    store: Store,
+    objects: ObjectStore,
+    remote_objects: ObjectStore,
+    project: str,
+    refs: Sequence[str] | None = None,
+    *,
+    all_versions: bool = False,
+) -> Plan:
+    """Plan a pull of the selected versions from ``remote_objects`` into ``objects``."""
+    versions = select_versions(store, project, refs, all_versions=all_versions)
+    return _plan_versions(remote_objects, objects, versions, pulling=True)
+
+
+def push(
+    store: Store,
+    objects: ObjectStore,
+    remote_objects: ObjectStore,
+    project: str,
+    refs: Sequence[str] | None = None,
+    all_versions: bool = False,
+    progress: Progress | None = None,
+) -> TransferReport:
+    """Copy the selected versions' objects that the remote lacks (default: every dataset's
+    latest version); ``progress`` advances by bytes copied."""
+    plan = plan_push(store, objects, remote_objects, project, refs, all_versions=all_versions)
+    return plan.run(progress=progress)
+
+
+def pull(
+    store: Store,
+    objects: ObjectStore,
+    remote_objects: ObjectStore,
+    project: str,
+    refs: Sequence[str] | None = None,
+    all_versions: bool = False,
+    progress: Progress | None = None,
+) -> TransferReport:
+    """Copy the selected versions' objects that the workspace lacks from the remote."""
+    plan = plan_pull(store, objects, remote_objects, project, refs, all_versions=all_versions)
+    return plan.run(progress=progress)
+
+
+def push_trees(
+    objects: ObjectStore,
+    remote_objects: ObjectStore,
+    digests: Iterable[str],
+    progress: Progress | None = None,
+) -> TransferReport:
+    """Push trees named by digest (as pointer files name them), with their files."""
+    plan = plan_trees(objects, remote_objects, {d: f"tree {d}" for d in digests}, pulling=False)
+    return plan.run(progress=progress)
+
+
+def pull_trees(
+    objects: ObjectStore,
+    remote_objects: ObjectStore,
+    digests: Iterable[str],
+    progress: Progress | None = None,
+) -> TransferReport:
+    """Pull trees named by digest (when the metadata store does not know the version)."""
+    plan = plan_trees(remote_objects, objects, {d: f"tree {d}" for d in digests}, pulling=True)
+    return plan.run(progress=progress)
+
+
+__all__ = [
+    "NotInWorkspace",
+    "NotOnRemote",
+    "Plan",
+    "copy_object",
+    "open_remote",
+    "plan_pull",
+    "plan_push",
+    "plan_trees",
+    "pull",
+    "pull_trees",
+    "push",
+    "push_trees",
+    "select_versions",
+]

@@ -179,3 +179,28 @@ def test_add_run_io_many(store: Store) -> None:
         store.add_run_io_many(rid, [("sideways", "object", digest, None)])
     with pytest.raises(RunNotFound):
         store.add_run_io_many("nope", rows)
+
+
+def test_create_a_finished_run_with_its_io(store: Store) -> None:
+    store.get_or_create_project("p")
+    digest = "ef" * 32
+    run = store.create_run(
+        "p",
+        name="cached-step",
+        status="finished",
+        io=[
+            ("input", "object", digest, "x"),
+            ("output", "object", digest, "y"),
+            ("input", "object", digest, "dup"),
+        ],
+    )
+    stored = store.get_run(run.id)
+    assert stored.status == "finished" and stored.end_time == stored.start_time
+    assert [(io.direction, io.name) for io in store.list_run_io(run.id)] == [
+        ("input", "x"),
+        ("output", "y"),
+    ]
+    with pytest.raises(InvalidInput):
+        store.create_run("p", status="paused")
+    with pytest.raises(InvalidInput):
+        store.create_run("p", io=[("input", "nonsense", digest, None)])

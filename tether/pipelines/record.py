@@ -86,19 +86,21 @@ def record_cached(
     """A step answered from the cache: one finished child run pointing at the same objects."""
     info = step_info(inputs, outputs, logs, 0.0, attempts=0)
     info["cached_from"] = source_run
-    run_id = start_step_run(
-        session,
-        parent_id=parent_id,
+    tags = {STEP_TAG: name, CACHED_TAG: "true"}
+    if key is not None:
+        tags[KEY_TAG] = key
+    run = session.store.create_run(  # one transaction: the run is finished as it is made
+        session.project,
         experiment=experiment,
         name=name,
-        params=params,
-        key=key,
-        cached=True,
-        info=info,
+        parent_id=parent_id,
+        params=_param_text(params),
+        tags=tags,
+        info={"step": info},
+        status="finished",
+        io=io_rows(inputs, outputs, logs),
     )
-    _add_io(session.store, run_id, io_rows(inputs, outputs, logs))
-    session.store.finish_run(run_id, "finished")
-    return run_id
+    return str(run.id)
 
 
 def step_info(

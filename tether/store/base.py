@@ -69,6 +69,8 @@ class Store(ABC):
         params: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
         info: Mapping[str, Any] | None = None,
+        status: str = "running",
+        io: Iterable[tuple[str, str, str, str | None]] = (),
     ) -> Run: ...
     @abstractmethod
     def get_run(self, run_id: str) -> Run: ...

@@ -25,6 +25,7 @@ class SqlCore:
         self._engine = engine
         self._writer = engine.execution_options(**{BEGIN_MODE: "IMMEDIATE"})
         self._url = url
+        self._project_ids: dict[str, int] = {}
 
     @property
     def url(self) -> str:
@@ -56,12 +57,18 @@ class SqlCore:
 
         return sqlite_insert(table)
 
-    @staticmethod
-    def _project_id(conn: sa.Connection, project: str) -> int:
-        pid = conn.execute(sa.select(t.projects.c.id).where(t.projects.c.name == project)).scalar()
+    def _project_id(self, conn: sa.Connection, project: str) -> int:
+        """A project's id; projects are never renamed or deleted, so ids are cached."""
+        cache = self._project_ids
+        pid = cache.get(project)
         if pid is None:
-            raise ProjectNotFound(project)
-        return int(pid)
+            found = conn.execute(
+                sa.select(t.projects.c.id).where(t.projects.c.name == project)
+            ).scalar()
+            if found is None:
+                raise ProjectNotFound(project)
+            pid = cache[project] = int(found)
+        return pid
 
     @staticmethod
     def _require_run(conn: sa.Connection, run_id: str, *, lock: bool = False) -> None:

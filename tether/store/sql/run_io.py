@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -8,6 +9,19 @@ from tether.store import validate
 from tether.store.entities import IO_DIRECTIONS, IO_KINDS, RunIO
 from tether.store.sql import schema as t
 from tether.store.sql.core import SqlCore
+
+
+def io_values(rows: Iterable[tuple[str, str, str, str | None]]) -> list[dict[str, Any]]:
+    """Checked ``(direction, kind, ref, name)`` rows as column values, duplicates dropped."""
+    values: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for direction, kind, ref, name in rows:
+        validate.io(direction, kind)
+        validate.name("ref", ref)
+        validate.optional_name("name", name)
+        values.setdefault(
+            (direction, kind, ref), {"direction": direction, "kind": kind, "ref": ref, "name": name}
+        )
+    return list(values.values())
 
 
 class RunIOMixin(SqlCore):
@@ -39,14 +53,7 @@ class RunIOMixin(SqlCore):
     ) -> None:
         """Record several ``(direction, kind, ref, name)`` of one run in one transaction."""
         validate.name("run_id", run_id)
-        values = []
-        for direction, kind, ref, name in rows:
-            validate.io(direction, kind)
-            validate.name("ref", ref)
-            validate.optional_name("name", name)
-            values.append(
-                {"run_id": run_id, "direction": direction, "kind": kind, "ref": ref, "name": name}
-            )
+        values = [{"run_id": run_id, **row} for row in io_values(rows)]
         with self._write() as conn:
             self._require_run(conn, run_id)
             if values:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from tether.store.ids import uuid7
 from tether.store.sql import schema as t
 from tether.store.sql.core import SqlCore, now
 from tether.store.sql.metrics import insert_series
+from tether.store.sql.run_io import io_values
 
 _RUN_COLUMNS = (*t.runs.c, t.projects.c.name.label("project_name"))
 
@@ -85,15 +86,22 @@ class RunsMixin(SqlCore):
         params: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
         info: Mapping[str, Any] | None = None,
+        status: str = "running",
+        io: Iterable[tuple[str, str, str, str | None]] = (),
     ) -> Run:
+        """A new run; ``status`` may already be terminal (a run recorded after the fact, such
+        as a cached pipeline step), and ``io`` its ``(direction, kind, ref, name)`` rows."""
         validate.name("project", project)
         validate.name("experiment", experiment)
         validate.optional_name("name", name)
         validate.optional_text("parent_id", parent_id)
+        validate.status(status)
         params_ = validate.string_map("params", params)
         tags_ = validate.string_map("tags", tags)
         info_ = validate.json_map("info", info)
+        io_rows = io_values(io)
         run_id, started = uuid7(), now()
+        ended = started if status in TERMINAL_STATUSES else None
         with self._write() as conn:
             project_id = self._project_id(conn, project)
             if parent_id is not None:
@@ -104,8 +112,9 @@ class RunsMixin(SqlCore):
                     project_id=project_id,
                     experiment=experiment,
                     name=name,
-                    status="running",
+                    status=status,
                     start_time=started,
+                    end_time=ended,
                     parent_id=parent_id,
                     info=info_,
                 )
@@ -117,14 +126,16 @@ class RunsMixin(SqlCore):
                     sa.insert(t.tags),
                     [{"run_id": run_id, "key": k, "value": v} for k, v in tags_.items()],
                 )
+            if io_rows:
+                conn.execute(sa.insert(t.run_io), [{"run_id": run_id, **r} for r in io_rows])
         return Run(
             id=run_id,
             project=project,
             experiment=experiment,
             name=name,
-            status="running",
+            status=status,
             start_time=started,
-            end_time=None,
+            end_time=ended,
             parent_id=parent_id,
             params=params_,
             tags=tags_,

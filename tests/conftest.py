@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +155,44 @@ def store(store_url: str) -> Iterator[Store]:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[str]:
+    """A real S3-protocol server (moto) on 127.0.0.1, free port; fails loudly if it cannot start.
+
+    Returns its endpoint URL; each suite creates the buckets it needs with :func:`s3_bucket`.
+    """
+    import threading
+
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    starter = threading.Thread(target=server.start, daemon=True)
+    starter.start()
+    starter.join(timeout=20)
+    if starter.is_alive():
+        pytest.fail("the moto S3 server did not start within 20 s", pytrace=False)
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_bucket(moto_s3: str) -> Callable[[str], str]:
+    """``s3_bucket(name)`` creates a bucket on the shared moto server; returns the endpoint."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_s3,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+
+    def make(name: str) -> str:
+        client.create_bucket(Bucket=name)
+        return moto_s3
+
+    return make

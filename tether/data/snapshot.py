@@ -16,11 +16,11 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from tether.config.atomic import write_bytes_atomic
 from tether.data.statcache import cacheable
 from tether.data.walk import Found
 from tether.objects.digest import hash_bytes
@@ -76,14 +76,5 @@ class Snapshots:
         if len(rows) >= MAX_ENTRIES:
             rows = {}
         rows[os.path.realpath(data)] = (tree, fp)
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".snap.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    marshal.dump((FORMAT, rows), f)
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+        with contextlib.suppress(OSError):  # only a cache: the next status compares in full
+            write_bytes_atomic(self.path, marshal.dumps((FORMAT, rows)))

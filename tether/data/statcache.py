@@ -15,10 +15,11 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
+
+from tether.config.atomic import write_bytes_atomic
 
 Key = tuple[int, int]
 Entry = tuple[int, int, str]  # size, mtime_ns, digest
@@ -116,16 +117,5 @@ class StatCache(NoStatCache):
         if len(rows) > MAX_ENTRIES:
             rows = {}
         rows.update(pending)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".stat.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    marshal.dump((FORMAT, rows), f)
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-        except OSError:
-            pass  # only a cache: the next command hashes these files again
+        with contextlib.suppress(OSError):  # only a cache: the next command re-hashes instead
+            write_bytes_atomic(self.path, marshal.dumps((FORMAT, rows)))

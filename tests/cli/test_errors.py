@@ -119,3 +119,19 @@ def test_console_script_reports_errors_without_traceback(tmp_path: Path) -> None
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: no Tether workspace found")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["runs", "ls", "--bogus"], "No such option: --bogus"),
+        (["runs", "show"], "Missing argument"),
+        (["nonsense"], "No such command"),
+    ],
+)
+def test_usage_mistakes_get_usage_not_a_traceback(
+    ws: Path, capsys: pytest.CaptureFixture[str], args: list[str], fragment: str
+) -> None:
+    assert _run(capsys, args) == 2
+    err = capsys.readouterr().err
+    assert "Usage: tether" in err and fragment in err and "Traceback" not in err

@@ -11,7 +11,12 @@ from benchmarks.common import Options
 WORKLOADS = {
     "c1": ("benchmarks.c1", "start-up: import and CLI of Tether vs MLflow, DVC, Evidently", 5),
     "d1": ("benchmarks.d1", "one 2 GiB file: store it, vs dvc add, cat and BLAKE3", 3),
-    "d2": ("benchmarks.d2", "20,000 files of 50 KiB: store the folder, vs dvc add", 3),
+    "d2": (
+        "benchmarks.d2",
+        "20,000 files of 50 KiB: add, status, re-add, push, checkout, vs dvc",
+        3,
+    ),
+    "d3": ("benchmarks.d3", "200,000 files of 1 KiB: add, status, push, vs dvc", 1),
     "t1": ("benchmarks.t1", "100 metrics x 1,000 steps into one run, vs MLflow (SQLite)", 3),
     "t2": ("benchmarks.t2", "create 10,000 runs and search them, vs MLflow (SQLite)", 1),
     "p1": ("benchmarks.p1", "100 chained no-op steps, first and cached run, vs Metaflow", 3),

@@ -93,7 +93,7 @@ def versions() -> dict[str, str]:
 TIME_NOTES = [
     "median/min-max: time of the operation inside its fresh process (imports included);"
     " 'wall (process)': the whole process, interpreter start-up included",
-    "Tether makes its writes durable (fsync) inside the timed operation; DVC does not, so the"
+    "neither tool fsyncs by default (Tether: objects.fsync = false; writes stay atomic); the"
     " 'dvc (dvc add + sync)' row adds the os.sync() that DVC's process runs right after its add",
 ]
 

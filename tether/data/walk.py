@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import NamedTuple
 
 from tether.errors import InvalidInput
@@ -47,80 +46,57 @@ def scan(path: str) -> list[Found]:
     return _walk(real, path)
 
 
-WALK_THREADS = 8
-"""Folders listed at once: ``stat`` releases the GIL, so threads overlap the system calls."""
-
-
 def _walk(root: str, shown_root: str) -> list[Found]:
     found: list[Found] = []
-    prefix_root = root.rstrip("/") + "/"
-    pending: set[Future[tuple[list[Found], list[tuple[str, str, frozenset[str]]]]]] = set()
-    with ThreadPoolExecutor(WALK_THREADS, thread_name_prefix="tether-walk") as pool:
-        pending.add(pool.submit(_list, root, "", frozenset({root}), root, prefix_root, shown_root))
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                files, folders = future.result()  # the first error stops the walk
-                found += files
-                for folder, prefix, ancestors in folders:
-                    pending.add(
-                        pool.submit(_list, folder, prefix, ancestors, root, prefix_root, shown_root)
-                    )
-    return found
-
-
-def _list(
-    folder: str,
-    prefix: str,
-    ancestors: frozenset[str],
-    root: str,
-    prefix_root: str,
-    shown_root: str,
-) -> tuple[list[Found], list[tuple[str, str, frozenset[str]]]]:
-    """The files of one folder, and its subfolders to list next."""
-    found: list[Found] = []
     append = found.append
-    folders: list[tuple[str, str, frozenset[str]]] = []
-    try:
-        with os.scandir(folder) as it:
-            entries = list(it)
-    except OSError as e:
-        shown = os.path.join(shown_root, prefix) if prefix else shown_root
-        raise InvalidInput(
-            f"cannot list folder {shown} ({e.strerror}); fix its permissions"
-        ) from None
-    for entry in entries:
-        rel = prefix + entry.name
+    stack: list[tuple[str, str, frozenset[str]]] = [(root, "", frozenset({root}))]
+    prefix_root = root.rstrip("/") + "/"
+    while stack:
+        folder, prefix, ancestors = stack.pop()
         try:
-            if entry.is_symlink():
-                real = os.path.realpath(entry.path, strict=True)
-                st = os.stat(real)
-                shown = os.path.join(shown_root, rel)
-                if not (real == root or real.startswith(prefix_root)):
-                    raise InvalidInput(
-                        f"symlink {shown} points outside the data (to {real}); copy the "
-                        "target into the data or remove the link"
-                    )
-                if stat.S_ISDIR(st.st_mode):
-                    if real in ancestors:
-                        raise InvalidInput(
-                            f"symlink {shown} makes a loop (it points to its own parent "
-                            f"{real}); remove the link"
-                        )
-                    folders.append((real, rel + "/", ancestors | {real}))
-                elif stat.S_ISREG(st.st_mode):
-                    append(Found(rel, real, st))
-                else:
-                    raise _special(shown)
-            elif entry.is_dir(follow_symlinks=False):
-                folders.append((entry.path, rel + "/", ancestors | {entry.path}))
-            elif entry.is_file(follow_symlinks=False):
-                append(Found(rel, entry.path, entry.stat(follow_symlinks=False)))
-            else:
-                raise _special(os.path.join(shown_root, rel))
+            with os.scandir(folder) as it:
+                entries = list(it)
         except OSError as e:
-            shown = os.path.join(shown_root, rel)
-            if e.errno == errno.ELOOP:
-                raise InvalidInput(f"symlink {shown} is a symlink loop; fix or remove it") from None
-            raise InvalidInput(f"cannot read {shown} ({e.strerror}); fix or remove it") from None
-    return found, folders
+            shown = os.path.join(shown_root, prefix) if prefix else shown_root
+            raise InvalidInput(
+                f"cannot list folder {shown} ({e.strerror}); fix its permissions"
+            ) from None
+        for entry in entries:
+            rel = prefix + entry.name
+            try:
+                if entry.is_symlink():
+                    real = os.path.realpath(entry.path, strict=True)
+                    st = os.stat(real)
+                    shown = os.path.join(shown_root, rel)
+                    if not (real == root or real.startswith(prefix_root)):
+                        raise InvalidInput(
+                            f"symlink {shown} points outside the data (to {real}); copy the "
+                            "target into the data or remove the link"
+                        )
+                    if stat.S_ISDIR(st.st_mode):
+                        if real in ancestors:
+                            raise InvalidInput(
+                                f"symlink {shown} makes a loop (it points to its own parent "
+                                f"{real}); remove the link"
+                            )
+                        stack.append((real, rel + "/", ancestors | {real}))
+                    elif stat.S_ISREG(st.st_mode):
+                        append(Found(rel, real, st))
+                    else:
+                        raise _special(shown)
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, rel + "/", ancestors | {entry.path}))
+                elif entry.is_file(follow_symlinks=False):
+                    append(Found(rel, entry.path, entry.stat(follow_symlinks=False)))
+                else:
+                    raise _special(os.path.join(shown_root, rel))
+            except OSError as e:
+                shown = os.path.join(shown_root, rel)
+                if e.errno == errno.ELOOP:
+                    raise InvalidInput(
+                        f"symlink {shown} is a symlink loop; fix or remove it"
+                    ) from None
+                raise InvalidInput(
+                    f"cannot read {shown} ({e.strerror}); fix or remove it"
+                ) from None
+    return found

@@ -175,9 +175,11 @@ def t2_tether(
     t0 = time.perf_counter()
     for i, (params, metrics) in enumerate(data):
         if i == prefix:
+            tether.flush()
             prefix_s = time.perf_counter() - t0
         with tether.run(experiment="t2", params=params) as run:
             run.log_metrics(metrics)
+    tether.flush()  # run records are written in batches: time until every run is durable
     create_s = time.perf_counter() - t0
 
     def search() -> list[Any]:

@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "run": "tether.tracking.api",
     "active_run": "tether.tracking.api",
+    "flush": "tether.tracking.api",
     "log_metric": "tether.tracking.api",
     "log_metrics": "tether.tracking.api",
     "log_param": "tether.tracking.api",

@@ -177,3 +177,24 @@ def test_search_runs(workspace: Path) -> None:
     assert set(frame.columns) >= {"run_id", "status", "params.model", "metrics.acc"}
     with pytest.raises(InvalidInput, match="position 13"):
         tether.search_runs("metrics.acc >")
+
+
+def test_flush_makes_runs_durable_for_other_processes(workspace: Path, session: Session) -> None:
+    from tether.store import open_store
+
+    other = open_store(session.settings.store_url)
+    try:
+        with tether.run(params={"lr": 0.1}) as run:
+            run.log_metrics({"acc": 0.5})
+            child = tether.run(name="child")
+            child.log_metric("loss", 1.0)
+            tether.flush()  # the active runs' metrics and both records, now
+            assert other.get_run(child.id).parent_id == run.id
+            assert other.get_metric_summaries(child.id)["loss"].last_value == 1.0
+            child.end()
+        tether.flush()
+        assert other.get_run(run.id).status == "finished"
+        assert other.get_metric_summaries(run.id)["acc"].last_value == 0.5
+        assert other.get_run(child.id).status == "finished"
+    finally:
+        other.close()

@@ -93,3 +93,50 @@ def test_sys_exit_inside_with(workspace: Path, session: Session) -> None:
     )
     assert proc.returncode == 3
     assert tether.get_run(proc.stdout.split()[0]).status == "failed"
+
+
+def test_a_short_run_reaches_the_store_within_a_second(workspace: Path) -> None:
+    """Run records are written in batches by the background thread, not at the block's end."""
+    code = (
+        "import time, tether\n"
+        "with tether.run(name='short') as run:\n"
+        "    run.log_metric('m', 2.0)\n"
+        "print(run.id, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    (workspace / "short.py").write_text(code)
+    proc = subprocess.Popen(
+        [sys.executable, "short.py"], cwd=workspace, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        run_id = proc.stdout.readline().strip()
+        ended = time.monotonic()
+        while True:
+            try:
+                run = tether.get_run(run_id)
+                break
+            except tether.TetherError:
+                assert time.monotonic() - ended < 2.0, "the run was not written within 2 s"
+                time.sleep(0.05)
+        assert (run.status, run.metrics) == ("finished", {"m": 2.0})
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+
+
+def test_runs_ended_just_before_exit_are_written(workspace: Path) -> None:
+    proc = run_script(
+        "import tether\n"
+        "for i in range(3):\n"
+        "    with tether.run(params={'i': i}) as run:\n"
+        "        run.log_metric('m', i)\n"
+        "    print(run.id)\n",
+        workspace,
+    )
+    runs = [tether.get_run(rid) for rid in proc.stdout.split()]
+    assert [(r.status, r.params["i"], r.metrics["m"]) for r in runs] == [
+        ("finished", "0", 0.0),
+        ("finished", "1", 1.0),
+        ("finished", "2", 2.0),
+    ]

@@ -57,10 +57,15 @@ class Workspace:
 
 def find_workspace(start: Path | str | None = None) -> Workspace:
     """Walk up from ``start`` (default: the current folder) to the first ``.tether/``."""
-    here = Path(start if start is not None else os.getcwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / DIRNAME).is_dir():
-            return Workspace(folder)
+    here = os.path.realpath(start if start is not None else os.getcwd())
+    folder = here
+    while True:  # os.path rather than pathlib: this runs on every run start
+        if os.path.isdir(os.path.join(folder, DIRNAME)):
+            return Workspace(Path(folder))
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
     raise WorkspaceNotFound(
         f"no Tether workspace found in {here} or any parent folder; "
         "run `tether init` there to create one"

@@ -36,7 +36,12 @@ class Store(ABC):
         """The store URL with any password hidden, fit for messages and logs."""
 
     @abstractmethod
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Write what is deferred, then release connections."""
+
+    @abstractmethod
+    def flush(self) -> None:
+        """Write the run records queued by ``create_run``/``finish_run`` with ``defer=True``."""
 
     def __enter__(self) -> Store:
         return self
@@ -71,6 +76,7 @@ class Store(ABC):
         info: Mapping[str, Any] | None = None,
         status: str = "running",
         io: Iterable[tuple[str, str, str, str | None]] = (),
+        defer: bool = False,
     ) -> Run: ...
     @abstractmethod
     def get_run(self, run_id: str) -> Run: ...
@@ -84,6 +90,7 @@ class Store(ABC):
         *,
         error: str | None = None,
         metrics: MetricColumns | None = None,
+        defer: bool = False,
     ) -> None: ...
     @abstractmethod
     def log_params(self, run_id: str, params: Mapping[str, str]) -> None: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -23,8 +24,18 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def name(field: str, value: object) -> str:
     """A name or key: a non-empty string without surrounding blanks or control characters."""
+    if (
+        type(value) is str
+        and 0 < len(value) <= MAX_NAME
+        and value == value.strip()
+        and not _CONTROL.search(value)
+    ):
+        return value  # the common case, checked in one go; the rest says what is wrong
     if not isinstance(value, str):
         raise InvalidField(field, f"expected a string, got {type(value).__name__}")
     if not value:
@@ -33,7 +44,7 @@ def name(field: str, value: object) -> str:
         raise InvalidField(field, f"{value!r} has leading or trailing whitespace")
     if len(value) > MAX_NAME:
         raise InvalidField(field, f"longer than {MAX_NAME} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if _CONTROL.search(value):
         raise InvalidField(field, f"{value!r} contains control characters")
     return value
 

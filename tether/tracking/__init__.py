@@ -2,6 +2,7 @@
 
 from tether.tracking.api import (
     active_run,
+    flush,
     get_run,
     log_artifact,
     log_input,
@@ -20,6 +21,7 @@ __all__ = [
     "ActiveRun",
     "RunView",
     "active_run",
+    "flush",
     "get_run",
     "log_artifact",
     "log_input",

@@ -12,7 +12,7 @@ from tether.errors import InvalidInput
 from tether.tracking.capture import redact
 from tether.tracking.provenance import capture_provenance
 from tether.tracking.run import ActiveRun, param_text
-from tether.tracking.session import open_session
+from tether.tracking.session import flush_sessions, open_session
 from tether.tracking.view import RunView
 
 if TYPE_CHECKING:
@@ -56,7 +56,9 @@ def run(
         params=redact({k: param_text(v) for k, v in (params or {}).items()}),
         tags=tags,
         info=info,
+        defer=True,  # written within FLUSH_S by the ticker, batched with other runs
     )
+    session.flush_in_background()
     active = ActiveRun(session, stored)
     lifecycle.push(active)
     return active
@@ -64,6 +66,14 @@ def run(
 
 def active_run() -> ActiveRun | None:
     return lifecycle.active()
+
+
+def flush() -> None:
+    """Make everything logged so far durable now: the active runs' metrics and every run's
+    record (the background thread does both within half a second)."""
+    for current in lifecycle.running():
+        current.flush()
+    flush_sessions()
 
 
 def _require_active() -> ActiveRun:

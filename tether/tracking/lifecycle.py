@@ -32,6 +32,11 @@ def active() -> ActiveRun | None:
         return _stack[-1] if _stack else None
 
 
+def running() -> list[ActiveRun]:
+    with _lock:
+        return list(_stack)
+
+
 def push(run: ActiveRun) -> None:
     with _lock:
         _install()
@@ -52,6 +57,11 @@ def _end_all(status: str, error: str | None = None) -> None:
             run.end(status, error=error)
         except Exception as e:  # the process is going down; say so and carry on
             print(f"tether: could not end run {run.id}: {e}", file=sys.stderr)
+    for store in {id(run.session.store): run.session.store for run in runs}.values():
+        try:
+            store.flush()
+        except Exception as e:
+            print(f"tether: could not write run records to {store.url}: {e}", file=sys.stderr)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:

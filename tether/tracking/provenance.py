@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tether.tracking.capture import (
+    CommandInfo,
     GitInfo,
     capture_command,
     capture_environment,
@@ -28,6 +30,8 @@ GIT_REUSE_S = 2.0
 _git_lock = threading.Lock()
 _git_cache: dict[str, tuple[float, tuple[int, ...], GitInfo | None, tuple[str, ...]]] = {}
 _recorded: set[str] = set()  # object digests this process already stored and recorded
+_command_cache: dict[tuple[tuple[str, ...], str], tuple[CommandInfo, Any, tuple[str, ...]]] = {}
+_process_cache: dict[int, tuple[dict[str, Any], dict[str, Any], tuple[str, ...]]] = {}
 
 
 def _git_fingerprint(cwd: Path, git: GitInfo | None) -> tuple[int, ...]:
@@ -74,21 +78,62 @@ def _store_once(session: Session, data: bytes, digest: str | None = None) -> str
     return info.digest
 
 
+def _file_stamp(path: str | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def cached_command(warnings: list[str]) -> CommandInfo:
+    """The command, captured again only when argv, the folder or the entry file change."""
+    try:
+        key = (tuple(sys.argv), os.getcwd())
+    except OSError:  # the working folder is gone: capture_command says so
+        return capture_command(warnings=warnings)
+    hit = _command_cache.get(key)
+    if hit is not None and hit[1] == _file_stamp(hit[0].entry_point):
+        warnings.extend(hit[2])
+        return hit[0]
+    mine: list[str] = []
+    command = capture_command(warnings=mine)
+    _command_cache[key] = (command, _file_stamp(command.entry_point), tuple(mine))
+    warnings.extend(mine)
+    return command
+
+
+def _process_facts() -> dict[str, Any]:
+    """Host and process facts; they do not change while the process lives (a fork re-reads)."""
+    pid = os.getpid()
+    hit = _process_cache.get(pid)
+    if hit is None:
+        mine: list[str] = []
+        host = capture_host(warnings=mine).to_dict()
+        process = {
+            "host": socket.gethostname(),
+            "pid": pid,
+            "start_ticks": process_start_ticks(pid),
+        }
+        hit = _process_cache[pid] = (host, process, tuple(mine))
+    return {"host": hit[0], "process": dict(hit[1]), "warnings": hit[2]}
+
+
 def capture_provenance(session: Session) -> dict[str, Any]:
     """Capture everything and store the bulky parts (diff, package list) as shared objects."""
     warnings: list[str] = []
-    command = capture_command(warnings=warnings)
+    command = cached_command(warnings)
     environment = capture_environment()
+    facts = _process_facts()
+    warnings.extend(facts["warnings"])
+    facts["process"]["started_ms"] = int(time.time() * 1000)
     info: dict[str, Any] = {
         "env": environment.to_dict(),
         "command": command.to_dict(),
-        "host": capture_host(warnings=warnings).to_dict(),
-        "process": {
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "start_ticks": process_start_ticks(os.getpid()),
-            "started_ms": int(time.time() * 1000),
-        },
+        "host": facts["host"],
+        "process": facts["process"],
     }
     _store_once(session, environment.packages, environment.packages_digest)
     git = cached_git(Path(command.cwd), warnings)

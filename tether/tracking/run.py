@@ -86,6 +86,7 @@ class ActiveRun:
     def flush(self) -> None:
         """Make every metric logged so far durable now (the buffer does it within 0.5 s)."""
         self._buffer.flush()
+        self.session.store.flush()
 
     def _write_metrics(self, series: dict[str, tuple[list[int], list[int], list[float]]]) -> None:
         self.session.store.log_metric_series(self.id, series)
@@ -145,7 +146,9 @@ class ActiveRun:
         self._ended = True
         lifecycle.forget(self)
         ticker.remove(self._heartbeat)
-        self.session.store.finish_run(self.id, status, error=error, metrics=self._buffer.drain())
+        self.session.store.finish_run(
+            self.id, status, error=error, metrics=self._buffer.drain(), defer=True
+        )
 
     def __enter__(self) -> ActiveRun:
         return self

@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL, Engine
 
 from tether.store.errors import ProjectNotFound, RunNotFound
 from tether.store.sql import schema as t
+from tether.store.sql.deferred import DeferredWrites, PendingFinish, PendingRun
 from tether.store.sql.engine import BEGIN_MODE, safe_url
 from tether.store.sql.translate import translated
 
@@ -26,6 +27,7 @@ class SqlCore:
         self._writer = engine.execution_options(**{BEGIN_MODE: "IMMEDIATE"})
         self._url = url
         self._project_ids: dict[str, int] = {}
+        self._deferred = DeferredWrites()
 
     @property
     def url(self) -> str:
@@ -33,16 +35,31 @@ class SqlCore:
         return safe_url(self._url)
 
     def close(self) -> None:
-        self._engine.dispose()
+        try:
+            self.flush()
+        finally:
+            self._engine.dispose()
+
+    def flush(self) -> None:
+        """Write the run records that ``create_run``/``finish_run(defer=True)`` queued."""
+        if self._deferred.waiting:
+            self._deferred.flush(self._write_deferred)
+
+    def _write_deferred(self, runs: list[PendingRun], finishes: list[PendingFinish]) -> None:
+        raise NotImplementedError  # RunsMixin writes them
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
+        if self._deferred.waiting:  # this process sees its own runs
+            self._deferred.flush(self._write_deferred)
         with translated(self._url), self._engine.begin() as conn:
             yield conn
 
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
         """One short write transaction; on SQLite it holds the write lock from its start."""
+        if self._deferred.waiting:  # queued runs first, in their own transaction
+            self._deferred.flush(self._write_deferred)
         with translated(self._url), self._writer.begin() as conn:
             yield conn
 

@@ -92,6 +92,14 @@ def insert_series(
     series: dict[str, tuple[array[int], array[int], array[float]]],
 ) -> None:
     """Write checked series as one chunk per key and fold them into the summaries."""
+    insert_series_many(conn, [(run_id, series)])
+
+
+def insert_series_many(
+    conn: sa.Connection,
+    items: Sequence[tuple[str, dict[str, tuple[array[int], array[int], array[float]]]]],
+) -> None:
+    """``insert_series`` for many runs, two statements in all."""
     chunks = [
         {
             "run_id": run_id,
@@ -103,12 +111,18 @@ def insert_series(
             "timestamps": pack(times),
             "values": pack(values),
         }
+        for run_id, series in items
         for key, (steps, times, values) in series.items()
         if len(steps)
     ]
     if not chunks:
         return
-    summaries = [_summary_row(run_id, key, *s) for key, s in series.items() if len(s[0])]
+    summaries = [
+        _summary_row(run_id, key, *s)
+        for run_id, series in items
+        for key, s in series.items()
+        if len(s[0])
+    ]
     upsert = _summary_upserts.get(conn.dialect.name)
     if upsert is None:
         upsert = _summary_upserts[conn.dialect.name] = _merge_summaries(

@@ -12,8 +12,10 @@ from tether.store.errors import AmbiguousRunId, InvalidField, ParamConflict, Run
 from tether.store.ids import uuid7
 from tether.store.sql import schema as t
 from tether.store.sql.core import SqlCore, now
-from tether.store.sql.metrics import insert_series
+from tether.store.sql.deferred import PendingFinish, PendingRun
+from tether.store.sql.metrics import insert_series, insert_series_many
 from tether.store.sql.run_io import io_values
+from tether.store.sql.translate import translated
 
 _RUN_COLUMNS = (*t.runs.c, t.projects.c.name.label("project_name"))
 
@@ -75,6 +77,28 @@ def _load_run(conn: sa.Connection, run_id: str) -> Run:
     return _run(row, params, tags)
 
 
+_FINISH = (
+    sa.update(t.runs)
+    .where(t.runs.c.id == sa.bindparam("rid"))
+    .values(status=sa.bindparam("st"), end_time=sa.bindparam("et"), error=sa.bindparam("err"))
+)
+
+
+def _insert_runs(conn: sa.Connection, runs: Sequence[PendingRun]) -> None:
+    """Every row of ``runs``: one multi-row statement per table."""
+    if not runs:
+        return
+    conn.execute(sa.insert(t.runs), [r.row for r in runs])
+    for table, rows in (
+        (t.params, [row for r in runs for row in r.params]),
+        (t.tags, [row for r in runs for row in r.tags]),
+        (t.run_io, [row for r in runs for row in r.io]),
+    ):
+        if rows:
+            conn.execute(sa.insert(table), rows)
+    insert_series_many(conn, [(r.row["id"], r.series) for r in runs if r.series])
+
+
 class RunsMixin(SqlCore):
     def create_run(
         self,
@@ -88,9 +112,14 @@ class RunsMixin(SqlCore):
         info: Mapping[str, Any] | None = None,
         status: str = "running",
         io: Iterable[tuple[str, str, str, str | None]] = (),
+        defer: bool = False,
     ) -> Run:
         """A new run; ``status`` may already be terminal (a run recorded after the fact, such
-        as a cached pipeline step), and ``io`` its ``(direction, kind, ref, name)`` rows."""
+        as a cached pipeline step), and ``io`` its ``(direction, kind, ref, name)`` rows.
+
+        With ``defer`` the run is checked now and written by the next ``flush()`` (or before
+        the next read or write through this store), batched with other deferred runs.
+        """
         validate.name("project", project)
         validate.name("experiment", experiment)
         validate.optional_name("name", name)
@@ -102,32 +131,33 @@ class RunsMixin(SqlCore):
         io_rows = io_values(io)
         run_id, started = uuid7(), now()
         ended = started if status in TERMINAL_STATUSES else None
-        with self._write() as conn:
-            project_id = self._project_id(conn, project)
-            if parent_id is not None:
-                self._require_run(conn, parent_id)
-            conn.execute(
-                sa.insert(t.runs).values(
-                    id=run_id,
-                    project_id=project_id,
-                    experiment=experiment,
-                    name=name,
-                    status=status,
-                    start_time=started,
-                    end_time=ended,
-                    parent_id=parent_id,
-                    info=info_,
-                )
-            )
-            if params_:
-                conn.execute(sa.insert(t.params), _param_rows(run_id, params_))
-            if tags_:
-                conn.execute(
-                    sa.insert(t.tags),
-                    [{"run_id": run_id, "key": k, "value": v} for k, v in tags_.items()],
-                )
-            if io_rows:
-                conn.execute(sa.insert(t.run_io), [{"run_id": run_id, **r} for r in io_rows])
+        pending = PendingRun(
+            row={
+                "id": run_id,
+                "project_id": self._project_ids.get(project),
+                "experiment": experiment,
+                "name": name,
+                "status": status,
+                "start_time": started,
+                "end_time": ended,
+                "parent_id": parent_id,
+                "info": info_,
+                "error": None,
+            },
+            params=_param_rows(run_id, params_),
+            tags=[{"run_id": run_id, "key": k, "value": v} for k, v in tags_.items()],
+            io=[{"run_id": run_id, **r} for r in io_rows],
+        )
+        if defer:
+            check_parent = parent_id is not None and not self._deferred.has_run(parent_id)
+            if pending.row["project_id"] is None or check_parent:
+                with self._read() as conn:
+                    self._check_new_run(conn, pending, project)
+            self._deferred.add_run(pending)
+        else:
+            with self._write() as conn:
+                self._check_new_run(conn, pending, project)
+                _insert_runs(conn, [pending])
         return Run(
             id=run_id,
             project=project,
@@ -141,6 +171,25 @@ class RunsMixin(SqlCore):
             tags=tags_,
             info=info_,
         )
+
+    def _check_new_run(self, conn: sa.Connection, pending: PendingRun, project: str) -> None:
+        pending.row["project_id"] = self._project_id(conn, project)
+        parent_id = pending.row["parent_id"]
+        if parent_id is not None and not self._deferred.has_run(parent_id):
+            self._require_run(conn, parent_id)
+
+    def _write_deferred(self, runs: list[PendingRun], finishes: list[PendingFinish]) -> None:
+        with translated(self._url), self._writer.begin() as conn:
+            _insert_runs(conn, runs)
+            if finishes:
+                conn.execute(
+                    _FINISH,
+                    [
+                        {"rid": f.run_id, "st": f.status, "et": f.end_time, "err": f.error}
+                        for f in finishes
+                    ],
+                )
+                insert_series_many(conn, [(f.run_id, f.series) for f in finishes if f.series])
 
     def get_run(self, run_id: str) -> Run:
         validate.name("run_id", run_id)
@@ -169,21 +218,26 @@ class RunsMixin(SqlCore):
         *,
         error: str | None = None,
         metrics: MetricColumns | None = None,
+        defer: bool = False,
     ) -> None:
-        """Write a run's last metrics and its final status in one transaction."""
+        """Write a run's last metrics and its final status in one transaction.
+
+        With ``defer`` (for a run this store object created) they are written by the next
+        ``flush()``; a run created with ``defer`` and not yet written is then inserted once.
+        """
         validate.name("run_id", run_id)
         validate.status(status)
         validate.optional_text("error", error)
         series = validate.metric_columns(metrics or {})
+        end_time = now() if status in TERMINAL_STATUSES else None
+        if defer:
+            self._deferred.finish(PendingFinish(run_id, status, end_time, error, series))
+            return
         with self._write() as conn:
             result = conn.execute(
                 sa.update(t.runs)
                 .where(t.runs.c.id == run_id)
-                .values(
-                    status=status,
-                    end_time=now() if status in TERMINAL_STATUSES else None,
-                    error=error,
-                )
+                .values(status=status, end_time=end_time, error=error)
             )
             if result.rowcount == 0:
                 raise RunNotFound(run_id)

@@ -48,3 +48,30 @@ def test_help_does_not_touch_storage_libraries() -> None:
     )
     heavy = {"sqlalchemy", "alembic", "fsspec", "numpy", "pandas", "blake3"}
     assert not loaded & heavy, f"tether --help loaded {sorted(loaded & heavy)}"
+
+
+def test_lazy_packages_name_no_submodule() -> None:
+    """A lazy package's public name that is also a submodule's name would turn into that module
+    once anything imports the submodule; every lazy name must import as what it says."""
+    import importlib
+    import pkgutil
+
+    for name in ("tether", "tether.data", "tether.objects"):
+        package = importlib.import_module(name)
+        submodules = {m.name for m in pkgutil.iter_modules(package.__path__)}
+        lazy = set(package._LAZY)
+        assert not lazy & submodules, f"{name}: {sorted(lazy & submodules)} are also submodules"
+        for public in lazy:
+            value = getattr(package, public)
+            assert not isinstance(value, type(package)), f"{name}.{public} is a module"
+
+
+def test_data_status_imports_only_what_it_needs() -> None:
+    """``tether data status`` on unchanged data must not load hashing or the object backends."""
+    loaded = _modules_after(
+        "import tether.cli.app as a\na.build_app(only='data')\n"
+        "import tether.data.changes, tether.data.repo"
+    )
+    assert "typer" in loaded
+    heavy = {"sqlalchemy", "fsspec", "numpy", "pandas", "pyarrow"}
+    assert not loaded & heavy, f"data status loaded {sorted(loaded & heavy)}"

@@ -15,15 +15,6 @@ from tether.tracking.session import close_sessions
 
 @pytest.fixture
 def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from tether.cli import app as app_module
-    from tether.cli import data_cmd
-
-    if not any(g.name == "data" for g in app_module.app.registered_groups):
-        # until the lead wires `app.add_typer(data_cmd.app, name="data")` into tether/cli/app.py
-        from typer.models import TyperInfo
-
-        groups = [*app_module.app.registered_groups, TyperInfo(data_cmd.app, name="data")]
-        monkeypatch.setattr(app_module.app, "registered_groups", groups)
     root = tmp_path / "ws"
     root.mkdir()
     init_workspace(root, project="cli")

@@ -9,10 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import typer
 
-import tether.cli.app
-from tether.cli import data_diff_cmd, init_cmd
 from tether.cli.main import main
 from tether.config import find_workspace, load_settings
 from tether.objects import ObjectStore, Tree, TreeEntry
@@ -21,19 +18,12 @@ from tether.store import Store, open_store_from_settings
 
 @pytest.fixture
 def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An initialised workspace, and a ``tether`` app with ``data diff`` registered."""
+    """An initialised workspace."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("COLUMNS", "200")
     for var in [v for v in os.environ if v.startswith("TETHER_")]:
         monkeypatch.delenv(var)
-    app = typer.Typer(pretty_exceptions_enable=False, rich_markup_mode=None)
-    app.callback()(tether.cli.app.root)
-    app.command("init")(init_cmd.init)
-    data = typer.Typer()
-    data.command("diff")(data_diff_cmd.diff)
-    app.add_typer(data, name="data")
-    monkeypatch.setattr(tether.cli.app, "app", app)
     assert run("init", "--project", "p") == 0
     return tmp_path
 

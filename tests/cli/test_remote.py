@@ -7,10 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import typer
 
-import tether.cli.app
-from tether.cli import data_remote_cmd, init_cmd, remote_cmd
 from tether.cli.main import main
 from tether.config import find_workspace, load_settings
 from tether.objects import ObjectStore
@@ -19,20 +16,11 @@ from tether.store import open_store_from_settings
 
 @pytest.fixture
 def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An initialised workspace, and a ``tether`` app with the remote commands registered."""
+    """An initialised workspace."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     for var in [v for v in os.environ if v.startswith("TETHER_")]:
         monkeypatch.delenv(var)
-    app = typer.Typer(pretty_exceptions_enable=False, rich_markup_mode=None)
-    app.callback()(tether.cli.app.root)
-    app.command("init")(init_cmd.init)
-    app.add_typer(remote_cmd.app, name="remote")
-    data = typer.Typer()
-    data.command("push")(data_remote_cmd.push)
-    data.command("pull")(data_remote_cmd.pull)
-    app.add_typer(data, name="data")
-    monkeypatch.setattr(tether.cli.app, "app", app)
     assert run("init", "--project", "p") == 0
     return tmp_path
 

@@ -12,7 +12,7 @@ import pytest
 from tether.data import DataRepo, add, status
 
 # the package re-exports the function `status`, which hides the module of the same name
-status_module = importlib.import_module("tether.data.status")
+status_module = importlib.import_module("tether.data.changes")
 
 
 def _old(path: Path) -> None:

@@ -1,39 +1,20 @@
-"""The ``tether`` command tree. Each command is a thin call into the Python API."""
+"""The ``tether`` command tree. Each command is a thin call into the Python API.
+
+Building the whole tree costs tens of milliseconds (every command module imported, every
+parameter turned into a click option), so ``tether data status`` builds only the ``data``
+branch: ``build_app(only="data")``. ``tether --help`` and unknown commands get the whole tree.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
 
-from tether.cli import (
-    config_cmd,
-    data_cmd,
-    data_diff_cmd,
-    data_remote_cmd,
-    demo_cmd,
-    init_cmd,
-    lineage_cmd,
-    objects_cmd,
-    pipeline_cmd,
-    remote_cmd,
-    reproduce_cmd,
-    runs_cmd,
-    store_cmd,
-)
 from tether.cli.context import CliContext
 
-app = typer.Typer(
-    name="tether",
-    help="Tether binds data, code, runs and models into one reproducible MLOps loop.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
 
-
-@app.callback()
 def root(
     ctx: typer.Context,
     workspace: Path | None = typer.Option(
@@ -51,17 +32,105 @@ def root(
     ctx.call_on_close(cli.close)
 
 
-app.command("init")(init_cmd.init)
-app.command("demo")(demo_cmd.demo)
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(objects_cmd.app, name="objects")
-app.add_typer(store_cmd.app, name="store")
-app.add_typer(runs_cmd.app, name="runs")
-data_cmd.app.command("diff")(data_diff_cmd.diff)
-data_cmd.app.command("push")(data_remote_cmd.push)
-data_cmd.app.command("pull")(data_remote_cmd.pull)
-app.add_typer(data_cmd.app, name="data")
-app.add_typer(remote_cmd.app, name="remote")
-app.add_typer(pipeline_cmd.app, name="pipeline")
-app.command("lineage")(lineage_cmd.lineage)
-app.command("reproduce")(reproduce_cmd.reproduce)
+def _init(app: typer.Typer) -> None:
+    from tether.cli import init_cmd
+
+    app.command("init")(init_cmd.init)
+
+
+def _demo(app: typer.Typer) -> None:
+    from tether.cli import demo_cmd
+
+    app.command("demo")(demo_cmd.demo)
+
+
+def _config(app: typer.Typer) -> None:
+    from tether.cli import config_cmd
+
+    app.add_typer(config_cmd.app, name="config")
+
+
+def _objects(app: typer.Typer) -> None:
+    from tether.cli import objects_cmd
+
+    app.add_typer(objects_cmd.app, name="objects")
+
+
+def _store(app: typer.Typer) -> None:
+    from tether.cli import store_cmd
+
+    app.add_typer(store_cmd.app, name="store")
+
+
+def _runs(app: typer.Typer) -> None:
+    from tether.cli import runs_cmd
+
+    app.add_typer(runs_cmd.app, name="runs")
+
+
+def _data(app: typer.Typer) -> None:
+    from tether.cli import data_cmd, data_diff_cmd, data_remote_cmd
+
+    data = typer.Typer(help=data_cmd.app.info.help, no_args_is_help=True)
+    data.registered_commands = list(data_cmd.app.registered_commands)
+    data.command("diff")(data_diff_cmd.diff)
+    data.command("push")(data_remote_cmd.push)
+    data.command("pull")(data_remote_cmd.pull)
+    app.add_typer(data, name="data")
+
+
+def _remote(app: typer.Typer) -> None:
+    from tether.cli import remote_cmd
+
+    app.add_typer(remote_cmd.app, name="remote")
+
+
+def _pipeline(app: typer.Typer) -> None:
+    from tether.cli import pipeline_cmd
+
+    app.add_typer(pipeline_cmd.app, name="pipeline")
+
+
+def _lineage(app: typer.Typer) -> None:
+    from tether.cli import lineage_cmd
+
+    app.command("lineage")(lineage_cmd.lineage)
+
+
+def _reproduce(app: typer.Typer) -> None:
+    from tether.cli import reproduce_cmd
+
+    app.command("reproduce")(reproduce_cmd.reproduce)
+
+
+# top-level command -> what registers it, in the order `tether --help` lists them
+COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
+    "init": _init,
+    "demo": _demo,
+    "config": _config,
+    "objects": _objects,
+    "store": _store,
+    "runs": _runs,
+    "data": _data,
+    "remote": _remote,
+    "pipeline": _pipeline,
+    "lineage": _lineage,
+    "reproduce": _reproduce,
+}
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The command tree; with ``only`` a known top-level command, just that branch."""
+    app = typer.Typer(
+        name="tether",
+        help="Tether binds data, code, runs and models into one reproducible MLOps loop.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    app.callback()(root)
+    for name, register in COMMANDS.items():
+        if only not in COMMANDS or name == only:
+            register(app)
+    return app

@@ -15,16 +15,35 @@ from tether.errors import TetherError
 EXIT_ERROR = 1
 
 
+# root options that take a value: the command name comes after it
+_VALUE_OPTIONS = frozenset({"-C", "--workspace", "--project", "--store-url", "--objects-url"})
+
+
+def first_command(args: Sequence[str]) -> str | None:
+    """The top-level command named in ``args``, skipping the root options; None for none."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in _VALUE_OPTIONS:
+            i += 2
+        elif arg.startswith("-"):
+            i += 1
+        else:
+            return arg
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     import typer
 
-    from tether.cli.app import app
+    from tether.cli.app import build_app
 
-    command = typer.main.get_command(app)
+    args = list(argv) if argv is not None else sys.argv[1:]
+    command = typer.main.get_command(build_app(only=first_command(args)))
     try:
         # standalone: click (Typer's own copy) reports usage errors and exits by itself
         command.main(
-            args=list(argv) if argv is not None else None,
+            args=args,
             prog_name="tether",
             standalone_mode=True,
         )

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from tether.cli.app import app
+from tether.cli.app import build_app
 
 WIDTH = 100
 
@@ -29,7 +29,7 @@ def _walk(command: Any, path: list[str]) -> list[str]:
 
 
 def render() -> str:
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(build_app())
     lines = [
         "# Command-line reference",
         "",

@@ -1,26 +1,69 @@
-"""Dataset versions of files, folders and tables: add, status, checkout, pointers, stat cache."""
+"""Dataset versions of files, folders and tables: add, status, checkout, pointers, stat cache.
 
-from tether.data.build import AddResult, add
-from tether.data.checkout import PointerCheckout, checkout, checkout_pointers
-from tether.data.dataset import cached_path, files, resolve
-from tether.data.errors import (
-    BadPointer,
-    BadReference,
-    CheckoutFailed,
-    FileChanged,
-    MissingObjects,
-    NoPointer,
-    NotATable,
-    NotEnoughSpace,
-    OutsideWorkspace,
-    UnreadableFile,
-    UnsafeDestination,
-)
-from tether.data.materialize import LINK_MODES, CheckoutReport, LinkMode, materialize
-from tether.data.pointer import Pointer, find_pointers, read_pointer
-from tether.data.ref import parse_ref
-from tether.data.repo import DataRepo
-from tether.data.status import DatasetStatus, status
+Names are imported on first use: ``tether data status`` should not pay for pyarrow-aware
+table code or the checkout machinery it never runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tether.data.build import AddResult, add
+    from tether.data.changes import DatasetStatus, status
+    from tether.data.dataset import cached_path, files, resolve
+    from tether.data.errors import (
+        BadPointer,
+        BadReference,
+        CheckoutFailed,
+        FileChanged,
+        MissingObjects,
+        NoPointer,
+        NotATable,
+        NotEnoughSpace,
+        OutsideWorkspace,
+        UnreadableFile,
+        UnsafeDestination,
+    )
+    from tether.data.materialize import LINK_MODES, CheckoutReport, LinkMode
+    from tether.data.pointer import Pointer, find_pointers, read_pointer
+    from tether.data.ref import parse_ref
+    from tether.data.repo import DataRepo
+    from tether.data.restore import PointerCheckout, checkout, checkout_pointers
+
+# public name -> module that defines it
+_LAZY = {
+    "AddResult": "tether.data.build",
+    "add": "tether.data.build",
+    "PointerCheckout": "tether.data.restore",
+    "checkout": "tether.data.restore",
+    "checkout_pointers": "tether.data.restore",
+    "cached_path": "tether.data.dataset",
+    "files": "tether.data.dataset",
+    "resolve": "tether.data.dataset",
+    "BadPointer": "tether.data.errors",
+    "BadReference": "tether.data.errors",
+    "CheckoutFailed": "tether.data.errors",
+    "FileChanged": "tether.data.errors",
+    "MissingObjects": "tether.data.errors",
+    "NoPointer": "tether.data.errors",
+    "NotATable": "tether.data.errors",
+    "NotEnoughSpace": "tether.data.errors",
+    "OutsideWorkspace": "tether.data.errors",
+    "UnreadableFile": "tether.data.errors",
+    "UnsafeDestination": "tether.data.errors",
+    "LINK_MODES": "tether.data.materialize",
+    "CheckoutReport": "tether.data.materialize",
+    "LinkMode": "tether.data.materialize",
+    "Pointer": "tether.data.pointer",
+    "find_pointers": "tether.data.pointer",
+    "read_pointer": "tether.data.pointer",
+    "parse_ref": "tether.data.ref",
+    "DataRepo": "tether.data.repo",
+    "DatasetStatus": "tether.data.changes",
+    "status": "tether.data.changes",
+}
 
 __all__ = [
     "LINK_MODES",
@@ -48,9 +91,15 @@ __all__ = [
     "checkout_pointers",
     "files",
     "find_pointers",
-    "materialize",
     "parse_ref",
     "read_pointer",
     "resolve",
     "status",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tether.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

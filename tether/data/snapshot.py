@@ -1,8 +1,8 @@
 """Fingerprints of data folders as ``stat`` sees them, so that an unchanged folder is known to
 match its version without looking up a single digest.
 
-A fingerprint is the BLAKE3 digest of every file's (path, size, mtime_ns, inode, executable
-bit), sorted by path. When a folder is known to hold exactly the tree of a version (it was just
+A fingerprint is the BLAKE3 digest of every file's (path, size, mtime_ns, inode, mode), in the
+order the walk found them. When a folder is known to hold exactly the tree of a version (it was just
 added, or a full status found it clean), its fingerprint is saved with that tree's digest in
 ``.tether/cache/snapshots.v1``. ``status`` then walks the folder, fingerprints it and, when the
 fingerprint and the tree both match, is done: no stat-cache load, no manifest read. Any change
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tether.config.atomic import write_bytes_atomic
-from tether.data.statcache import cacheable
+from tether.data.statcache import RACY_NS
 from tether.data.walk import Found
 from tether.objects.digest import hash_bytes
 
@@ -31,17 +31,16 @@ MAX_ENTRIES = 10_000
 
 def fingerprint(files: Sequence[Found]) -> str | None:
     """The fingerprint of scanned files; None when an mtime is too recent to trust."""
+    # In walk order, not sorted: a folder lists its entries in the same order while it is
+    # unchanged; an order that changes anyway only costs one full comparison.
+    rows = [
+        (f.path, f.stat.st_size, f.stat.st_mtime_ns, f.stat.st_ino, f.stat.st_mode) for f in files
+    ]
     now = time.time_ns()
-    lines = []
-    for f in files:
-        st = f.stat
-        if not cacheable(st, now):
-            return None
-        lines.append(
-            f"{f.path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_mode & 0o111 != 0:d}"
-        )
-    lines.sort()
-    return hash_bytes("\n".join(lines).encode("utf-8", "surrogateescape"))
+    recent = [r[2] for r in rows if now - r[2] <= RACY_NS]  # usually none
+    if any(mtime % 1_000_000_000 == 0 for mtime in recent):
+        return None  # a whole-second mtime this recent may hide a later write
+    return hash_bytes(marshal.dumps((FORMAT, rows)))
 
 
 class Snapshots:

@@ -25,7 +25,7 @@ Key = tuple[int, int]
 Entry = tuple[int, int, str]  # size, mtime_ns, digest
 
 FORMAT = 1
-_RACY_NS = 2_000_000_000
+RACY_NS = 2_000_000_000
 MAX_ENTRIES = 1_000_000
 """Past this many entries the cache starts over (inodes of deleted files pile up)."""
 
@@ -35,7 +35,7 @@ def cacheable(st: os.stat_result, now_ns: int | None = None) -> bool:
     if st.st_mtime_ns % 1_000_000_000:
         return True
     now = time.time_ns() if now_ns is None else now_ns
-    return now - st.st_mtime_ns > _RACY_NS
+    return now - st.st_mtime_ns > RACY_NS
 
 
 class NoStatCache:

@@ -64,7 +64,11 @@ def _walk(root: str, shown_root: str) -> list[Found]:
         for entry in entries:
             rel = prefix + entry.name
             try:
-                if entry.is_symlink():
+                if entry.is_file(follow_symlinks=False):  # most entries: tested first
+                    append(Found(rel, entry.path, entry.stat(follow_symlinks=False)))
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, rel + "/", ancestors | {entry.path}))
+                elif entry.is_symlink():
                     real = os.path.realpath(entry.path, strict=True)
                     st = os.stat(real)
                     shown = os.path.join(shown_root, rel)
@@ -84,10 +88,6 @@ def _walk(root: str, shown_root: str) -> list[Found]:
                         append(Found(rel, real, st))
                     else:
                         raise _special(shown)
-                elif entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, rel + "/", ancestors | {entry.path}))
-                elif entry.is_file(follow_symlinks=False):
-                    append(Found(rel, entry.path, entry.stat(follow_symlinks=False)))
                 else:
                     raise _special(os.path.join(shown_root, rel))
             except OSError as e:

@@ -1,20 +1,53 @@
-"""Content-addressed objects: BLAKE3-named blobs and trees in a folder or a bucket."""
+"""Content-addressed objects: BLAKE3-named blobs and trees in a folder or a bucket.
 
-from tether.objects.digest import hash_bytes, hash_file
-from tether.objects.errors import (
-    CorruptObject,
-    InvalidDigest,
-    NotATree,
-    ObjectNotFound,
-    ObjectsNotWritable,
-    SourceChanged,
-    UnknownObjectsScheme,
-)
-from tether.objects.store import ObjectStore
-from tether.objects.transfer import TransferReport, expand_trees, transfer
-from tether.objects.tree import Tree, TreeEntry
-from tether.objects.types import ObjectInfo, Progress, TreeInfo
-from tether.objects.verify import VerifyReport
+Names are imported on first use, so that a light submodule (``tether.objects.digest``) does
+not bring in every backend.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tether.objects.digest import hash_bytes, hash_file
+    from tether.objects.errors import (
+        CorruptObject,
+        InvalidDigest,
+        NotATree,
+        ObjectNotFound,
+        ObjectsNotWritable,
+        SourceChanged,
+        UnknownObjectsScheme,
+    )
+    from tether.objects.store import ObjectStore
+    from tether.objects.sync import TransferReport, expand_trees, transfer
+    from tether.objects.tree import Tree, TreeEntry
+    from tether.objects.types import ObjectInfo, Progress, TreeInfo
+    from tether.objects.verify import VerifyReport
+
+# public name -> module that defines it
+_LAZY = {
+    "hash_bytes": "tether.objects.digest",
+    "hash_file": "tether.objects.digest",
+    "CorruptObject": "tether.objects.errors",
+    "InvalidDigest": "tether.objects.errors",
+    "NotATree": "tether.objects.errors",
+    "ObjectNotFound": "tether.objects.errors",
+    "ObjectsNotWritable": "tether.objects.errors",
+    "SourceChanged": "tether.objects.errors",
+    "UnknownObjectsScheme": "tether.objects.errors",
+    "ObjectStore": "tether.objects.store",
+    "TransferReport": "tether.objects.sync",
+    "expand_trees": "tether.objects.sync",
+    "transfer": "tether.objects.sync",
+    "Tree": "tether.objects.tree",
+    "TreeEntry": "tether.objects.tree",
+    "ObjectInfo": "tether.objects.types",
+    "Progress": "tether.objects.types",
+    "TreeInfo": "tether.objects.types",
+    "VerifyReport": "tether.objects.verify",
+}
 
 __all__ = [
     "CorruptObject",
@@ -37,3 +70,10 @@ __all__ = [
     "hash_file",
     "transfer",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tether.objects' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

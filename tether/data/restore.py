@@ -6,13 +6,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from tether.data.changes import status_of
 from tether.data.dataset import resolve
 from tether.data.errors import NoPointer, UnsafeDestination
 from tether.data.materialize import CheckoutReport, LinkMode, materialize
 from tether.data.paths import inside_workspace
 from tether.data.pointer import Pointer, find_pointers, ignore_in_git, write_pointer
 from tether.data.repo import DataRepo
-from tether.data.status import status_of
 from tether.objects.types import Progress, no_progress
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from tether.data.hashing import digest_files
 from tether.data.manifest import load_index
 from tether.data.paths import relative
 from tether.data.pointer import Pointer, find_pointers
@@ -56,6 +55,8 @@ def status_of(repo: DataRepo, pointer: Pointer, cache: NoStatCache) -> DatasetSt
     fp = fingerprint(files)
     if snapshots.matches(pointer.data_path, pointer.tree, fp):
         return result  # every file has the size, mtime and inode it had when it matched
+    from tether.data.hashing import digest_files  # only when the fingerprint says "changed"
+
     index = load_index(repo.objects, pointer.tree)
     hashed = digest_files(files, cache, workers=repo.workers)
     seen = set()

@@ -7,8 +7,7 @@ A file whose size or mtime differs after it was read raises :class:`FileChanged`
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ from tether.data.errors import FileChanged, UnreadableFile
 from tether.data.statcache import NoStatCache
 from tether.data.walk import Found
 from tether.objects.digest import SMALL, hash_bytes, hash_fd
+from tether.objects.parallel import split_map
 from tether.objects.tree import EXEC_MODE, FILE_MODE
 from tether.objects.types import ObjectInfo, Progress, no_progress
 
@@ -114,8 +114,15 @@ def digest_files(
             out.append((i, info, st))
         return out
 
-    chunks = [todo[k : k + CHUNK_FILES] for k in range(0, len(todo), CHUNK_FILES)]
-    for i, info, st in _pool_map(work, chunks, workers or default_workers()):
+    # small files on a local disk in this thread, the rest in CHUNK_FILES-sized pool tasks
+    local = objects is None or objects.is_local
+    small = [i for i in todo if local and stats[i].st_size <= SMALL]
+    large = [i for i in todo if not (local and stats[i].st_size <= SMALL)]
+    chunks = [large[k : k + CHUNK_FILES] for k in range(0, len(large), CHUNK_FILES)]
+    if small:
+        chunks.append(small)
+    done = split_map(work, chunks, workers or default_workers(), here=lambda c: c is small)
+    for i, info, st in (r for rows in done for r in rows):
         digests[i] = info.digest
         stats[i] = st
         cache.put(st, info.digest)
@@ -127,21 +134,3 @@ def digest_files(
         if d is not None
     ]
     return Hashed(entries, stored, hashed)
-
-
-def _pool_map(
-    fn: Callable[[list[int]], list[tuple[int, ObjectInfo, os.stat_result]]],
-    chunks: list[list[int]],
-    workers: int,
-) -> list[tuple[int, ObjectInfo, os.stat_result]]:
-    """Run ``fn`` on every chunk in a thread pool; the first error cancels the rest."""
-    if not chunks:
-        return []
-    if len(chunks) == 1 or workers <= 1:
-        return [r for c in chunks for r in fn(c)]
-    pool = ThreadPoolExecutor(min(workers, len(chunks)), thread_name_prefix="tether-data")
-    futures = [pool.submit(fn, c) for c in chunks]
-    try:
-        return [r for f in futures for r in f.result()]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)

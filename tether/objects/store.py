@@ -17,7 +17,7 @@ from tether.objects.backends import open_backend, parse_url
 from tether.objects.copy import copy_hashing
 from tether.objects.digest import SMALL, check_digest, hash_bytes, hash_fd
 from tether.objects.errors import CorruptObject, NotATree, ObjectNotFound, SourceChanged
-from tether.objects.parallel import default_workers, pmap
+from tether.objects.parallel import default_workers, pmap, split_map
 from tether.objects.reader import VerifyingReader
 from tether.objects.tree import Tree, TreeEntry, normalise_mode
 from tether.objects.types import ObjectInfo, Progress, TreeInfo, no_progress
@@ -57,6 +57,11 @@ class ObjectStore:
         # parsed trees by digest: immutable, and big ones take a while to parse
         self._trees: OrderedDict[str, Tree] = OrderedDict()
         self._trees_lock = threading.Lock()
+
+    @property
+    def is_local(self) -> bool:
+        """Objects are files on a local (or mounted) filesystem, not behind a network API."""
+        return hasattr(self.backend, "put_fd")
 
     @classmethod
     def from_settings(cls, settings: Any) -> ObjectStore:
@@ -140,8 +145,14 @@ class ObjectStore:
             info, mode = self._put_path(found.source, report)
             return TreeEntry(found.path, info.digest, info.size, normalise_mode(mode))
 
+        def small_and_local(found: FoundFile) -> bool:  # see split_map: faster in one thread
+            try:
+                return self.is_local and os.path.getsize(found.source) <= SMALL
+            except OSError:
+                return True  # put reports the error
+
         with self.backend.batch():
-            entries = pmap(put, files, self.workers)
+            entries = split_map(put, files, self.workers, here=small_and_local)
         tree = Tree.from_entries(entries)
         info = self.put_bytes(tree.to_bytes())
         return TreeInfo(info.digest, tree.size, tree.count)

@@ -110,6 +110,28 @@ def record_writes(store: ObjectStore, crash_at: int | None = None) -> list[str]:
             return result
 
         setattr(backend, method, wrapped)
+    if store.is_local:  # its write_many calls write_bytes, counted above
+        return written
+    real_many = backend.write_many
+
+    def write_many(objects: dict[str, bytes]) -> None:
+        """A batch: the objects before the crash land, the rest do not."""
+        done: dict[str, bytes] = {}
+        crashed = False
+        for digest, data in objects.items():
+            with lock:
+                calls[0] += 1
+                crashed = calls[0] == crash_at
+            if crashed:
+                break
+            done[digest] = data
+        real_many(done)
+        with lock:
+            written.extend(done)
+        if crashed:
+            raise Crash()
+
+    backend.write_many = write_many
     return written
 
 
@@ -239,6 +261,27 @@ def test_a_corrupt_remote_object_is_not_pulled(
     with pytest.raises(CorruptObject, match=victim):
         pull(meta, fresh, remote, PROJECT)
     assert not fresh.exists(victim) and not fresh.exists(version.tree_digest)
+
+
+@pytest.mark.parametrize("size", [100, 1_500_000])  # hashed in memory / while it is copied
+def test_a_corrupt_local_object_is_not_pushed(
+    meta: Store,
+    local: ObjectStore,
+    make_remote: Callable[..., ObjectStore],
+    tmp_path: Path,
+    size: int,
+) -> None:
+    version = make_version(
+        meta, local, tmp_path / "d", "ds", {"a.bin": b"a" * size, "b.bin": b"b" * size}
+    )
+    victim = next(e.digest for e in local.read_tree(version.tree_digest).entries)
+    path = Path(str(local.backend.local_path(victim)))
+    path.chmod(0o644)
+    path.write_bytes(b"x" * size)  # same size, other bytes: only the digest can tell
+    remote = make_remote()
+    with pytest.raises(CorruptObject, match=victim):
+        push(meta, local, remote, PROJECT)
+    assert not remote.exists(victim) and not remote.exists(version.tree_digest)
 
 
 def test_unusable_remotes_fail_with_a_storage_error(

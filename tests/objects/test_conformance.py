@@ -198,3 +198,13 @@ def test_delete(store: ObjectStore) -> None:
     store.delete(info.digest)
     assert not store.exists(info.digest)
     store.delete(info.digest)
+
+
+def test_many_small_objects_in_one_call(store: ObjectStore) -> None:
+    blobs = {hash_bytes(b): b for b in (b"one", b"two", b"", b"x" * 5000)}
+    store.backend.write_many(blobs)
+    assert all(store.get_bytes(d) == b for d, b in blobs.items())
+    assert store.backend.read_many(list(blobs)) == blobs
+    assert store.backend.read_many([]) == {}
+    with pytest.raises(ObjectNotFound, match=ABSENT):
+        store.backend.read_many([next(iter(blobs)), ABSENT])

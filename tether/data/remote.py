@@ -27,9 +27,8 @@ from tether.objects import (
     Progress,
     TransferReport,
     Tree,
-    hash_file,
 )
-from tether.objects.digest import SMALL
+from tether.objects.digest import SMALL, hash_bytes, hash_fd
 from tether.objects.parallel import pmap, split_map
 from tether.objects.types import no_progress
 from tether.store import DatasetNotFound, DatasetVersion, ProjectNotFound, Store
@@ -39,6 +38,17 @@ CHUNK_OBJECTS = 4096
 
 CHUNK_BYTES = 512 * 1024 * 1024
 """...or this many bytes, whichever comes first."""
+
+
+BATCH_OBJECTS = 256
+"""Small objects (up to ``SMALL`` bytes) sent to or fetched from object storage in one call;
+fsspec keeps the requests of a call in flight together."""
+
+BATCH_BYTES = 64 * 1024 * 1024
+"""...or this many bytes, whichever comes first (a batch is held in memory)."""
+
+BATCH_THREADS = 4
+"""Batches in flight at once: up to ``4 * BATCH_OBJECTS`` requests."""
 
 
 class NotOnRemote(NotFound):
@@ -166,14 +176,29 @@ class Plan:
 
         local = self.src.is_local and self.dst.is_local
 
-        def here(digest: str) -> bool:  # see split_map: small local copies go faster here
-            return local and self.files[digest] <= SMALL
+        def copy_many(digests: list[str]) -> list[int]:
+            """Small objects to or from object storage: one concurrent batch each way."""
+            data = self.src.backend.read_many(digests)
+            for digest, blob in data.items():
+                _check(digest, hash_bytes(blob), self.src.url)
+            self.dst.backend.write_many(data)
+            sizes = [len(data[d]) for d in digests]
+            report(sum(sizes))
+            return sizes
 
         copied = 0
         nbytes = 0
         for chunk in _chunks(self.need_files, self.files):
             with self.dst.backend.batch():
-                sizes = split_map(copy, chunk, threads, here=here)
+                if local:  # see split_map: small local copies go faster in this thread
+                    sizes = split_map(copy, chunk, threads, here=lambda d: self.files[d] <= SMALL)
+                else:
+                    small = [d for d in chunk if self.files[d] <= SMALL]
+                    large = [d for d in chunk if self.files[d] > SMALL]
+                    batches = list(_batches(small, self.files))
+                    sizes = pmap(copy, large, threads)
+                    for got in pmap(copy_many, batches, BATCH_THREADS):
+                        sizes += got
             copied += len(sizes)
             nbytes += sum(sizes)
         if self.need_trees:
@@ -182,6 +207,20 @@ class Plan:
             copied += len(sizes)
             nbytes += sum(sizes)
         return TransferReport(copied=copied, skipped=self.objects - copied, bytes=nbytes)
+
+
+def _batches(digests: Sequence[str], sizes: Mapping[str, int]) -> Iterator[list[str]]:
+    """Small objects grouped for one concurrent request batch each."""
+    batch: list[str] = []
+    total = 0
+    for d in digests:
+        batch.append(d)
+        total += sizes[d]
+        if len(batch) >= BATCH_OBJECTS or total >= BATCH_BYTES:
+            yield batch
+            batch, total = [], 0
+    if batch:
+        yield batch
 
 
 def _chunks(digests: Sequence[str], sizes: Mapping[str, int]) -> Iterator[list[str]]:
@@ -198,22 +237,44 @@ def _chunks(digests: Sequence[str], sizes: Mapping[str, int]) -> Iterator[list[s
 
 
 def copy_object(src: ObjectStore, dst: ObjectStore, digest: str) -> int:
-    """Copy one object, verifying its bytes on the way; return its size."""
+    """Copy one object, verifying its bytes on the way; return its size.
+
+    From a local store each file is read once: small ones are hashed in memory and written,
+    large ones are hashed while a local destination writes them. A local destination files what
+    it writes under the digest it computed, so a corrupt source can never be stored under the
+    digest it should have had.
+    """
     path = src.backend.local_path(digest)
     if path is None:
         with src.backend.open(digest) as reader:
             return dst.backend.write_stream(digest, reader, src.url)
     try:
-        st = os.stat(path)
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         raise ObjectNotFound(digest, src.url) from None
-    info = hash_file(path)
-    if info.digest != digest:
-        raise CorruptObject(
-            digest, src.url, expected=f"digest {digest}", actual=f"digest {info.digest}"
-        )
+    try:
+        st = os.fstat(fd)
+        if st.st_size <= SMALL:
+            data = os.read(fd, st.st_size + 1)
+            _check(digest, hash_bytes(data), src.url)
+            dst.backend.write_bytes(digest, data)
+            return len(data)
+        put_fd = getattr(dst.backend, "put_fd", None)
+        if put_fd is not None:
+            info = put_fd(fd, path, st)
+            _check(digest, info.digest, src.url)
+            return int(info.size)
+        info = hash_fd(fd)
+    finally:
+        os.close(fd)
+    _check(digest, info.digest, src.url)
     dst.backend.write_file(digest, path, st)
-    return info.size
+    return int(info.size)
+
+
+def _check(expected: str, actual: str, url: str) -> None:
+    if actual != expected:
+        raise CorruptObject(expected, url, expected=f"digest {expected}", actual=f"digest {actual}")
 
 
 def _read_manifest(stores: Sequence[ObjectStore], digest: str) -> tuple[bytes, Tree] | None:

@@ -7,7 +7,7 @@ is atomic: a reader sees the whole object under its digest or nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import BinaryIO, Protocol
 
@@ -29,6 +29,14 @@ class Backend(Protocol):
 
     def write_bytes(self, digest: str, data: bytes | memoryview) -> None:
         """Store ``data`` (already hashed to ``digest``) atomically."""
+
+    def read_many(self, digests: Sequence[str]) -> dict[str, bytes]:
+        """The bytes of many (small) objects, fetched concurrently where the storage is remote;
+        ObjectNotFound names the first absent one."""
+
+    def write_many(self, objects: Mapping[str, bytes]) -> None:
+        """Store many (small) objects, each already hashed to its key; uploads run concurrently
+        where the storage is remote. Each object is atomic; the batch as a whole is not."""
 
     def write_file(self, digest: str, path: str, st: os.stat_result) -> None:
         """Store the file at ``path`` (hashed to ``digest`` when it had stat ``st``).

@@ -12,7 +12,7 @@ import ctypes
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import BinaryIO
 
 from tether.errors import InvalidInput
@@ -227,6 +227,20 @@ class LocalBackend:
                 raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
             raise
         self._commit(fd, tmp, digest)
+
+    def read_many(self, digests: Sequence[str]) -> dict[str, bytes]:
+        out = {}
+        for digest in digests:
+            try:
+                with open(self.path(digest), "rb") as f:
+                    out[digest] = f.read()
+            except FileNotFoundError:
+                raise ObjectNotFound(digest, self.url) from None
+        return out
+
+    def write_many(self, objects: Mapping[str, bytes]) -> None:
+        for digest, data in objects.items():
+            self.write_bytes(digest, data)
 
     def write_file(self, digest: str, path: str, st: os.stat_result) -> None:
         try:

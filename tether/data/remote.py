@@ -188,14 +188,14 @@ class Plan:
 
         copied = 0
         nbytes = 0
-        for chunk in _chunks(self.need_files, self.files):
+        for chunk in _groups(self.need_files, self.files, CHUNK_OBJECTS, CHUNK_BYTES):
             with self.dst.backend.batch():
                 if local:  # see split_map: small local copies go faster in this thread
                     sizes = split_map(copy, chunk, threads, here=lambda d: self.files[d] <= SMALL)
                 else:
                     small = [d for d in chunk if self.files[d] <= SMALL]
                     large = [d for d in chunk if self.files[d] > SMALL]
-                    batches = list(_batches(small, self.files))
+                    batches = list(_groups(small, self.files, BATCH_OBJECTS, BATCH_BYTES))
                     sizes = pmap(copy, large, threads)
                     for got in pmap(copy_many, batches, BATCH_THREADS):
                         sizes += got
@@ -209,31 +209,20 @@ class Plan:
         return TransferReport(copied=copied, skipped=self.objects - copied, bytes=nbytes)
 
 
-def _batches(digests: Sequence[str], sizes: Mapping[str, int]) -> Iterator[list[str]]:
-    """Small objects grouped for one concurrent request batch each."""
-    batch: list[str] = []
+def _groups(
+    digests: Sequence[str], sizes: Mapping[str, int], max_objects: int, max_bytes: int
+) -> Iterator[list[str]]:
+    """``digests`` in order, cut into groups of at most ``max_objects`` or about ``max_bytes``."""
+    group: list[str] = []
     total = 0
     for d in digests:
-        batch.append(d)
+        group.append(d)
         total += sizes[d]
-        if len(batch) >= BATCH_OBJECTS or total >= BATCH_BYTES:
-            yield batch
-            batch, total = [], 0
-    if batch:
-        yield batch
-
-
-def _chunks(digests: Sequence[str], sizes: Mapping[str, int]) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    total = 0
-    for d in digests:
-        chunk.append(d)
-        total += sizes[d]
-        if len(chunk) >= CHUNK_OBJECTS or total >= CHUNK_BYTES:
-            yield chunk
-            chunk, total = [], 0
-    if chunk:
-        yield chunk
+        if len(group) >= max_objects or total >= max_bytes:
+            yield group
+            group, total = [], 0
+    if group:
+        yield group
 
 
 def copy_object(src: ObjectStore, dst: ObjectStore, digest: str) -> int:

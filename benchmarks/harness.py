@@ -175,7 +175,7 @@ def warm(paths: Sequence[Path]) -> None:
             continue
         with open(p, "rb", buffering=0) as f:
             while f.readinto(view):
-                pass
+                pass  # reading is the point: it pulls the file into the page cache
 
 
 # ------------------------------------------------------------------------------- anchor venvs
@@ -195,7 +195,7 @@ def ensure_venv(name: str, packages: Sequence[str]) -> Path:
             if json.loads(marker.read_text()) == want and (bindir / "python").exists():
                 return bindir
         except ValueError:
-            pass
+            pass  # an unreadable marker: reinstall below
     VENV_DIR.mkdir(parents=True, exist_ok=True)
     if not (bindir / "python").exists():
         log(f"creating venv {venv}")
@@ -309,7 +309,7 @@ class Result:
 
 
 class CommandError(RuntimeError):
-    pass
+    """A tool's command exited non-zero or timed out; the row shows it as an error."""
 
 
 TIME_BIN = "/usr/bin/time"

@@ -9,6 +9,7 @@ PACKAGE = Path(tether.__file__).parent
 
 # Lowest first. A module may import from its own layer or any layer listed before it.
 LAYERS = [
+    "tether.lazy",
     "tether.errors",
     "tether.config",
     "tether.store",

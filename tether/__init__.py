@@ -6,10 +6,10 @@ This module is the public Python API. Names are imported on first use, so that
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from tether.errors import TetherError
+from tether.lazy import lazy_attribute
 
 __version__ = "0.1.0"
 
@@ -42,7 +42,4 @@ __all__ = ["TetherError", "__version__", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tether' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    return lazy_attribute(__name__, _LAZY, name)

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tether.cli.main import main
 from tether.config import init_workspace
-from tether.tracking.session import close_sessions
+
+from .conftest import run
 
 
 @pytest.fixture
@@ -19,19 +18,7 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     root.mkdir()
     init_workspace(root, project="cli")
     monkeypatch.chdir(root)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
     yield root
-    close_sessions()
-
-
-def run(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
 
 
 def test_add_ls_log_show(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,37 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tether.cli.main import main
 from tether.config import find_workspace, load_settings
 from tether.objects import ObjectStore, Tree, TreeEntry
 from tether.store import Store, open_store_from_settings
+
+from .conftest import run
 
 
 @pytest.fixture
 def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An initialised workspace."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("COLUMNS", "200")
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
     assert run("init", "--project", "p") == 0
     return tmp_path
-
-
-def run(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
 
 
 def add(ws: Path, name: str, path: Path) -> None:

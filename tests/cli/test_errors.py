@@ -7,29 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from tether.cli.main import main
+from .conftest import run
 
 
 @pytest.fixture
-def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
-    assert _run(capsys=None, args=["init"]) == 0
+def ws(tmp_path: Path) -> Path:
+    assert run("init") == 0
     return tmp_path
 
 
-def _run(capsys, args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
-
-
 def _fails(capsys: pytest.CaptureFixture[str], args: list[str], *fragments: str) -> str:
-    code = _run(capsys, args)
+    code = run(*args)
     err = capsys.readouterr().err
     assert code == 1, err
     lines = err.strip().splitlines()
@@ -98,7 +86,7 @@ def test_object_not_found(ws: Path, capsys) -> None:
 def test_object_corrupted(ws: Path, capsys) -> None:
     data = ws / "data.bin"
     data.write_bytes(os.urandom(4096))
-    assert _run(capsys, ["objects", "put", str(data)]) == 0
+    assert run("objects", "put", str(data)) == 0
     digest = capsys.readouterr().out.split()[0]
     stored = ws / ".tether" / "objects" / digest[:2] / digest[2:]
     stored.chmod(0o644)
@@ -132,6 +120,6 @@ def test_console_script_reports_errors_without_traceback(tmp_path: Path) -> None
 def test_usage_mistakes_get_usage_not_a_traceback(
     ws: Path, capsys: pytest.CaptureFixture[str], args: list[str], fragment: str
 ) -> None:
-    assert _run(capsys, args) == 2
+    assert run(*args) == 2
     err = capsys.readouterr().err
     assert "Usage: tether" in err and fragment in err and "Traceback" not in err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import typer
 
 from tether.cli.context import CliContext
 from tether.config import init_workspace
-from tether.tracking.session import close_sessions
 
 FLOW = """
 from pathlib import Path
@@ -37,11 +35,6 @@ def flow(n: int = 1):
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[typer.Typer]:
     init_workspace(tmp_path, project="cli")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
     (tmp_path / "flow.py").write_text(FLOW)
     from tether.cli import pipeline_cmd
 
@@ -53,7 +46,6 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[typer.Typer
 
     app.add_typer(pipeline_cmd.app, name="pipeline")
     yield app
-    close_sessions()
 
 
 def invoke(app: typer.Typer, *args: str) -> tuple[int, str]:

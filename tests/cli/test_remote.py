@@ -8,29 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from tether.cli.main import main
 from tether.config import find_workspace, load_settings
 from tether.objects import ObjectStore
 from tether.store import open_store_from_settings
 
+from .conftest import run
+
 
 @pytest.fixture
-def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def ws(tmp_path: Path) -> Path:
     """An initialised workspace."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
     assert run("init", "--project", "p") == 0
     return tmp_path
-
-
-def run(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
 
 
 def add_version(ws: Path, name: str, files: dict[str, bytes]) -> None:

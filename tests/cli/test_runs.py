@@ -1,26 +1,20 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import tether
-from tether.cli.main import main
 from tether.config import init_workspace
-from tether.tracking.session import close_sessions
+
+from .conftest import run
 
 
 @pytest.fixture
 def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     init_workspace(tmp_path, project="cli")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
     ids = []
     for i, (model, lr) in enumerate([("a", "0.1"), ("b", "0.1"), ("a", "0.3")]):
         with tether.run(experiment="e", name=f"r{i}", params={"model": model, "lr": lr}) as run:
@@ -28,15 +22,6 @@ def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]
                 run.log_metrics({"loss": (i + 1) / (step + 1), "acc": 0.5 + i * 0.2}, step=step)
         ids.append(run.id)
     yield ids
-    close_sessions()
-
-
-def run(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
 
 
 def test_ls_filters_sorts_and_prints_json(runs: list[str], capsys) -> None:

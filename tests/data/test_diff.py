@@ -365,8 +365,8 @@ def test_many_distinct_values_make_top_values_approximate(tmp_path: Path) -> Non
 
 def test_csv_whose_types_change_after_the_first_block(tmp_path: Path) -> None:
     path = tmp_path / "late.csv"
-    rows = "".join(f"{i},{i}\n" for i in range(120_000))  # > 1 MiB of integers ...
-    path.write_text("a,b\n" + rows + "7,oops\n")  # ... then a string in column b
+    rows = "".join(f"{i},{i}\n" for i in range(120_000))  # > 1 MiB of integers, then
+    path.write_text("a,b\n" + rows + "7,oops\n")  # a string in column b after the first block
     s = summarize_table(path, "csv")
     assert s.num_rows == 120_001
     assert s.columns[1].type == "string" and s.columns[0].max == 119_999

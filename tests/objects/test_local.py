@@ -42,7 +42,7 @@ def test_layout(local_store: ObjectStore) -> None:
 
 
 class Crash(Exception):
-    pass
+    """Stands for a process killed in the middle of a write."""
 
 
 def _crash(*args: object) -> None:

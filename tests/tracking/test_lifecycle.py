@@ -60,8 +60,8 @@ def test_sigkill_leaves_a_dead_run_missing_at_most_the_last_second(workspace: Pa
     proc.kill()
     proc.communicate(timeout=30)
     run = tether.get_run(run_id)
-    assert run.run.status == "running"  # nobody could say otherwise...
-    assert run.status == "dead"  # ...but its process is gone
+    assert run.run.status == "running"  # the stored status: nobody was left to change it
+    assert run.status == "dead"  # the status shown: its process is gone
     last_logged = run.metrics["step_time"]
     assert killed_at - last_logged < 1.0, f"lost {killed_at - last_logged:.2f}s of metrics"
 

@@ -6,8 +6,9 @@ table code or the checkout machinery it never runs.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from tether.lazy import lazy_attribute
 
 if TYPE_CHECKING:
     from tether.data.build import AddResult, add
@@ -99,7 +100,4 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tether.data' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    return lazy_attribute(__name__, _LAZY, name)

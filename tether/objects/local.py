@@ -39,7 +39,7 @@ def _syncfs(fd: int) -> None:
         if libc.syncfs(fd) == 0:
             return
     except (OSError, AttributeError):
-        pass
+        pass  # no syncfs in this libc: the whole-system sync below does the job
     os.sync()
 
 
@@ -214,18 +214,27 @@ class LocalBackend:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def write_bytes(self, digest: str, data: bytes | memoryview) -> None:
+    @contextlib.contextmanager
+    def _temp_file(self) -> Iterator[tuple[int, str]]:
+        """An open temporary file for an object; closed and removed when the block raises
+        (an OSError becomes ObjectsNotWritable). The caller commits or discards it after."""
         fd, tmp = self._temp()
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            yield fd, tmp
         except BaseException as e:
-            os.close(fd)
-            os.unlink(tmp)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             if isinstance(e, OSError):
                 raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
             raise
+
+    def write_bytes(self, digest: str, data: bytes | memoryview) -> None:
+        with self._temp_file() as (fd, tmp):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
         self._commit(fd, tmp, digest)
 
     def read_many(self, digests: Sequence[str]) -> dict[str, bytes]:
@@ -248,20 +257,10 @@ class LocalBackend:
         except OSError:
             raise SourceChanged(path) from None
         try:
-            fd, tmp = self._temp()
-        except BaseException:
-            os.close(src)
-            raise
-        try:
-            copied = copy_fd(src, fd, st.st_size)
-            if copied != st.st_size or not _same(st, os.fstat(src)):
-                raise SourceChanged(path)
-        except BaseException as e:
-            os.close(fd)
-            os.unlink(tmp)
-            if isinstance(e, OSError):
-                raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
-            raise
+            with self._temp_file() as (fd, tmp):
+                copied = copy_fd(src, fd, st.st_size)
+                if copied != st.st_size or not _same(st, os.fstat(src)):
+                    raise SourceChanged(path)
         finally:
             os.close(src)
         self._commit(fd, tmp, digest)
@@ -275,45 +274,31 @@ class LocalBackend:
         known the file is renamed into place, or dropped when the object is already stored.
         Raises SourceChanged when the file's size or mtime changed meanwhile.
         """
-        fd, tmp = self._temp()
-        try:
-            digest, size = copy_hashing_fd(
-                src, fd, direct=st.st_size >= DIRECT_MIN, progress=progress
-            )
+        with self._temp_file() as (fd, tmp):
+            try:
+                digest, size = copy_hashing_fd(
+                    src, fd, direct=st.st_size >= DIRECT_MIN, progress=progress
+                )
+            except SourceReadError as e:
+                raise InvalidInput(f"cannot read {path}: {e.error.strerror or e}") from None
             if size != st.st_size or not _same(st, os.fstat(src)):
                 raise SourceChanged(path)
-            if self.size(digest) is not None:  # already stored: the copy is not needed
-                os.close(fd)
-                fd = -1
-                os.unlink(tmp)
-                return ObjectInfo(digest, size)
-        except BaseException as e:
-            if fd >= 0:
-                os.close(fd)
+            stored = self.size(digest) is not None
+        if stored:  # already stored: the copy is not needed
+            os.close(fd)
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            if isinstance(e, SourceReadError):
-                raise InvalidInput(f"cannot read {path}: {e.error.strerror or e}") from None
-            if isinstance(e, OSError):
-                raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
-            raise
-        self._commit(fd, tmp, digest)
+        else:
+            self._commit(fd, tmp, digest)
         return ObjectInfo(digest, size)
 
     def write_stream(self, digest: str, reader: BinaryIO, source: str) -> int:
-        fd, tmp = self._temp()
-        try:
+        with self._temp_file() as (fd, tmp):
             actual, size = copy_hashing(reader, fd)
             if actual != digest:
                 raise CorruptObject(
                     digest, source, expected=f"digest {digest}", actual=f"digest {actual}"
                 )
-        except BaseException as e:
-            os.close(fd)
-            os.unlink(tmp)
-            if isinstance(e, OSError):
-                raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
-            raise
         self._commit(fd, tmp, digest)
         return size
 

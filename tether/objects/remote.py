@@ -196,6 +196,6 @@ class FsspecBackend:
         try:
             self.fs.rm_file(self.key(digest))
         except FileNotFoundError:
-            pass
+            return  # already gone: deleting is idempotent
         except Exception as e:
             translate(e, self.url, write=True)

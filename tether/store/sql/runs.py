@@ -84,6 +84,16 @@ _FINISH = (
 )
 
 
+def _set_status(conn: sa.Connection, ends: Sequence[PendingFinish], *, check: bool = True) -> None:
+    """Set status, end time and error of each run; with ``check``, a missing run is an error."""
+    result = conn.execute(
+        _FINISH,
+        [{"rid": f.run_id, "st": f.status, "et": f.end_time, "err": f.error} for f in ends],
+    )
+    if check and result.rowcount < len(ends):
+        raise RunNotFound(ends[0].run_id)
+
+
 def _insert_runs(conn: sa.Connection, runs: Sequence[PendingRun]) -> None:
     """Every row of ``runs``: one multi-row statement per table."""
     if not runs:
@@ -182,13 +192,7 @@ class RunsMixin(SqlCore):
         with translated(self._url), self._writer.begin() as conn:
             _insert_runs(conn, runs)
             if finishes:
-                conn.execute(
-                    _FINISH,
-                    [
-                        {"rid": f.run_id, "st": f.status, "et": f.end_time, "err": f.error}
-                        for f in finishes
-                    ],
-                )
+                _set_status(conn, finishes, check=False)  # runs this store created
                 insert_series_many(conn, [(f.run_id, f.series) for f in finishes if f.series])
 
     def get_run(self, run_id: str) -> Run:
@@ -202,13 +206,7 @@ class RunsMixin(SqlCore):
         validate.optional_text("error", error)
         end_time = now() if status in TERMINAL_STATUSES else None
         with self._write() as conn:
-            result = conn.execute(
-                sa.update(t.runs)
-                .where(t.runs.c.id == run_id)
-                .values(status=status, end_time=end_time, error=error)
-            )
-            if result.rowcount == 0:
-                raise RunNotFound(run_id)
+            _set_status(conn, [PendingFinish(run_id, status, end_time, error, {})])
             return _load_run(conn, run_id)
 
     def finish_run(
@@ -234,13 +232,7 @@ class RunsMixin(SqlCore):
             self._deferred.finish(PendingFinish(run_id, status, end_time, error, series))
             return
         with self._write() as conn:
-            result = conn.execute(
-                sa.update(t.runs)
-                .where(t.runs.c.id == run_id)
-                .values(status=status, end_time=end_time, error=error)
-            )
-            if result.rowcount == 0:
-                raise RunNotFound(run_id)
+            _set_status(conn, [PendingFinish(run_id, status, end_time, error, series)])
             insert_series(conn, run_id, series)
 
     def log_params(self, run_id: str, params: Mapping[str, str]) -> None:

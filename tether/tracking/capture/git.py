@@ -83,7 +83,7 @@ class GitInfo:
 
 
 class _GitFailed(Exception):
-    pass
+    """A git command failed; the capture records it as a warning, never raises it."""
 
 
 def capture_git(path: Path, *, warnings: list[str] | None = None) -> GitInfo | None:

@@ -90,7 +90,7 @@ def memory_total_bytes(*, meminfo: Path = MEMINFO, warnings: list[str] | None = 
                         return int(value) * 1024
                     break
     except (OSError, ValueError):
-        pass
+        pass  # no readable /proc/meminfo (macOS, some containers): ask sysconf below
     try:
         pages = os.sysconf("SC_PHYS_PAGES")
         page_size = os.sysconf("SC_PAGE_SIZE")

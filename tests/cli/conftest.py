@@ -1,0 +1,33 @@
+"""Every CLI test runs in its own folder with a clean Tether environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tether.cli.main import main
+from tether.tracking.session import close_sessions
+
+
+@pytest.fixture(autouse=True)
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Work in ``tmp_path``, with no ``TETHER_*`` variable and no user config of the machine."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    for var in [v for v in os.environ if v.startswith("TETHER_")]:
+        monkeypatch.delenv(var)
+    yield
+    close_sessions()
+
+
+def run(*args: str) -> int:
+    """``tether ARGS...`` in this process; its exit code."""
+    try:
+        main(list(args))
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0

@@ -90,6 +90,22 @@ def contents(objects: ObjectStore) -> set[str]:
     return set(objects.list())
 
 
+def tamper(objects: ObjectStore, digest: str, data: bytes) -> None:
+    """Overwrite a stored object's bytes in place, loose or packed (same size when packed)."""
+    backend: Any = objects.backend
+    path = backend.local_path(digest)
+    if path is not None:
+        os.chmod(path, 0o644)
+        Path(path).write_bytes(data)
+        return
+    _, offset, size = backend.packed(digest)
+    pack = next(i.pack_path for i in backend.packs.indexes() if i.find(bytes.fromhex(digest)) >= 0)
+    os.chmod(pack, 0o644)
+    with open(pack, "r+b") as f:
+        f.seek(offset)
+        f.write((data * size)[:size])
+
+
 def record_writes(store: ObjectStore, crash_at: int | None = None) -> list[str]:
     """Count the objects ``store`` writes; with ``crash_at``, crash on that write."""
     written: list[str] = []
@@ -254,9 +270,7 @@ def test_a_corrupt_remote_object_is_not_pulled(
     remote = open_remote(Remote("r", str(tmp_path / "remote")), workers=2)
     push(meta, local, remote, PROJECT)
     victim = local.read_tree(version.tree_digest).entries[1].digest
-    path = Path(str(remote.backend.local_path(victim)))
-    path.chmod(0o644)
-    path.write_bytes(b"bit rot")
+    tamper(remote, victim, b"bit rot")
     fresh = ObjectStore(str(tmp_path / "fresh"), workers=2)
     with pytest.raises(CorruptObject, match=victim):
         pull(meta, fresh, remote, PROJECT)
@@ -275,9 +289,7 @@ def test_a_corrupt_local_object_is_not_pushed(
         meta, local, tmp_path / "d", "ds", {"a.bin": b"a" * size, "b.bin": b"b" * size}
     )
     victim = next(e.digest for e in local.read_tree(version.tree_digest).entries)
-    path = Path(str(local.backend.local_path(victim)))
-    path.chmod(0o644)
-    path.write_bytes(b"x" * size)  # same size, other bytes: only the digest can tell
+    tamper(local, victim, b"x" * size)  # same size, other bytes: only the digest can tell
     remote = make_remote()
     with pytest.raises(CorruptObject, match=victim):
         push(meta, local, remote, PROJECT)

@@ -80,16 +80,16 @@ def test_interrupted_checkout_leaves_previous_content(
     add(repo, "d")  # version 3
     before = read_tree(d)
     calls = 0
-    real = data_copy.copy_file
+    real = data_copy._kernel_copy  # every copy, of a loose or a packed object, goes here
 
-    def dying(src: str, dst: str, mode: int) -> os.stat_result:
+    def dying(src_fd: int, dst_fd: int, size: int, offset: int = 0) -> None:
         nonlocal calls
         calls += 1
         if calls > 1:
             raise KeyboardInterrupt
-        return real(src, dst, mode)
+        real(src_fd, dst_fd, size, offset)
 
-    monkeypatch.setattr(data_copy, "copy_file", dying)
+    monkeypatch.setattr(data_copy, "_kernel_copy", dying)
     with pytest.raises(KeyboardInterrupt):
         checkout(repo, "d@1")
     assert read_tree(d) == before
@@ -103,10 +103,10 @@ def test_full_disk_is_a_clear_error(
     d = two_versions
     before = read_tree(d)
 
-    def full(src: str, dst: str, mode: int) -> os.stat_result:
+    def full(src_fd: int, dst_fd: int, size: int, offset: int = 0) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(data_copy, "copy_file", full)
+    monkeypatch.setattr(data_copy, "_kernel_copy", full)
     with pytest.raises(
         NotEnoughSpace, match=r"needs 4 B to write and .* is free; .* unchanged"
     ) as info:

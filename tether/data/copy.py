@@ -30,11 +30,12 @@ def _reflink(src_fd: int, dst_fd: int) -> bool:
     return True
 
 
-def _kernel_copy(src_fd: int, dst_fd: int, size: int) -> None:
+def _kernel_copy(src_fd: int, dst_fd: int, size: int, offset: int = 0) -> None:
+    """Copy ``size`` bytes from ``offset`` of ``src_fd``: in the kernel, else reads and writes."""
     done = 0
     try:
         while done < size:
-            n = os.copy_file_range(src_fd, dst_fd, size - done)
+            n = os.copy_file_range(src_fd, dst_fd, size - done, offset + done)
             if n == 0:
                 break
             done += n
@@ -42,13 +43,15 @@ def _kernel_copy(src_fd: int, dst_fd: int, size: int) -> None:
         if e.errno not in _UNSUPPORTED or done:
             raise
     while done < size:  # copy_file_range unsupported here: plain reads and writes
-        chunk = os.pread(src_fd, min(size - done, 1 << 22), done)
+        chunk = os.pread(src_fd, min(size - done, 1 << 22), offset + done)
         if not chunk:
             break
         view = memoryview(chunk)
         while view:
             view = view[os.write(dst_fd, view) :]
         done += len(chunk)
+    if done != size:
+        raise OSError(errno.EIO, f"the source ended {size - done} bytes early")
 
 
 def copy_file(src: str, dst: str, mode: int) -> os.stat_result:
@@ -65,6 +68,18 @@ def copy_file(src: str, dst: str, mode: int) -> os.stat_result:
             os.close(dst_fd)
     finally:
         os.close(src_fd)
+
+
+def copy_range(src_fd: int, offset: int, size: int, dst: str, mode: int) -> os.stat_result:
+    """Copy ``size`` bytes at ``offset`` of ``src_fd`` (a pack) to the new file ``dst``;
+    return ``dst``'s stat."""
+    dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        _kernel_copy(src_fd, dst_fd, size, offset)
+        os.fchmod(dst_fd, mode)
+        return os.fstat(dst_fd)
+    finally:
+        os.close(dst_fd)
 
 
 def copy_stream(reader: BinaryIO, dst: str, mode: int) -> os.stat_result:

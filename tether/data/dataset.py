@@ -43,8 +43,8 @@ def cached_path(repo: DataRepo, version: DatasetVersion) -> Path:
     if folder.is_dir():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    local = repo.objects.backend.local_path("0" * 64)
-    store_root = Path(local).parent.parent if local is not None else None
+    root = getattr(repo.objects.backend, "root", None)
+    store_root = Path(root) if repo.objects.is_local and root is not None else None
     link: LinkMode = (
         "hardlink" if store_root is not None and _same_device(store_root, folder.parent) else "copy"
     )

@@ -71,7 +71,7 @@ def _read(found: Found) -> tuple[ObjectInfo, os.stat_result, bytes | None]:
 def _store(objects: ObjectStore, found: Found) -> tuple[ObjectInfo, os.stat_result]:
     info, st, data = _read(found)
     if data is not None:
-        objects.put_bytes(data)
+        objects.put_bytes(data, digest=info.digest)
         return info, st
     stored = objects.put_file(found.source)  # large: streamed again, checked by the store
     try:

@@ -234,6 +234,11 @@ def copy_object(src: ObjectStore, dst: ObjectStore, digest: str) -> int:
     digest it should have had.
     """
     path = src.backend.local_path(digest)
+    if path is None and src.is_local:  # packed (or absent: ObjectNotFound)
+        data = src.backend.read_many([digest])[digest]
+        _check(digest, hash_bytes(data), src.url)
+        dst.backend.write_bytes(digest, data)
+        return len(data)
     if path is None:
         with src.backend.open(digest) as reader:
             return dst.backend.write_stream(digest, reader, src.url)

@@ -30,6 +30,17 @@ class CorruptObject(IntegrityError):
         )
 
 
+class CorruptPack(IntegrityError):
+    """A pack or its index is damaged, so the objects it holds cannot be trusted."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        super().__init__(
+            f"pack file {path} is damaged ({reason}); move it (and the .idx/.pack beside it) "
+            "out of the store, then pull or add the data again"
+        )
+
+
 class SourceChanged(IntegrityError):
     """A file changed while it was being stored, so the stored bytes cannot be trusted."""
 

@@ -1,14 +1,20 @@
-"""Objects in a local folder: ``<root>/ab/cdef…``, written via ``<root>/tmp/`` and a rename.
+"""Objects in a local folder: loose as ``<root>/ab/cdef…``, or packed in ``<root>/packs/``.
 
 Every write is atomic (a temporary file in ``<root>/tmp/``, then a rename). With ``fsync`` the
 object file and its folder are also flushed to the disk before the put returns, so the object
 survives a power loss too (setting ``objects.fsync``; like git's ``core.fsync``).
+
+Inside :meth:`LocalBackend.batch`, objects up to ``PACKABLE`` bytes go into a pack
+(:mod:`tether.objects.pack`) that becomes visible to other processes when the batch ends (or
+when the pack fills up); this process sees them at once. Reads look for a loose file first,
+then in the packs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import io
 import os
 import tempfile
 import threading
@@ -17,11 +23,15 @@ from typing import BinaryIO
 
 from tether.errors import InvalidInput
 from tether.objects.copy import SourceReadError, copy_fd, copy_hashing, copy_hashing_fd
-from tether.objects.digest import is_digest
+from tether.objects.digest import SMALL, is_digest
 from tether.objects.errors import CorruptObject, ObjectNotFound, ObjectsNotWritable, SourceChanged
+from tether.objects.pack import Packs, PackWriter
 from tether.objects.types import ObjectInfo, Progress, no_progress
 
 _FANOUT = [f"{i:02x}" for i in range(256)]
+
+PACKABLE = SMALL
+"""Objects up to this size are packed when written inside a batch."""
 
 DIRECT_MIN = 64 * 1024 * 1024
 """Objects at least this big are written with O_DIRECT where the filesystem allows it.
@@ -66,7 +76,11 @@ class LocalBackend:
         self._tmp = os.path.join(root, "tmp")
         self._ready = False
         self._lock = threading.Lock()
-        self._pending: list[tuple[str, str]] | None = None
+        self._pending: list[tuple[str, str]] | None = None  # (temporary, final) paths
+        self.packs = Packs(os.path.join(root, "packs"))
+        self._in_batch = False
+        self._writer: PackWriter | None = None
+        self._writer_lock = threading.Lock()
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -109,7 +123,7 @@ class LocalBackend:
             fd = -1
             if pending is not None:
                 with self._lock:
-                    pending.append((tmp, digest))
+                    pending.append((tmp, self.path(digest)))
                 return
             final = self.path(digest)
             os.replace(tmp, final)
@@ -126,34 +140,52 @@ class LocalBackend:
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
-        """With fsync: write many objects with two filesystem syncs, not one fsync per object.
+        """Write many objects fast: small ones into packs, and with fsync two filesystem syncs
+        for all loose ones rather than one fsync per object.
 
-        One sync before the renames (the files' bytes), one after (the folders' entries).
-        Without fsync nothing is deferred: each object is renamed into place when written.
+        Packed objects become visible to other processes when the batch ends. With fsync, one
+        sync before the loose objects' renames (their bytes), one after (the folders' entries);
+        without it each loose object is renamed into place when written. A batch that raises
+        leaves no pack behind but the ones it had filled and committed.
         """
-        if self._pending is not None or not self.fsync:  # nested: the outer batch commits
+        if self._in_batch:  # nested: the outer batch commits
             yield
             return
-        pending: list[tuple[str, str]] = []
+        pending: list[tuple[str, str]] | None = [] if self.fsync else None
         self._pending = pending
+        self._in_batch = True
         try:
             yield
         except BaseException:
+            self._in_batch = False
             self._pending = None
-            for tmp, _ in pending:
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.discard()
+            for tmp, _ in pending or []:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
             raise
+        self._in_batch = False
         self._pending = None
-        if not pending:
-            return
+        writer, self._writer = self._writer, None
+        if writer is not None and pending is not None:
+            # published by the batch's renames, between its two filesystem syncs
+            pending[:0] = writer.seal(sync=False)
+        elif writer is not None:
+            self._commit_pack(writer)
+        if pending:
+            self._rename_pending(pending)
+            self.packs.refresh(force=True)
+
+    def _rename_pending(self, pending: list[tuple[str, str]]) -> None:
         done = 0
         try:
             fd = os.open(self._tmp, os.O_RDONLY)
             try:
                 _syncfs(fd)
-                for tmp, digest in pending:
-                    os.replace(tmp, self.path(digest))
+                for tmp, final in pending:
+                    os.replace(tmp, final)
                     done += 1
                 _syncfs(fd)
             finally:
@@ -166,20 +198,62 @@ class LocalBackend:
                 raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
             raise
 
+    def _commit_pack(self, writer: PackWriter) -> None:
+        writer.commit()
+        self.packs.refresh(force=True)
+
+    def _pack(self, digest: str, data: bytes | memoryview) -> None:
+        """Append to the batch's pack; a full pack is committed and a new one started."""
+        with self._writer_lock:
+            writer = self._writer
+            if writer is None:
+                self._prepare()
+                writer = self._writer = PackWriter(self._tmp, self.packs.folder, fsync=self.fsync)
+        writer.add(digest, data)
+        if writer.full:
+            with self._writer_lock:
+                if self._writer is not writer:
+                    return  # another thread committed it
+                self._writer = None
+            self._commit_pack(writer)
+
     # -- reads ----------------------------------------------------------------------------
 
     def size(self, digest: str) -> int | None:
         try:
             return os.stat(self.path(digest)).st_size
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        writer = self._writer
+        if writer is not None and (n := writer.size(digest)) is not None:
+            return n
+        # inside a batch puts ask this for every object: a pack another process committed a
+        # moment ago may be missed, which only stores the object twice
+        found = self.packs.locate(digest, fresh=not self._in_batch)
+        return None if found is None else found[0].sizes[found[1]]
+
+    def _read_packed(self, digest: str) -> bytes:
+        """The bytes of a packed object (or one in the batch's pack); ObjectNotFound if none."""
+        writer = self._writer
+        if writer is not None and (data := writer.read(digest)) is not None:
+            return data
+        found = self.packs.locate(digest)
+        if found is None:
+            raise ObjectNotFound(digest, self.url)
+        return self.packs.read(*found)
+
+    def packed(self, digest: str) -> tuple[int, int, int] | None:
+        """``(fd, offset, size)`` of a committed packed object (for kernel copies), or None."""
+        found = self.packs.locate(digest)
+        if found is None:
             return None
-        except NotADirectoryError:
-            return None
+        index, i = found
+        return self.packs.fd(index), index.offsets[i], index.sizes[i]
 
     def missing(self, digests: Iterable[str], workers: int) -> set[str]:
         wanted = set(digests)
         if len(wanted) < 2048:
-            return {d for d in wanted if not os.path.exists(self.path(d))}
+            return self._not_packed({d for d in wanted if not os.path.exists(self.path(d))})
         # Many digests: one listing per fan-out folder beats one stat per digest.
         by_prefix: dict[str, set[str]] = {}
         for d in wanted:
@@ -191,18 +265,42 @@ class LocalBackend:
             except (FileNotFoundError, NotADirectoryError):
                 present = set()
             absent.update(prefix + n for n in names - present)
-        return absent
+        return self._not_packed(absent)
+
+    def _not_packed(self, digests: set[str]) -> set[str]:
+        writer = self._writer
+        if writer is not None:
+            digests = {d for d in digests if writer.size(d) is None}
+        return digests - self.packs.contains_all(digests)
 
     def open(self, digest: str) -> BinaryIO:
         try:
             return open(self.path(digest), "rb")
         except (FileNotFoundError, NotADirectoryError):
-            raise ObjectNotFound(digest, self.url) from None
+            pass
+        return io.BytesIO(self._read_packed(digest))
 
     def local_path(self, digest: str) -> str | None:
-        return self.path(digest)
+        """The loose file of the object; None when it is packed or not stored."""
+        path = self.path(digest)
+        return path if os.path.exists(path) else None
+
+    def loose_path(self, digest: str) -> str:
+        """The loose file of the object, unpacking it first when it is only packed (for
+        hard links and symlinks, which need a file of its own)."""
+        path = self.path(digest)
+        if not os.path.exists(path):
+            data = self._read_packed(digest)
+            self._prepare()
+            with self._temp_file() as (fd, tmp):
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            self._commit(fd, tmp, digest)
+        return path
 
     def list(self) -> Iterator[str]:
+        seen = set()
         for prefix in _FANOUT:
             try:
                 names = os.listdir(os.path.join(self.root, prefix))
@@ -210,7 +308,12 @@ class LocalBackend:
                 continue
             for name in sorted(names):
                 if is_digest(prefix + name):
+                    seen.add(prefix + name)
                     yield prefix + name
+        for digest in self.packs.digests():
+            if digest not in seen:
+                seen.add(digest)
+                yield digest
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -231,6 +334,9 @@ class LocalBackend:
             raise
 
     def write_bytes(self, digest: str, data: bytes | memoryview) -> None:
+        if self._in_batch and len(data) <= PACKABLE:
+            self._pack(digest, data)
+            return
         with self._temp_file() as (fd, tmp):
             view = memoryview(data)
             while view:
@@ -244,7 +350,7 @@ class LocalBackend:
                 with open(self.path(digest), "rb") as f:
                     out[digest] = f.read()
             except FileNotFoundError:
-                raise ObjectNotFound(digest, self.url) from None
+                out[digest] = self._read_packed(digest)
         return out
 
     def write_many(self, objects: Mapping[str, bytes]) -> None:
@@ -303,5 +409,35 @@ class LocalBackend:
         return size
 
     def delete(self, digest: str) -> None:
+        """Remove the loose file and every packed copy (a pack holding it is rewritten
+        without it, then swapped in)."""
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path(digest))
+        raw = bytes.fromhex(digest)
+        for index in self.packs.indexes():
+            if index.find(raw) >= 0:
+                self._rewrite_pack_without(index.name, raw)
+
+    def _rewrite_pack_without(self, name: str, raw: bytes) -> None:
+        index = next((i for i in self.packs.indexes() if i.name == name), None)
+        if index is None:
+            return
+        keep = [k for k in range(len(index)) if index.digests[k] != raw]
+        if keep:
+            writer = PackWriter(self._tmp, self.packs.folder, fsync=self.fsync)
+            try:
+                for k in keep:
+                    writer.add(index.digests[k].hex(), self.packs.read(index, k))
+            except BaseException:
+                writer.discard()
+                raise
+            writer.commit()
+        base = os.path.join(self.packs.folder, name)
+        self.packs.forget(name)
+        try:
+            os.unlink(base + ".idx")  # the pack is gone from here on
+            os.unlink(base + ".pack")
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None

@@ -83,9 +83,12 @@ class ObjectStore:
 
     # -- writing --------------------------------------------------------------------------
 
-    def put_bytes(self, data: bytes) -> ObjectInfo:
-        """Store ``data``; a digest already stored is not written again."""
-        digest = hash_bytes(data)
+    def put_bytes(self, data: bytes, *, digest: str | None = None) -> ObjectInfo:
+        """Store ``data``; a digest already stored is not written again.
+
+        ``digest``: what the caller got hashing these very bytes (saves hashing them twice).
+        """
+        digest = digest or hash_bytes(data)
         if self.backend.size(digest) is None:
             self.backend.write_bytes(digest, data)
         return ObjectInfo(digest, len(data))

@@ -1,0 +1,169 @@
+"""Packs: small objects written in a batch land in one file, and read like loose ones."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tether.objects.pack as pack_mod
+from tether.objects import CorruptObject, ObjectStore, hash_bytes
+from tether.objects.errors import CorruptPack
+from tether.objects.local import PACKABLE, LocalBackend
+
+
+def _backend(store: ObjectStore) -> LocalBackend:
+    assert isinstance(store.backend, LocalBackend)
+    return store.backend
+
+
+def _packs(store: ObjectStore) -> list[str]:
+    folder = Path(_backend(store).root) / "packs"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def _loose(store: ObjectStore) -> list[str]:
+    root = Path(_backend(store).root)
+    return [d.name + p.name for d in root.iterdir() if len(d.name) == 2 for p in d.iterdir()]
+
+
+def _folder(path: Path, n: int, size: int = 200) -> dict[str, bytes]:
+    files = {f"d{i % 4}/f{i:03d}.bin": os.urandom(size) for i in range(n)}
+    for rel, data in files.items():
+        (path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (path / rel).write_bytes(data)
+    return files
+
+
+def test_a_folder_of_small_files_is_one_pack(local_store: ObjectStore, tmp_path: Path) -> None:
+    files = _folder(tmp_path / "src", 50)
+    (tmp_path / "src" / "big.bin").write_bytes(os.urandom(PACKABLE + 1))
+    tree = local_store.put_tree(tmp_path / "src")
+
+    assert [n.rsplit(".", 1)[1] for n in _packs(local_store)] == ["idx", "pack"]
+    big = hash_bytes((tmp_path / "src" / "big.bin").read_bytes())
+    assert sorted(_loose(local_store)) == sorted([big, tree.digest])  # too big; outside the batch
+    assert len(set(local_store.list())) == 50 + 1 + 1
+
+    digests = {hash_bytes(data): data for data in files.values()}
+    for digest, data in digests.items():
+        assert local_store.get_bytes(digest) == data
+        assert local_store.open(digest).read() == data
+        assert local_store.info(digest).size == len(data)
+        assert local_store.exists(digest)
+    assert local_store.missing([*digests, "0" * 64]) == {"0" * 64}
+    assert local_store.verify_all().corrupt == []
+
+    out = tmp_path / "out"
+    local_store.get_tree(tree.digest, out)
+    for rel, data in files.items():
+        assert (out / rel).read_bytes() == data
+
+
+def test_a_pack_is_visible_elsewhere_only_once_the_batch_ends(
+    local_store: ObjectStore, tmp_path: Path
+) -> None:
+    other = ObjectStore(local_store.url)
+    backend = _backend(local_store)
+    with backend.batch():
+        info = local_store.put_bytes(b"in the batch")
+        assert local_store.get_bytes(info.digest) == b"in the batch"  # this store sees it
+        assert not other.exists(info.digest)  # another one does not, yet
+        assert _packs(local_store) == []
+    assert other.get_bytes(info.digest) == b"in the batch"
+
+    # a pack committed by another process is found by a read right after
+    code = (
+        "import sys; from tether.objects import ObjectStore\n"
+        "s = ObjectStore(sys.argv[1])\n"
+        "with s.backend.batch():\n"
+        "    print(s.put_bytes(b'from a child').digest)\n"
+    )
+    for _ in range(3):  # several commits within one tick of the folder's mtime
+        out = subprocess.run(
+            [sys.executable, "-c", code, local_store.url], capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        assert other.get_bytes(out.stdout.strip()) == b"from a child"
+
+
+def test_an_interrupted_batch_keeps_only_full_packs(
+    local_store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pack_mod, "PACK_LIMIT", 2_000)
+    backend = _backend(local_store)
+    written = []
+
+    class Stop(Exception):
+        pass
+
+    with pytest.raises(Stop), backend.batch():
+        for i in range(25):
+            written.append(local_store.put_bytes(os.urandom(300) + bytes([i])))
+        raise Stop
+
+    committed = set(ObjectStore(local_store.url).list())
+    assert len(_packs(local_store)) == 2 * 3  # three packs of ~2,000 bytes, the rest dropped
+    assert committed == {w.digest for w in written[: len(committed)]}
+    assert 15 <= len(committed) < 25
+    assert os.listdir(Path(backend.root) / "tmp") == []  # the open pack is removed
+    assert local_store.verify_all().corrupt == []
+
+
+def test_a_damaged_index_is_a_clear_error(local_store: ObjectStore, tmp_path: Path) -> None:
+    _folder(tmp_path / "src", 5)
+    local_store.put_tree(tmp_path / "src")
+    idx = next(Path(_backend(local_store).root, "packs").glob("*.idx"))
+    idx.chmod(0o644)
+    data = bytearray(idx.read_bytes())
+    data[20] ^= 0xFF
+    idx.write_bytes(bytes(data))
+    with pytest.raises(CorruptPack, match=r"pack-.*\.idx is damaged \(checksum mismatch\)"):
+        list(ObjectStore(local_store.url).list())
+
+
+def test_a_tampered_packed_object_is_caught(local_store: ObjectStore, tmp_path: Path) -> None:
+    files = _folder(tmp_path / "src", 5)
+    local_store.put_tree(tmp_path / "src")
+    victim = hash_bytes(next(iter(files.values())))
+    _, offset, size = _backend(local_store).packed(victim) or (0, 0, 0)
+    pack = next(Path(_backend(local_store).root, "packs").glob("*.pack"))
+    pack.chmod(0o644)
+    with open(pack, "r+b") as f:
+        f.seek(offset)
+        f.write(b"x" * size)
+    with pytest.raises(CorruptObject, match=victim):
+        local_store.get_bytes(victim)
+    assert local_store.verify_all().corrupt == [victim]
+
+
+def test_delete_rewrites_the_pack_without_the_object(
+    local_store: ObjectStore, tmp_path: Path
+) -> None:
+    files = _folder(tmp_path / "src", 6)
+    local_store.put_tree(tmp_path / "src")
+    digests = [hash_bytes(d) for d in files.values()]
+    before = _packs(local_store)
+    local_store.delete(digests[0])
+    assert not local_store.exists(digests[0])
+    assert not ObjectStore(local_store.url).exists(digests[0])
+    for d, data in zip(digests[1:], list(files.values())[1:], strict=True):
+        assert local_store.get_bytes(d) == data
+    assert _packs(local_store) != before and len(_packs(local_store)) == 2
+
+
+def test_link_checkouts_unpack_objects_first(local_store: ObjectStore, tmp_path: Path) -> None:
+    from tether.data.materialize import materialize
+
+    files = _folder(tmp_path / "src", 4)
+    tree = local_store.read_tree(local_store.put_tree(tmp_path / "src").digest)
+    for link in ("hardlink", "symlink"):
+        out = tmp_path / link
+        materialize(local_store, tree, out, link=link)  # type: ignore[arg-type]
+        for rel, data in files.items():
+            assert (out / rel).read_bytes() == data
+            assert (out / rel).stat().st_mode & 0o222 == 0  # read-only: edits would corrupt
+    assert len(_loose(local_store)) >= 4  # the linked objects have files of their own

@@ -167,3 +167,15 @@ def test_link_checkouts_unpack_objects_first(local_store: ObjectStore, tmp_path:
             assert (out / rel).read_bytes() == data
             assert (out / rel).stat().st_mode & 0o222 == 0  # read-only: edits would corrupt
     assert len(_loose(local_store)) >= 4  # the linked objects have files of their own
+
+
+def test_temporaries_of_a_killed_writer_are_removed(tmp_path: Path) -> None:
+    store = ObjectStore(str(tmp_path / "objects"))
+    store.put_bytes(b"make the folders")
+    tmp = Path(_backend(store).root) / "tmp"
+    old, fresh = tmp / "pack-killed", tmp / "put-in-flight"
+    old.write_bytes(b"half a pack")
+    fresh.write_bytes(b"another writer's")
+    os.utime(old, (1, 1))
+    ObjectStore(store.url).put_bytes(b"a later writer")
+    assert not old.exists() and fresh.exists()

@@ -18,6 +18,7 @@ import io
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import BinaryIO
 
@@ -29,6 +30,9 @@ from tether.objects.pack import Packs, PackWriter
 from tether.objects.types import ObjectInfo, Progress, no_progress
 
 _FANOUT = [f"{i:02x}" for i in range(256)]
+
+STALE_TEMP_S = 24 * 3600
+"""Temporary files older than this were left by a writer that was killed (SIGKILL, power loss)."""
 
 PACKABLE = SMALL
 """Objects up to this size are packed when written inside a batch."""
@@ -103,7 +107,17 @@ class LocalBackend:
                     raise PermissionError(13, "permission denied")
             except OSError as e:
                 raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
+            self._remove_stale_temporaries()
             self._ready = True
+
+    def _remove_stale_temporaries(self) -> None:
+        """Drop what a killed writer left in ``tmp/`` (no live write takes a day)."""
+        cutoff = time.time() - STALE_TEMP_S
+        with contextlib.suppress(OSError), os.scandir(self._tmp) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        os.unlink(entry.path)
 
     def _temp(self) -> tuple[int, str]:
         self._prepare()

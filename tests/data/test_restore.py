@@ -159,3 +159,20 @@ def test_status_reports_changes(repo: DataRepo, ws: Path) -> None:
     [s] = status(repo)
     assert (s.added, s.removed, s.modified) == (["extra.txt"], ["gone.txt"], ["a.txt"])
     assert s.to_dict()["clean"] is False
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o000])
+def test_checked_out_files_get_their_stored_mode_whatever_the_umask(
+    repo: DataRepo, ws: Path, monkeypatch: pytest.MonkeyPatch, umask: int
+) -> None:
+    write_tree(ws / "m", {"plain.txt": "p", "tool.sh": "#!/bin/sh\n"})
+    (ws / "m" / "tool.sh").chmod(0o755)
+    add(repo, "m")
+    old = os.umask(umask)
+    monkeypatch.setattr(data_copy, "_umask", None)  # read again from /proc
+    try:
+        checkout(repo, "m@1", to=ws / "out")
+    finally:
+        os.umask(old)
+    assert (ws / "out" / "plain.txt").stat().st_mode & 0o777 == 0o644
+    assert (ws / "out" / "tool.sh").stat().st_mode & 0o777 == 0o755

@@ -20,6 +20,33 @@ _UNSUPPORTED = {
 }
 
 
+_umask: int | None = None
+
+
+def _current_umask() -> int | None:
+    """The process umask, read without changing it (Linux: /proc); None when unknown."""
+    global _umask
+    if _umask is None:
+        try:
+            with open("/proc/self/status", "rb") as f:
+                for line in f:
+                    if line.startswith(b"Umask:"):
+                        _umask = int(line.split()[1], 8)
+                        break
+        except (OSError, ValueError):
+            pass
+    return _umask
+
+
+def _create(dst: str, mode: int) -> tuple[int, bool]:
+    """Create the new file ``dst`` for writing; the descriptor, and whether ``mode`` still needs
+    an fchmod (one syscall a file saved where the umask lets ``mode`` through)."""
+    umask = _current_umask()
+    exact = umask is not None and mode & ~umask == mode
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode if exact else 0o600)
+    return fd, not exact
+
+
 def _reflink(src_fd: int, dst_fd: int) -> bool:
     try:
         import fcntl
@@ -58,11 +85,12 @@ def copy_file(src: str, dst: str, mode: int) -> os.stat_result:
     """Copy ``src`` to the new file ``dst`` (reflink where possible); return ``dst``'s stat."""
     src_fd = os.open(src, os.O_RDONLY)
     try:
-        dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        dst_fd, chmod = _create(dst, mode)
         try:
             if not _reflink(src_fd, dst_fd):
                 _kernel_copy(src_fd, dst_fd, os.fstat(src_fd).st_size)
-            os.fchmod(dst_fd, mode)
+            if chmod:
+                os.fchmod(dst_fd, mode)
             return os.fstat(dst_fd)
         finally:
             os.close(dst_fd)
@@ -73,10 +101,11 @@ def copy_file(src: str, dst: str, mode: int) -> os.stat_result:
 def copy_range(src_fd: int, offset: int, size: int, dst: str, mode: int) -> os.stat_result:
     """Copy ``size`` bytes at ``offset`` of ``src_fd`` (a pack) to the new file ``dst``;
     return ``dst``'s stat."""
-    dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    dst_fd, chmod = _create(dst, mode)
     try:
         _kernel_copy(src_fd, dst_fd, size, offset)
-        os.fchmod(dst_fd, mode)
+        if chmod:
+            os.fchmod(dst_fd, mode)
         return os.fstat(dst_fd)
     finally:
         os.close(dst_fd)

@@ -155,30 +155,25 @@ class _Materializer:
 
     def write(self, entry: TreeEntry, dst: str) -> None:
         """Write one entry's object to the new path ``dst``."""
-        obj = self.local(entry.digest)
         mode = entry.mode
         if self.readonly:
             mode = 0o555 if mode & 0o111 else 0o444
-        if self.link != "copy" and obj is None:  # packed: links need a file of its own
+        if self.link == "copy":
+            packed = self.packed(entry.digest) if self.packed is not None else None
+            if packed is not None:  # most small objects: no loose file to look for
+                fd, offset, size = packed
+                st = _copy.copy_range(fd, offset, size, dst, mode)
+            elif (obj := self.local(entry.digest)) is not None:
+                st = _copy.copy_file(obj, dst, mode)
+            else:
+                with self.objects.open(entry.digest) as reader:
+                    st = _copy.copy_stream(reader, dst, mode)
+        else:  # links need a file of their own: a packed object is unpacked first
             obj = self.objects.backend.loose_path(entry.digest)  # type: ignore[attr-defined]
-        if self.link == "symlink":
-            assert obj is not None
-            _copy.sym_link(obj, dst)
-            return
-        packed: tuple[int, int, int] | None = None
-        if obj is None and self.packed is not None:
-            packed = self.packed(entry.digest)
-        if self.link == "hardlink":
-            assert obj is not None
+            if self.link == "symlink":
+                _copy.sym_link(obj, dst)
+                return
             st = _copy.hard_link(obj, dst, mode)
-        elif obj is not None:
-            st = _copy.copy_file(obj, dst, mode)
-        elif packed is not None:
-            fd, offset, size = packed
-            st = _copy.copy_range(fd, offset, size, dst, mode)
-        else:
-            with self.objects.open(entry.digest) as reader:
-                st = _copy.copy_stream(reader, dst, mode)
         self.cache.put(st, entry.digest)
         self.progress(entry.size)
 

@@ -182,12 +182,13 @@ class LocalBackend:
             raise
         self._in_batch = False
         self._pending = None
-        writer, self._writer = self._writer, None
-        if writer is not None and pending is not None:
-            # published by the batch's renames, between its two filesystem syncs
-            pending[:0] = writer.seal(sync=False)
-        elif writer is not None:
-            self._commit_pack(writer)
+        with self._writer_lock:
+            writer, self._writer = self._writer, None
+            if writer is not None and pending is not None:
+                # published by the batch's renames, between its two filesystem syncs
+                pending[:0] = writer.seal(sync=False)
+            elif writer is not None:
+                self._commit_pack(writer)
         if pending:
             self._rename_pending(pending)
             self.packs.refresh(force=True)
@@ -217,19 +218,20 @@ class LocalBackend:
         self.packs.refresh(force=True)
 
     def _pack(self, digest: str, data: bytes | memoryview) -> None:
-        """Append to the batch's pack; a full pack is committed and a new one started."""
+        """Append to the batch's pack; a full pack is committed and a new one started.
+
+        Under one lock, so that no thread writes to (or reads from) a pack being committed,
+        and a reader finds each object either in the open pack or in a committed one.
+        """
         with self._writer_lock:
             writer = self._writer
             if writer is None:
                 self._prepare()
                 writer = self._writer = PackWriter(self._tmp, self.packs.folder, fsync=self.fsync)
-        writer.add(digest, data)
-        if writer.full:
-            with self._writer_lock:
-                if self._writer is not writer:
-                    return  # another thread committed it
+            writer.add(digest, data)
+            if writer.full:
+                self._commit_pack(writer)
                 self._writer = None
-            self._commit_pack(writer)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -248,17 +250,21 @@ class LocalBackend:
 
     def _read_packed(self, digest: str) -> bytes:
         """The bytes of a packed object (or one in the batch's pack); ObjectNotFound if none."""
-        writer = self._writer
-        if writer is not None and (data := writer.read(digest)) is not None:
-            return data
+        with self._writer_lock:
+            writer = self._writer
+            if writer is not None and (data := writer.read(digest)) is not None:
+                return data
         found = self.packs.locate(digest)
         if found is None:
             raise ObjectNotFound(digest, self.url)
         return self.packs.read(*found)
 
     def packed(self, digest: str) -> tuple[int, int, int] | None:
-        """``(fd, offset, size)`` of a committed packed object (for kernel copies), or None."""
-        found = self.packs.locate(digest)
+        """``(fd, offset, size)`` of a committed packed object (for kernel copies), or None.
+
+        Looks in the packs known since the last listing (``missing`` lists them again): a miss
+        is cheap, for callers that fall back to the loose file."""
+        found = self.packs.locate(digest, fresh=False)
         if found is None:
             return None
         index, i = found

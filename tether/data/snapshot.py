@@ -76,4 +76,4 @@ class Snapshots:
             rows = {}
         rows[os.path.realpath(data)] = (tree, fp)
         with contextlib.suppress(OSError):  # only a cache: the next status compares in full
-            write_bytes_atomic(self.path, marshal.dumps((FORMAT, rows)))
+            write_bytes_atomic(self.path, marshal.dumps((FORMAT, rows)), durable=False)

@@ -118,4 +118,4 @@ class StatCache(NoStatCache):
             rows = {}
         rows.update(pending)
         with contextlib.suppress(OSError):  # only a cache: the next command re-hashes instead
-            write_bytes_atomic(self.path, marshal.dumps((FORMAT, rows)))
+            write_bytes_atomic(self.path, marshal.dumps((FORMAT, rows)), durable=False)

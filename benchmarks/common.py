@@ -11,7 +11,7 @@ from benchmarks import harness
 
 # anchor name -> pip requirements (latest releases, installed on demand into .venvs/<name>)
 ANCHORS: dict[str, list[str]] = {
-    "dvc": ["dvc"],
+    "dvc": ["dvc[s3]"],  # with dvc-s3, for the pushes to the S3 server
     "mlflow": ["mlflow"],
     # evidently 0.7.x imports a pandas internal that pandas 3 removed: its latest release
     # does not import next to the latest pandas, so the venv keeps pandas 2

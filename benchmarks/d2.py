@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks import harness
+from benchmarks import harness, s3server
 from benchmarks.common import (
     Options,
     anchor_bin,
@@ -33,6 +33,7 @@ from benchmarks.common import (
     with_sync,
     without_sync,
 )
+from benchmarks.s3server import CREDENTIALS
 
 WORKLOAD = "d2"
 SEED = 2
@@ -243,8 +244,12 @@ CLI_STEPS: dict[str, str] = {
     "status": "status (nothing changed)",
     "modify": "re-add (10 modified)",
     "push": "push (local remote)",
+    "push-s3": "push (S3 server)",
     "checkout": "checkout (deleted folder)",
 }
+OPT_IN = {"push-s3"}
+"""Steps run only when named in ``--only``: a push to the moto S3 server takes minutes."""
+PUSHES = {"push", "push-s3"}
 N_MODIFIED = 10
 DVC_ENV = {"DVC_NO_ANALYTICS": "1"}
 
@@ -261,7 +266,10 @@ class CliSide:
 
     def note(self, step: str) -> str:
         cmds = self.commands[step]
-        return " + ".join(" ".join([self.tool, *c[1:]]).replace("REMOTE", "PATH") for c in cmds)
+        return " + ".join(
+            " ".join([self.tool, *c[1:]]).replace("REMOTE", "PATH").replace("S3URL", "s3://B/P")
+            for c in cmds
+        )
 
 
 def tether_side() -> CliSide:
@@ -278,8 +286,13 @@ def tether_side() -> CliSide:
             "status": [[exe, "data", "status"]],
             "modify": [[exe, "data", "add", "data"]],
             "push": [[exe, "remote", "add", "r", "REMOTE", "--default"], [exe, "data", "push"]],
+            "push-s3": [
+                [exe, "remote", "add", "s3", "S3URL", "--endpoint-url", "ENDPOINT"],
+                [exe, "data", "push", "--remote", "s3"],
+            ],
             "checkout": [[exe, "data", "checkout"]],
         },
+        env=dict(CREDENTIALS),
     )
 
 
@@ -299,9 +312,14 @@ def dvc_side(ctx: Context, timeout: float | None = None) -> CliSide:
             "status": [[exe, "status"]],
             "modify": [[exe, "add", "data"]],
             "push": [[exe, "remote", "add", "-d", "r", "REMOTE"], [exe, "push"]],
+            "push-s3": [
+                [exe, "remote", "add", "s3", "S3URL"],
+                [exe, "remote", "modify", "s3", "endpointurl", "ENDPOINT"],
+                [exe, "push", "--remote", "s3"],
+            ],
             "checkout": [[exe, "checkout"]],
         },
-        env=DVC_ENV,
+        env={**DVC_ENV, **CREDENTIALS},
         timeout=timeout,
     )
 
@@ -399,25 +417,26 @@ def bench_cli(
                     r.error = f"not reached: {chain.error}"
         for step in CLI_STEPS:
             t, d = rows.get(("tether", step)), rows.get(("dvc", step))
-            if step == "push":
-                for r in (t, d):
-                    if r is not None and r.samples:
+            if step in PUSHES:
+                label = "push (push only)" if step == "push" else "push S3 (push only)"
+                for row in (t, d):
+                    if row is not None and row.samples:
                         only = harness.Result(
-                            r.workload,
-                            "push (push only)",
-                            r.tool,
-                            nbytes=r.nbytes,
-                            nfiles=r.nfiles,
-                            note=side_note_last(r.note),
-                            baseline=None if r.tool == "tether" else "push (push only)/tether",
+                            row.workload,
+                            label,
+                            row.tool,
+                            nbytes=row.nbytes,
+                            nfiles=row.nfiles,
+                            note=side_note_last(row.note),
+                            baseline=None if row.tool == "tether" else f"{label}/tether",
                         )
-                        for s in r.samples:
+                        for s in row.samples:
                             only.samples.append(
                                 harness.Sample(
                                     float(s.extra["last_s"]), None, s.extra.get("last_rss")
                                 )
                             )
-                        ctx.results.insert(ctx.results.index(r) + 1, only)
+                        ctx.results.insert(ctx.results.index(row) + 1, only)
             if t is None or d is None:
                 continue
             if not t.samples or not d.samples:
@@ -468,10 +487,14 @@ def run_step(ctx: Context, side: CliSide, step: str, ws: Path) -> harness.Sample
         modify_files(ctx, ws)
     elif step == "checkout":
         harness.rmtree(ws / "data")
+    places = {"REMOTE": str(remote)}
+    if step == "push-s3":
+        s3 = s3server.server()
+        places.update(S3URL=s3.fresh_bucket(f"bench-{side.tool}"), ENDPOINT=s3.url)
     os.sync()
     samples = [
         harness.run_measured(
-            [str(remote) if a == "REMOTE" else a for a in cmd],
+            [places.get(a, a) for a in cmd],
             cwd=ws,
             env=side.env,
             timeout=timeout,
@@ -556,9 +579,9 @@ def run(opts: Options) -> list[harness.Result]:
     )
     policy = cache_policy(opts)
     ctx = make_context(opts, data)
-    wanted = [k for k in SUBBENCHMARKS if opts.only is None or k in opts.only]
-    if not wanted:  # --only named tools, not sub-benchmarks
-        wanted = list(SUBBENCHMARKS)
+    wanted = [k for k in SUBBENCHMARKS if k in (opts.only or [])]
+    if not wanted:  # no --only, or --only named tools: every step but the opt-in ones
+        wanted = [k for k in SUBBENCHMARKS if k not in OPT_IN]
     ctx.wanted = wanted
     cases: list[harness.Case] = []
     for name in wanted:

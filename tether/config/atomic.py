@@ -1,15 +1,23 @@
-"""Atomic writes of small local files: write a temporary sibling, fsync, rename."""
+"""Atomic writes of small local files: write a temporary sibling, fsync, rename.
+
+The imports it needs are made on the first write, so that reading a cache (``tether data
+status``) does not pay for them.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from pathlib import Path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never half."""
+    import contextlib
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

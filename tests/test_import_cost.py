@@ -1,8 +1,11 @@
 """`import tether` and `tether --help` must stay instant: no heavy library at import time."""
 
 import json
+import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 HEAVY = [
     "sqlalchemy",
@@ -56,7 +59,7 @@ def test_lazy_packages_name_no_submodule() -> None:
     import importlib
     import pkgutil
 
-    for name in ("tether", "tether.data", "tether.objects"):
+    for name in ("tether", "tether.config", "tether.data", "tether.objects"):
         package = importlib.import_module(name)
         submodules = {m.name for m in pkgutil.iter_modules(package.__path__)}
         lazy = set(package._LAZY)
@@ -75,3 +78,37 @@ def test_data_status_imports_only_what_it_needs() -> None:
     assert "typer" in loaded
     heavy = {"sqlalchemy", "fsspec", "numpy", "pandas", "pyarrow"}
     assert not loaded & heavy, f"data status loaded {sorted(loaded & heavy)}"
+
+
+def test_unchanged_data_status_is_answered_before_typer(tmp_path: Path) -> None:
+    """``tether data status`` on unchanged data answers from the lean modules alone
+    (tether.cli.data_status): no Typer, no storage library, and none of the standard modules
+    whose imports cost more than the check itself."""
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.txt").write_text("a")
+    past = time.time() - 60  # a recent whole-second mtime would not be trusted
+    for p in (tmp_path / "d", tmp_path / "d" / "a.txt"):
+        os.utime(p, (past, past))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
+    for args in (["init"], ["data", "add", "d"]):
+        subprocess.run([sys.executable, "-m", "tether", *args], cwd=tmp_path, env=env, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom tether.cli.main import main\nmain(['data', 'status'])\n"
+            "print(' '.join(sys.modules))",
+        ],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    assert out[0] == "d  (d@1): up to date"
+    loaded = {m.split(".")[0] for m in out[1].split()}
+    heavy = {"typer", "click", "rich", "sqlalchemy", "fsspec", "alembic"}
+    assert not loaded & heavy, f"data status loaded {sorted(loaded & heavy)}"
+    costly = {"typing", "pathlib", "dataclasses", "tomllib", "json", "threading", "tempfile"}
+    assert not loaded & costly, f"the fast data status loaded {sorted(loaded & costly)}"

@@ -6,10 +6,12 @@ This module is the public Python API. Names are imported on first use, so that
 
 from __future__ import annotations
 
-from typing import Any
-
 from tether.errors import TetherError
 from tether.lazy import lazy_attribute
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

@@ -150,6 +150,8 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per dataset."),
 ) -> None:
     """What changed in the workspace since each pointer's version: added, removed, modified."""
+    # When nothing changed, tether.cli.data_status prints this output before Typer is imported:
+    # a change here must be made there too (tests/cli/test_data_status.py compares them).
     from tether.data import status as data_status
 
     result = data_status(_repo(ctx))

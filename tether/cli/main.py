@@ -8,9 +8,13 @@ in Tether, never a mistake of the user.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 
+from tether.cli import data_status
 from tether.errors import TetherError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 EXIT_ERROR = 1
 
@@ -34,22 +38,23 @@ def first_command(args: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    import typer
-
-    from tether.cli.app import build_app
-
     args = list(argv) if argv is not None else sys.argv[1:]
-    command = typer.main.get_command(build_app(only=first_command(args)))
     try:
-        # standalone: click (Typer's own copy) reports usage errors and exits by itself
-        command.main(
-            args=args,
-            prog_name="tether",
-            standalone_mode=True,
-        )
+        if not data_status.answer(args):  # unchanged `tether data status`: answered before Typer
+            _run(args)
     except TetherError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         print("aborted", file=sys.stderr)
         sys.exit(130)
+
+
+def _run(args: list[str]) -> None:
+    import typer
+
+    from tether.cli.app import build_app
+
+    command = typer.main.get_command(build_app(only=first_command(args)))
+    # standalone: click (Typer's own copy) reports usage errors and exits by itself
+    command.main(args=args, prog_name="tether", standalone_mode=True)

@@ -1,11 +1,16 @@
-"""Atomic writes of small local files: write a temporary sibling, fsync, rename."""
+"""Atomic writes of small local files: write a temporary sibling, fsync, rename.
+
+The imports it needs are made on the first write, so that reading a cache (``tether data
+status``) does not pay for them.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from pathlib import Path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
@@ -15,6 +20,9 @@ def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None
     ext4 an fsync can wait for a journal commit of everything written before it (a checkout's
     gigabyte, say).
     """
+    import contextlib
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from tether.config.atomic import write_text_atomic
 from tether.config.errors import WorkspaceNotFound
+from tether.config.locate import DIRNAME, find_root
 
-DIRNAME = ".tether"
 CONFIG_NAME = "config.toml"
 
 # Kept out of git: the database, the objects and scratch space. config.toml is meant to be
@@ -57,19 +57,14 @@ class Workspace:
 
 def find_workspace(start: Path | str | None = None) -> Workspace:
     """Walk up from ``start`` (default: the current folder) to the first ``.tether/``."""
-    here = os.path.realpath(start if start is not None else os.getcwd())
-    folder = here
-    while True:  # os.path rather than pathlib: this runs on every run start
-        if os.path.isdir(os.path.join(folder, DIRNAME)):
-            return Workspace(Path(folder))
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            break
-        folder = parent
-    raise WorkspaceNotFound(
-        f"no Tether workspace found in {here} or any parent folder; "
-        "run `tether init` there to create one"
-    )
+    root = find_root(start)
+    if root is None:
+        here = os.path.realpath(start if start is not None else os.getcwd())
+        raise WorkspaceNotFound(
+            f"no Tether workspace found in {here} or any parent folder; "
+            "run `tether init` there to create one"
+        )
+    return Workspace(Path(root))
 
 
 def default_project_name(root: Path) -> str:

@@ -6,11 +6,12 @@ table code or the checkout machinery it never runs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from tether.lazy import lazy_attribute
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Any
+
     from tether.data.build import AddResult, add
     from tether.data.changes import DatasetStatus, status
     from tether.data.dataset import cached_path, files, resolve

@@ -9,7 +9,6 @@ pointer and never the data.
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,32 +16,10 @@ from typing import Literal
 
 from tether.config.atomic import write_text_atomic
 from tether.data.errors import BadPointer
+from tether.data.pointer_files import HEADER, SUFFIX, pointer_files
 from tether.objects.digest import is_digest
 
-SUFFIX = ".tether"
-HEADER = (
-    "# Written by tether (`tether data add`); commit this file, not the data.\n"
-    "# `tether data checkout` restores the data to the version named here.\n"
-)
 Kind = Literal["file", "folder"]
-
-SKIP_DIRS = frozenset(
-    {
-        ".git",
-        ".tether",
-        ".hg",
-        ".svn",
-        ".venv",
-        "venv",
-        "node_modules",
-        "__pycache__",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".tox",
-    }
-)
-"""Folders never searched for pointers."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +52,7 @@ def write_pointer(
 ) -> Pointer:
     """Write (atomically) the pointer beside ``data``."""
     path = pointer_path(data)
+    # pointer_files.read_as_written reads exactly this form back without a TOML parser
     text = (
         HEADER
         + f"name = {_q(name)}\nversion = {version}\nkind = {_q(kind)}\ntree = {_q(tree)}\n"
@@ -111,26 +89,7 @@ def read_pointer(path: Path) -> Pointer:
 
 def find_pointers(root: Path) -> list[Pointer]:
     """Every pointer under ``root``, sorted by path; tracked data folders are not entered."""
-    found: list[Path] = []
-    stack = [str(root)]
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = list(it)
-        except OSError:
-            continue
-        names = {e.name for e in entries}
-        for e in entries:
-            if e.name.endswith(SUFFIX) and e.name != SUFFIX and e.is_file(follow_symlinks=False):
-                found.append(Path(e.path))
-            elif (
-                e.is_dir(follow_symlinks=False)
-                and e.name not in SKIP_DIRS
-                and e.name + SUFFIX not in names
-            ):
-                stack.append(e.path)
-    return [read_pointer(p) for p in sorted(found)]
+    return [read_pointer(Path(p)) for p in pointer_files(str(root))]
 
 
 def ignore_in_git(data: Path) -> bool:

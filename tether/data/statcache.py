@@ -12,14 +12,15 @@ timestamps a later write in the same second could leave size and mtime unchanged
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import os
-import threading
 import time
-from pathlib import Path
 
 from tether.config.atomic import write_bytes_atomic
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 Key = tuple[int, int]
 Entry = tuple[int, int, str]  # size, mtime_ns, digest
@@ -69,6 +70,8 @@ class StatCache(NoStatCache):
     """The persistent stat cache in ``path`` (created on first save)."""
 
     def __init__(self, path: Path) -> None:
+        import threading  # here, not at the top: `tether data status` needs only RACY_NS
+
         self.path = path
         self._rows: dict[Key, Entry] | None = None
         self._pending: dict[Key, Entry] = {}
@@ -109,6 +112,8 @@ class StatCache(NoStatCache):
 
     def save(self) -> None:
         """Merge the new entries into the file, atomically; an unwritable cache is skipped."""
+        import contextlib
+
         with self._lock:
             pending, self._pending = self._pending, {}
         if not pending:

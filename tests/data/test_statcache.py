@@ -53,3 +53,51 @@ def test_no_stat_cache_caches_nothing(tmp_path: Path) -> None:
     c = NoStatCache()
     c.put(os.stat(f), "a" * 64)
     assert c.get(os.stat(f)) is None
+
+
+def test_forgotten_entries_leave_the_file(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_text("a")
+    b.write_text("b")
+    st_a, st_b = _stat(a), _stat(b)
+    path = tmp_path / "stat.v1"
+    cache = StatCache(path)
+    cache.put(st_a, "a" * 64)
+    cache.put(st_b, "b" * 64)
+    cache.save()
+    later = StatCache(path)
+    later.forget(st_a)
+    assert later.get(st_a) is None
+    later.save()
+    reread = StatCache(path)
+    assert reread.get(st_a) is None and reread.get(st_b) == "b" * 64
+
+
+def test_a_checkout_forgets_the_files_it_replaced(tmp_path: Path) -> None:
+    from tether.data.materialize import materialize
+    from tether.objects import ObjectStore
+
+    objects = ObjectStore(str(tmp_path / "objects"))
+    for version, text in (("v1", "old"), ("v2", "new")):
+        (tmp_path / version).mkdir()
+        (tmp_path / version / "f.txt").write_text(text)
+        (tmp_path / version / "same.txt").write_text("same")
+    v1 = objects.read_tree(objects.put_tree(tmp_path / "v1").digest)
+    v2 = objects.read_tree(objects.put_tree(tmp_path / "v2").digest)
+    cache = StatCache(tmp_path / "stat.v1")
+    out = tmp_path / "out"
+    materialize(objects, v1, out, cache=cache)
+    os.utime(out / "f.txt", ns=(1_500_000_001, 1_500_000_001))  # old enough to be cached
+    os.utime(out / "same.txt", ns=(1_500_000_001, 1_500_000_001))
+    old, same = os.stat(out / "f.txt"), os.stat(out / "same.txt")
+    cache.put(old, v1.entries[0].digest)
+    cache.put(same, v1.entries[1].digest)
+    cache.save()
+
+    cache = StatCache(tmp_path / "stat.v1")
+    materialize(objects, v2, out, cache=cache)
+    cache.save()
+    rows = StatCache(tmp_path / "stat.v1")
+    assert rows.get(old) is None  # its file was replaced and deleted
+    assert rows.get(os.stat(out / "same.txt")) == v2.entries[1].digest  # kept: same inode
+    assert os.stat(out / "same.txt").st_ino == same.st_ino

@@ -285,6 +285,8 @@ def _one_file(m: _Materializer, tree: Tree, dest: Path) -> CheckoutReport:
         if isinstance(e, OSError):
             raise _fail(e, dest, entry.size) from None
         raise
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        m.cache.forget(st)  # the file it replaced
     return CheckoutReport(dest, 1, 0, 0, entry.size)
 
 
@@ -353,6 +355,10 @@ def _folder(m: _Materializer, tree: Tree, dest: Path) -> CheckoutReport:
         if isinstance(e, OSError):
             raise _fail(e, dest, needed) from None
         raise
+    still_used = {(k.st.st_dev, k.st.st_ino) for k in keep if k is not None}
+    for old in existing.values():  # deleted with the old folder
+        if (old.st.st_dev, old.st.st_ino) not in still_used:
+            m.cache.forget(old.st)
     written = len(entries) - kept
     return CheckoutReport(dest, written, kept, removed, needed)
 

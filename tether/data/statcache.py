@@ -48,6 +48,9 @@ class NoStatCache:
     def put(self, st: os.stat_result, digest: str) -> None:
         return None
 
+    def forget(self, st: os.stat_result) -> None:
+        return None
+
     def save(self) -> None:
         return None
 
@@ -75,6 +78,7 @@ class StatCache(NoStatCache):
         self.path = path
         self._rows: dict[Key, Entry] | None = None
         self._pending: dict[Key, Entry] = {}
+        self._gone: set[Key] = set()
         self._lock = threading.Lock()
 
     @classmethod
@@ -110,17 +114,30 @@ class StatCache(NoStatCache):
                 rows[key] = entry
                 self._pending[key] = entry
 
+    def forget(self, st: os.stat_result) -> None:
+        """Drop the entry of a file that was deleted (a checkout replaced it), so that the cache
+        does not keep growing with inodes that no longer exist; thread-safe."""
+        key = (st.st_dev, st.st_ino)
+        rows = self._load()
+        with self._lock:
+            self._gone.add(key)
+            self._pending.pop(key, None)
+            rows.pop(key, None)
+
     def save(self) -> None:
         """Merge the new entries into the file, atomically; an unwritable cache is skipped."""
         import contextlib
 
         with self._lock:
             pending, self._pending = self._pending, {}
-        if not pending:
+            gone, self._gone = self._gone, set()
+        if not pending and not gone:
             return
         rows = _read(self.path)
         if len(rows) > MAX_ENTRIES:
             rows = {}
+        for key in gone:
+            rows.pop(key, None)
         rows.update(pending)
         with contextlib.suppress(OSError):  # only a cache: the next command re-hashes instead
             write_bytes_atomic(self.path, marshal.dumps((FORMAT, rows)), durable=False)

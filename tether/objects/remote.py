@@ -26,6 +26,15 @@ from tether.objects.errors import CorruptObject, ObjectNotFound, ObjectsNotWrita
 _LIST_THRESHOLD = 8
 """Check a fan-out folder by one listing when this many digests fall in it, else HEAD each."""
 
+LIST_PAGE = 1000
+"""Keys per page of a listing (S3's ListObjectsV2 maximum)."""
+
+
+def listing_pages(in_one_folder: int) -> int:
+    """Requests to list a whole store that holds ``in_one_folder`` objects in one of its 256
+    fan-out folders (digests are uniform, so about 256 times as many in all)."""
+    return in_one_folder * 256 // LIST_PAGE + 1
+
 
 def translate(
     e: BaseException, url: str, *, digest: str | None = None, write: bool = False
@@ -79,12 +88,29 @@ class FsspecBackend:
         return {prefix + n.rsplit("/", 1)[-1] for n in names}
 
     def missing(self, digests: Iterable[str], workers: int) -> set[str]:
+        """Per fan-out folder, one listing when many digests fall in it, else a HEAD each; or,
+        when the store looks small enough, one listing of everything.
+
+        The store's size is estimated from one folder it lists anyway (digests are uniform):
+        a store of N objects lists whole in N / 1,000 pages, so pushing to a new or small
+        remote costs one or a few requests instead of hundreds.
+        """
         by_prefix: dict[str, list[str]] = {}
         for d in set(digests):
             by_prefix.setdefault(d[:2], []).append(d)
+        if not by_prefix:
+            return set()
+        sample = max(by_prefix, key=lambda p: len(by_prefix[p]))
+        try:
+            in_sample = self._present(sample)
+        except Exception as e:
+            translate(e, self.url)
+        absent = {d for d in by_prefix.pop(sample) if d not in in_sample}
         listed = [p for p, ds in by_prefix.items() if len(ds) >= _LIST_THRESHOLD]
         single = [d for p, ds in by_prefix.items() if len(ds) < _LIST_THRESHOLD for d in ds]
-        absent: set[str] = set()
+        if listing_pages(len(in_sample)) < len(listed) + len(single):
+            present = set(self.list())
+            return absent | {d for ds in by_prefix.values() for d in ds if d not in present}
         try:
             with ThreadPoolExecutor(max(1, workers)) as pool:
                 for prefix, present in zip(listed, pool.map(self._present, listed), strict=True):

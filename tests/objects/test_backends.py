@@ -72,6 +72,14 @@ def test_s3_endpoint_passes_through() -> None:
     assert fs.client_kwargs.get("endpoint_url", fs.endpoint_url) == "http://127.0.0.1:1"
 
 
+def test_s3_keeps_many_connections_unless_told_otherwise() -> None:
+    fs = ObjectStore("s3://bucket/p", storage_options={"anon": True}).backend.fs  # type: ignore[attr-defined]
+    assert fs.config_kwargs["max_pool_connections"] == 64  # botocore's default is 10
+    mine = {"anon": True, "config_kwargs": {"max_pool_connections": 5}}
+    fs = ObjectStore("s3://bucket/p", storage_options=mine).backend.fs  # type: ignore[attr-defined]
+    assert fs.config_kwargs["max_pool_connections"] == 5
+
+
 def test_from_settings_maps_endpoint(tmp_path: Path) -> None:
     class FakeSettings:
         objects_url = "s3://bucket/x"

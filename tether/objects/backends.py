@@ -78,6 +78,10 @@ def parse_url(url: str, storage_options: dict[str, Any] | None = None) -> Locati
     return Location(remote.protocol, root, options)
 
 
+S3_CONNECTIONS = 64
+"""HTTP connections kept per S3 client (``storage_options={"config_kwargs": {...}}`` wins)."""
+
+
 def filesystem(location: Location) -> Any:
     """Build the fsspec filesystem for a remote location (imports its package now)."""
     remote = next(r for r in REMOTES.values() if r.protocol == location.protocol)
@@ -93,6 +97,13 @@ def filesystem(location: Location) -> Any:
     # Other processes write the same bucket: never answer existence from a stale listing.
     options.setdefault("use_listings_cache", False)
     options.setdefault("skip_instance_cache", True)
+    if location.protocol == "s3":
+        # botocore keeps 10 connections by default: at most 10 requests in flight, whatever
+        # the batches ask for, which caps small-object pushes at ~10 / latency requests per
+        # second against a real, distant service
+        config = dict(options.get("config_kwargs") or {})
+        config.setdefault("max_pool_connections", S3_CONNECTIONS)
+        options["config_kwargs"] = config
     try:
         return fsspec.filesystem(location.protocol, **options)
     except (TypeError, ValueError) as e:

@@ -24,6 +24,18 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     close_sessions()
 
 
+@pytest.fixture
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh workspace (project ``cli``) as the current folder."""
+    from tether.config import init_workspace
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    init_workspace(root, project="cli")
+    monkeypatch.chdir(root)
+    return root
+
+
 def run(*args: str) -> int:
     """``tether ARGS...`` in this process; its exit code."""
     try:

@@ -2,23 +2,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tether.config import init_workspace
-
 from .conftest import run
-
-
-@pytest.fixture
-def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    root = tmp_path / "ws"
-    root.mkdir()
-    init_workspace(root, project="cli")
-    monkeypatch.chdir(root)
-    yield root
 
 
 def test_add_ls_log_show(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:

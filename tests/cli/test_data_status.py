@@ -26,12 +26,9 @@ def _old(path: Path) -> None:
 
 
 @pytest.fixture
-def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A workspace with three datasets (a folder, a file, a folder in a subfolder), just added."""
-    root = tmp_path / "ws"
-    root.mkdir()
-    init_workspace(root, project="cli")
-    monkeypatch.chdir(root)
+def ws(ws: Path) -> Iterator[Path]:
+    """The workspace with three datasets (a folder, a file, a folder in a subfolder), added."""
+    root = ws
     for folder in (root / "imgs", root / "sub" / "tabs"):
         (folder / "a").mkdir(parents=True)
         for i in range(5):

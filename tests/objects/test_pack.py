@@ -179,3 +179,16 @@ def test_temporaries_of_a_killed_writer_are_removed(tmp_path: Path) -> None:
     os.utime(old, (1, 1))
     ObjectStore(store.url).put_bytes(b"a later writer")
     assert not old.exists() and fresh.exists()
+
+
+def test_a_pack_rewritten_by_another_store_is_found_again(
+    local_store: ObjectStore, tmp_path: Path
+) -> None:
+    files = _folder(tmp_path / "src", 6)
+    local_store.put_tree(tmp_path / "src")
+    digests = [hash_bytes(d) for d in files.values()]
+    reader = ObjectStore(local_store.url)
+    assert reader.exists(digests[1])  # the reader now knows the pack, but has not opened it
+    ObjectStore(local_store.url).delete(digests[0])  # rewrites that pack under a new name
+    assert reader.get_bytes(digests[1]) == list(files.values())[1]
+    assert not reader.exists(digests[0])

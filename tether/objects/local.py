@@ -254,10 +254,15 @@ class LocalBackend:
             writer = self._writer
             if writer is not None and (data := writer.read(digest)) is not None:
                 return data
-        found = self.packs.locate(digest)
-        if found is None:
-            raise ObjectNotFound(digest, self.url)
-        return self.packs.read(*found)
+        for _ in range(2):
+            found = self.packs.locate(digest)
+            if found is None:
+                break
+            try:
+                return self.packs.read(*found)
+            except FileNotFoundError:  # another process rewrote that pack (delete): look again
+                self.packs.refresh(force=True)
+        raise ObjectNotFound(digest, self.url)
 
     def packed(self, digest: str) -> tuple[int, int, int] | None:
         """``(fd, offset, size)`` of a committed packed object (for kernel copies), or None.
@@ -268,7 +273,11 @@ class LocalBackend:
         if found is None:
             return None
         index, i = found
-        return self.packs.fd(index), index.offsets[i], index.sizes[i]
+        try:
+            return self.packs.fd(index), index.offsets[i], index.sizes[i]
+        except FileNotFoundError:  # another process rewrote that pack: the caller falls back
+            self.packs.refresh(force=True)
+            return None
 
     def missing(self, digests: Iterable[str], workers: int) -> set[str]:
         wanted = set(digests)

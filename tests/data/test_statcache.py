@@ -3,6 +3,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
+from tether.data import statcache
 from tether.data.statcache import NoStatCache, StatCache, cacheable
 
 
@@ -101,3 +104,27 @@ def test_a_checkout_forgets_the_files_it_replaced(tmp_path: Path) -> None:
     assert rows.get(old) is None  # its file was replaced and deleted
     assert rows.get(os.stat(out / "same.txt")) == v2.entries[1].digest  # kept: same inode
     assert os.stat(out / "same.txt").st_ino == same.st_ino
+
+
+def test_the_cache_keeps_the_most_recently_written_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statcache, "KEEP_ENTRIES", 4)
+    files = []
+    for i in range(6):
+        f = tmp_path / f"f{i}"
+        f.write_text(str(i))
+        files.append(_stat(f))
+    path = tmp_path / "stat.v1"
+    cache = StatCache(path)
+    for i, st in enumerate(files):
+        cache.put(st, str(i) * 64)
+    cache.save()  # 6 entries written by one command: all kept (twice what it wrote)
+    assert all(StatCache(path).get(st) == str(i) * 64 for i, st in enumerate(files))
+
+    later = StatCache(path)
+    later.put(files[0], "a" * 64)  # rewritten: now the most recent
+    later.save()
+    kept = StatCache(path)
+    assert kept.get(files[0]) == "a" * 64
+    assert [kept.get(st) is not None for st in files[1:]] == [False, False, True, True, True]

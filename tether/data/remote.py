@@ -40,15 +40,19 @@ CHUNK_BYTES = 512 * 1024 * 1024
 """...or this many bytes, whichever comes first."""
 
 
-BATCH_OBJECTS = 256
+BATCH_OBJECTS = 32
 """Small objects (up to ``SMALL`` bytes) sent to or fetched from object storage in one call;
-fsspec keeps the requests of a call in flight together."""
+fsspec keeps the requests of a call in flight together, and the call ends with its slowest.
 
-BATCH_BYTES = 64 * 1024 * 1024
+Measured against the moto server, 20,000 objects of 50 KiB: 256 a call and 4 calls at a time
+took 66.5-72.8 s; 32 and 8 at a time 59.0-61.1 s (16 x 16: 58.0 s, 64 x 8: 59.3 s); 5,000
+objects of 1 KiB: 14.8-15.3 s against 13.7-15.0 s."""
+
+BATCH_BYTES = 16 * 1024 * 1024
 """...or this many bytes, whichever comes first (a batch is held in memory)."""
 
-BATCH_THREADS = 4
-"""Batches in flight at once: up to ``4 * BATCH_OBJECTS`` requests."""
+BATCH_THREADS = 8
+"""Batches in flight at once: up to ``8 * BATCH_OBJECTS`` requests."""
 
 
 class NotOnRemote(NotFound):

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import tether.data.remote as remote_mod
+from tests.objects.conftest import tamper
 from tether.config.remotes import Remote
 from tether.data.errors import BadReference
 from tether.data.remote import NotInWorkspace, NotOnRemote, open_remote, pull, push, push_trees
@@ -88,22 +89,6 @@ def files(n: int, tag: str, size: int = 100) -> dict[str, bytes]:
 
 def contents(objects: ObjectStore) -> set[str]:
     return set(objects.list())
-
-
-def tamper(objects: ObjectStore, digest: str, data: bytes) -> None:
-    """Overwrite a stored object's bytes in place, loose or packed (same size when packed)."""
-    backend: Any = objects.backend
-    path = backend.local_path(digest)
-    if path is not None:
-        os.chmod(path, 0o644)
-        Path(path).write_bytes(data)
-        return
-    _, offset, size = backend.packed(digest)
-    pack = next(i.pack_path for i in backend.packs.indexes() if i.find(bytes.fromhex(digest)) >= 0)
-    os.chmod(pack, 0o644)
-    with open(pack, "r+b") as f:
-        f.seek(offset)
-        f.write((data * size)[:size])
 
 
 def record_writes(store: ObjectStore, crash_at: int | None = None) -> list[str]:

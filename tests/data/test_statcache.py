@@ -128,3 +128,19 @@ def test_the_cache_keeps_the_most_recently_written_entries(
     kept = StatCache(path)
     assert kept.get(files[0]) == "a" * 64
     assert [kept.get(st) is not None for st in files[1:]] == [False, False, True, True, True]
+
+
+def test_a_save_keeps_what_another_command_saved_meanwhile(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_text("a")
+    b.write_text("b")
+    st_a, st_b = _stat(a), _stat(b)
+    path = tmp_path / "stat.v1"
+    first, second = StatCache(path), StatCache(path)
+    assert first.get(st_a) is None  # first has read the (empty) cache
+    second.put(st_b, "b" * 64)
+    second.save()  # replaces the file first read
+    first.put(st_a, "a" * 64)
+    first.save()
+    merged = StatCache(path)
+    assert merged.get(st_a) == "a" * 64 and merged.get(st_b) == "b" * 64

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -55,3 +56,19 @@ def store(request: pytest.FixtureRequest) -> ObjectStore:
     """The same conformance tests run against every backend."""
     name = "local_store" if request.param == "local" else "s3_store"
     return request.getfixturevalue(name)
+
+
+def tamper(objects: ObjectStore, digest: str, data: bytes) -> None:
+    """Overwrite a stored object's bytes in place, loose or packed (same size when packed)."""
+    backend: Any = objects.backend
+    path = backend.local_path(digest)
+    if path is not None:
+        os.chmod(path, 0o644)
+        Path(path).write_bytes(data)
+        return
+    index, i = backend.packs.locate(digest)
+    size = index.sizes[i]
+    os.chmod(index.pack_path, 0o644)
+    with open(index.pack_path, "r+b") as f:
+        f.seek(index.offsets[i])
+        f.write((data * size)[:size])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import tether.objects.pack as pack_mod
+from tests.objects.conftest import tamper
 from tether.objects import CorruptObject, ObjectStore, hash_bytes
 from tether.objects.errors import CorruptPack
 from tether.objects.local import PACKABLE, LocalBackend
@@ -28,6 +29,13 @@ def _packs(store: ObjectStore) -> list[str]:
 def _loose(store: ObjectStore) -> list[str]:
     root = Path(_backend(store).root)
     return [d.name + p.name for d in root.iterdir() if len(d.name) == 2 for p in d.iterdir()]
+
+
+def _packed(store: ObjectStore, tmp_path: Path, n: int) -> dict[str, bytes]:
+    """``n`` small files stored as a folder (so packed); digest -> bytes."""
+    files = _folder(tmp_path / "src", n)
+    store.put_tree(tmp_path / "src")
+    return {hash_bytes(data): data for data in files.values()}
 
 
 def _folder(path: Path, n: int, size: int = 200) -> dict[str, bytes]:
@@ -98,7 +106,7 @@ def test_an_interrupted_batch_keeps_only_full_packs(
     written = []
 
     class Stop(Exception):
-        pass
+        """The interruption, raised mid-batch."""
 
     with pytest.raises(Stop), backend.batch():
         for i in range(25):
@@ -126,15 +134,9 @@ def test_a_damaged_index_is_a_clear_error(local_store: ObjectStore, tmp_path: Pa
 
 
 def test_a_tampered_packed_object_is_caught(local_store: ObjectStore, tmp_path: Path) -> None:
-    files = _folder(tmp_path / "src", 5)
-    local_store.put_tree(tmp_path / "src")
-    victim = hash_bytes(next(iter(files.values())))
-    _, offset, size = _backend(local_store).packed(victim) or (0, 0, 0)
-    pack = next(Path(_backend(local_store).root, "packs").glob("*.pack"))
-    pack.chmod(0o644)
-    with open(pack, "r+b") as f:
-        f.seek(offset)
-        f.write(b"x" * size)
+    victim = next(iter(_packed(local_store, tmp_path, 5)))
+    assert _backend(local_store).local_path(victim) is None  # packed, not loose
+    tamper(local_store, victim, b"x")
     with pytest.raises(CorruptObject, match=victim):
         local_store.get_bytes(victim)
     assert local_store.verify_all().corrupt == [victim]
@@ -143,15 +145,14 @@ def test_a_tampered_packed_object_is_caught(local_store: ObjectStore, tmp_path: 
 def test_delete_rewrites_the_pack_without_the_object(
     local_store: ObjectStore, tmp_path: Path
 ) -> None:
-    files = _folder(tmp_path / "src", 6)
-    local_store.put_tree(tmp_path / "src")
-    digests = [hash_bytes(d) for d in files.values()]
+    objects = _packed(local_store, tmp_path, 6)
+    victim, *others = objects
     before = _packs(local_store)
-    local_store.delete(digests[0])
-    assert not local_store.exists(digests[0])
-    assert not ObjectStore(local_store.url).exists(digests[0])
-    for d, data in zip(digests[1:], list(files.values())[1:], strict=True):
-        assert local_store.get_bytes(d) == data
+    local_store.delete(victim)
+    assert not local_store.exists(victim)
+    assert not ObjectStore(local_store.url).exists(victim)
+    for digest in others:
+        assert local_store.get_bytes(digest) == objects[digest]
     assert _packs(local_store) != before and len(_packs(local_store)) == 2
 
 
@@ -184,11 +185,10 @@ def test_temporaries_of_a_killed_writer_are_removed(tmp_path: Path) -> None:
 def test_a_pack_rewritten_by_another_store_is_found_again(
     local_store: ObjectStore, tmp_path: Path
 ) -> None:
-    files = _folder(tmp_path / "src", 6)
-    local_store.put_tree(tmp_path / "src")
-    digests = [hash_bytes(d) for d in files.values()]
+    objects = _packed(local_store, tmp_path, 6)
+    victim, kept, *_ = objects
     reader = ObjectStore(local_store.url)
-    assert reader.exists(digests[1])  # the reader now knows the pack, but has not opened it
-    ObjectStore(local_store.url).delete(digests[0])  # rewrites that pack under a new name
-    assert reader.get_bytes(digests[1]) == list(files.values())[1]
-    assert not reader.exists(digests[0])
+    assert reader.exists(kept)  # the reader now knows the pack, but has not opened it
+    ObjectStore(local_store.url).delete(victim)  # rewrites that pack under a new name
+    assert reader.get_bytes(kept) == objects[kept]
+    assert not reader.exists(victim)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+from collections.abc import Callable
 from typing import BinaryIO
 
 FICLONE = 0x40049409
@@ -21,30 +22,36 @@ _UNSUPPORTED = {
 
 
 _umask: int | None = None
+"""The process umask once read; -1 where it cannot be read (every file then gets an fchmod)."""
 
 
-def _current_umask() -> int | None:
-    """The process umask, read without changing it (Linux: /proc); None when unknown."""
+def _current_umask() -> int:
+    """The process umask, read once without changing it (Linux: /proc), or -1."""
     global _umask
     if _umask is None:
-        try:
-            with open("/proc/self/status", "rb") as f:
-                for line in f:
-                    if line.startswith(b"Umask:"):
-                        _umask = int(line.split()[1], 8)
-                        break
-        except (OSError, ValueError):
-            pass
+        _umask = -1
+        with contextlib.suppress(OSError, ValueError), open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    _umask = int(line.split()[1], 8)
+                    break
     return _umask
 
 
-def _create(dst: str, mode: int) -> tuple[int, bool]:
-    """Create the new file ``dst`` for writing; the descriptor, and whether ``mode`` still needs
-    an fchmod (one syscall a file saved where the umask lets ``mode`` through)."""
+def _write_new(dst: str, mode: int, fill: Callable[[int], object]) -> os.stat_result:
+    """Create the new file ``dst``, let ``fill`` write its descriptor, give it ``mode``; return
+    its stat. The file is created with ``mode`` at once where the umask lets it through (one
+    syscall a file saved), else with 0o600 and an fchmod."""
     umask = _current_umask()
-    exact = umask is not None and mode & ~umask == mode
+    exact = umask >= 0 and mode & ~umask == mode
     fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode if exact else 0o600)
-    return fd, not exact
+    try:
+        fill(fd)
+        if not exact:
+            os.fchmod(fd, mode)
+        return os.fstat(fd)
+    finally:
+        os.close(fd)
 
 
 def _reflink(src_fd: int, dst_fd: int) -> bool:
@@ -84,16 +91,13 @@ def _kernel_copy(src_fd: int, dst_fd: int, size: int, offset: int = 0) -> None:
 def copy_file(src: str, dst: str, mode: int) -> os.stat_result:
     """Copy ``src`` to the new file ``dst`` (reflink where possible); return ``dst``'s stat."""
     src_fd = os.open(src, os.O_RDONLY)
+
+    def fill(fd: int) -> None:
+        if not _reflink(src_fd, fd):
+            _kernel_copy(src_fd, fd, os.fstat(src_fd).st_size)
+
     try:
-        dst_fd, chmod = _create(dst, mode)
-        try:
-            if not _reflink(src_fd, dst_fd):
-                _kernel_copy(src_fd, dst_fd, os.fstat(src_fd).st_size)
-            if chmod:
-                os.fchmod(dst_fd, mode)
-            return os.fstat(dst_fd)
-        finally:
-            os.close(dst_fd)
+        return _write_new(dst, mode, fill)
     finally:
         os.close(src_fd)
 
@@ -101,30 +105,20 @@ def copy_file(src: str, dst: str, mode: int) -> os.stat_result:
 def copy_range(src_fd: int, offset: int, size: int, dst: str, mode: int) -> os.stat_result:
     """Copy ``size`` bytes at ``offset`` of ``src_fd`` (a pack) to the new file ``dst``;
     return ``dst``'s stat."""
-    dst_fd, chmod = _create(dst, mode)
-    try:
-        _kernel_copy(src_fd, dst_fd, size, offset)
-        if chmod:
-            os.fchmod(dst_fd, mode)
-        return os.fstat(dst_fd)
-    finally:
-        os.close(dst_fd)
+    return _write_new(dst, mode, lambda fd: _kernel_copy(src_fd, fd, size, offset))
+
+
+def _write_stream(reader: BinaryIO, fd: int) -> None:
+    view = memoryview(bytearray(1 << 20))
+    while n := reader.readinto(view):  # type: ignore[attr-defined]
+        chunk = view[:n]
+        while chunk:
+            chunk = chunk[os.write(fd, chunk) :]
 
 
 def copy_stream(reader: BinaryIO, dst: str, mode: int) -> os.stat_result:
     """Write what ``reader`` yields to the new file ``dst``; return its stat."""
-    dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        buf = bytearray(1 << 20)
-        view = memoryview(buf)
-        while n := reader.readinto(view):  # type: ignore[attr-defined]
-            chunk = view[:n]
-            while chunk:
-                chunk = chunk[os.write(dst_fd, chunk) :]
-        os.fchmod(dst_fd, mode)
-        return os.fstat(dst_fd)
-    finally:
-        os.close(dst_fd)
+    return _write_new(dst, mode, lambda fd: _write_stream(reader, fd))
 
 
 def hard_link(src: str, dst: str, mode: int) -> os.stat_result:

@@ -114,6 +114,7 @@ class _Materializer:
         self.workers = workers
         self.progress = progress
         self.local = objects.backend.local_path
+        self.loose = getattr(objects.backend, "path", None)  # where a loose copy would be
         self.packed = getattr(objects.backend, "packed", None)
         if link != "copy" and not objects.is_local:
             raise InvalidInput(
@@ -127,16 +128,18 @@ class _Materializer:
     def matches(self, entry: TreeEntry, old: _Existing) -> bool:
         """Whether the existing file can stay as it is for this link mode."""
         st = old.st
-        obj = self.local(entry.digest)
+        obj = self.loose(entry.digest) if self.loose is not None else None
+        try:
+            ost = os.stat(obj) if obj is not None else None
+        except OSError:
+            ost = None  # packed (or remote): no loose file
+        if self.link != "copy" and ost is None:
+            return False  # a link needs the loose file, which write() makes
         if self.link == "symlink":
-            return stat.S_ISLNK(st.st_mode) and obj is not None and os.readlink(old.source) == obj
+            return stat.S_ISLNK(st.st_mode) and os.readlink(old.source) == obj
         if not stat.S_ISREG(st.st_mode) or st.st_size != entry.size:
             return False
-        if obj is not None:
-            try:
-                ost = os.stat(obj)
-            except OSError:
-                return False
+        if ost is not None:
             same_inode = (ost.st_dev, ost.st_ino) == (st.st_dev, st.st_ino)
             if self.link == "hardlink":
                 return same_inode

@@ -21,8 +21,8 @@ import os
 import time
 from operator import attrgetter
 
-from tether.config.atomic import write_bytes_atomic
 from tether.config.locate import DIRNAME
+from tether.data.cachefile import read_table, write_table
 from tether.data.pointer_files import SUFFIX, pointer_files, read_as_written
 from tether.data.statcache import RACY_NS
 from tether.data.walk import Columns, Found, scan, stat_columns
@@ -72,36 +72,20 @@ class Snapshots:
         self.path = os.path.join(tether_dir, "cache", "snapshots.v1")
 
     def _read(self) -> dict[str, tuple[str, str]]:
-        try:
-            with open(self.path, "rb") as f:
-                doc = marshal.load(f)
-        except (OSError, EOFError, ValueError, TypeError):
-            return {}
-        if (
-            isinstance(doc, tuple)
-            and len(doc) == 2
-            and doc[0] == FORMAT
-            and isinstance(doc[1], dict)
-        ):
-            return doc[1]
-        return {}
+        return read_table(self.path, FORMAT)[0]
 
     def matches(self, data: str | os.PathLike[str], tree: str, fp: str | None) -> bool:
         return fp is not None and self._read().get(os.path.realpath(data)) == (tree, fp)
 
     def save(self, data: str | os.PathLike[str], tree: str, fp: str | None) -> None:
         """Remember that ``data`` held ``tree`` while it had fingerprint ``fp``; best effort."""
-        import contextlib
-        from pathlib import Path
-
         if fp is None:
             return
         rows = self._read()
         if len(rows) >= MAX_ENTRIES:
             rows = {}
         rows[os.path.realpath(data)] = (tree, fp)
-        with contextlib.suppress(OSError):  # only a cache: the next status compares in full
-            write_bytes_atomic(Path(self.path), marshal.dumps((FORMAT, rows)), durable=False)
+        write_table(self.path, FORMAT, rows)  # only a cache: the next status compares in full
 
 
 def unchanged(root: str) -> list[tuple[str, str, int]] | None:

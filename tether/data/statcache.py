@@ -12,15 +12,16 @@ timestamps a later write in the same second could leave size and mtime unchanged
 
 from __future__ import annotations
 
-import marshal
 import os
 import time
 
-from tether.config.atomic import write_bytes_atomic
+from tether.data.cachefile import read_table, stamp_of, write_table
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from tether.data.cachefile import Stamp
 
 Key = tuple[int, int]
 Entry = tuple[int, int, str]  # size, mtime_ns, digest
@@ -59,20 +60,6 @@ class NoStatCache:
         return None
 
 
-def _read(path: Path) -> dict[Key, Entry]:
-    try:
-        with open(path, "rb") as f:
-            doc = marshal.load(f)
-    except FileNotFoundError:
-        return {}
-    except (OSError, EOFError, ValueError, TypeError):
-        return {}  # damaged: start over
-    if not isinstance(doc, tuple) or len(doc) != 2 or doc[0] != FORMAT:
-        return {}
-    rows = doc[1]
-    return rows if isinstance(rows, dict) else {}
-
-
 class StatCache(NoStatCache):
     """The persistent stat cache in ``path`` (created on first save)."""
 
@@ -81,6 +68,7 @@ class StatCache(NoStatCache):
 
         self.path = path
         self._rows: dict[Key, Entry] | None = None
+        self._stamp: Stamp | None = None  # of the file the rows were read from
         self._pending: dict[Key, Entry] = {}
         self._gone: set[Key] = set()
         self._lock = threading.Lock()
@@ -94,7 +82,7 @@ class StatCache(NoStatCache):
         if rows is None:
             with self._lock:
                 if self._rows is None:
-                    self._rows = _read(self.path)
+                    self._rows, self._stamp = read_table(self.path, FORMAT)
                 rows = self._rows
         return rows
 
@@ -130,23 +118,23 @@ class StatCache(NoStatCache):
 
     def save(self) -> None:
         """Merge the new entries into the file, atomically; an unwritable cache is skipped."""
-        import contextlib
+        import itertools
 
         with self._lock:
             pending, self._pending = self._pending, {}
             gone, self._gone = self._gone, set()
-        if not pending and not gone:
-            return
-        import itertools
-
-        rows = _read(self.path)
-        for key in gone:
-            rows.pop(key, None)
-        for key, entry in pending.items():  # to the end: the dict's order is the writes' order
-            rows.pop(key, None)
-            rows[key] = entry
-        keep = max(KEEP_ENTRIES, 2 * len(pending))
-        if len(rows) > keep:
-            rows = dict(itertools.islice(rows.items(), len(rows) - keep, None))
-        with contextlib.suppress(OSError):  # only a cache: the next command re-hashes instead
-            write_bytes_atomic(self.path, marshal.dumps((FORMAT, rows)), durable=False)
+            if not pending and not gone:
+                return
+            if self._rows is not None and stamp_of(self.path) == self._stamp:
+                rows = self._rows  # nobody replaced the file since it was read: no second read
+            else:
+                rows, _ = read_table(self.path, FORMAT)  # merge into what others wrote
+            for key in gone:
+                rows.pop(key, None)
+            for key, entry in pending.items():  # to the end: the dict's order is the writes'
+                rows.pop(key, None)
+                rows[key] = entry
+            keep = max(KEEP_ENTRIES, 2 * len(pending))
+            if len(rows) > keep:
+                rows = dict(itertools.islice(rows.items(), len(rows) - keep, None))
+            self._rows, self._stamp = rows, write_table(self.path, FORMAT, rows)

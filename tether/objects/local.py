@@ -26,7 +26,7 @@ from tether.errors import InvalidInput
 from tether.objects.copy import SourceReadError, copy_fd, copy_hashing, copy_hashing_fd
 from tether.objects.digest import SMALL, is_digest
 from tether.objects.errors import CorruptObject, ObjectNotFound, ObjectsNotWritable, SourceChanged
-from tether.objects.pack import Packs, PackWriter
+from tether.objects.pack import PackIndex, Packs, PackWriter
 from tether.objects.types import ObjectInfo, Progress, no_progress
 
 _FANOUT = [f"{i:02x}" for i in range(256)]
@@ -236,10 +236,8 @@ class LocalBackend:
     # -- reads ----------------------------------------------------------------------------
 
     def size(self, digest: str) -> int | None:
-        try:
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             return os.stat(self.path(digest)).st_size
-        except (FileNotFoundError, NotADirectoryError):
-            pass
         writer = self._writer
         if writer is not None and (n := writer.size(digest)) is not None:
             return n
@@ -303,10 +301,8 @@ class LocalBackend:
         return digests - self.packs.contains_all(digests)
 
     def open(self, digest: str) -> BinaryIO:
-        try:
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             return open(self.path(digest), "rb")
-        except (FileNotFoundError, NotADirectoryError):
-            pass
         return io.BytesIO(self._read_packed(digest))
 
     def local_path(self, digest: str) -> str | None:
@@ -319,13 +315,7 @@ class LocalBackend:
         hard links and symlinks, which need a file of its own)."""
         path = self.path(digest)
         if not os.path.exists(path):
-            data = self._read_packed(digest)
-            self._prepare()
-            with self._temp_file() as (fd, tmp):
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            self._commit(fd, tmp, digest)
+            self._write_loose(digest, self._read_packed(digest))
         return path
 
     def list(self) -> Iterator[str]:
@@ -365,7 +355,10 @@ class LocalBackend:
     def write_bytes(self, digest: str, data: bytes | memoryview) -> None:
         if self._in_batch and len(data) <= PACKABLE:
             self._pack(digest, data)
-            return
+        else:
+            self._write_loose(digest, data)
+
+    def _write_loose(self, digest: str, data: bytes | memoryview) -> None:
         with self._temp_file() as (fd, tmp):
             view = memoryview(data)
             while view:
@@ -445,12 +438,9 @@ class LocalBackend:
         raw = bytes.fromhex(digest)
         for index in self.packs.indexes():
             if index.find(raw) >= 0:
-                self._rewrite_pack_without(index.name, raw)
+                self._rewrite_pack_without(index, raw)
 
-    def _rewrite_pack_without(self, name: str, raw: bytes) -> None:
-        index = next((i for i in self.packs.indexes() if i.name == name), None)
-        if index is None:
-            return
+    def _rewrite_pack_without(self, index: PackIndex, raw: bytes) -> None:
         keep = [k for k in range(len(index)) if index.digests[k] != raw]
         if keep:
             writer = PackWriter(self._tmp, self.packs.folder, fsync=self.fsync)
@@ -461,12 +451,10 @@ class LocalBackend:
                 writer.discard()
                 raise
             writer.commit()
-        base = os.path.join(self.packs.folder, name)
-        self.packs.forget(name)
+        self.packs.forget(index.name)
         try:
-            os.unlink(base + ".idx")  # the pack is gone from here on
-            os.unlink(base + ".pack")
-        except FileNotFoundError:
-            pass
+            with contextlib.suppress(FileNotFoundError):  # another process removed it first
+                os.unlink(os.path.join(self.packs.folder, index.name + ".idx"))  # gone from here
+                os.unlink(index.pack_path)
         except OSError as e:
             raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None

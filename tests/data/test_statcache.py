@@ -14,6 +14,16 @@ def _stat(path: Path) -> os.stat_result:
     return os.stat(path)
 
 
+def _stats(folder: Path, n: int) -> list[os.stat_result]:
+    """Stats of ``n`` new files in ``folder``, with mtimes old enough to be cached."""
+    stats = []
+    for i in range(n):
+        f = folder / f"f{i}"
+        f.write_text(str(i))
+        stats.append(_stat(f))
+    return stats
+
+
 def test_round_trip_and_invalidation(tmp_path: Path) -> None:
     f = tmp_path / "f"
     f.write_text("x")
@@ -59,10 +69,7 @@ def test_no_stat_cache_caches_nothing(tmp_path: Path) -> None:
 
 
 def test_forgotten_entries_leave_the_file(tmp_path: Path) -> None:
-    a, b = tmp_path / "a", tmp_path / "b"
-    a.write_text("a")
-    b.write_text("b")
-    st_a, st_b = _stat(a), _stat(b)
+    st_a, st_b = _stats(tmp_path, 2)
     path = tmp_path / "stat.v1"
     cache = StatCache(path)
     cache.put(st_a, "a" * 64)
@@ -110,11 +117,7 @@ def test_the_cache_keeps_the_most_recently_written_entries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(statcache, "KEEP_ENTRIES", 4)
-    files = []
-    for i in range(6):
-        f = tmp_path / f"f{i}"
-        f.write_text(str(i))
-        files.append(_stat(f))
+    files = _stats(tmp_path, 6)
     path = tmp_path / "stat.v1"
     cache = StatCache(path)
     for i, st in enumerate(files):
@@ -131,10 +134,7 @@ def test_the_cache_keeps_the_most_recently_written_entries(
 
 
 def test_a_save_keeps_what_another_command_saved_meanwhile(tmp_path: Path) -> None:
-    a, b = tmp_path / "a", tmp_path / "b"
-    a.write_text("a")
-    b.write_text("b")
-    st_a, st_b = _stat(a), _stat(b)
+    st_a, st_b = _stats(tmp_path, 2)
     path = tmp_path / "stat.v1"
     first, second = StatCache(path), StatCache(path)
     assert first.get(st_a) is None  # first has read the (empty) cache

@@ -11,6 +11,7 @@ PACKAGE = Path(tether.__file__).parent
 LAYERS = [
     "tether.lazy",
     "tether.errors",
+    "tether.gcpause",
     "tether.config",
     "tether.store",
     "tether.objects",

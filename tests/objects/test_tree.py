@@ -62,6 +62,11 @@ def test_bad_paths_rejected(bad: str) -> None:
         Tree.from_entries([TreeEntry(bad, "0" * 64, 1)])
 
 
+@pytest.mark.parametrize("name", ["\n", "a/\n", "a\n/b", "..\n", "\n/.\n"])
+def test_names_ending_in_a_newline_are_valid(name: str) -> None:
+    assert check_path(name) == name  # legal POSIX file names ($ would match before the newline)
+
+
 def test_duplicate_and_clashing_paths_rejected() -> None:
     with pytest.raises(InvalidInput, match="twice"):
         Tree.from_entries([TreeEntry("a", "0" * 64, 1), TreeEntry("a", "1" * 64, 1)])

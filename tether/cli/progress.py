@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+REDRAW_S = 0.05
+"""rich takes about 9 us per update: 20,000 files' worth cost 0.2 s."""
 
 
 @contextmanager
@@ -33,8 +38,27 @@ def progress_bar(
         *columns, console=console, transient=True, disable=not console.is_terminal
     ) as progress:
         task = progress.add_task(description, total=total)
+        if progress.disable:
+            yield _ignore
+            return
+        lock = threading.Lock()
+        pending = 0
+        shown = 0.0
 
         def advance(n: int) -> None:
+            """Called per file: hands rich its count at most every ``REDRAW_S``."""
+            nonlocal pending, shown
+            with lock:
+                pending += n
+                now = time.monotonic()
+                if now - shown < REDRAW_S:
+                    return
+                n, pending, shown = pending, 0, now
             progress.advance(task, n)
 
         yield advance
+        progress.advance(task, pending)
+
+
+def _ignore(n: int) -> None:
+    pass

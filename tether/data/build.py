@@ -12,6 +12,7 @@ from tether.data.pointer import Kind, ignore_in_git, write_pointer
 from tether.data.repo import DataRepo
 from tether.data.snapshot import Snapshots, fingerprint
 from tether.data.walk import scan
+from tether.gcpause import gc_paused
 from tether.objects.tree import Tree, TreeEntry
 from tether.objects.types import Progress, no_progress
 from tether.store import DatasetVersion, ObjectRecord
@@ -30,6 +31,7 @@ class AddResult:
     """Files read; the others were known to the stat cache."""
 
 
+@gc_paused()
 def add(
     repo: DataRepo,
     path: str | os.PathLike[str],
@@ -47,6 +49,7 @@ def add(
     ``.gitignore`` of its folder.
     """
     data = inside_workspace(repo.workspace, path)
+    repo.import_store_soon()  # needed only after hashing
     kind: Kind = "folder" if data.is_dir() else "file"
     files = scan(str(data))
     cache = repo.stat_cache()

@@ -12,6 +12,7 @@ from tether.data.repo import DataRepo
 from tether.data.snapshot import Snapshots, fingerprint
 from tether.data.statcache import NoStatCache
 from tether.data.walk import scan
+from tether.gcpause import gc_paused
 
 
 @dataclass
@@ -76,6 +77,7 @@ def status_of(repo: DataRepo, pointer: Pointer, cache: NoStatCache) -> DatasetSt
     return result
 
 
+@gc_paused()
 def status(repo: DataRepo) -> list[DatasetStatus]:
     """The status of every dataset tracked by a pointer in the workspace."""
     cache = repo.stat_cache()

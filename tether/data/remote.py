@@ -19,6 +19,7 @@ from typing import Any
 from tether.config.remotes import Remote
 from tether.data.ref import parse_ref
 from tether.errors import InvalidInput, NotFound
+from tether.gcpause import gc_paused
 from tether.objects import (
     CorruptObject,
     NotATree,
@@ -393,6 +394,7 @@ def plan_pull(
     return _plan_versions(remote_objects, objects, versions, pulling=True)
 
 
+@gc_paused()
 def push(
     store: Store,
     objects: ObjectStore,
@@ -408,6 +410,7 @@ def push(
     return plan.run(progress=progress)
 
 
+@gc_paused()
 def pull(
     store: Store,
     objects: ObjectStore,

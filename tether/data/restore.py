@@ -13,6 +13,7 @@ from tether.data.materialize import CheckoutReport, LinkMode, materialize
 from tether.data.paths import inside_workspace
 from tether.data.pointer import Pointer, find_pointers, ignore_in_git, write_pointer
 from tether.data.repo import DataRepo
+from tether.gcpause import gc_paused
 from tether.objects.types import Progress, no_progress
 
 
@@ -33,6 +34,7 @@ def _check_destination(repo: DataRepo, dest: Path) -> None:
             raise UnsafeDestination(str(dest), f"it holds a {marker} folder")
 
 
+@gc_paused()
 def checkout(
     repo: DataRepo,
     ref: str,
@@ -95,6 +97,7 @@ def checkout(
     return report
 
 
+@gc_paused()
 def checkout_pointers(
     repo: DataRepo, *, link: LinkMode = "copy", progress: Progress = no_progress
 ) -> list[PointerCheckout]:

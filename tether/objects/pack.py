@@ -26,6 +26,7 @@ import struct
 import sys
 import tempfile
 import threading
+import time
 from array import array
 from collections.abc import Iterator
 
@@ -127,6 +128,10 @@ def index_bytes(rows: list[tuple[bytes, int, int]]) -> bytes:
     return body + _checksum(body)
 
 
+RECHECK_S = 0.5
+"""How long a look at the packs folder stays fresh for lookups that may miss a new pack."""
+
+
 class Packs:
     """The packs of one store's ``packs/`` folder, loaded when first needed and re-listed when
     the folder changes (another process committed or removed a pack)."""
@@ -137,6 +142,7 @@ class Packs:
         self._where: dict[bytes, PackIndex] = {}  # every packed digest -> a pack holding it
         self._fds: dict[str, int] = {}
         self._stamp: int | None = -1  # folder mtime when last listed; None: no folder
+        self._checked = -RECHECK_S  # time.monotonic() of the last look at the folder
         self._lock = threading.Lock()
 
     def _folder_stamp(self) -> int | None:
@@ -148,11 +154,17 @@ class Packs:
     def refresh(self, *, force: bool = False) -> None:
         """Load packs committed since the last listing; forget removed ones.
 
-        Without ``force`` the folder is listed again only when its mtime changed. Two commits
+        Without ``force`` the folder is listed again only when its mtime changed, and looked
+        at no more than once per ``RECHECK_S`` (a batch asks for every object). Two commits
         within one tick of the filesystem's clock can leave it unchanged, so reads that miss
         (and :meth:`contains_all`) force a listing; a dedup check that misses a new pack only
         writes an object twice.
         """
+        if not force:
+            now = time.monotonic()
+            if now - self._checked < RECHECK_S:
+                return
+            self._checked = now
         stamp = self._folder_stamp()
         if stamp == self._stamp and not force:
             return

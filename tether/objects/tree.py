@@ -38,7 +38,8 @@ def normalise_mode(mode: int) -> int:
 
 
 # one search finds every way a path can be unsafe: leading "/", empty, "." or ".." parts, NUL
-_BAD_PATH = re.compile(r"^/|//|/$|^$|(?:^|/)\.\.?(?:/|$)|\x00")
+# \Z, not $: $ also matches before a final newline, and "\n" is a valid file name
+_BAD_PATH = re.compile(r"^/|//|/\Z|^\Z|(?:^|/)\.\.?(?:/|\Z)|\x00")
 _encode_string = json.encoder.encode_basestring  # JSON string quoting, non-ASCII kept as is
 _FIELDS = operator.itemgetter("path", "digest", "size", "mode")
 _path = operator.itemgetter(0)

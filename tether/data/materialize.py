@@ -112,6 +112,8 @@ class _Materializer:
         self.cache = cache
         self.readonly = readonly
         self.workers = workers
+        if objects.is_local:  # copies are kernel work: more threads only take turns on the GIL
+            self.workers = min(workers, max(2, os.cpu_count() or 1))
         self.progress = progress
         self.local = objects.backend.local_path
         self.loose = getattr(objects.backend, "path", None)  # where a loose copy would be

@@ -278,9 +278,9 @@ class LocalBackend:
             return None
 
     def missing(self, digests: Iterable[str], workers: int) -> set[str]:
-        wanted = set(digests)
+        wanted = self._not_packed(set(digests))  # in memory: most small objects end here
         if len(wanted) < 2048:
-            return self._not_packed({d for d in wanted if not os.path.exists(self.path(d))})
+            return {d for d in wanted if not os.path.exists(self.path(d))}
         # Many digests: one listing per fan-out folder beats one stat per digest.
         by_prefix: dict[str, set[str]] = {}
         for d in wanted:
@@ -292,7 +292,7 @@ class LocalBackend:
             except (FileNotFoundError, NotADirectoryError):
                 present = set()
             absent.update(prefix + n for n in names - present)
-        return self._not_packed(absent)
+        return absent
 
     def _not_packed(self, digests: set[str]) -> set[str]:
         writer = self._writer

@@ -49,7 +49,6 @@ def add(
     ``.gitignore`` of its folder.
     """
     data = inside_workspace(repo.workspace, path)
-    repo.import_store_soon()  # needed only after hashing
     kind: Kind = "folder" if data.is_dir() else "file"
     files = scan(str(data))
     cache = repo.stat_cache()

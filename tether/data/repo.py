@@ -32,13 +32,6 @@ class DataRepo:
             self.store_or_factory = self.store_or_factory()
         return self.store_or_factory  # type: ignore[return-value]
 
-    def import_store_soon(self) -> None:
-        """If the metadata store is not open yet, import its libraries in the background."""
-        if callable(self.store_or_factory) and not hasattr(self.store_or_factory, "close"):
-            from tether.store.factory import import_in_background
-
-            import_in_background()
-
     def stat_cache(self) -> StatCache:
         """The workspace's stat cache, loaded once per repo object."""
         if self._cache is None:

@@ -23,19 +23,5 @@ def open_store(url: str, *, busy_timeout_s: float = 30.0) -> Store:
     return open_sql_store(url, busy_timeout_s=busy_timeout_s)
 
 
-def import_in_background() -> None:
-    """Start importing the SQL store's libraries (SQLAlchemy, Alembic: about 0.5 s) in a
-    thread, for a command that opens the store only after long work of its own."""
-    import importlib
-    import threading
-
-    threading.Thread(
-        target=importlib.import_module,
-        args=("tether.store.sql.store",),
-        name="tether-import-store",
-        daemon=True,
-    ).start()
-
-
 def open_store_from_settings(settings: Settings) -> Store:
     return open_store(settings.store_url, busy_timeout_s=float(settings["store.busy_timeout_s"]))

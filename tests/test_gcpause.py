@@ -29,7 +29,7 @@ def test_decorator_restores_after_an_error_and_keeps_a_disabled_collector_off() 
     gc.disable()
     try:
         with gc_paused():
-            pass
+            assert not gc.isenabled()
         assert not gc.isenabled()  # the caller had turned it off: it stays off
     finally:
         gc.enable()

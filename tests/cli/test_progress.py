@@ -6,6 +6,7 @@ import pytest
 
 from tether.cli import progress as progress_mod
 from tether.cli.progress import progress_bar
+from tether.objects.types import no_progress
 
 
 def test_every_advance_reaches_the_bar_even_between_redraws(
@@ -38,4 +39,4 @@ def test_every_advance_reaches_the_bar_even_between_redraws(
 def test_no_terminal_no_work(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     with progress_bar("files", None, unit_bytes=True) as step:
-        assert step is progress_mod._ignore
+        assert step is no_progress

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from tether.objects.types import no_progress
+
 REDRAW_S = 0.05
 """rich takes about 9 us per update: 20,000 files' worth cost 0.2 s."""
 
@@ -39,7 +41,7 @@ def progress_bar(
     ) as progress:
         task = progress.add_task(description, total=total)
         if progress.disable:
-            yield _ignore
+            yield no_progress
             return
         lock = threading.Lock()
         pending = 0
@@ -58,7 +60,3 @@ def progress_bar(
 
         yield advance
         progress.advance(task, pending)
-
-
-def _ignore(n: int) -> None:
-    pass

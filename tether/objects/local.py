@@ -453,8 +453,9 @@ class LocalBackend:
             writer.commit()
         self.packs.forget(index.name)
         try:
-            with contextlib.suppress(FileNotFoundError):  # another process removed it first
-                os.unlink(os.path.join(self.packs.folder, index.name + ".idx"))  # gone from here
-                os.unlink(index.pack_path)
+            # the index first: the pack is gone from then on; either may be gone already
+            for path in (os.path.join(self.packs.folder, index.name + ".idx"), index.pack_path):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
         except OSError as e:
             raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None

@@ -36,6 +36,15 @@ def current_revision(engine: Engine) -> str | None:
     return None if value is None else str(value)
 
 
+def _revision_in(conn: sa.Connection) -> str | None:
+    """The revision, read inside the caller's transaction (a failed query would abort it on
+    PostgreSQL, so the table is looked up first)."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    value = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    return None if value is None else str(value)
+
+
 def _is_missing_table(e: sa.exc.DBAPIError) -> bool:
     text = str(e.orig).lower()
     return "no such table" in text or "does not exist" in text or "undefinedtable" in text
@@ -67,6 +76,8 @@ def upgrade(engine: Engine, target: str = "head") -> None:
         with conn.begin():
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+            if target == "head" and _revision_in(conn) == HEAD:
+                return  # another opener migrated while this one waited for the lock
             try:
                 command.upgrade(alembic_config(conn), target)
             except CommandError as e:

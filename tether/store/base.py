@@ -169,6 +169,11 @@ class Store(ABC):
         run_id: str | None = None,
     ) -> DatasetVersion: ...
     @abstractmethod
+    def register_dataset_versions(self, versions: Sequence[DatasetVersion]) -> list[DatasetVersion]:
+        """Record versions made elsewhere (pulled from a remote) under their own numbers and
+        times; return those that were not recorded yet. Idempotent; another tree under a
+        recorded number raises DatasetVersionConflict and records none of them."""
+    @abstractmethod
     def get_dataset_version(
         self, project: str, dataset: str, version: int | None = None
     ) -> DatasetVersion: ...

@@ -45,6 +45,20 @@ class DatasetVersionNotFound(NotFound):
         super().__init__(f"dataset {dataset!r} in project {project!r} has no version {version}")
 
 
+class DatasetVersionConflict(Conflict):
+    """A version to record under its own number differs from the one already recorded."""
+
+    def __init__(self, project: str, dataset: str, version: int, stored: str, given: str) -> None:
+        self.dataset = dataset
+        self.version = version
+        self.stored = stored
+        self.given = given
+        super().__init__(
+            f"dataset {dataset!r} in project {project!r} already has a version {version} with "
+            f"tree {stored}, not {given}; a recorded version is never replaced"
+        )
+
+
 class ModelNotFound(NotFound):
     def __init__(self, project: str, model: str) -> None:
         super().__init__(f"model {model!r} does not exist in project {project!r}")

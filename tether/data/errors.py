@@ -103,6 +103,42 @@ class MissingObjects(NotFound):
         )
 
 
+class BadRecord(IntegrityError):
+    """A dataset-version record on a remote is damaged or does not fit what names it."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        super().__init__(
+            f"the dataset-version record {where} is invalid: {problem}; nothing was registered. "
+            "Push the dataset again from a workspace that has it (tether data push), after "
+            "removing that record if it is damaged"
+        )
+
+
+class RemoteVersionConflict(Conflict):
+    """The remote already holds a record of this version number with another tree."""
+
+    def __init__(self, ref: str, url: str, there: str, here: str) -> None:
+        super().__init__(
+            f"the remote {url} already holds dataset {ref} with tree {there}, but this "
+            f"workspace's {ref} is tree {here}: another workspace numbered its own version the "
+            "same; nothing was pushed. Workspaces that add versions of the same dataset should "
+            "share one metadata store (store.url), or push to separate remotes"
+        )
+
+
+class VersionConflict(Conflict):
+    """The workspace's metadata store holds this version number with another tree."""
+
+    def __init__(self, ref: str, here: str, source: str, there: str) -> None:
+        super().__init__(
+            f"this workspace's dataset {ref} is tree {here}, but {source} names tree {there} "
+            "for it: the workspace numbered a version of its own the same; nothing was "
+            "registered and no version was replaced. Pull into a fresh clone, or share one "
+            "metadata store (store.url) between the workspaces"
+        )
+
+
 class NotATable(InvalidInput):
     """``to_pandas`` / ``to_arrow`` on a dataset that is not one Parquet or CSV file."""
 

@@ -173,6 +173,7 @@ class Store(ABC):
         """Record versions made elsewhere (pulled from a remote) under their own numbers and
         times; return those that were not recorded yet. Idempotent; another tree under a
         recorded number raises DatasetVersionConflict and records none of them."""
+
     @abstractmethod
     def get_dataset_version(
         self, project: str, dataset: str, version: int | None = None

@@ -190,7 +190,7 @@ def select_pull(
     root: Path | None = None,
 ) -> Selection:
     """The versions to pull: those ``refs`` name; without refs, those the ``pointers`` name
-    and the latest version of every dataset the store holds.
+    and the latest version of every other dataset the store holds.
 
     ``root`` (the workspace) shortens the pointer paths that errors and notes name.
     """
@@ -208,8 +208,10 @@ def select_pull(
             names = store.list_datasets(project)
         except ProjectNotFound:
             names = []
+        named = {p.name for p in pointers}
         for name in names:
-            s.want(name, None, all_versions)
+            if name not in named:  # a pointer says which version the workspace wants
+                s.want(name, None, all_versions)
     out = s.out
     out.versions = sorted(s.chosen.values(), key=lambda v: (v.dataset, v.version))
     registering = sorted(s.register.values(), key=lambda v: (v.dataset, v.version))

@@ -242,10 +242,12 @@ class Plan:
                 sizes = pmap(write_tree, self.need_trees, threads)
             copied += len(sizes)
             nbytes += sum(sizes)
+        skipped = self.objects - copied
         if self.history_trees:
             got_trees = _copy_present(self.src, self.dst, self.history_trees)
             report(got_trees.bytes)
             copied += got_trees.copied
+            skipped += got_trees.skipped
             nbytes += got_trees.bytes
         if self.records:
             RemoteRecords(self.dst).write(self.records)
@@ -253,8 +255,7 @@ class Plan:
         if self.register and self.store is not None:
             self.store.get_or_create_project(self.register[0].project)
             self.registered = self.store.register_dataset_versions(self.register)
-        total = self.objects + len(self.history_trees)
-        return TransferReport(copied=copied, skipped=total - copied, bytes=nbytes)
+        return TransferReport(copied=copied, skipped=skipped, bytes=nbytes)
 
 
 def _groups(
@@ -389,7 +390,7 @@ def plan_trees(
 
 def _copy_present(src: ObjectStore, dst: ObjectStore, digests: Sequence[str]) -> TransferReport:
     """Copy the small objects (tree manifests) among ``digests`` that ``src`` holds and
-    ``dst`` lacks; those ``src`` lacks are skipped."""
+    ``dst`` lacks; ``skipped`` counts those already in ``dst`` (not those ``src`` lacks)."""
     need = dst.missing(digests)
     there = sorted(need - src.missing(need))
     data = src.backend.read_many(there)
@@ -398,7 +399,7 @@ def _copy_present(src: ObjectStore, dst: ObjectStore, digests: Sequence[str]) ->
     with dst.backend.batch():
         dst.backend.write_many(data)
     nbytes = sum(len(b) for b in data.values())
-    return TransferReport(copied=len(data), skipped=len(digests) - len(data), bytes=nbytes)
+    return TransferReport(copied=len(data), skipped=len(digests) - len(need), bytes=nbytes)
 
 
 def _raise_incomplete(

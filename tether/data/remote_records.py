@@ -161,7 +161,7 @@ class RemoteRecords:
                 try:
                     with open(f"{self._root}/{path}", "rb") as f:
                         out[path] = f.read()
-                except FileNotFoundError:
+                except (FileNotFoundError, NotADirectoryError):
                     continue
                 except OSError as e:
                     translate(e, self.url)

@@ -353,3 +353,43 @@ def test_pull_says_what_to_do_when_there_is_nothing_to_pull(
     assert "dataset 'nope' is neither in this workspace nor on the remote" in (
         capsys.readouterr().err
     )
+
+
+def test_before_the_pull_every_command_says_to_pull(
+    folder_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clone(folder_project)
+    assert run("data", "ls") == 0
+    assert "in a fresh clone, `tether data pull` fetches" in capsys.readouterr().out
+    for args in [
+        ("data", "log", "images"),
+        ("data", "show", "images@2"),
+        ("data", "diff", "images@1", "images@2"),
+        ("data", "checkout", "images@2"),
+    ]:
+        assert run(*args) == 1, args
+        err = capsys.readouterr().err
+        assert "dataset 'images' does not exist in project 'p'" in err, args
+        assert "`tether data pull` fetches those the pointer files name" in err, args
+    for args in [("data", "status"), ("data", "checkout")]:
+        assert run(*args) == 1, args
+        err = capsys.readouterr().err
+        assert "1 objects of dataset images@2 (data/images: its tree) are missing" in err, args
+        assert "(tether data pull)" in err, args
+
+
+def test_a_fresh_clone_pulls_an_older_version_by_name(
+    folder_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    here = clone(folder_project)
+    assert run("data", "pull", "images@1") == 0
+    out = capsys.readouterr().out
+    assert "pulled 1 version from origin" in out
+    assert "registered 2 versions in this workspace: images@1, images@2" in out
+    assert run("data", "checkout", "images@1") == 0
+    assert read(here / "data" / "images") == V1
+    assert run("data", "pull", "--all-versions") == 0  # the pointer now names images@1
+    out = capsys.readouterr().out
+    assert "pulled 2 versions" in out and "registered" not in out
+    assert run("data", "checkout", "images@2") == 0
+    assert read(here / "data" / "images") == V2

@@ -67,9 +67,15 @@ def ls(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="One JSON per line.")
 ) -> None:
     """Datasets with their latest version, file count and size."""
+    from tether.store import ProjectNotFound
+
     repo = _repo(ctx)
     rows = []
-    for name in repo.store.list_datasets(repo.project):
+    try:
+        names = repo.store.list_datasets(repo.project)
+    except ProjectNotFound:  # nothing recorded yet (a fresh clone before `tether data pull`)
+        names = []
+    for name in names:
         v = repo.store.get_dataset_version(repo.project, name)
         rows.append(v)
     if as_json:
@@ -77,7 +83,10 @@ def ls(
             typer.echo(json.dumps(_version_dict(v)))
         return
     if not rows:
-        typer.echo("no datasets yet; add one with `tether data add PATH`")
+        typer.echo(
+            "no datasets yet; add one with `tether data add PATH` (in a fresh clone, "
+            "`tether data pull` fetches those the pointer files name)"
+        )
         return
     typer.echo(f"{'NAME':<24} {'VERSION':>7} {'FILES':>9} {'SIZE':>10}  CREATED")
     for v in rows:
@@ -102,8 +111,13 @@ def log(
     as_json: bool = typer.Option(False, "--json", help="One JSON per line."),
 ) -> None:
     """Versions of a dataset, newest first."""
+    from tether.store import DatasetNotFound, ProjectNotFound
+
     repo = _repo(ctx)
-    versions = list(reversed(repo.store.list_dataset_versions(repo.project, name)))
+    try:
+        versions = list(reversed(repo.store.list_dataset_versions(repo.project, name)))
+    except ProjectNotFound:
+        raise DatasetNotFound(repo.project, name) from None
     if as_json:
         for v in versions:
             typer.echo(json.dumps(_version_dict(v)))

@@ -15,7 +15,7 @@ from itertools import compress
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from tether.data.ref import parse_ref
+from tether.data.ref import get_version
 from tether.data.table_summary import (
     TableDiff,
     TableSummary,
@@ -184,8 +184,7 @@ def _entry_dict(e: TreeEntry) -> dict[str, Any]:
 
 def resolve(store: Store, project: str, ref: str) -> DatasetVersion:
     """The dataset version a ``NAME`` or ``NAME@VERSION`` reference names."""
-    name, version = parse_ref(ref)
-    return store.get_dataset_version(project, name, version)
+    return get_version(store, project, ref)
 
 
 def diff_versions(

@@ -37,7 +37,11 @@ class ObjectRecordNotFound(NotFound):
 
 class DatasetNotFound(NotFound):
     def __init__(self, project: str, dataset: str) -> None:
-        super().__init__(f"dataset {dataset!r} does not exist in project {project!r}")
+        super().__init__(
+            f"dataset {dataset!r} does not exist in project {project!r}; `tether data ls` "
+            "lists the datasets (in a fresh clone, `tether data pull` fetches those the pointer "
+            "files name)"
+        )
 
 
 class DatasetVersionNotFound(NotFound):

@@ -458,7 +458,7 @@ def plan_pull(
     """Plan a pull of the selected versions from ``remote_objects`` into ``objects``.
 
     Without ``refs``: the versions the ``pointers`` name, and the latest version of every
-    dataset the store holds. Versions the store lacks are taken from the remote's records
+    other dataset the store holds. Versions the store lacks are taken from the remote's records
     (:mod:`tether.data.pull_select`) and registered once their objects are in.
     """
     records = RemoteRecords(remote_objects)

@@ -7,6 +7,11 @@ them, so a destination never holds a tree whose files are missing. Copies land i
 chunk is committed before the next starts (one filesystem sync per chunk on a local folder;
 every object is atomic on object storage), so an interrupted push or pull keeps what it had
 finished and a re-run copies only what is still missing. Every copy is verified on the way.
+
+After the objects, a push writes the record of each version the remote lacks
+(:mod:`tether.data.remote_records`), and a pull registers the versions the workspace's
+metadata store lacks (:mod:`tether.data.pull_select`): a fresh clone needs only its pointer
+files and the remote.
 """
 
 from __future__ import annotations

@@ -339,6 +339,7 @@ def test_push_writes_version_records_that_a_fresh_store_registers(
     remote = make_remote()
     push(meta, local, remote, PROJECT, all_versions=True)
     assert RemoteRecords(remote).history(PROJECT, "images") == {1: v1, 2: v2}
+    assert RemoteRecords(remote).history(PROJECT, "never pushed") == {}
     again = plan_push(meta, local, make_remote(), PROJECT, all_versions=True)
     assert (again.to_copy, again.records) == (0, {})  # pushing again writes nothing
 

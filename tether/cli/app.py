@@ -30,6 +30,7 @@ def root(
     )
     ctx.obj = cli
     ctx.call_on_close(cli.close)
+    cli.export_flags()  # for the code that opens its own stores: sessions, steps, re-runs
 
 
 def _init(app: typer.Typer) -> None:

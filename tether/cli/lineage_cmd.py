@@ -18,10 +18,9 @@ def lineage(
 ) -> None:
     """Print what TARGET came from (upstream) and what used it (downstream)."""
     from tether.tracking.lineage import resolve_node, trace
-    from tether.tracking.session import open_session
 
     cli = get(ctx)
-    session = open_session(cli.workspace().root, project=cli.settings().project)
+    session = cli.session()
     graph = trace(session, resolve_node(session, target), depth=depth)
     if as_json:
         typer.echo(json.dumps(graph.to_dict(), indent=2))

@@ -109,10 +109,9 @@ def ls(
 ) -> None:
     """Pipeline runs, newest first."""
     from tether.store.filter import parse_filter, parse_order_by
-    from tether.tracking.session import open_session
 
     cli = get(ctx)
-    session = open_session(cli.workspace().root, project=cli.settings().project)
+    session = cli.session()
     runs = session.store.search_runs(
         session.project,
         parse_filter("tags.`tether.pipeline` is not null"),

@@ -24,10 +24,9 @@ def reproduce(
     from rich.table import Table
 
     from tether.tracking.reproduce import reproduce as run_reproduce
-    from tether.tracking.session import open_session
 
     cli = get(ctx)
-    session = open_session(cli.workspace().root, project=cli.settings().project)
+    session = cli.session()
     console = Console()
     report = run_reproduce(
         session,

@@ -68,9 +68,9 @@ def diff(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
-    from rich.console import Console
+    from tether.cli.output import console
 
-    render(Console(highlight=False), result, limit)
+    render(console(), result, limit)
 
 
 # -- rendering -----------------------------------------------------------------------------

@@ -24,7 +24,6 @@ def reproduce(
 
     from tether.cli.output import console as make_console
     from tether.cli.output import styled
-
     from tether.tracking.reproduce import reproduce as run_reproduce
 
     cli = get(ctx)

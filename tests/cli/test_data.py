@@ -68,7 +68,9 @@ def test_errors_are_one_line(ws: Path, tmp_path: Path, capsys: pytest.CaptureFix
     assert "--link" in capsys.readouterr().err
 
 
-def test_delete_hides_a_dataset_until_restored(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_delete_hides_a_dataset_until_restored(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for name in ("imgs", "labels"):
         (ws / name).mkdir()
         (ws / name / "a.txt").write_text(name)
@@ -79,7 +81,7 @@ def test_delete_hides_a_dataset_until_restored(ws: Path, capsys: pytest.CaptureF
     assert run("data", "ls", "--json") == 0
     assert [json.loads(x)["dataset"] for x in capsys.readouterr().out.splitlines()] == ["labels"]
     assert run("data", "ls", "--deleted") == 0
-    assert "(deleted)" in [x for x in capsys.readouterr().out.splitlines() if "imgs" in x][0]
+    assert "(deleted)" in next(x for x in capsys.readouterr().out.splitlines() if "imgs" in x)
     assert run("data", "show", "imgs@1") == 0  # versions stay readable
     assert run("data", "restore", "imgs") == 0
     capsys.readouterr()

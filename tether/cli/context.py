@@ -17,6 +17,7 @@ import typer
 
 if TYPE_CHECKING:
     from tether.config import Settings, Workspace
+    from tether.data import DataRepo
     from tether.objects import ObjectStore
     from tether.store import Store
     from tether.tracking.session import Session
@@ -73,6 +74,18 @@ class CliContext:
 
             self._objects = ObjectStore.from_settings(self.settings())
         return self._objects
+
+    def data_repo(self) -> DataRepo:
+        from tether.data import DataRepo
+
+        settings = self.settings()
+        return DataRepo(
+            self.workspace(),
+            self.store,  # opened only by commands that need it
+            self.objects(),
+            settings.project,
+            workers=settings.objects_workers,
+        )
 
     def session(self) -> Session:
         """The tracking session of this workspace, under the flags (exported by the root)."""

@@ -31,7 +31,7 @@ def show(
     table = Table("setting", "value", "source", box=None)
     for r in rows:
         table.add_row(r.key, "" if r.value is None else str(r.value), r.source)
-    console().print(table)
+    console(wide=True).print(table)  # values in full, never cut
 
 
 @app.command("get")

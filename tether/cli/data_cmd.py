@@ -131,6 +131,8 @@ def log(
     as_json: bool = typer.Option(False, "--json", help="One JSON per line."),
 ) -> None:
     """Versions of a dataset, newest first."""
+    from tether.store.ids import short_id
+
     repo = _repo(ctx)
     versions = list(reversed(repo.store.list_dataset_versions(repo.project, name)))
     if as_json:
@@ -141,7 +143,8 @@ def log(
     for v in versions:
         typer.echo(
             f"{v.version:>7}  {v.created_at:%Y-%m-%d %H:%M} {v.file_count:>9} "
-            f"{_size(v.total_size):>10}  {(v.run_id or '-')[:12]:<12} {v.message or ''}"
+            f"{_size(v.total_size):>10}  {short_id(v.run_id) if v.run_id else '-':<12} "
+            f"{v.message or ''}"
         )
 
 

@@ -32,7 +32,7 @@ def test_every_extra_is_documented() -> None:
 def test_objects_workers_default_is_as_documented(tmp_path: Path) -> None:
     doc = (ROOT / "docs" / "getting-started.md").read_text()
     row = next(line for line in doc.splitlines() if line.startswith("| `objects.workers`"))
-    assert "4 × CPUs, at most 32" in row
+    assert "4 \u00d7 CPUs, at most 32" in row  # 4 times the CPU count
     init_workspace(tmp_path, project="p")
     settings = load_settings(find_workspace(tmp_path), {}, env={})
     assert settings.objects_workers == min(32, 4 * (os.cpu_count() or 1))

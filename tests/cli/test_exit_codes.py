@@ -49,7 +49,7 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path: Path) -> None:
             time.sleep(0.05)
         assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
     assert proc.returncode == 130

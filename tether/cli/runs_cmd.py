@@ -74,7 +74,7 @@ def ls(
 
     session = get(ctx).session()
     expr = parse_filter(filter_)
-    if not all_:
+    if not all_ and "parent_id" not in filter_:  # a filter on the parent asks for children
         top = IsNull(Field("attributes", "parent_id"))
         expr = top if expr is None else And((expr, top))
     runs = session.store.search_runs(

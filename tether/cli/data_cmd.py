@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from tether.data import DataRepo
 
 app = typer.Typer(
-    help="Dataset versions: add, ls, log, show, status, checkout.", no_args_is_help=True
+    help="Dataset versions: add, ls, log, show, status, checkout, diff, delete, restore.",
+    no_args_is_help=True,
 )
 
 
@@ -64,23 +65,23 @@ def add(
 
 @app.command("ls")
 def ls(
-    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="One JSON per line.")
+    ctx: typer.Context,
+    deleted: bool = typer.Option(False, "--deleted", help="Deleted datasets too, marked."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON per line."),
 ) -> None:
     """Datasets with their latest version, file count and size."""
     from tether.store import ProjectNotFound
 
     repo = _repo(ctx)
-    rows = []
     try:
-        names = repo.store.list_datasets(repo.project)
+        live = set(repo.store.list_datasets(repo.project))
+        names = repo.store.list_datasets(repo.project, include_deleted=True) if deleted else live
     except ProjectNotFound:  # nothing recorded yet (a fresh clone before `tether data pull`)
-        names = []
-    for name in names:
-        v = repo.store.get_dataset_version(repo.project, name)
-        rows.append(v)
+        live, names = set(), set()
+    rows = [repo.store.get_dataset_version(repo.project, name) for name in sorted(names)]
     if as_json:
         for v in rows:
-            typer.echo(json.dumps(_version_dict(v)))
+            typer.echo(json.dumps({**_version_dict(v), "deleted": v.dataset not in live}))
         return
     if not rows:
         typer.echo(
@@ -92,8 +93,35 @@ def ls(
     for v in rows:
         typer.echo(
             f"{v.dataset:<24} {v.version:>7} {v.file_count:>9} {_size(v.total_size):>10}  "
-            f"{v.created_at:%Y-%m-%d %H:%M}"
+            f"{v.created_at:%Y-%m-%d %H:%M}" + ("  (deleted)" if v.dataset not in live else "")
         )
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context, names: list[str] = typer.Argument(..., help="Dataset names.")
+) -> None:
+    """Hide datasets from `tether data ls`; their versions stay readable and restorable.
+
+    Nothing is freed: `tether data restore NAME` brings a dataset back, and so does adding a
+    new version. Freeing objects nothing refers to is a later command (`tether gc`, not
+    written yet). Pointer files and checked-out folders are left as they are.
+    """
+    repo = _repo(ctx)
+    for name in names:
+        repo.store.delete_dataset(repo.project, name)
+        typer.echo(f"deleted dataset {name}; `tether data restore {name}` brings it back")
+
+
+@app.command("restore")
+def restore(
+    ctx: typer.Context, names: list[str] = typer.Argument(..., help="Dataset names.")
+) -> None:
+    """Bring deleted datasets back into `tether data ls`."""
+    repo = _repo(ctx)
+    for name in names:
+        repo.store.restore_dataset(repo.project, name)
+        typer.echo(f"restored dataset {name}")
 
 
 def _version_dict(v: object) -> dict[str, object]:
@@ -112,6 +140,7 @@ def log(
 ) -> None:
     """Versions of a dataset, newest first."""
     from tether.store import DatasetNotFound, ProjectNotFound
+    from tether.store.ids import short_id
 
     repo = _repo(ctx)
     try:
@@ -126,7 +155,8 @@ def log(
     for v in versions:
         typer.echo(
             f"{v.version:>7}  {v.created_at:%Y-%m-%d %H:%M} {v.file_count:>9} "
-            f"{_size(v.total_size):>10}  {(v.run_id or '-')[:12]:<12} {v.message or ''}"
+            f"{_size(v.total_size):>10}  {short_id(v.run_id) if v.run_id else '-':<12} "
+            f"{v.message or ''}"
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tether.errors import InvalidInput, NotFound, TetherError
+from tether.store.ids import short_id
 
 
 class PipelineError(TetherError):
@@ -62,8 +63,8 @@ class PipelineFailed(PipelineError):
         self.failed = list(failed)
         super().__init__(
             f"pipeline run {run_id} failed in step(s) {', '.join(self.failed)}; "
-            f"see `tether pipeline show {run_id[:13]}`, fix them and run "
-            f"`tether pipeline resume {run_id[:13]}`"
+            f"see `tether pipeline show {short_id(run_id)}`, fix them and run "
+            f"`tether pipeline resume {short_id(run_id)}`"
         )
 
 

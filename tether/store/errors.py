@@ -83,10 +83,8 @@ class AliasNotFound(NotFound):
 class AmbiguousRunId(Conflict):
     def __init__(self, prefix: str, matches: list[str]) -> None:
         self.matches = matches
-        super().__init__(
-            f"run id prefix {prefix!r} matches several runs ({', '.join(matches)}); "
-            "give more characters"
-        )
+        shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+        super().__init__(f"run id {prefix!r} matches several runs ({shown}); give more characters")
 
 
 class ParamConflict(Conflict):

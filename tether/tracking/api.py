@@ -112,8 +112,10 @@ def log_input(source: DatasetVersion | str, name: str | None = None) -> None:
 
 
 def get_run(run_id: str, *, workspace: str | os.PathLike[str] | None = None) -> RunView:
+    """A run by its id, or by the first or last characters of it (``tether runs ls`` shows
+    the last 12)."""
     session = open_session(Path(workspace) if workspace is not None else None)
-    return RunView(session, session.store.get_run(run_id))
+    return RunView(session, session.store.get_run(session.store.resolve_run_id(run_id)))
 
 
 def search_runs(

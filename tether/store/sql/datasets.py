@@ -60,6 +60,11 @@ class DatasetsMixin(SqlCore):
             if run_id is not None:
                 self._require_run(conn, run_id)
             dataset_id, version = self._next_version(conn, t.datasets, project_id, dataset)
+            conn.execute(  # a new version brings a deleted dataset back
+                sa.update(t.datasets)
+                .where(t.datasets.c.id == dataset_id, t.datasets.c.deleted_at.is_not(None))
+                .values(deleted_at=None)
+            )
             conn.execute(
                 sa.insert(t.dataset_versions).values(
                     dataset_id=dataset_id,
@@ -184,15 +189,31 @@ class DatasetsMixin(SqlCore):
             raise DatasetVersionNotFound(project, dataset, wanted)
         return _version(project, dataset, row)
 
-    def list_datasets(self, project: str) -> list[str]:
+    def list_datasets(self, project: str, *, include_deleted: bool = False) -> list[str]:
+        """Names, sorted; soft-deleted datasets only with ``include_deleted``."""
         validate.name("project", project)
         d = t.datasets.c
+        query = sa.select(d.name).order_by(d.name)
+        if not include_deleted:
+            query = query.where(d.deleted_at.is_(None))
         with self._read() as conn:
             project_id = self._project_id(conn, project)
-            names = conn.execute(
-                sa.select(d.name).where(d.project_id == project_id).order_by(d.name)
-            ).scalars()
-            return list(names)
+            return list(conn.execute(query.where(d.project_id == project_id)).scalars())
+
+    def delete_dataset(self, project: str, dataset: str) -> None:
+        self._set_deleted(project, dataset, now())
+
+    def restore_dataset(self, project: str, dataset: str) -> None:
+        self._set_deleted(project, dataset, None)
+
+    def _set_deleted(self, project: str, dataset: str, when: Any) -> None:
+        validate.name("project", project)
+        validate.name("dataset", dataset)
+        with self._write() as conn:
+            dataset_id, _ = self._dataset(conn, project, dataset)
+            conn.execute(
+                sa.update(t.datasets).where(t.datasets.c.id == dataset_id).values(deleted_at=when)
+            )
 
     def list_dataset_versions(self, project: str, dataset: str) -> list[DatasetVersion]:
         """Oldest first."""

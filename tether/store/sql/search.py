@@ -206,6 +206,7 @@ class SearchMixin(SqlCore):
         *,
         limit: int = 1000,
         experiment: str | None = None,
+        include_deleted: bool = False,
     ) -> list[Run]:
         validate.name("project", project)
         validate.optional_name("experiment", experiment)
@@ -215,6 +216,8 @@ class SearchMixin(SqlCore):
         conditions = [t.projects.c.name == project]
         if experiment is not None:
             conditions.append(t.runs.c.experiment == experiment)
+        if not include_deleted:
+            conditions.append(t.runs.c.deleted_at.is_(None))
         if filter is not None:
             conditions.append(compiler.where(filter))
         ordering = compiler.order(order_by)

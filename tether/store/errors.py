@@ -84,6 +84,19 @@ class StoreUnavailable(StorageError):
     """The metadata database cannot be reached or opened."""
 
 
+class DeferredWriteFailed(StorageError):
+    """Some queued run records were refused by the database; the others were written."""
+
+    def __init__(self, failed: list[tuple[str, str]], total: int) -> None:
+        self.failed = failed
+        shown = "; ".join(f"run {run_id}: {reason}" for run_id, reason in failed[:3])
+        more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
+        super().__init__(
+            f"{len(failed)} of {total} queued run records could not be written and were "
+            f"dropped, the others were written: {shown}{more}"
+        )
+
+
 class StoreBusy(StorageError):
     """Another writer held the database longer than the busy timeout."""
 

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tether.errors import TetherError
 from tether.store import RunNotFound, Store, open_store
 from tether.store.errors import DeferredWriteFailed, StoreBusy
 

@@ -101,6 +101,10 @@ class StoreBusy(StorageError):
     """Another writer held the database longer than the busy timeout."""
 
 
+# Errors that pass: a write that failed with one of them is kept and tried again later.
+TRANSIENT_ERRORS = (StoreBusy, StoreUnavailable)
+
+
 class SchemaError(StorageError):
     """The database schema is not one this version of Tether can use."""
 

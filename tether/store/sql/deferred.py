@@ -20,10 +20,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tether.errors import TetherError
-from tether.store.errors import DeferredWriteFailed, StoreBusy, StoreUnavailable
-
-# errors that pass: the rows are kept for the next flush
-TRANSIENT = (StoreBusy, StoreUnavailable)
+from tether.store.errors import TRANSIENT_ERRORS as TRANSIENT
+from tether.store.errors import DeferredWriteFailed
 
 if TYPE_CHECKING:
     from array import array

@@ -74,7 +74,8 @@ class MetricBuffer:
             values = {k: _as_float(k, v) for k, v in metrics.items()}
         if not self._keys.issuperset(values):
             self._check_keys(values)
-        if type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
+        # literals, not names: no global lookups on the hot path
+        if type(step) is not int or not -0x8000000000000000 <= step <= 0x7FFFFFFFFFFFFFFF:
             step = self._check_step(step)
         ts = timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)
         with self._lock:

@@ -92,3 +92,9 @@ def test_lineage_formats(runs: list[str], capsys, tmp_path: Path) -> None:
     assert {e["from"] for e in data["edges"]} == {f"run:{maker.id}", f"object:{digest}"}
     assert run("lineage", "--dot", maker.id) == 0
     assert capsys.readouterr().out.startswith("digraph lineage {")
+
+
+def test_ls_hostile_filter_is_one_line(runs: list[str], capsys) -> None:
+    assert run("runs", "ls", "--filter", "(" * 1000 + "params.lr = 1" + ")" * 1000) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: filter too large: more than 50 nested") and err.count("\n") == 1

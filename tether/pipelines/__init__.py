@@ -6,6 +6,7 @@ from tether.pipelines.errors import (
     NotImportable,
     PipelineFailed,
     StepFailed,
+    MalformedValue,
     UntrustedTypes,
 )
 from tether.pipelines.executors import Executor, make_executor
@@ -33,6 +34,7 @@ __all__ = [
     "Step",
     "StepFailed",
     "StepRun",
+    "MalformedValue",
     "UntrustedTypes",
     "get_pipeline_run",
     "make_executor",

@@ -2,11 +2,11 @@
 
 from tether.pipelines.errors import (
     InvalidPipeline,
+    MalformedValue,
     NoMaterializer,
     NotImportable,
     PipelineFailed,
     StepFailed,
-    MalformedValue,
     UntrustedTypes,
 )
 from tether.pipelines.executors import Executor, make_executor
@@ -25,6 +25,7 @@ from tether.pipelines.step import Step, step
 __all__ = [
     "Executor",
     "InvalidPipeline",
+    "MalformedValue",
     "Materializer",
     "NoMaterializer",
     "NotImportable",
@@ -34,7 +35,6 @@ __all__ = [
     "Step",
     "StepFailed",
     "StepRun",
-    "MalformedValue",
     "UntrustedTypes",
     "get_pipeline_run",
     "make_executor",

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from tether.errors import ConfigError, Conflict, InvalidInput, NotFound, StorageError
+from tether.errors import (
+    ConfigError,
+    Conflict,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    StorageError,
+)
 
 
 class InvalidField(InvalidInput):
@@ -94,6 +101,18 @@ class DeferredWriteFailed(StorageError):
         super().__init__(
             f"{len(failed)} of {total} queued run records could not be written and were "
             f"dropped, the others were written: {shown}{more}"
+        )
+
+
+class StoreDamaged(StorageError, IntegrityError):
+    """The metadata database file is not a whole SQLite database (empty, truncated, garbage)."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        super().__init__(
+            f"the metadata store {path} is damaged: {problem}; restore it from a backup, or "
+            f"move it away (mv {path} {path}.damaged) to start with an empty store, which no "
+            "longer lists the runs, datasets and models recorded in it (stored objects stay)"
         )
 
 

@@ -220,9 +220,9 @@ class _Parser:
     def not_expr(self) -> Expr:
         if self.keyword("not"):
             self.deeper()
-            inner = Not(self.not_expr())
+            negated = Not(self.not_expr())
             self.depth -= 1
-            return inner
+            return negated
         if self.tok.kind == "punct" and self.tok.text == "(":
             self.i += 1
             self.deeper()

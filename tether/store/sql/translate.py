@@ -10,10 +10,10 @@ import sqlalchemy as sa
 
 from tether.errors import Conflict, StorageError
 from tether.store.errors import StoreBusy, StoreDamaged, StoreUnavailable
+from tether.store.sql.engine import safe_url
 
 # SQLite's words for a file that is not a whole database
 _DAMAGED = re.compile(r"malformed|not a database|file is encrypted|disk image", re.IGNORECASE)
-from tether.store.sql.engine import safe_url
 
 
 def _reason(e: sa.exc.SQLAlchemyError, password: str | None) -> str:

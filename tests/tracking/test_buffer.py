@@ -112,6 +112,8 @@ def test_a_bad_step_is_refused_at_the_call_and_loses_nothing(step: object) -> No
         buf.add({"loss": 2.0}, step)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="'loss' must be a number"):
         buf.add({"loss": 10**400}, 1)
+    with pytest.raises(InvalidInput, match="control characters"):
+        buf.add({"lo\x00ss": 2.0}, 1)
     buf.add({"loss": 3.0}, 2**63 - 1)
     buf.close()
     assert rec.points("loss") == [(0, 1.0), (2**63 - 1, 3.0)]

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tether.errors import InvalidInput, StorageError
+from tether.store import validate
 from tether.store.errors import TRANSIENT_ERRORS
 from tether.tracking.ticker import ticker
 
@@ -91,6 +92,7 @@ class MetricBuffer:
         for key in values:
             if not isinstance(key, str) or not key.strip():
                 raise InvalidInput(f"metric name {key!r} must be a non-empty string")
+            validate.name("metric name", key)  # what the store would refuse, refused now
             self._keys.add(key)
 
     @staticmethod

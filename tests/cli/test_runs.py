@@ -162,3 +162,18 @@ def test_user_text_prints_as_typed(tmp_path: Path, capsys) -> None:
     assert "[red]x[/]" in capsys.readouterr().out
     assert run("runs", "compare", r.id, r.id) == 0
     assert hint in capsys.readouterr().out
+
+
+def test_ls_hostile_filter_is_one_line(runs: list[str], capsys) -> None:
+    assert run("runs", "ls", "--filter", "(" * 1000 + "params.lr = 1" + ")" * 1000) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: filter too large: more than 50 nested") and err.count("\n") == 1
+
+
+def test_an_empty_store_file_is_reported_as_damaged(ws: Path, capsys) -> None:
+    (ws / ".tether" / "tether.db").write_bytes(b"")
+    assert run("runs", "ls") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the metadata store ") and err.count("\n") == 1
+    assert "is damaged: the file is empty (0 bytes); restore it from a backup" in err
+    assert (ws / ".tether" / "tether.db").read_bytes() == b""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-from tether.errors import InvalidInput, NotFound, TetherError
+from tether.errors import IntegrityError, InvalidInput, NotFound, TetherError
 from tether.store.ids import short_id
 
 
@@ -39,6 +40,17 @@ class UntrustedTypes(InvalidInput):
             f"refusing to load a scikit-learn object that uses untrusted types: {names}; "
             "if you trust where it came from, call "
             f"tether.pipelines.trust_types({self.types!r}) before loading it"
+        )
+
+
+class MalformedValue(IntegrityError):
+    """A stored value's file cannot be read as what its materialiser wrote."""
+
+    def __init__(self, path: Path, kind: str, reason: str) -> None:
+        self.path = path
+        super().__init__(
+            f"stored value {path} is malformed: not a readable {kind} file ({reason}); "
+            "check it with `tether objects verify`, or run the step again to store it anew"
         )
 
 

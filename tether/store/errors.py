@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from tether.errors import ConfigError, Conflict, InvalidInput, NotFound, StorageError
+from tether.errors import (
+    ConfigError,
+    Conflict,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    StorageError,
+)
 
 
 class InvalidField(InvalidInput):
@@ -100,8 +107,37 @@ class StoreUnavailable(StorageError):
     """The metadata database cannot be reached or opened."""
 
 
+class DeferredWriteFailed(StorageError):
+    """Some queued run records were refused by the database; the others were written."""
+
+    def __init__(self, failed: list[tuple[str, str]], total: int) -> None:
+        self.failed = failed
+        shown = "; ".join(f"run {run_id}: {reason}" for run_id, reason in failed[:3])
+        more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
+        super().__init__(
+            f"{len(failed)} of {total} queued run records could not be written and were "
+            f"dropped, the others were written: {shown}{more}"
+        )
+
+
+class StoreDamaged(StorageError, IntegrityError):
+    """The metadata database file is not a whole SQLite database (empty, truncated, garbage)."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        super().__init__(
+            f"the metadata store {path} is damaged: {problem}; restore it from a backup, or "
+            f"move it away (mv {path} {path}.damaged) to start with an empty store, which no "
+            "longer lists the runs, datasets and models recorded in it (stored objects stay)"
+        )
+
+
 class StoreBusy(StorageError):
     """Another writer held the database longer than the busy timeout."""
+
+
+# Errors that pass: a write that failed with one of them is kept and tried again later.
+TRANSIENT_ERRORS = (StoreBusy, StoreUnavailable)
 
 
 class SchemaError(StorageError):

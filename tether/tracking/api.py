@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import tether.tracking.lifecycle as lifecycle
 from tether.errors import InvalidInput
-from tether.tracking.capture import redact
 from tether.tracking.provenance import capture_provenance
-from tether.tracking.run import ActiveRun, param_text
+from tether.tracking.run import ActiveRun, params_text
 from tether.tracking.session import flush_sessions, open_session
 from tether.tracking.view import RunView
 
@@ -44,7 +43,7 @@ def run(
         parent = lifecycle.active()
     parent_id = parent.id if isinstance(parent, ActiveRun) else parent
     info = capture_provenance(session) if capture else {}
-    tags = redact({k: param_text(v) for k, v in (tags or {}).items()})
+    tags = params_text(tags or {})
     reproduces = session.settings["tracking.reproduces"]
     if reproduces:
         tags["tether.reproduces"] = reproduces
@@ -53,7 +52,7 @@ def run(
         experiment=experiment,
         name=name,
         parent_id=parent_id,
-        params=redact({k: param_text(v) for k, v in (params or {}).items()}),
+        params=params_text(params or {}),
         tags=tags,
         info=info,
         defer=True,  # written within FLUSH_S by the ticker, batched with other runs

@@ -204,7 +204,7 @@ class RunsMixin(SqlCore):
     def set_run_status(self, run_id: str, status: str, *, error: str | None = None) -> Run:
         validate.name("run_id", run_id)
         validate.status(status)
-        validate.optional_text("error", error)
+        error = validate.error_text(error)
         end_time = now() if status in TERMINAL_STATUSES else None
         with self._write() as conn:
             _set_status(conn, [PendingFinish(run_id, status, end_time, error, {})])
@@ -226,7 +226,7 @@ class RunsMixin(SqlCore):
         """
         validate.name("run_id", run_id)
         validate.status(status)
-        validate.optional_text("error", error)
+        error = validate.error_text(error)
         series = validate.metric_columns(metrics or {})
         end_time = now() if status in TERMINAL_STATUSES else None
         if defer:

@@ -104,6 +104,9 @@ def _source(field: Field, sample: Scalar | None) -> tuple[str, str]:
     return field.namespace, "value"
 
 
+MAX_JOINS = 30  # keys joined for comparisons and sorting; the others are subqueries
+
+
 class _Compiler:
     """Builds the FROM clause (joins) while it compiles the filter and the sort keys."""
 
@@ -129,7 +132,9 @@ class _Compiler:
         if field.namespace == "attributes":
             return t.runs.c[field.key]
         namespace, column = _source(field, sample)
-        if required:
+        if required and (
+            len(self.joins) < MAX_JOINS or (namespace, field.key) in self.joins
+        ):  # past MAX_JOINS keys, a subquery (SQLite joins at most 64 tables)
             self.not_null.add((namespace, field.key, column))
             return self._joined(namespace, field.key, inner=True).c[column]
         return _key_value(_TABLES[namespace], field.key, column)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import run
 from tests.data.conftest import read_tree, write_tree
 from tests.data.test_git_pointers import git
 from tether.data import (
@@ -22,6 +23,7 @@ from tether.data import (
     resolve,
     status,
 )
+from tether.errors import InvalidInput
 
 
 @pytest.fixture
@@ -100,6 +102,8 @@ def test_a_tree_with_git_files_is_never_checked_out(
         checkout(repo, "evil@1", to=tmp_path / "out")
     with pytest.raises(UnsafeDestination):
         cached_path(repo, resolve(repo, "evil@1"))
+    with pytest.raises(InvalidInput, match=r"'\.git/config' inside a \.git"):
+        repo.objects.get_tree(resolve(repo, "evil@1").tree_digest, ws)  # objects get --tree
     assert not (ws / "evil").exists() and not (tmp_path / "out").exists()
     assert _git_dir_state(ws) == before
 
@@ -126,3 +130,17 @@ def test_data_inside_a_git_folder_cannot_be_added(repo: DataRepo, repo_with_git:
     with pytest.raises(ReservedPath):
         add(repo, ws / ".git" / "hooks")
     assert not (ws / ".git" / "hooks.tether").exists()
+
+
+def test_cli_names_the_pointer_in_one_line(
+    repo: DataRepo, ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_tree(ws / "d", {"a.txt": "one"})
+    add(repo, "d")
+    shutil.rmtree(ws / "d")
+    shutil.copy(ws / "d.tether", ws / "..tether")
+    assert run("data", "checkout") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: refusing pointer file ") and "..tether" in err
+    assert err.count("\n") == 1
+    assert not (ws / "d").exists()

@@ -76,6 +76,8 @@ def pointer_data(repo: DataRepo, pointer: Pointer) -> Path:
 
 def _recorded(repo: DataRepo, pointer: Pointer, data: Path) -> dict[str, str]:
     """path -> digest of the version the pointer says ``data`` holds ({} if not stored)."""
+    if not os.path.lexists(data):
+        return {}  # nothing there to keep
     try:
         index = load_index(repo.objects, pointer.tree)
     except ObjectNotFound:

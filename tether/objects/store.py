@@ -263,6 +263,8 @@ class ObjectStore:
                 self.workers,
             )
             os.chmod(stage, 0o755)
+            with contextlib.suppress(OSError):
+                os.rmdir(root)  # an empty folder (a fresh temporary one, say) is replaced
             if not os.path.lexists(root):
                 os.rename(stage, root)
             else:  # into an existing folder: file by file, all of them already verified

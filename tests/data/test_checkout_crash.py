@@ -16,6 +16,7 @@ import pytest
 from tests.data.conftest import read_tree, write_tree
 from tether.data import DataRepo, add, read_pointer, status
 from tether.data.leftovers import CHECKOUT, OLD, recover
+from tether.data.snapshot import unchanged
 
 
 def _dead_pid() -> int:
@@ -42,6 +43,7 @@ def test_leftovers_of_a_dead_checkout_are_rolled_back_or_removed(repo: DataRepo,
     write_tree(ws / f".d.{CHECKOUT}{dead}-def", {"a.txt": "new"})
     write_tree(ws / f".d.{CHECKOUT}{os.getpid()}-ghi", {"a.txt": "running"})  # a live one
     write_tree(ws / f".e.{CHECKOUT}{dead}-jkl", {"a.txt": "another dataset's"})
+    assert unchanged(os.path.realpath(ws)) is None  # the fast status leaves it to status
     [s] = status(repo)  # the next command that touches d
     assert s.clean and read_tree(ws / "d") == {"a.txt": b"old"}
     assert _leftovers(ws) == [f".d.{CHECKOUT}{os.getpid()}-ghi", f".e.{CHECKOUT}{dead}-jkl"]

@@ -77,7 +77,7 @@ def test_a_corrupt_object_is_named_and_never_written(
     with pytest.raises(CorruptCheckout):
         cached_path(repo, resolve(repo, "d@1"))  # tether.dataset("d@1").path()
     assert not (ws / ".tether" / "cache" / "datasets" / resolve(repo, "d@1").tree_digest).exists()
-    with pytest.raises(CorruptObject):
+    with pytest.raises(CorruptObject, match=rf"{digest} .* so {ws / 'got' / rel} was not"):
         repo.objects.get_tree(resolve(repo, "d@1").tree_digest, ws / "got")
     assert [x for x in os.listdir(ws) if x.startswith(".got") or x == "got"] == []
 

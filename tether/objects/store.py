@@ -257,11 +257,19 @@ class ObjectStore:
             raise InvalidInput(f"cannot create folders under {root}: {err.strerror}") from None
         report = progress or no_progress
         try:
-            pmap(
-                lambda e: self._get_file(e.digest, os.path.join(stage, e.path), e.mode, report),
-                tree.entries,
-                self.workers,
-            )
+
+            def get(e: TreeEntry) -> None:
+                try:
+                    self._get_file(e.digest, os.path.join(stage, e.path), e.mode, report)
+                except CorruptObject as err:  # name the file it was for
+                    raise CorruptObject(
+                        err.digest,
+                        err.url,
+                        expected=err.expected,
+                        actual=f"{err.actual}, so {os.path.join(root, e.path)} was not written",
+                    ) from None
+
+            pmap(get, tree.entries, self.workers)
             os.chmod(stage, 0o755)
             with contextlib.suppress(OSError):
                 os.rmdir(root)  # an empty folder (a fresh temporary one, say) is replaced

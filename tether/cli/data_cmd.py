@@ -12,7 +12,7 @@ from tether.cli.context import get
 from tether.cli.progress import progress_bar
 
 if TYPE_CHECKING:
-    from tether.data import DataRepo
+    from tether.data import CheckoutReport, DataRepo
 
 app = typer.Typer(
     help="Dataset versions: add, ls, log, show, status, checkout, diff, delete, restore.",
@@ -234,8 +234,18 @@ def checkout(
     link: str = typer.Option(
         "copy", "--link", help="copy (default, reflinks where possible), hardlink or symlink."
     ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Overwrite or delete files whose content no version holds (else: stop, list them).",
+    ),
 ) -> None:
-    """Materialise a dataset version atomically (files that already match are kept)."""
+    """Materialise a dataset version atomically (files that already match are kept).
+
+    Files whose content no version holds (edits, untracked files in the way) stop the checkout
+    before anything changes; untracked files elsewhere in the folder are kept. --force
+    replaces them and lists what it replaced.
+    """
     from tether.data import LINK_MODES, checkout_pointers
     from tether.data import checkout as checkout_version
     from tether.errors import InvalidInput
@@ -247,7 +257,7 @@ def checkout(
         if to is not None:
             raise InvalidInput("--to needs NAME@VERSION; without it, pointers name the folders")
         with progress_bar("checking out", None, unit_bytes=True) as advance:
-            done = checkout_pointers(repo, link=link, progress=advance)
+            done = checkout_pointers(repo, link=link, force=force, progress=advance)
         if not done:
             typer.echo("no datasets tracked here (no .tether pointer files)")
         for d in done:
@@ -260,7 +270,16 @@ def checkout(
                     f"{where}: {d.pointer.name}@{d.pointer.version} ({r.written} written, "
                     f"{r.kept} kept, {r.removed} removed)"
                 )
+                _replaced(r)
         return
     with progress_bar(f"checking out {ref}", None, unit_bytes=True) as advance:
-        r = checkout_version(repo, ref, to=to, link=link, progress=advance)
+        r = checkout_version(repo, ref, to=to, link=link, force=force, progress=advance)
     typer.echo(f"{ref} -> {r.dest} ({r.written} written, {r.kept} kept, {r.removed} removed)")
+    _replaced(r)
+
+
+def _replaced(report: CheckoutReport) -> None:
+    for path in report.replaced:
+        typer.echo(f"  replaced (in no version): {path}")
+    if report.untracked:
+        typer.echo(f"  kept {report.untracked} untracked file(s) (--force removes them)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from tether.data.leftovers import recover
 from tether.data.manifest import Index, load_index
 from tether.data.paths import relative
 from tether.data.pointer import Pointer, find_pointers
@@ -60,6 +61,7 @@ def status_of(repo: DataRepo, pointer: Pointer, cache: NoStatCache) -> DatasetSt
     """Compare the data beside ``pointer`` with the tree it names."""
     result = DatasetStatus(pointer, relative(repo.workspace, pointer.data_path))
     data = str(pointer.data_path)
+    recover(data)  # what a killed checkout left: rolled back, or removed
     if not os.path.lexists(data):
         result.missing = True
         result.removed = sorted(_index(repo, pointer, result.path))

@@ -16,6 +16,17 @@ class OutsideWorkspace(InvalidInput):
         )
 
 
+class ReservedPath(InvalidInput):
+    """A data path is (or lies in) a ``.git`` or ``.tether`` folder, which data never is."""
+
+    def __init__(self, path: str, part: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} is in (or is) a {part} folder, which belongs to git or Tether and is never "
+            "data; choose a path outside it"
+        )
+
+
 class UnreadableFile(InvalidInput):
     """A file of the data could not be read."""
 
@@ -60,6 +71,35 @@ class CheckoutFailed(StorageError):
         super().__init__(f"cannot check out into {dest}: {reason}; {dest} is unchanged")
 
 
+class CorruptCheckout(IntegrityError):
+    """A stored object did not hash to its digest while a checkout copied it."""
+
+    def __init__(self, digest: str, url: str, path: str, actual: str) -> None:
+        self.digest = digest
+        self.path = path
+        super().__init__(
+            f"object {digest} in {url} is corrupt (its bytes hash to {actual}), so {path} was "
+            "not written and the destination is unchanged; find the damaged objects with "
+            "`tether objects verify`, delete them and pull them again"
+        )
+
+
+class WorkWouldBeLost(Conflict):
+    """A checkout would overwrite or delete files whose content no version holds."""
+
+    def __init__(self, dest: str, files: list[tuple[str, str]]) -> None:
+        self.dest = dest
+        self.files = files
+        """(path, why) of each file at risk."""
+        shown = ", ".join(f"{p} ({why})" for p, why in files[:10])
+        more = f" and {len(files) - 10} more" if len(files) > 10 else ""
+        super().__init__(
+            f"checkout would overwrite or delete {len(files)} file(s) in {dest} whose content "
+            f"no version holds: {shown}{more}; nothing was changed: version them with "
+            "`tether data add`, move them away, or check out with --force to replace them"
+        )
+
+
 class BadReference(InvalidInput):
     """A dataset reference is not ``name`` or ``name@N``."""
 
@@ -79,6 +119,17 @@ class BadPointer(InvalidInput):
         super().__init__(
             f"pointer file {path} is invalid: {problem}; restore it from git "
             "(git checkout -- FILE) or add the data again"
+        )
+
+
+class UnsafePointer(InvalidInput):
+    """A pointer file would make checkout write where data never lives."""
+
+    def __init__(self, path: str, why: str) -> None:
+        self.path = path
+        super().__init__(
+            f"refusing pointer file {path}: {why}; nothing was written, delete or rename that "
+            "file (tether never writes such a pointer)"
         )
 
 
@@ -152,11 +203,12 @@ class NotATable(InvalidInput):
 class UnsafeDestination(Conflict):
     """A checkout destination would replace a workspace or a git repository."""
 
-    def __init__(self, dest: str, why: str) -> None:
-        super().__init__(
-            f"refusing to check out into {dest}: {why}; files there not in the version would "
-            "be removed, so choose an empty or dedicated folder"
+    def __init__(self, dest: str, why: str, fix: str | None = None) -> None:
+        fix = fix or (
+            "files there not in the version would be removed, so choose an empty or "
+            "dedicated folder"
         )
+        super().__init__(f"refusing to check out into {dest}: {why}; {fix}")
 
 
 def format_size(n: int) -> str:

@@ -15,6 +15,7 @@ from tether.pipelines.materializers import (
     trust_types,
     unregister_materializer,
 )
+from tether.pipelines.metrics import Metrics
 from tether.pipelines.pipeline import Pipeline, pipeline
 from tether.pipelines.result import PipelineRun, StepRun
 from tether.pipelines.resume import get_pipeline_run, resume
@@ -25,6 +26,7 @@ __all__ = [
     "Executor",
     "InvalidPipeline",
     "Materializer",
+    "Metrics",
     "NoMaterializer",
     "NotImportable",
     "Pipeline",

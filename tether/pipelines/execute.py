@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import tether.pipelines.record as record
 from tether.pipelines.cache import CacheHit, StepCache
+from tether.pipelines.datasets import Resolver, input_rows, plain
 from tether.pipelines.executors import make_executor
 from tether.pipelines.executors.base import Executor
 from tether.pipelines.graph import Const, Graph, OutputRef
@@ -63,6 +64,10 @@ def execute(
 
         raise WorkspaceNotFound("pipelines need a workspace; create one with `tether init`")
     returns = returns_spec(returned)
+    resolver = Resolver(session)
+    params = {k: resolver.resolve(v) for k, v in params.items()}
+    for node in graph.nodes.values():
+        node.params = {k: resolver.resolve(v) for k, v in node.params.items()}
     stored_params = encode_params(params)
     ex = make_executor(executor, max_workers)
     if ex.needs_import:
@@ -72,8 +77,13 @@ def execute(
         tags["tether.pipeline.resumes"] = resumes
     scratch = Path(ws.dir) / "tmp" / "pipelines"
     with tracked_run(
-        pipe.experiment or pipe.name, pipe.name, params, tags, workspace=ws.root
+        pipe.experiment or pipe.name,
+        pipe.name,
+        {k: plain(v) for k, v in params.items()},
+        tags,
+        workspace=ws.root,
     ) as parent:
+        record._add_io(session.store, parent.id, input_rows(params))
         consts: dict[int, str] = {}
         records = []
         for node in graph.nodes.values():
@@ -111,6 +121,7 @@ def execute(
             reuse={k: v[1] for k, v in reuse.items()},
             reuse_keys={k: v[0] for k, v in reuse.items()},
             consts=consts,
+            resolver=resolver,
             on_step=on_step,
         )
         with ex:

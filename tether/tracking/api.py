@@ -11,6 +11,7 @@ import tether.tracking.lifecycle as lifecycle
 from tether.errors import InvalidInput
 from tether.tracking.capture import redact
 from tether.tracking.provenance import capture_provenance
+from tether.tracking.recorder import RunRecorder
 from tether.tracking.run import ActiveRun, param_text
 from tether.tracking.session import flush_sessions, open_session
 from tether.tracking.view import RunView
@@ -42,7 +43,7 @@ def run(
     session = open_session(Path(workspace) if workspace is not None else None, project=project)
     if parent is _UNSET:
         parent = lifecycle.active()
-    parent_id = parent.id if isinstance(parent, ActiveRun) else parent
+    parent_id = parent.id if isinstance(parent, ActiveRun | RunRecorder) else parent
     info = capture_provenance(session) if capture else {}
     tags = redact({k: param_text(v) for k, v in (tags or {}).items()})
     reproduces = session.settings["tracking.reproduces"]
@@ -64,7 +65,7 @@ def run(
     return active
 
 
-def active_run() -> ActiveRun | None:
+def active_run() -> ActiveRun | RunRecorder | None:
     return lifecycle.active()
 
 
@@ -76,7 +77,7 @@ def flush() -> None:
     flush_sessions()
 
 
-def _require_active() -> ActiveRun:
+def _require_active() -> ActiveRun | RunRecorder:
     current = lifecycle.active()
     if current is None:
         raise InvalidInput("no active run; start one with `with tether.run(...) as run:`")

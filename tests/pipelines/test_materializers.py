@@ -16,6 +16,7 @@ from tether.pipelines import (
 from tether.pipelines import materializers as mats
 from tether.pipelines.values import load_value, store_value
 from tether.tracking.session import open_session
+from .conftest import WriteModule
 
 
 def _round_trip(workspace: Path, value: Any) -> Any:
@@ -152,3 +153,38 @@ def test_steps_pass_arrays_frames_and_models(write_module, executor: str) -> Non
     run = mod.ml(executor=executor)
     assert run.status == "finished", run.steps
     assert run.output().shape == (30,)
+
+
+REFIT = """
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from tether.pipelines import step, pipeline
+
+@step(cache=False)
+def fit(seed: int) -> LogisticRegression:
+    rng = np.random.RandomState(seed)
+    x = rng.rand(40, 3)
+    return LogisticRegression().fit(x, (x[:, 0] > 0.5).astype(int))
+
+@step
+def score(model: LogisticRegression) -> float:
+    return float(model.coef_.sum())
+
+@pipeline
+def flow(seed: int = 0):
+    return score(fit(seed))
+"""
+
+
+def test_a_refitted_equal_estimator_does_not_rerun_downstream(
+    write_module: WriteModule, executor: str
+) -> None:
+    pytest.importorskip("skops")
+    mod = write_module(REFIT)
+    first = mod.flow(executor=executor)
+    again = mod.flow(executor=executor)
+    assert not again.steps["fit"].cached
+    # skops names arrays by id() and stamps times: other bytes, same estimator
+    assert again.steps["fit"].outputs != first.steps["fit"].outputs
+    assert again.steps["score"].cached
+    assert mod.flow(seed=1, executor=executor).steps["score"].cached is False

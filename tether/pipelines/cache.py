@@ -82,11 +82,19 @@ class CacheHit:
 
 
 def outputs_to_json(outputs: dict[str, StoredValue]) -> dict[str, list[Any]]:
-    return {n: [v.digest, v.size, v.count, v.materializer] for n, v in outputs.items()}
+    return {
+        n: [v.digest, v.size, v.count, v.materializer] + ([v.key] if v.key else [])
+        for n, v in outputs.items()
+    }
 
 
 def outputs_from_json(data: Any) -> dict[str, StoredValue]:
-    return {n: StoredValue(str(v[0]), int(v[1]), int(v[2]), str(v[3])) for n, v in data.items()}
+    return {
+        n: StoredValue(
+            str(v[0]), int(v[1]), int(v[2]), str(v[3]), str(v[4]) if len(v) > 4 else None
+        )
+        for n, v in data.items()
+    }
 
 
 def _logs_from(data: Any) -> StoredValue | None:

@@ -107,11 +107,14 @@ class Runner:
                 name, task = self._futures.pop(future)
                 self._finish(self.graph.nodes[name], task, future)
 
-    def _input_digests(self, node: Node) -> dict[str, str]:
+    def _input_digests(self, node: Node, *, for_key: bool = False) -> dict[str, str]:
+        """Input name -> stored digest; ``for_key``: the canonical digest where there is one,
+        so that an equal value with other bytes (a refitted estimator) re-runs nothing."""
         out: dict[str, str] = {}
         for arg, source in node.inputs.items():
             if isinstance(source, OutputRef):
-                out[arg] = self.states[source.node].outputs[source.output].digest
+                value = self.states[source.node].outputs[source.output]
+                out[arg] = value.cache_digest if for_key else value.digest
             else:
                 assert isinstance(source, Const)
                 out[arg] = self.ctx.consts[id(source)]
@@ -147,7 +150,7 @@ class Runner:
             kind=d.kind,
             code=code,
             params=node.params,
-            inputs=state.inputs,
+            inputs=self._input_digests(node, for_key=True),
             outputs=node.outputs,
             environment=environment,
             materializers=self._materializers,

@@ -127,7 +127,12 @@ def test_param_without_canonical_encoding_is_refused_by_name() -> None:
     from tether.pipelines.cache import cache_key
 
     base = dict(
-        step="s", kind="python", code="c", inputs={}, outputs=("output",), environment="e",
+        step="s",
+        kind="python",
+        code="c",
+        inputs={},
+        outputs=("output",),
+        environment="e",
         materializers="m",
     )
     with pytest.raises(InvalidPipeline, match=r"step 's': param 'lr'.*object"):

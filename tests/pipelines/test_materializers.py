@@ -16,6 +16,7 @@ from tether.pipelines import (
 from tether.pipelines import materializers as mats
 from tether.pipelines.values import load_value, store_value
 from tether.tracking.session import open_session
+
 from .conftest import WriteModule
 
 
@@ -176,6 +177,7 @@ def flow(seed: int = 0):
 """
 
 
+@pytest.mark.parametrize("executor", ["inline", pytest.param("processes", marks=pytest.mark.slow)])
 def test_a_refitted_equal_estimator_does_not_rerun_downstream(
     write_module: WriteModule, executor: str
 ) -> None:

@@ -250,7 +250,7 @@ def canonical_skops(path: Path) -> str:
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            out = {}
+            out: dict[str, Any] = {}
             for key, value in node.items():
                 if key == "__id__":
                     out[key] = ids.setdefault(value, len(ids))

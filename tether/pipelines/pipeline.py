@@ -163,6 +163,7 @@ def returns_spec(value: Any) -> Any:
 
 def graph_spec(graph: Graph, consts: dict[int, str]) -> list[dict[str, Any]]:
     from tether.pipelines.datasets import plain
+
     steps = []
     for node in graph.nodes.values():
         inputs = {

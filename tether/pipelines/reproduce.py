@@ -201,9 +201,7 @@ def compare_pipeline_runs(session: Any, original_id: str, new_id: str) -> list[C
     out: list[Comparison] = []
     for name in sorted(old.steps.keys() | new.steps.keys()):
         a, b = old.steps.get(name), new.steps.get(name)
-        out.append(
-            Comparison("step", name, a.status if a else None, b.status if b else None)
-        )
+        out.append(Comparison("step", name, a.status if a else None, b.status if b else None))
         a_out = a.outputs if a else {}
         b_out = b.outputs if b else {}
         for output in sorted(a_out.keys() | b_out.keys()):

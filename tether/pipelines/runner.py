@@ -16,11 +16,11 @@ from typing import Any
 import tether.pipelines.materializers as mats
 import tether.pipelines.record as record
 from tether.pipelines.cache import CacheHit, StepCache, cache_key
+from tether.pipelines.datasets import Resolver, input_rows, still_current
+from tether.pipelines.environment import step_environment
 from tether.pipelines.executors.base import Executor
 from tether.pipelines.graph import Const, Graph, Node, OutputRef
 from tether.pipelines.shell import ShellStep
-from tether.pipelines.datasets import Resolver, input_rows, still_current
-from tether.pipelines.environment import step_environment
 from tether.pipelines.source import step_code
 from tether.pipelines.task import ObjectsSpec, StepResult, StepTask
 from tether.pipelines.values import StoredValue
@@ -254,9 +254,7 @@ class Runner:
         if result.ok and state.key is not None:
             self.ctx.cache.remember(
                 state.key,
-                CacheHit(
-                    state.run_id, state.outputs, state.logs, result.duration_s, result.logged
-                ),
+                CacheHit(state.run_id, state.outputs, state.logs, result.duration_s, result.logged),
             )
         self._notify(state)
 

@@ -196,9 +196,7 @@ class _Walker:
                     attrs = vars(value)
                     for attr in sorted(names):
                         if attr in attrs:
-                            self._value(
-                                f"{owner}: {name}.{attr}", _global_reader(attrs, attr)
-                            )
+                            self._value(f"{owner}: {name}.{attr}", _global_reader(attrs, attr))
                 else:
                     self._uses(value.__name__)
                 continue

@@ -30,7 +30,7 @@ def run(
     params: Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
     *,
-    parent: ActiveRun | str | None = _UNSET,
+    parent: ActiveRun | RunRecorder | str | None = _UNSET,
     project: str | None = None,
     workspace: str | os.PathLike[str] | None = None,
     capture: bool = True,

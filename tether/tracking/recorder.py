@@ -66,7 +66,10 @@ class RunLogs:
             {str(k): str(v) for k, v in (data.get("params") or {}).items()},
             {str(k): str(v) for k, v in (data.get("tags") or {}).items()},
             metrics,
-            [(str(a), str(b), str(c), None if d is None else str(d)) for a, b, c, d in data.get("io") or []],
+            [
+                (str(a), str(b), str(c), None if d is None else str(d))
+                for a, b, c, d in data.get("io") or []
+            ],
             [(str(d), int(s), str(k)) for d, s, k in data.get("objects") or []],
             {str(k): str(v) for k, v in (data.get("datasets") or {}).items()},
         )
@@ -166,7 +169,7 @@ class RunRecorder:
             if len(source) == 64 and all(c in "0123456789abcdef" for c in source):
                 return "object", source
             if "@" in source:
-                name_part, _, version = source.rpartition("@")
+                version = source.rpartition("@")[2]
                 if not version.isdigit():
                     raise InvalidInput(
                         f"dataset reference {source!r} needs a version number, like 'name@3'"

@@ -25,11 +25,13 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tether.pipelines.errors import InvalidPipeline
 from tether.pipelines.values import StoredValue
-from tether.tracking.recorder import RunLogs
+
+if TYPE_CHECKING:
+    from tether.tracking.recorder import RunLogs
 
 KEY_TAG = "tether.step.cache_key"
 KEY_VERSION = 2
@@ -102,7 +104,11 @@ def _logs_from(data: Any) -> StoredValue | None:
 
 
 def _logged_from(data: Any) -> RunLogs | None:
-    return RunLogs.from_json(data) if data else None
+    if not data:
+        return None
+    from tether.tracking.recorder import RunLogs
+
+    return RunLogs.from_json(data)
 
 
 class StepCache:

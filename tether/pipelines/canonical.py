@@ -21,8 +21,8 @@ import types
 from pathlib import PurePath
 from typing import Any
 
+from tether.data.dataset_ref import DatasetRef
 from tether.pipelines.errors import InvalidPipeline
-from tether.tracking.dataset_ref import DatasetRef
 
 MAX_DEPTH = 64
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tether.data.dataset_ref import DatasetRef
 from tether.errors import NotFound
-from tether.tracking.dataset_ref import DatasetRef
 
 
 class Resolver:

@@ -44,6 +44,22 @@ def _module_providers() -> dict[str, list[str]]:
     return found
 
 
+def _providers_of(module: str) -> list[str]:
+    """The distributions that install ``module``: its own name first (``numpy``), else the
+    full table (``sklearn`` is scikit-learn), read once per process and only when needed."""
+    import importlib.metadata
+
+    try:
+        dist = importlib.metadata.distribution(module)
+    except importlib.metadata.PackageNotFoundError:
+        return _module_providers().get(module, [])
+    files = dist.files or []
+    top = {f.parts[0].removesuffix(".py") for f in files if f.parts}
+    if module in top:
+        return [dist.metadata["Name"] or module]
+    return _module_providers().get(module, [])
+
+
 def _requirements(dist: str) -> list[str]:
     import importlib.metadata
 
@@ -72,13 +88,12 @@ def _version(dist: str) -> str | None:
 
 def distributions(modules: Iterable[str]) -> dict[str, str]:
     """``{distribution: version}`` for the modules and everything they require, installed."""
-    providers = _module_providers()
     versions: dict[str, str] = {}
     pending: list[str] = []
     for module in sorted(set(modules)):
         if module in sys.stdlib_module_names or module == "builtins":
             continue
-        dists = providers.get(module)
+        dists = _providers_of(module)
         if not dists:
             versions[f"module:{module}"] = "unversioned"
             continue

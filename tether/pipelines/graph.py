@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tether.data.dataset_ref import DatasetRef
 from tether.pipelines.errors import InvalidPipeline
 from tether.pipelines.materializers import _json_able
-from tether.tracking.dataset_ref import DatasetRef
 
 _ids = itertools.count(1)
 

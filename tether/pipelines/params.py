@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tether.data.dataset_ref import DatasetRef
 from tether.pipelines.errors import InvalidPipeline
-from tether.tracking.dataset_ref import DatasetRef
 
 PATH_KEY = "$path"
 DATASET_KEY = "$dataset"

@@ -9,12 +9,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from tether.data.dataset_ref import DatasetRef
 from tether.pipelines.errors import InvalidPipeline, NotImportable
 from tether.pipelines.executors.base import Executor
 from tether.pipelines.graph import Const, Graph, OutputRef, Outputs, building
 from tether.pipelines.result import PipelineRun
 from tether.pipelines.task import FunctionRef
-from tether.tracking.dataset_ref import DatasetRef
 
 RESERVED = ("executor", "max_workers", "no_cache", "workspace")
 

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 from tether.pipelines.cache import KEY_TAG, outputs_to_json
 from tether.pipelines.values import StoredValue
-from tether.tracking.recorder import RunLogs
+
+if TYPE_CHECKING:
+    from tether.tracking.recorder import RunLogs
 
 IoRow = tuple[str, str, str, str | None]
 

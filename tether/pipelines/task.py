@@ -9,10 +9,12 @@ inputs, the object store to read and write, and its timeout. The worker answers 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tether.pipelines.values import StoredValue
-from tether.tracking.recorder import RunLogs
+
+if TYPE_CHECKING:
+    from tether.tracking.recorder import RunLogs
 
 
 @dataclass(frozen=True)

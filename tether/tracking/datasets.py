@@ -14,12 +14,12 @@ from tether.config import find_workspace
 from tether.data import DataRepo, cached_path, find_pointers, resolve
 from tether.data import add as _add
 from tether.data import files as _files
+from tether.data.dataset_ref import DatasetRef
 from tether.data.paths import relative
 from tether.data.table import read_arrow, read_pandas, table_file
 from tether.objects.tree import TreeEntry
 from tether.store import DatasetVersion
 from tether.tracking import lifecycle
-from tether.tracking.dataset_ref import DatasetRef
 from tether.tracking.recorder import RunRecorder
 from tether.tracking.session import open_session
 

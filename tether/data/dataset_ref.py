@@ -3,14 +3,13 @@
 A pipeline param that is a :class:`DatasetRef` (or a string for a param annotated
 ``DatasetRef``) is resolved when the pipeline starts: ``latest`` becomes the version number it
 is at that moment, the run records that version as an input, and the step cache keys use it.
-Inside a step, ``tether.dataset(ref)`` (or ``ref.open()``) reads that version.
+Inside a step, ``tether.dataset(ref)`` reads that version.
 """
 
 from __future__ import annotations
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import Any
 
 LATEST = "latest"
@@ -79,12 +78,6 @@ class DatasetRef:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (DatasetRef, (self.name, self.version))
-
-    def open(self, *, workspace: Path | str | None = None) -> Any:
-        """The dataset version as ``tether.dataset`` returns it."""
-        from tether.tracking.datasets import dataset
-
-        return dataset(self, workspace=workspace)
 
 
 def dataset_ref(text: str | DatasetRef) -> DatasetRef:

@@ -72,3 +72,40 @@ def test_active_run_in_a_step_is_the_step_run(write_module: WriteModule, executo
     )
     run = mod.flow(executor=executor)
     assert run.output() == run.steps["who"].run_id
+
+
+def test_resume_keeps_what_reused_steps_logged(
+    write_module: WriteModule, workspace: Path, executor: str
+) -> None:
+    from tether.pipelines import resume
+
+    mod = write_module(
+        """
+        from pathlib import Path
+        import tether
+        from tether.pipelines import step, pipeline
+
+        @step
+        def train(n: int) -> int:
+            tether.log_metrics({"loss": 0.25})
+            return n
+
+        @step
+        def publish(n: int) -> int:
+            if Path("BROKEN").exists():
+                raise RuntimeError("broken")
+            return n
+
+        @pipeline
+        def flow(n: int = 1):
+            return publish(train(n))
+        """
+    )
+    (workspace / "BROKEN").write_text("")
+    failed = mod.flow(executor=executor)
+    assert failed.status == "failed"
+    (workspace / "BROKEN").unlink()
+    resumed = resume(failed.id, executor=executor)
+    assert resumed.status == "finished"
+    assert resumed.steps["train"].cached
+    assert tether.get_run(resumed.steps["train"].run_id).metrics == {"loss": 0.25}

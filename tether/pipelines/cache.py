@@ -103,7 +103,7 @@ def _logs_from(data: Any) -> StoredValue | None:
     return None if not data else StoredValue(str(data[0]), int(data[1]), 1, "logs")
 
 
-def _logged_from(data: Any) -> RunLogs | None:
+def logged_from(data: Any) -> RunLogs | None:
     if not data:
         return None
     from tether.tracking.recorder import RunLogs
@@ -138,7 +138,7 @@ class StepCache:
                 outputs_from_json(data["outputs"]),
                 _logs_from(data.get("logs")),
                 data.get("duration_s"),
-                _logged_from(data.get("logged")),
+                logged_from(data.get("logged")),
             )
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
@@ -161,7 +161,7 @@ class StepCache:
                 outputs_from_json(step["outputs"]),
                 _logs_from(step.get("logs")),
                 step.get("duration_s"),
-                _logged_from(step.get("logged")),
+                logged_from(step.get("logged")),
             )
         except (KeyError, TypeError, ValueError, IndexError):
             return None

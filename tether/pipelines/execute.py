@@ -184,13 +184,16 @@ def reuse_from(run: PipelineRun) -> dict[str, tuple[str, CacheHit]]:
     for name, s in run.steps.items():
         if s.status != "finished" or s.run_id is None:
             continue
-        key = store.get_run(s.run_id).tags.get("tether.step.cache_key")
+        stored = store.get_run(s.run_id)
+        key = stored.tags.get("tether.step.cache_key")
         if not key:
             continue
+        from tether.pipelines.cache import logged_from
         from tether.pipelines.values import StoredValue
 
         logs = StoredValue(s.logs_digest, 0, 1, "logs") if s.logs_digest else None
-        out[name] = (key, CacheHit(s.run_id, dict(s.stored), logs, s.duration_s))
+        logged = logged_from((stored.info.get("step") or {}).get("logged"))
+        out[name] = (key, CacheHit(s.run_id, dict(s.stored), logs, s.duration_s, logged))
     return out
 
 

@@ -119,7 +119,7 @@ def test_dataset_param_that_names_no_dataset_fails_before_the_run(
     mod = write_module(PARAM)
     with pytest.raises(tether.TetherError, match="churn"):
         mod.training("churn@latest", executor="inline")
-    with pytest.raises(tether.TetherError, match="latest"):
+    with pytest.raises(tether.TetherError, match="newest"):
         tether.dataset_ref("churn@newest")
 
 

@@ -109,3 +109,29 @@ def test_resume_keeps_what_reused_steps_logged(
     assert resumed.status == "finished"
     assert resumed.steps["train"].cached
     assert tether.get_run(resumed.steps["train"].run_id).metrics == {"loss": 0.25}
+
+
+def test_returned_metrics_rank_pipeline_runs(write_module: WriteModule, executor: str) -> None:
+    mod = write_module(
+        """
+        import tether
+        from tether.pipelines import step, pipeline
+
+        @step
+        def evaluate(c: float) -> dict:
+            return tether.Metrics(auc=c, loss=1 - c)
+
+        @pipeline
+        def tune(c: float = 0.5):
+            return evaluate(c)
+        """
+    )
+    runs = {c: mod.tune(c, executor=executor) for c in (0.7, 0.9, 0.8)}
+    assert runs[0.9].output() == {"auc": 0.9, "loss": 1 - 0.9}  # downstream: a plain dict
+    best = tether.search_runs(
+        "tags.`tether.pipeline` = 'tune'", order_by="metrics.auc desc", limit=1
+    )
+    assert [r.id for r in best] == [runs[0.9].id]
+    cached = mod.tune(0.9, executor=executor)
+    assert cached.steps["evaluate"].cached
+    assert tether.get_run(cached.id).metrics == {"auc": 0.9, "loss": 1 - 0.9}

@@ -43,15 +43,11 @@ class DatasetRef:
                 f"not a {type(text).__name__}"
             )
         name, sep, version = text.rpartition("@")
-        if not sep:
-            return cls(text)
-        if version == LATEST:
-            return cls(name)
-        if not version.isdigit():
-            raise InvalidInput(
-                f"dataset reference {text!r}: the version must be a number >= 1 or 'latest'"
-            )
-        return cls(name, int(version))
+        if sep and version == LATEST:
+            text = name
+        from tether.data.ref import parse_ref
+
+        return cls(*parse_ref(text))
 
     @property
     def resolved(self) -> bool:

@@ -127,6 +127,9 @@ def execute(
         with ex:
             states = Runner(graph, ctx, ex).run()
         _record_returns(session, parent.id, returns, states)
+        returned_metrics = _returned_metrics(returns, states)
+        if returned_metrics:
+            parent.log_metrics(returned_metrics, step=0)
         failed = [n for n, s in states.items() if s.status == "failed"]
         status = "failed" if failed else "finished"
         if failed:
@@ -138,7 +141,8 @@ def execute(
     return PipelineRun(parent.id, pipe.name, status, steps, spec, session)
 
 
-def _record_returns(session: Any, run_id: str, returns: Any, states: dict[str, StepState]) -> None:
+def _refs(returns: Any) -> list[str]:
+    """The ``step.output`` references in what the pipeline function returned, in order."""
     refs: list[str] = []
 
     def walk(r: Any) -> None:
@@ -152,8 +156,24 @@ def _record_returns(session: Any, run_id: str, returns: Any, states: dict[str, S
                 walk(x)
 
     walk(returns)
+    return refs
+
+
+def _returned_metrics(returns: Any, states: dict[str, StepState]) -> dict[str, float]:
+    """The ``tether.Metrics`` among the pipeline's returned outputs: the pipeline run's metrics
+    (when two name the same metric, the later one returned wins)."""
+    out: dict[str, float] = {}
+    for ref in _refs(returns):
+        step, _, output = ref.partition(".")
+        logged = states[step].logged
+        if logged is not None and output in logged.returned:
+            out.update(logged.returned[output])
+    return out
+
+
+def _record_returns(session: Any, run_id: str, returns: Any, states: dict[str, StepState]) -> None:
     rows = []
-    for ref in refs:
+    for ref in _refs(returns):
         step, _, out = ref.partition(".")
         value = states[step].outputs.get(out)
         if value is not None:

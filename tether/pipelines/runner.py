@@ -11,7 +11,7 @@ import sys
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tether.pipelines.materializers as mats
 import tether.pipelines.record as record
@@ -24,6 +24,9 @@ from tether.pipelines.shell import ShellStep
 from tether.pipelines.source import step_code
 from tether.pipelines.task import ObjectsSpec, StepResult, StepTask
 from tether.pipelines.values import StoredValue
+
+if TYPE_CHECKING:
+    from tether.tracking.recorder import RunLogs
 
 
 @dataclass
@@ -39,6 +42,7 @@ class StepState:
     duration_s: float | None = None
     error: str | None = None
     attempts: int = 0
+    logged: RunLogs | None = None
 
 
 @dataclass
@@ -176,6 +180,7 @@ class Runner:
                 extra_io=input_rows(node.params),
             )
             state.status, state.cached = "finished", True
+            state.logged = hit.logged
             state.outputs, state.logs, state.duration_s = hit.outputs, hit.logs, 0.0
             self._notify(state)
             return
@@ -234,6 +239,7 @@ class Runner:
             return
         state.duration_s = result.duration_s
         state.logs = result.logs
+        state.logged = result.logged
         assert state.run_id is not None
         if result.ok:
             state.status, state.outputs = "finished", dict(result.outputs)

@@ -200,6 +200,7 @@ def _run_python(
     for name, value in values.items():
         if isinstance(value, Metrics):
             recorder.log_metrics(value, step=0)
+            recorder.logs.returned[name] = dict(value)
             values[name] = value.json_value()
     scratch = Path(task.scratch_dir)
     return {

@@ -38,10 +38,17 @@ class RunLogs:
     io: list[tuple[str, str, str, str | None]] = field(default_factory=list)
     objects: list[tuple[str, int, str]] = field(default_factory=list)  # digest, size, kind
     datasets: dict[str, str] = field(default_factory=dict)  # as asked -> "name@version" read
+    returned: dict[str, dict[str, float]] = field(default_factory=dict)  # output -> metrics
 
     def __bool__(self) -> bool:
         return bool(
-            self.params or self.tags or self.metrics or self.io or self.objects or self.datasets
+            self.params
+            or self.tags
+            or self.metrics
+            or self.io
+            or self.objects
+            or self.datasets
+            or self.returned
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -52,6 +59,7 @@ class RunLogs:
             "io": [list(r) for r in self.io],
             "objects": [list(o) for o in self.objects],
             "datasets": self.datasets,
+            "returned": self.returned,
         }
 
     @classmethod
@@ -72,6 +80,10 @@ class RunLogs:
             ],
             [(str(d), int(s), str(k)) for d, s, k in data.get("objects") or []],
             {str(k): str(v) for k, v in (data.get("datasets") or {}).items()},
+            {
+                str(o): {str(k): float(v) for k, v in m.items()}
+                for o, m in (data.get("returned") or {}).items()
+            },
         )
 
 

@@ -190,3 +190,49 @@ def test_step_environment_names_only_the_distributions_its_code_uses(tmp_path: P
     assert "numpy" in distributions(numpy_modules)
     assert distributions(json_modules) == {}  # the standard library: the interpreter's version
     assert "pyarrow" not in distributions(numpy_modules)  # installed, but not used
+
+
+def _fake_distribution(folder: Path, version: str) -> Path:
+    """A real installed distribution ``fakedist`` (module ``fakemod``) in its own folder."""
+    site = folder / f"site-{version}"
+    (site / "fakemod").mkdir(parents=True)
+    (site / "fakemod" / "__init__.py").write_text("VALUE = 1\n")
+    info = site / f"fakedist-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: fakedist\nVersion: {version}\n")
+    (info / "RECORD").write_text("fakemod/__init__.py,,\n")
+    (info / "top_level.txt").write_text("fakemod\n")
+    return site
+
+
+def test_an_unrelated_package_changes_no_step_environment(tmp_path: Path) -> None:
+    from tether.pipelines.environment import step_environment
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "steps_env.py").write_text(
+        textwrap.dedent(
+            """
+            import fakemod
+            import json
+
+            def uses(x):
+                return fakemod.VALUE + x
+
+            def plain(x):
+                return json.dumps(x)
+            """
+        )
+    )
+    saved = list(sys.path)
+    try:
+        sys.path.insert(0, str(_fake_distribution(tmp_path, "1.0")))
+        mod = load_file(project / "steps_env.py", f"steps_env_{next(_n)}")
+        uses_v1 = step_environment(step_code(mod.uses, [project])[1])
+        plain_v1 = step_environment(step_code(mod.plain, [project])[1])
+        assert "fakedist==1.0" in uses_v1 and "fakedist" not in plain_v1
+        sys.path[0] = str(_fake_distribution(tmp_path, "2.0"))  # upgraded
+        assert step_environment(step_code(mod.uses, [project])[1]) != uses_v1
+        assert step_environment(step_code(mod.plain, [project])[1]) == plain_v1
+    finally:
+        sys.path[:] = saved

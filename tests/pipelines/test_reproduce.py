@@ -7,9 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tether.pipelines.loader import load_file
 from tether.pipelines.reproduce import reproduce_pipeline
 from tether.tracking.session import open_session
+
+from .conftest import WriteModule
 
 FLOW = """
 import time
@@ -115,3 +119,33 @@ def test_a_failed_rerun_shows_its_errors(workspace: Path) -> None:
     assert report.returncode != 0
     assert not report.identical
     assert "the input file is missing" in report.output
+
+
+@pytest.mark.slow
+def test_equal_estimators_compare_as_the_same_result(write_module: WriteModule) -> None:
+    """skops writes a refitted estimator as other bytes; reproduce compares it by value."""
+    from tether.pipelines.reproduce import compare_pipeline_runs
+
+    mod = write_module(
+        """
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+        from tether.pipelines import step, pipeline
+
+        @step(cache=False)
+        def fit(seed: int) -> LogisticRegression:
+            x = np.random.RandomState(seed).rand(30, 2)
+            return LogisticRegression().fit(x, (x[:, 0] > 0.5).astype(int))
+
+        @pipeline
+        def flow(seed: int = 0):
+            return fit(seed)
+        """
+    )
+    a, b = mod.flow(executor="inline"), mod.flow(executor="inline")
+    assert a.steps["fit"].outputs != b.steps["fit"].outputs
+    comparisons = compare_pipeline_runs(open_session(), a.id, b.id)
+    assert [c.key for c in comparisons] == ["fit", "fit.output"]
+    assert all(c.same for c in comparisons)
+    other = mod.flow(seed=1, executor="inline")
+    assert not all(c.same for c in compare_pipeline_runs(open_session(), a.id, other.id))

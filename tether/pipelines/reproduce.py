@@ -5,8 +5,9 @@
 2. the pipeline function is imported from that worktree and called with the recorded params
    (dataset references pinned to the versions the original read), in a fresh process, with
    the cache off: every step runs again, since the point is to check the results;
-3. every step's outputs are compared digest by digest with the original's; a re-run that
-   fails hands back its output (the failed steps' errors included).
+3. every step's outputs are compared digest by digest with the original's (canonical digests
+   where the materialiser gives one, as for cache keys); a re-run that fails hands back its
+   output (the failed steps' errors included).
 
 It works for pipelines started from Python and from ``tether pipeline run`` alike: what is
 re-run is the pipeline function, not the command that called it.
@@ -202,8 +203,10 @@ def compare_pipeline_runs(session: Any, original_id: str, new_id: str) -> list[C
     for name in sorted(old.steps.keys() | new.steps.keys()):
         a, b = old.steps.get(name), new.steps.get(name)
         out.append(Comparison("step", name, a.status if a else None, b.status if b else None))
-        a_out = a.outputs if a else {}
-        b_out = b.outputs if b else {}
+        # canonical digests where the materialiser gives one: a refitted equal estimator
+        # is the same result
+        a_out = {k: v.cache_digest for k, v in a.stored.items()} if a else {}
+        b_out = {k: v.cache_digest for k, v in b.stored.items()} if b else {}
         for output in sorted(a_out.keys() | b_out.keys()):
             out.append(
                 Comparison("output", f"{name}.{output}", a_out.get(output), b_out.get(output))

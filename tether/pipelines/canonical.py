@@ -89,7 +89,9 @@ def _qualname(obj: Any) -> str:
     return f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', '?')}"
 
 
-def value_text(value: Any, *, is_project: Any = None, depth: int = 0) -> str:
+def value_text(
+    value: Any, *, is_project: Any = None, depth: int = 0, within: frozenset[int] = frozenset()
+) -> str:
     """Text standing for a value the step's code may read (see the module docstring).
 
     ``is_project(obj)`` says whether a class is project code; its instances are then recorded
@@ -106,11 +108,14 @@ def value_text(value: Any, *, is_project: Any = None, depth: int = 0) -> str:
     array = _array_text(value)
     if array is not None:
         return array
+    if id(value) in within:
+        return "cycle"
+    within = within | {id(value)}
     if depth < 8 and isinstance(value, list | tuple | dict | set | frozenset):
         items = value.items() if isinstance(value, dict) else enumerate(value)
         inner = [
-            f"{value_text(k, is_project=is_project, depth=depth + 1)}="
-            f"{value_text(v, is_project=is_project, depth=depth + 1)}"
+            f"{value_text(k, is_project=is_project, depth=depth + 1, within=within)}="
+            f"{value_text(v, is_project=is_project, depth=depth + 1, within=within)}"
             for k, v in items
         ]
         if isinstance(value, set | frozenset):
@@ -120,7 +125,7 @@ def value_text(value: Any, *, is_project: Any = None, depth: int = 0) -> str:
     attrs = getattr(value, "__dict__", None)
     if depth < 8 and is_project is not None and is_project(cls) and isinstance(attrs, dict):
         inner = [
-            f"{k}={value_text(v, is_project=is_project, depth=depth + 1)}"
+            f"{k}={value_text(v, is_project=is_project, depth=depth + 1, within=within)}"
             for k, v in sorted(attrs.items())
         ]
         return f"instance {_qualname(cls)}({', '.join(inner)})"

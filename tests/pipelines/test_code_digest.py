@@ -36,6 +36,7 @@ from tether.pipelines import step
 LR = {lr}
 BASE = {base}
 SCALE = {scale}
+Kind = {external}
 
 
 def scaled(k):
@@ -84,6 +85,11 @@ def s_helper(x: float) -> float:
 
 
 s_closure = step(make({factor}), name="s_closure")
+
+
+@step
+def s_external(x: float) -> str:
+    return Kind.__name__ + str(x)
 """
 
 # which edit changes which step
@@ -94,7 +100,9 @@ KINDS = {
     "scale": "s_deco",
     "offset": "s_helper",
     "factor": "s_closure",
+    "external": "s_external",  # a name bound to another installed (here: built-in) class
 }
+EXTERNAL = ["int", "float", "str", "bytes", "list", "dict", "set", "tuple", "frozenset", "complex"]
 _n = itertools.count()
 
 
@@ -103,7 +111,8 @@ def _digests(folder: Path, values: dict[str, int]) -> dict[str, str]:
     helpers = f"helpers_{n}"
     (folder / f"{helpers}.py").write_text(textwrap.dedent(HELPERS.format(**values)))
     path = folder / f"flows_{n}.py"
-    path.write_text(textwrap.dedent(FLOWS.format(helpers=helpers, **values)))
+    text = FLOWS.format(helpers=helpers, **{**values, "external": EXTERNAL[values["external"]]})
+    path.write_text(textwrap.dedent(text))
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
     mod = load_file(path, f"flows_{n}")
@@ -130,6 +139,7 @@ def test_a_constant_changed_in_a_live_process_changes_the_digest(tmp_path: Path)
     n = next(_n)
     (tmp_path / f"helpers_{n}.py").write_text(textwrap.dedent(HELPERS.format(**values)))
     path = tmp_path / f"flows_{n}.py"
+    values["external"] = "int"  # type: ignore[assignment]
     path.write_text(textwrap.dedent(FLOWS.format(helpers=f"helpers_{n}", **values)))
     sys.path.insert(0, str(tmp_path))
     mod = load_file(path, f"flows_{n}")

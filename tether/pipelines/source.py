@@ -91,6 +91,7 @@ class _Slot:
     label: str
     read: Callable[[], Any]
     followed: Any = _NOT_FOLLOWED  # the function or class the plan walked from here
+    external: bool = False  # followed, but from outside the project: keyed by import path
 
 
 @dataclass
@@ -171,7 +172,8 @@ class _Walker:
     def _value(self, label: str, read: Callable[[], Any]) -> None:
         value = read()
         if _callable_like(value):
-            self.slots.append(_Slot(label, read, value))
+            external = isinstance(value, types.FunctionType | type) and not self.is_project(value)
+            self.slots.append(_Slot(label, read, value, external))
             self.stack.append(value)
             return
         self.slots.append(_Slot(label, read))
@@ -188,8 +190,8 @@ class _Walker:
         names = set(_names(fn.__code__))
         g = fn.__globals__
         for name in sorted(names):
-            if name not in g:
-                continue
+            if name not in g or (name.startswith("__") and name.endswith("__")):
+                continue  # module dunders (__name__, __file__) name the module, not code
             value = g[name]
             if isinstance(value, types.ModuleType):
                 if self.is_project(value):
@@ -242,6 +244,8 @@ def _current(plan: _Plan) -> list[str] | None:
         if slot.followed is not _NOT_FOLLOWED:
             if value is not slot.followed:
                 return None
+            if slot.external:  # its source is not in the plan: which one it is, then
+                out.append(f"{slot.label} = {value_text(value)}")
             continue
         if _callable_like(value):
             return None

@@ -172,18 +172,6 @@ def test_link_checkouts_unpack_objects_first(local_store: ObjectStore, tmp_path:
     assert len(_loose(local_store)) >= 4  # the linked objects have files of their own
 
 
-def test_temporaries_of_a_killed_writer_are_removed(tmp_path: Path) -> None:
-    store = ObjectStore(str(tmp_path / "objects"))
-    store.put_bytes(b"make the folders")
-    tmp = Path(_backend(store).root) / "tmp"
-    old, fresh = tmp / "pack-killed", tmp / "put-in-flight"
-    old.write_bytes(b"half a pack")
-    fresh.write_bytes(b"another writer's")
-    os.utime(old, (1, 1))
-    ObjectStore(store.url).put_bytes(b"a later writer")
-    assert not old.exists() and fresh.exists()
-
-
 def test_a_pack_rewritten_by_another_store_is_found_again(
     local_store: ObjectStore, tmp_path: Path
 ) -> None:

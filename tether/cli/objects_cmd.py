@@ -88,7 +88,8 @@ def verify(
             )
             if n
         ]
-        raise IntegrityError(f"{', '.join(parts)} in {objects.url}; {REPAIR_HINT}")
+        first = [*report.corrupt, *report.lost, *sorted(report.packs)][0]
+        raise IntegrityError(f"{', '.join(parts)} in {objects.url} (first: {first}); {REPAIR_HINT}")
     typer.echo(f"{report.ok} objects ok")
 
 

@@ -84,6 +84,7 @@ class LocalBackend:
         self._owners = os.path.join(root, "owners")  # lock files of live writers (owner.py)
         self._ready = False
         self._token = ""  # this process's owner token in tmp/ (tether.objects.owner)
+        self._swept = 0
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str]] | None = None  # (temporary, final) paths
         self.packs = Packs(os.path.join(root, "packs"))
@@ -115,13 +116,14 @@ class LocalBackend:
                 self._token = owner_token(self._owners)
             except OSError as e:
                 raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
-            sweep(self._tmp, self._owners)  # what killed writers left behind
+            self._swept = sweep(self._tmp, self._owners)  # what killed writers left behind
             self._ready = True
 
     def sweep_temporaries(self) -> int:
         """Remove what killed writers left in ``tmp/`` now; return how many files."""
+        first = not self._ready
         self._prepare()
-        return sweep(self._tmp, self._owners)
+        return (self._swept if first else 0) + sweep(self._tmp, self._owners)
 
     def _temp(self) -> tuple[int, str]:
         self._prepare()

@@ -84,7 +84,7 @@ class LocalBackend:
         self._owners = os.path.join(root, "owners")  # lock files of live writers (owner.py)
         self._ready = False
         self._token = ""  # this process's owner token in tmp/ (tether.objects.owner)
-        self._swept = 0
+        self._swept: int | None = None  # temporaries of killed writers removed, once swept
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str]] | None = None  # (temporary, final) paths
         self.packs = Packs(os.path.join(root, "packs"))
@@ -116,14 +116,21 @@ class LocalBackend:
                 self._token = owner_token(self._owners)
             except OSError as e:
                 raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
-            self._swept = sweep(self._tmp, self._owners)  # what killed writers left behind
+            self._sweep_once()
             self._ready = True
 
     def sweep_temporaries(self) -> int:
         """Remove what killed writers left in ``tmp/`` now; return how many files."""
-        first = not self._ready
-        self._prepare()
-        return (self._swept if first else 0) + sweep(self._tmp, self._owners)
+        earlier = self._swept
+        self._prepare()  # sweeps, when nothing did before
+        now = self._swept or 0 if earlier is None else 0
+        return now + sweep(self._tmp, self._owners)
+
+    def _sweep_once(self) -> None:
+        """Remove what killed writers left behind, once per instance: at the first write, or
+        at the first ``missing`` (a command whose objects are all there writes nothing)."""
+        if self._swept is None:
+            self._swept = sweep(self._tmp, self._owners)
 
     def _temp(self) -> tuple[int, str]:
         self._prepare()
@@ -362,6 +369,7 @@ class LocalBackend:
         """Also counts as missing: a copy listed in ``damaged.list``, and (with ``sizes``) one
         of another size, where that costs no extra call: every packed copy (sizes are in
         memory) and loose copies when few digests are asked (each is looked at anyway)."""
+        self._sweep_once()
         asked = set(digests)
         bad = self.known_bad() & asked
         wanted = self._not_packed(asked - bad, sizes)  # in memory: most small objects end here

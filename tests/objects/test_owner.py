@@ -121,3 +121,39 @@ def test_old_temporaries_without_an_owner_are_removed_after_a_day(tmp_path: Path
     os.utime(old, (1, 1))
     ObjectStore(store.url).put_bytes(b"a later writer")
     assert not old.exists() and fresh.exists()
+
+
+FORKS = """
+import os, sys, time
+from tether.objects import ObjectStore
+store = ObjectStore(sys.argv[1])
+store.put_bytes(b"the parent writes first")
+if os.fork() == 0:
+    with store.backend.batch():
+        digest = store.put_bytes(os.urandom(100)).digest
+        print(digest, flush=True)
+        sys.stdin.readline()
+    print("done", flush=True)
+    os._exit(0)
+time.sleep(600)  # until killed
+"""
+
+
+def test_a_forked_child_writes_under_its_own_lock(tmp_path: Path) -> None:
+    url = str(tmp_path / "objects")
+    with subprocess.Popen(
+        [sys.executable, "-c", FORKS, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as parent:
+        assert parent.stdin is not None and parent.stdout is not None
+        digest = parent.stdout.readline().strip()
+        parent.kill()  # the parent dies; its child lives on, mid-batch
+        parent.wait()
+        store = ObjectStore(url)
+        child_files = _temporaries(store)
+        assert child_files
+        store.put_bytes(b"a later writer")
+        assert _temporaries(store) >= child_files  # the child's pack is not swept
+        parent.stdin.write("\n")
+        parent.stdin.flush()
+        assert parent.stdout.readline().strip() == "done"
+    assert ObjectStore(url).exists(digest)

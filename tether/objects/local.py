@@ -83,7 +83,6 @@ class LocalBackend:
         self._tmp = os.path.join(root, "tmp")
         self._owners = os.path.join(root, "owners")  # lock files of live writers (owner.py)
         self._ready = False
-        self._token = ""  # this process's owner token in tmp/ (tether.objects.owner)
         self._swept: int | None = None  # temporaries of killed writers removed, once swept
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str]] | None = None  # (temporary, final) paths
@@ -113,7 +112,7 @@ class LocalBackend:
                         os.mkdir(os.path.join(self.root, name))
                 if not os.access(self._tmp, os.W_OK):
                     raise PermissionError(13, "permission denied")
-                self._token = owner_token(self._owners)
+                owner_token(self._owners)
             except OSError as e:
                 raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
             self._sweep_once()
@@ -135,7 +134,8 @@ class LocalBackend:
     def _temp(self) -> tuple[int, str]:
         self._prepare()
         try:
-            return tempfile.mkstemp(dir=self._tmp, prefix=f"put-{self._token}-")
+            # asked each time: a forked child writes under a token of its own
+            return tempfile.mkstemp(dir=self._tmp, prefix=f"put-{owner_token(self._owners)}-")
         except OSError as e:
             raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
 
@@ -238,9 +238,11 @@ class LocalBackend:
 
     def _pack_writer(self) -> PackWriter:
         self._prepare()
-        return PackWriter(
-            self._tmp, self.packs.folder, fsync=self.fsync, prefix=f"pack-{self._token}-"
-        )
+        try:
+            token = owner_token(self._owners)
+        except OSError as e:
+            raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
+        return PackWriter(self._tmp, self.packs.folder, fsync=self.fsync, prefix=f"pack-{token}-")
 
     def _pack(self, digest: str, data: bytes | memoryview) -> None:
         """Append to the batch's pack; a full pack is committed and a new one started.

@@ -401,14 +401,7 @@ class LocalBackend:
         writer = self._writer
         if writer is not None:
             digests = {d for d in digests if writer.size(d) is None}
-        packed = self.packs.contains_all(digests)
-        if sizes and packed:
-            packed = {d for d in packed if self._packed_size(d) == sizes.get(d)}
-        return digests - packed
-
-    def _packed_size(self, digest: str) -> int | None:
-        found = self.packs.locate(digest, fresh=False)
-        return None if found is None else found[0].sizes[found[1]]
+        return digests - self.packs.contains_all(digests, sizes)
 
     def open(self, digest: str) -> BinaryIO:
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):

@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from tether.objects.errors import CorruptPack, ObjectsNotWritable
 
@@ -288,13 +288,24 @@ class Packs:
                 return None
         return index, index.find(raw)
 
-    def contains_all(self, digests: set[str]) -> set[str]:
-        """The digests of ``digests`` that some pack holds."""
+    def contains_all(self, digests: set[str], sizes: Mapping[str, int] | None = None) -> set[str]:
+        """The digests of ``digests`` that some pack holds (with ``sizes``: with that size)."""
         self.refresh(force=True)
         where = self._where
         if not digests or not where:
             return set()
-        return {d for d in digests if bytes.fromhex(d) in where}
+        if not sizes:
+            return {d for d in digests if bytes.fromhex(d) in where}
+        out = set()
+        for d in digests:
+            raw = bytes.fromhex(d)
+            index = where.get(raw)
+            if index is None:
+                continue
+            want = sizes.get(d)
+            if want is None or index.sizes[index.find(raw)] == want:
+                out.add(d)
+        return out
 
     def fd(self, index: PackIndex) -> int:
         """A read-only descriptor of the pack file, kept open for later reads."""

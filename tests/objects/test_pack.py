@@ -182,3 +182,18 @@ def test_a_pack_rewritten_by_another_store_is_found_again(
     ObjectStore(local_store.url).delete(victim)  # rewrites that pack under a new name
     assert reader.get_bytes(kept) == objects[kept]
     assert not reader.exists(victim)
+
+
+def test_a_pack_without_its_index_is_removed_once_old(
+    local_store: ObjectStore, tmp_path: Path
+) -> None:
+    objects = _packed(local_store, tmp_path, 3)
+    packs = _backend(local_store).packs
+    orphan = Path(packs.folder) / ("pack-" + "a" * 64 + ".pack")
+    orphan.write_bytes(pack_mod.PACK_MAGIC + b"its writer died before renaming the index")
+    # a writer renames the index right after the pack: a fresh orphan may be a live one's
+    assert packs.remove_orphans(min_age_s=3600) == 0 and orphan.exists()
+    assert packs.remove_orphans(min_age_s=0) == 1 and not orphan.exists()
+    assert len(_packs(local_store)) == 2  # the real pack and its index are kept
+    for digest, data in objects.items():
+        assert ObjectStore(local_store.url).get_bytes(digest) == data

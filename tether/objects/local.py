@@ -129,7 +129,7 @@ class LocalBackend:
         """Remove what killed writers left behind, once per instance: at the first write, or
         at the first ``missing`` (a command whose objects are all there writes nothing)."""
         if self._swept is None:
-            self._swept = sweep(self._tmp, self._owners)
+            self._swept = sweep(self._tmp, self._owners) + self.packs.remove_orphans()
 
     def _temp(self) -> tuple[int, str]:
         self._prepare()

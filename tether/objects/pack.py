@@ -153,6 +153,9 @@ def index_bytes(rows: list[tuple[bytes, int, int]]) -> bytes:
     return body + _checksum(body)
 
 
+ORPHAN_AGE_S = 60.0
+"""A pack file without an index this old was left by a killed writer (see remove_orphans)."""
+
 RECHECK_S = 0.5
 """How long a look at the packs folder stays fresh for lookups that may miss a new pack."""
 
@@ -327,6 +330,29 @@ class Packs:
                 index.pack_path, f"object {index.digests[i].hex()} lies past the file's end"
             )
         return data
+
+    def remove_orphans(self, min_age_s: float = ORPHAN_AGE_S) -> int:
+        """Remove ``.pack`` files without an index: a writer killed between its pack's
+        rename and its index's (a live one renames the index right after, so an orphan older
+        than ``min_age_s`` is a dead writer's). Returns how many."""
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            return 0
+        indexed = {n[:-4] for n in names if n.endswith(".idx")}
+        cutoff = time.time() - min_age_s
+        removed = 0
+        for name in names:
+            if name.endswith(".pack") and name[:-5] not in indexed:
+                path = os.path.join(self.folder, name)
+                with contextlib.suppress(OSError):
+                    st = os.lstat(path)  # a rename sets ctime: when it was published
+                    if max(st.st_ctime, st.st_mtime) < cutoff and not os.path.exists(
+                        path[:-5] + ".idx"
+                    ):
+                        os.unlink(path)
+                        removed += 1
+        return removed
 
     def digests(self) -> Iterator[str]:
         for index in self.indexes():

@@ -209,3 +209,23 @@ def test_repair_of_a_clean_store_changes_nothing(local_store: ObjectStore, tmp_p
     assert (report.dropped, report.packs) == ([], [])
     assert sorted(os.listdir(Path(local_store.url) / "packs")) == packs
     _reads_all(local_store, objects)
+
+
+def test_a_pull_replaces_a_loose_copy_of_the_wrong_size(
+    local_store: ObjectStore, tmp_path: Path
+) -> None:
+    from tether.data.remote import plan_trees
+
+    _folder(tmp_path / "src", 3)
+    source = ObjectStore(str(tmp_path / "source"))
+    tree = source.put_tree(tmp_path / "src")
+    victim = source.read_tree(tree.digest).entries[0]
+    data = source.get_bytes(victim.digest)
+    local_store.put_bytes(data)  # loose (outside a batch)
+    _writable(Path(_backend(local_store).path(victim.digest))).write_bytes(b"cut")
+
+    fresh = ObjectStore(local_store.url)
+    plan = plan_trees(source, fresh, {tree.digest: "src"}, pulling=True)
+    assert victim.digest in plan.need_files
+    plan.run()  # in a batch: the damaged loose copy is replaced, not hidden behind a pack
+    assert ObjectStore(local_store.url).get_bytes(victim.digest) == data

@@ -395,7 +395,10 @@ class LocalBackend:
             st = os.stat(self.path(digest))
         except (FileNotFoundError, NotADirectoryError):
             return False
-        return sizes is None or sizes.get(digest, st.st_size) == st.st_size
+        if sizes is None or sizes.get(digest, st.st_size) == st.st_size:
+            return True
+        self.known_bad().add(digest)  # damaged: the next write replaces it, not packs it
+        return False
 
     def _not_packed(self, digests: set[str], sizes: Mapping[str, int] | None = None) -> set[str]:
         writer = self._writer

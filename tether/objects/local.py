@@ -259,8 +259,6 @@ class LocalBackend:
                 self._commit_pack(writer)
                 self._writer = None
 
-    # -- reads ----------------------------------------------------------------------------
-
     # -- damaged copies -------------------------------------------------------------------
 
     @property
@@ -319,6 +317,8 @@ class LocalBackend:
             return have is not None
         bad.add(digest)  # in memory: writes go loose, replacing this copy
         return False
+
+    # -- reads ----------------------------------------------------------------------------
 
     def size(self, digest: str) -> int | None:
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):

@@ -82,8 +82,8 @@ def check(backend: LocalBackend, workers: int, progress: Progress = no_progress)
             progress(1)
         return bad, lost, ok
 
-    for digest, ok in pmap(check_loose, list(backend.loose()), workers):
-        if ok:
+    for digest, whole in pmap(check_loose, list(backend.loose()), workers):
+        if whole:
             damage.ok += 1
         else:
             damage.bad_loose.append(digest)

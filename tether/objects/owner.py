@@ -87,9 +87,9 @@ def sweep(tmp_dir: str, owners_dir: str) -> int:
     mine = {token for _, token in _owned.values()}
     by_token: dict[str, list[str]] = {}
     for name in locks:
-        token = name[: -len(_LOCK_SUFFIX)]
-        if name.endswith(_LOCK_SUFFIX) and _is_token(token) and token not in mine:
-            by_token.setdefault(token, [])
+        locker = name[: -len(_LOCK_SUFFIX)]
+        if name.endswith(_LOCK_SUFFIX) and _is_token(locker) and locker not in mine:
+            by_token.setdefault(locker, [])
     legacy: list[str] = []
     for name in names:
         token = token_of(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -229,3 +230,18 @@ def test_a_pull_replaces_a_loose_copy_of_the_wrong_size(
     assert victim.digest in plan.need_files
     plan.run()  # in a batch: the damaged loose copy is replaced, not hidden behind a pack
     assert ObjectStore(local_store.url).get_bytes(victim.digest) == data
+
+
+@pytest.mark.s3
+def test_repair_drops_corrupt_objects_from_a_bucket(s3_store: ObjectStore) -> None:
+    good = s3_store.put_bytes(b"a good object")
+    bad = s3_store.put_bytes(b"an object about to rot")
+    backend: Any = s3_store.backend
+    backend.fs.pipe(backend.key(bad.digest), b"rotten")
+
+    assert s3_store.verify_all().corrupt == [bad.digest]
+    assert s3_store.repair().dropped == [bad.digest]
+    assert not s3_store.exists(bad.digest) and s3_store.exists(good.digest)
+    assert s3_store.verify_all().clean
+    assert s3_store.put_bytes(b"an object about to rot") == bad  # stored again
+    assert s3_store.get_bytes(bad.digest) == b"an object about to rot"

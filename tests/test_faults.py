@@ -153,6 +153,22 @@ def _change(rng: random.Random, folder: Path) -> None:
     _write(folder, {"big0.bin": rng.randbytes(BIG)})
 
 
+TEMPORARY_MARKS = (".tmp", ".tether-tmp", ".tether-checkout-", ".tether-old-")
+"""Names of the temporary files and folders Tether's atomic writes make (config/atomic.py,
+objects get, checkout)."""
+
+
+def _no_litter(root: Path, what: str) -> None:
+    """No temporary file or folder anywhere in the workspace, ``.tether/`` included."""
+    litter = [
+        str(Path(folder, name).relative_to(root))
+        for folder, dirs, files in os.walk(root)
+        for name in [*dirs, *files]
+        if any(mark in name for mark in TEMPORARY_MARKS)
+    ]
+    assert litter == [], f"{what}: temporary files left: {litter}"
+
+
 def _no_temporaries(store_dir: Path, what: str) -> None:
     left = sorted(os.listdir(store_dir / "tmp")) if (store_dir / "tmp").exists() else []
     assert left == [], f"{what}: temporary files left in {store_dir / 'tmp'}: {left}"
@@ -233,6 +249,7 @@ def test_killed_add(tmp_path: Path) -> None:
         latest = ws.versions()
         assert latest[max(latest)] == expected, what
         _no_temporaries(ws.objects_dir, what)
+        _no_litter(ws.root, what)
         _verify(ws, what)
 
 
@@ -269,6 +286,7 @@ def test_killed_checkout(tmp_path: Path) -> None:
         assert _content(data) == versions[target], what
         assert sorted(os.listdir(ws.root)) == root_names, f"{what}: leftovers beside the data"
         _no_temporaries(ws.objects_dir, what)
+        _no_litter(ws.root, what)
         current = target
 
 
@@ -308,6 +326,7 @@ def test_killed_push(tmp_path: Path) -> None:
         assert store.missing(everything) == set(), what
         assert store.verify_all().clean, what
         _no_temporaries(remote, what)
+        _no_litter(ws.root, what)
 
 
 def _tree_or_none(store: ObjectStore, digest: str) -> object:

@@ -101,7 +101,7 @@ def sweep(tmp_dir: str, owners_dir: str) -> int:
     for token, files in by_token.items():
         lock_path = os.path.join(owners_dir, lock_name(token))
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CLOEXEC)
+            fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)  # flock needs no write access
         except FileNotFoundError:
             fd = -1  # its lock is gone: the writer exited or was swept already
         except OSError:

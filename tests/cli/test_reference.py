@@ -20,5 +20,6 @@ def test_every_command_is_documented() -> None:
         "tether remote add",
         "tether reproduce",
         "tether objects verify",
+        "tether objects repair",
     ):
         assert f"## `{command}`" in text

@@ -7,7 +7,7 @@ import typer
 from tether.cli.context import get
 from tether.cli.progress import progress_bar
 
-app = typer.Typer(help="Content-addressed objects: put, get, verify.", no_args_is_help=True)
+app = typer.Typer(help="Content-addressed objects: put, get, verify, repair.", no_args_is_help=True)
 
 
 @app.command("put")
@@ -55,8 +55,14 @@ def verify(
     ctx: typer.Context,
     digests: list[str] = typer.Argument(None, help="Digests to check (default: every object)."),
 ) -> None:
-    """Re-hash stored objects; exit non-zero and name each corrupted one."""
+    """Re-hash stored objects; exit non-zero and name each damaged object and pack.
+
+    In a local store every copy is checked, loose and packed; a pack whose index is
+    unreadable or whose file is missing or cut short is named. The damaged copies are noted,
+    so that `tether data add` stores those objects again; `tether objects repair` drops them.
+    """
     from tether.errors import IntegrityError
+    from tether.objects.errors import REPAIR_HINT
 
     objects = get(ctx).objects()
     if digests:
@@ -66,14 +72,52 @@ def verify(
         return
     with progress_bar("verifying", None, unit_bytes=False) as advance:
         report = objects.verify_all(progress=advance)
-    if report.corrupt:
-        for d in report.corrupt:
-            typer.echo(f"corrupt: {d}")
-        raise IntegrityError(
-            f"{len(report.corrupt)} corrupted objects in {objects.url} (first: "
-            f"{report.corrupt[0]}); delete them and put or pull them again"
-        )
+    for path, reason in sorted(report.packs.items()):
+        typer.echo(f"damaged pack: {path} ({reason})")
+    for d in report.corrupt:
+        typer.echo(f"corrupt: {d}")
+    for d in report.lost:
+        typer.echo(f"lost: {d}")
+    if not report.clean:
+        parts = [
+            f"{n} {what}"
+            for n, what in (
+                (len(report.corrupt), "corrupted objects"),
+                (len(report.lost), "objects lost in damaged packs"),
+                (len(report.packs), "damaged packs"),
+            )
+            if n
+        ]
+        first = [*report.corrupt, *report.lost, *sorted(report.packs)][0]
+        raise IntegrityError(f"{', '.join(parts)} in {objects.url} (first: {first}); {REPAIR_HINT}")
     typer.echo(f"{report.ok} objects ok")
+
+
+@app.command("repair")
+def repair(ctx: typer.Context) -> None:
+    """Drop damaged objects and packs, so that `tether data add` or `tether data pull` stores
+    them again.
+
+    Removes loose objects whose bytes no longer match their digest, rewrites packs without
+    their damaged objects (or removes a pack whose index is unreadable), and removes the
+    temporary files of killed writers. Intact objects are kept.
+    """
+    objects = get(ctx).objects()
+    with progress_bar("checking", None, unit_bytes=False) as advance:
+        report = objects.repair(progress=advance)
+    for path in report.packs:
+        typer.echo(f"repaired pack: {path}")
+    for d in report.dropped:
+        typer.echo(f"dropped: {d}")
+    if report.temporaries:
+        typer.echo(f"removed {report.temporaries} temporary files of killed writers")
+    if report.dropped or report.packs:
+        typer.echo(
+            f"dropped {len(report.dropped)} damaged objects; run `tether data add` or "
+            "`tether data pull` to store them again"
+        )
+    else:
+        typer.echo("nothing to repair")
 
 
 @app.command("ls")

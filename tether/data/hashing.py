@@ -97,7 +97,8 @@ def digest_files(
     todo = [i for i, d in enumerate(digests) if d is None]
     hashed = len(todo)
     if objects is not None:
-        known = {d for d in digests if d is not None}
+        # with sizes: a stored copy of another size (damaged) is stored again
+        known = {d: f.stat.st_size for d, f in zip(digests, files, strict=True) if d is not None}
         absent = objects.missing(known) if known else set()
         if absent:
             todo += [i for i, d in enumerate(digests) if d in absent]

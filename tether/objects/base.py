@@ -18,8 +18,14 @@ class Backend(Protocol):
     def size(self, digest: str) -> int | None:
         """The object's size in bytes, or None when it is not stored."""
 
-    def missing(self, digests: Iterable[str], workers: int) -> set[str]:
-        """The digests among ``digests`` that are not stored."""
+    def stored(self, digest: str, size: int) -> bool:
+        """The object is stored with ``size`` bytes (a copy of another size is damaged)."""
+
+    def missing(
+        self, digests: Iterable[str], workers: int, sizes: Mapping[str, int] | None = None
+    ) -> set[str]:
+        """The digests among ``digests`` that are not stored (``sizes``: also those stored
+        with another size, where the backend knows sizes without extra requests)."""
 
     def open(self, digest: str) -> BinaryIO:
         """A readable binary stream of the object; ObjectNotFound when absent."""

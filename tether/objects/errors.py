@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from tether.errors import ConfigError, IntegrityError, InvalidInput, NotFound, StorageError
 
+REPAIR_HINT = (
+    "run `tether objects repair` to drop what is damaged, then `tether data add` or "
+    "`tether data pull` the data again"
+)
+
 ACCEPTED_SCHEMES = "a local path or file://, s3://, gs:// or gcs://, az:// or abfs://"
 
 
@@ -35,10 +40,24 @@ class CorruptPack(IntegrityError):
 
     def __init__(self, path: str, reason: str) -> None:
         self.path = path
-        super().__init__(
-            f"pack file {path} is damaged ({reason}); move it (and the .idx/.pack beside it) "
-            "out of the store, then pull or add the data again"
+        self.reason = reason
+        super().__init__(f"pack file {path} is damaged ({reason}); {REPAIR_HINT}")
+
+
+class LostObject(ObjectNotFound):
+    """The object was (or may have been) in a damaged pack: it cannot be read until it is
+    stored again. An ObjectNotFound, so that a pull fetches it again like any absent object."""
+
+    def __init__(self, digest: str, url: str, pack: str, reason: str) -> None:
+        self.pack = pack
+        self.reason = reason
+        NotFound.__init__(
+            self,
+            f"object {digest} in {url} cannot be read: pack file {pack} is damaged ({reason}); "
+            + REPAIR_HINT,
         )
+        self.digest = digest
+        self.url = url
 
 
 class SourceChanged(IntegrityError):

@@ -18,21 +18,24 @@ import io
 import os
 import tempfile
 import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import BinaryIO
 
 from tether.errors import InvalidInput
 from tether.objects.copy import SourceReadError, copy_fd, copy_hashing, copy_hashing_fd
 from tether.objects.digest import SMALL, is_digest
-from tether.objects.errors import CorruptObject, ObjectNotFound, ObjectsNotWritable, SourceChanged
+from tether.objects.errors import (
+    CorruptObject,
+    LostObject,
+    ObjectNotFound,
+    ObjectsNotWritable,
+    SourceChanged,
+)
+from tether.objects.owner import owner_token, sweep
 from tether.objects.pack import PackIndex, Packs, PackWriter
 from tether.objects.types import ObjectInfo, Progress, no_progress
 
 _FANOUT = [f"{i:02x}" for i in range(256)]
-
-STALE_TEMP_S = 24 * 3600
-"""Temporary files older than this were left by a writer that was killed (SIGKILL, power loss)."""
 
 PACKABLE = SMALL
 """Objects up to this size are packed when written inside a batch."""
@@ -78,13 +81,17 @@ class LocalBackend:
         self.url = url
         self.fsync = fsync
         self._tmp = os.path.join(root, "tmp")
+        self._owners = os.path.join(root, "owners")  # lock files of live writers (owner.py)
         self._ready = False
+        self._swept: int | None = None  # temporaries of killed writers removed, once swept
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str]] | None = None  # (temporary, final) paths
         self.packs = Packs(os.path.join(root, "packs"))
         self._in_batch = False
         self._writer: PackWriter | None = None
         self._writer_lock = threading.Lock()
+        self._bad: set[str] | None = None  # known damaged copies (damaged.list), loaded once
+        self._fixed: set[str] = set()  # of those, stored again by this instance
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -105,24 +112,30 @@ class LocalBackend:
                         os.mkdir(os.path.join(self.root, name))
                 if not os.access(self._tmp, os.W_OK):
                     raise PermissionError(13, "permission denied")
+                owner_token(self._owners)
             except OSError as e:
                 raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
-            self._remove_stale_temporaries()
+            self._sweep_once()
             self._ready = True
 
-    def _remove_stale_temporaries(self) -> None:
-        """Drop what a killed writer left in ``tmp/`` (no live write takes a day)."""
-        cutoff = time.time() - STALE_TEMP_S
-        with contextlib.suppress(OSError), os.scandir(self._tmp) as entries:
-            for entry in entries:
-                with contextlib.suppress(OSError):
-                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                        os.unlink(entry.path)
+    def sweep_temporaries(self) -> int:
+        """Remove what killed writers left in ``tmp/`` now; return how many files."""
+        earlier = self._swept
+        self._prepare()  # sweeps, when nothing did before
+        now = self._swept or 0 if earlier is None else 0
+        return now + sweep(self._tmp, self._owners)
+
+    def _sweep_once(self) -> None:
+        """Remove what killed writers left behind, once per instance: at the first write, or
+        at the first ``missing`` (a command whose objects are all there writes nothing)."""
+        if self._swept is None:
+            self._swept = sweep(self._tmp, self._owners) + self.packs.remove_orphans()
 
     def _temp(self) -> tuple[int, str]:
         self._prepare()
         try:
-            return tempfile.mkstemp(dir=self._tmp, prefix="put-")
+            # asked each time: a forked child writes under a token of its own
+            return tempfile.mkstemp(dir=self._tmp, prefix=f"put-{owner_token(self._owners)}-")
         except OSError as e:
             raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
 
@@ -138,11 +151,16 @@ class LocalBackend:
             if pending is not None:
                 with self._lock:
                     pending.append((tmp, self.path(digest)))
-                return
-            final = self.path(digest)
-            os.replace(tmp, final)
-            if self.fsync:
-                _fsync_dir(os.path.dirname(final))
+            else:
+                final = self.path(digest)
+                os.replace(tmp, final)
+                if self.fsync:
+                    _fsync_dir(os.path.dirname(final))
+            bad = self._bad
+            if bad and digest in bad:  # a damaged copy replaced
+                bad.discard(digest)
+                self._fixed.add(digest)
+                self._save_fixed()
         except BaseException as e:
             if fd >= 0:
                 os.close(fd)
@@ -192,6 +210,7 @@ class LocalBackend:
         if pending:
             self._rename_pending(pending)
             self.packs.refresh(force=True)
+        self._save_fixed()
 
     def _rename_pending(self, pending: list[tuple[str, str]]) -> None:
         done = 0
@@ -217,6 +236,14 @@ class LocalBackend:
         writer.commit()
         self.packs.refresh(force=True)
 
+    def _pack_writer(self) -> PackWriter:
+        self._prepare()
+        try:
+            token = owner_token(self._owners)
+        except OSError as e:
+            raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
+        return PackWriter(self._tmp, self.packs.folder, fsync=self.fsync, prefix=f"pack-{token}-")
+
     def _pack(self, digest: str, data: bytes | memoryview) -> None:
         """Append to the batch's pack; a full pack is committed and a new one started.
 
@@ -226,12 +253,70 @@ class LocalBackend:
         with self._writer_lock:
             writer = self._writer
             if writer is None:
-                self._prepare()
-                writer = self._writer = PackWriter(self._tmp, self.packs.folder, fsync=self.fsync)
+                writer = self._writer = self._pack_writer()
             writer.add(digest, data)
             if writer.full:
                 self._commit_pack(writer)
                 self._writer = None
+
+    # -- damaged copies -------------------------------------------------------------------
+
+    @property
+    def damaged_list(self) -> str:
+        """Digests whose stored copy ``tether objects verify`` found damaged, one a line: puts
+        store them again, ``tether objects repair`` drops the damaged copies."""
+        return os.path.join(self.root, "damaged.list")
+
+    def known_bad(self) -> set[str]:
+        bad = self._bad
+        if bad is None:
+            try:
+                with open(self.damaged_list, encoding="ascii") as f:
+                    bad = {line.strip() for line in f if is_digest(line.strip())}
+            except (OSError, UnicodeDecodeError):
+                bad = set()
+            self._bad = bad
+        return bad
+
+    def set_known_bad(self, digests: Iterable[str]) -> None:
+        """Replace the list of damaged copies (verify writes what it found, repair clears)."""
+        from pathlib import Path
+
+        from tether.config.atomic import write_bytes_atomic
+
+        bad = set(digests)
+        path = self.damaged_list
+        try:
+            if bad:
+                text = "".join(d + "\n" for d in sorted(bad))
+                write_bytes_atomic(Path(path), text.encode("ascii"), durable=self.fsync)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+        except OSError as e:
+            raise ObjectsNotWritable(self.root, e.strerror or str(e)) from None
+        self._bad = bad
+        self._fixed.clear()
+
+    def _save_fixed(self) -> None:
+        """Drop the damaged copies stored again from the list (once per batch)."""
+        fixed = self._fixed
+        if not fixed or self._in_batch:
+            return
+        self._bad = None  # re-read: another process may have changed it
+        self.set_known_bad(self.known_bad() - fixed)
+
+    def stored(self, digest: str, size: int) -> bool:
+        """The object is stored whole: present with ``size`` bytes, in no damaged copy we know
+        of. A loose copy of another size is damaged: the next write replaces it."""
+        bad = self.known_bad()
+        if digest in bad:
+            return False
+        have = self.size(digest)
+        if have is None or have == size:
+            return have is not None
+        bad.add(digest)  # in memory: writes go loose, replacing this copy
+        return False
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -260,6 +345,9 @@ class LocalBackend:
                 return self.packs.read(*found)
             except FileNotFoundError:  # another process rewrote that pack (delete): look again
                 self.packs.refresh(force=True)
+        why = self.packs.why_unreadable(digest)
+        if why is not None:
+            raise LostObject(digest, self.url, *why)
         raise ObjectNotFound(digest, self.url)
 
     def packed(self, digest: str) -> tuple[int, int, int] | None:
@@ -277,10 +365,18 @@ class LocalBackend:
             self.packs.refresh(force=True)
             return None
 
-    def missing(self, digests: Iterable[str], workers: int) -> set[str]:
-        wanted = self._not_packed(set(digests))  # in memory: most small objects end here
+    def missing(
+        self, digests: Iterable[str], workers: int, sizes: Mapping[str, int] | None = None
+    ) -> set[str]:
+        """Also counts as missing: a copy listed in ``damaged.list``, and (with ``sizes``) one
+        of another size, where that costs no extra call: every packed copy (sizes are in
+        memory) and loose copies when few digests are asked (each is looked at anyway)."""
+        self._sweep_once()
+        asked = set(digests)
+        bad = self.known_bad() & asked
+        wanted = self._not_packed(asked - bad, sizes)  # in memory: most small objects end here
         if len(wanted) < 2048:
-            return {d for d in wanted if not os.path.exists(self.path(d))}
+            return bad | {d for d in wanted if not self._loose_ok(d, sizes)}
         # Many digests: one listing per fan-out folder beats one stat per digest.
         by_prefix: dict[str, set[str]] = {}
         for d in wanted:
@@ -292,13 +388,23 @@ class LocalBackend:
             except (FileNotFoundError, NotADirectoryError):
                 present = set()
             absent.update(prefix + n for n in names - present)
-        return absent
+        return absent | bad
 
-    def _not_packed(self, digests: set[str]) -> set[str]:
+    def _loose_ok(self, digest: str, sizes: Mapping[str, int] | None) -> bool:
+        try:
+            st = os.stat(self.path(digest))
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        if sizes is None or sizes.get(digest, st.st_size) == st.st_size:
+            return True
+        self.known_bad().add(digest)  # damaged: the next write replaces it, not packs it
+        return False
+
+    def _not_packed(self, digests: set[str], sizes: Mapping[str, int] | None = None) -> set[str]:
         writer = self._writer
         if writer is not None:
             digests = {d for d in digests if writer.size(d) is None}
-        return digests - self.packs.contains_all(digests)
+        return digests - self.packs.contains_all(digests, sizes)
 
     def open(self, digest: str) -> BinaryIO:
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
@@ -318,8 +424,8 @@ class LocalBackend:
             self._write_loose(digest, self._read_packed(digest))
         return path
 
-    def list(self) -> Iterator[str]:
-        seen = set()
+    def loose(self) -> Iterator[str]:
+        """The digests of the loose files."""
         for prefix in _FANOUT:
             try:
                 names = os.listdir(os.path.join(self.root, prefix))
@@ -327,8 +433,13 @@ class LocalBackend:
                 continue
             for name in sorted(names):
                 if is_digest(prefix + name):
-                    seen.add(prefix + name)
                     yield prefix + name
+
+    def list(self) -> Iterator[str]:
+        seen = set()
+        for digest in self.loose():
+            seen.add(digest)
+            yield digest
         for digest in self.packs.digests():
             if digest not in seen:
                 seen.add(digest)
@@ -353,9 +464,10 @@ class LocalBackend:
             raise
 
     def write_bytes(self, digest: str, data: bytes | memoryview) -> None:
-        if self._in_batch and len(data) <= PACKABLE:
+        bad = self._bad
+        if self._in_batch and len(data) <= PACKABLE and not (bad and digest in bad):
             self._pack(digest, data)
-        else:
+        else:  # a damaged loose copy would hide a packed one: replace it
             self._write_loose(digest, data)
 
     def _write_loose(self, digest: str, data: bytes | memoryview) -> None:
@@ -411,7 +523,7 @@ class LocalBackend:
                 raise InvalidInput(f"cannot read {path}: {e.error.strerror or e}") from None
             if size != st.st_size or not _same(st, os.fstat(src)):
                 raise SourceChanged(path)
-            stored = self.size(digest) is not None
+            stored = self.stored(digest, size)
         if stored:  # already stored: the copy is not needed
             os.close(fd)
             with contextlib.suppress(OSError):
@@ -438,12 +550,14 @@ class LocalBackend:
         raw = bytes.fromhex(digest)
         for index in self.packs.indexes():
             if index.find(raw) >= 0:
-                self._rewrite_pack_without(index, raw)
+                self.rewrite_pack_without(index, {raw})
 
-    def _rewrite_pack_without(self, index: PackIndex, raw: bytes) -> None:
-        keep = [k for k in range(len(index)) if index.digests[k] != raw]
+    def rewrite_pack_without(self, index: PackIndex, drop: set[bytes]) -> None:
+        """Replace a pack with one holding its objects but ``drop`` (raw digests), or remove
+        it when none is left; the new pack is published before the old one goes."""
+        keep = [k for k in range(len(index)) if index.digests[k] not in drop]
         if keep:
-            writer = PackWriter(self._tmp, self.packs.folder, fsync=self.fsync)
+            writer = self._pack_writer()
             try:
                 for k in keep:
                     writer.add(index.digests[k].hex(), self.packs.read(index, k))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import itertools
+import operator
 import os
 import struct
 import sys
@@ -28,7 +29,7 @@ import tempfile
 import threading
 import time
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from tether.objects.errors import CorruptPack, ObjectsNotWritable
 
@@ -65,9 +66,14 @@ def _checksum(data: bytes | memoryview) -> bytes:
 
 
 class PackIndex:
-    """One pack's index: sorted raw digests with each object's offset and size."""
+    """One pack's index: sorted raw digests with each object's offset and size.
 
-    __slots__ = ("digests", "name", "offsets", "pack_path", "sizes")
+    ``pack_size`` is the size of the pack file when the index was loaded (-1: no pack file);
+    ``end`` is where its last object ends. A pack shorter than ``end`` was cut short: the
+    objects past its end are lost, the others still read.
+    """
+
+    __slots__ = ("digests", "end", "name", "offsets", "pack_path", "pack_size", "sizes")
 
     def __init__(
         self,
@@ -76,15 +82,18 @@ class PackIndex:
         digests: list[bytes],
         offsets: array[int],
         sizes: array[int],
+        pack_size: int = -1,
     ) -> None:
         self.name = name
         self.pack_path = pack_path
         self.digests = digests
         self.offsets = offsets
         self.sizes = sizes
+        self.pack_size = pack_size
+        self.end = max(map(operator.add, offsets, sizes), default=len(PACK_MAGIC))
 
     @classmethod
-    def load(cls, idx_path: str, pack_path: str) -> PackIndex:
+    def load(cls, idx_path: str, pack_path: str, pack_size: int = -1) -> PackIndex:
         """Read and check an index; CorruptPack when its bytes are damaged."""
         with open(idx_path, "rb") as f:
             data = f.read()
@@ -100,7 +109,23 @@ class PackIndex:
         offsets = _u64(memoryview(data)[end : end + 8 * count])
         sizes = _u64(memoryview(data)[end + 8 * count : end + 16 * count])
         name = os.path.basename(idx_path)[: -len(".idx")]
-        return cls(name, pack_path, digests, offsets, sizes)
+        return cls(name, pack_path, digests, offsets, sizes, pack_size)
+
+    @property
+    def whole(self) -> bool:
+        """The pack file is there and long enough for every object the index lists."""
+        return self.pack_size >= self.end
+
+    def damage(self) -> str | None:
+        """Why some of this pack's objects cannot be read, or None."""
+        if self.pack_size < 0:
+            return "its .pack file is missing"
+        if self.pack_size < self.end:
+            return f"the .pack file is cut short at {self.pack_size} of {self.end} bytes"
+        return None
+
+    def readable(self, i: int) -> bool:
+        return self.offsets[i] + self.sizes[i] <= self.pack_size
 
     def find(self, raw: bytes) -> int:
         """The position of ``raw`` in this index, or -1."""
@@ -128,8 +153,26 @@ def index_bytes(rows: list[tuple[bytes, int, int]]) -> bytes:
     return body + _checksum(body)
 
 
+ORPHAN_AGE_S = 60.0
+"""A pack file without an index this old was left by a killed writer (see remove_orphans)."""
+
 RECHECK_S = 0.5
 """How long a look at the packs folder stays fresh for lookups that may miss a new pack."""
+
+
+def _add_to(
+    where: dict[bytes, PackIndex], lost: dict[bytes, PackIndex], indexes: Iterable[PackIndex]
+) -> None:
+    """Map each readable packed digest to its pack, and each lost one to the pack that lost it."""
+    for index in indexes:
+        if index.whole:
+            where.update(zip(index.digests, itertools.repeat(index)))
+            continue
+        for i, raw in enumerate(index.digests):
+            if index.readable(i):
+                where[raw] = index
+            else:
+                lost.setdefault(raw, index)
 
 
 class Packs:
@@ -139,7 +182,9 @@ class Packs:
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self._indexes: dict[str, PackIndex] = {}
-        self._where: dict[bytes, PackIndex] = {}  # every packed digest -> a pack holding it
+        self._where: dict[bytes, PackIndex] = {}  # every readable packed digest -> its pack
+        self._lost: dict[bytes, PackIndex] = {}  # digests past the end of a cut-short pack
+        self._bad: dict[str, str] = {}  # index path -> why it cannot be read
         self._fds: dict[str, int] = {}
         self._stamp: int | None = -1  # folder mtime when last listed; None: no folder
         self._checked = -RECHECK_S  # time.monotonic() of the last look at the folder
@@ -173,26 +218,62 @@ class Packs:
                 names = {n[:-4] for n in os.listdir(self.folder) if n.endswith(".idx")}
             except (FileNotFoundError, NotADirectoryError):
                 names = set()
-            indexes = {n: i for n, i in self._indexes.items() if n in names}
-            for name in sorted(names - indexes.keys()):
+            indexes: dict[str, PackIndex] = {}
+            bad: dict[str, str] = {}
+            for name in sorted(names):
                 base = os.path.join(self.folder, name)
+                try:  # one stat per pack: a missing or cut-short pack blocks only its objects
+                    pack_size = os.stat(base + ".pack").st_size
+                except OSError:
+                    pack_size = -1
+                known = self._indexes.get(name)
+                if known is not None and known.pack_size == pack_size:
+                    indexes[name] = known
+                    continue
                 try:
-                    indexes[name] = PackIndex.load(base + ".idx", base + ".pack")
+                    indexes[name] = PackIndex.load(base + ".idx", base + ".pack", pack_size)
                 except FileNotFoundError:
                     continue  # removed while we listed
-            for name in set(self._fds) - indexes.keys():
-                with contextlib.suppress(OSError):
-                    os.close(self._fds.pop(name))
-            if self._indexes.keys() <= indexes.keys():  # only new packs: extend the lookup
-                where = self._where
-                added = [indexes[n] for n in indexes.keys() - self._indexes.keys()]
+                except CorruptPack as e:
+                    bad[e.path] = e.reason
+                except OSError as e:
+                    bad[base + ".idx"] = e.strerror or str(e)
+            for name in list(self._fds):
+                index = indexes.get(name)
+                if index is None or index.pack_size < 0:
+                    with contextlib.suppress(OSError):
+                        os.close(self._fds.pop(name))
+            old = self._indexes
+            if all(indexes.get(n) is i for n, i in old.items()):  # only new packs: extend
+                where, lost = self._where, self._lost
+                added = [i for n, i in indexes.items() if n not in old]
             else:
-                where, added = {}, list(indexes.values())
-            for index in added:
-                where.update(zip(index.digests, itertools.repeat(index)))
+                where, lost, added = {}, {}, list(indexes.values())
+            _add_to(where, lost, added)
             self._where = where
+            self._lost = lost
+            self._bad = bad
             self._indexes = indexes
             self._stamp = stamp
+
+    def damaged(self) -> dict[str, str]:
+        """Pack files (or indexes) that lost objects: path -> why (as of the last listing)."""
+        out = dict(self._bad)
+        for index in self._indexes.values():
+            reason = index.damage()
+            if reason is not None:
+                out[index.pack_path] = reason
+        return out
+
+    def why_unreadable(self, digest: str) -> tuple[str, str] | None:
+        """For a digest no pack can serve: the damaged pack that held it (or whose index is
+        unreadable, so may have held it) and why; None when no pack is damaged."""
+        index = self._lost.get(bytes.fromhex(digest))
+        if index is not None:
+            return index.pack_path, str(index.damage())
+        for path, reason in self._bad.items():
+            return path, f"{reason}; its objects cannot be listed"
+        return None
 
     def indexes(self) -> list[PackIndex]:
         self.refresh(force=True)
@@ -210,13 +291,24 @@ class Packs:
                 return None
         return index, index.find(raw)
 
-    def contains_all(self, digests: set[str]) -> set[str]:
-        """The digests of ``digests`` that some pack holds."""
+    def contains_all(self, digests: set[str], sizes: Mapping[str, int] | None = None) -> set[str]:
+        """The digests of ``digests`` that some pack holds (with ``sizes``: with that size)."""
         self.refresh(force=True)
         where = self._where
         if not digests or not where:
             return set()
-        return {d for d in digests if bytes.fromhex(d) in where}
+        if not sizes:
+            return {d for d in digests if bytes.fromhex(d) in where}
+        out = set()
+        for d in digests:
+            raw = bytes.fromhex(d)
+            index = where.get(raw)
+            if index is None:
+                continue
+            want = sizes.get(d)
+            if want is None or index.sizes[index.find(raw)] == want:
+                out.add(d)
+        return out
 
     def fd(self, index: PackIndex) -> int:
         """A read-only descriptor of the pack file, kept open for later reads."""
@@ -234,8 +326,33 @@ class Packs:
         size = index.sizes[i]
         data = os.pread(self.fd(index), size, index.offsets[i])
         if len(data) != size:
-            raise CorruptPack(index.pack_path, f"object {index.digests[i].hex()} is cut short")
+            raise CorruptPack(
+                index.pack_path, f"object {index.digests[i].hex()} lies past the file's end"
+            )
         return data
+
+    def remove_orphans(self, min_age_s: float = ORPHAN_AGE_S) -> int:
+        """Remove ``.pack`` files without an index: a writer killed between its pack's
+        rename and its index's (a live one renames the index right after, so an orphan older
+        than ``min_age_s`` is a dead writer's). Returns how many."""
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            return 0
+        indexed = {n[:-4] for n in names if n.endswith(".idx")}
+        cutoff = time.time() - min_age_s
+        removed = 0
+        for name in names:
+            if name.endswith(".pack") and name[:-5] not in indexed:
+                path = os.path.join(self.folder, name)
+                with contextlib.suppress(OSError):
+                    st = os.lstat(path)  # a rename sets ctime: when it was published
+                    if max(st.st_ctime, st.st_mtime) < cutoff and not os.path.exists(
+                        path[:-5] + ".idx"
+                    ):
+                        os.unlink(path)
+                        removed += 1
+        return removed
 
     def digests(self) -> Iterator[str]:
         for index in self.indexes():
@@ -246,10 +363,8 @@ class Packs:
         """Close and drop a pack that is being removed."""
         with self._lock:
             self._indexes = {n: i for n, i in self._indexes.items() if n != name}
-            where: dict[bytes, PackIndex] = {}
-            for index in self._indexes.values():
-                where.update(zip(index.digests, itertools.repeat(index)))
-            self._where = where
+            self._where, self._lost = {}, {}
+            _add_to(self._where, self._lost, self._indexes.values())
             fd = self._fds.pop(name, None)
             if fd is not None:
                 with contextlib.suppress(OSError):
@@ -259,11 +374,11 @@ class Packs:
 class PackWriter:
     """Appends objects to a new pack in ``tmp_dir``; :meth:`commit` makes it visible."""
 
-    def __init__(self, tmp_dir: str, folder: str, *, fsync: bool) -> None:
+    def __init__(self, tmp_dir: str, folder: str, *, fsync: bool, prefix: str = "pack-") -> None:
         self.folder = folder
         self.fsync = fsync
         try:
-            self.fd, self.tmp = tempfile.mkstemp(dir=tmp_dir, prefix="pack-")
+            self.fd, self.tmp = tempfile.mkstemp(dir=tmp_dir, prefix=prefix)
             os.write(self.fd, PACK_MAGIC)
         except OSError as e:
             raise ObjectsNotWritable(tmp_dir, e.strerror or str(e)) from None

@@ -87,7 +87,12 @@ class FsspecBackend:
             return set()
         return {prefix + n.rsplit("/", 1)[-1] for n in names}
 
-    def missing(self, digests: Iterable[str], workers: int) -> set[str]:
+    def stored(self, digest: str, size: int) -> bool:
+        return self.size(digest) == size
+
+    def missing(
+        self, digests: Iterable[str], workers: int, sizes: Mapping[str, int] | None = None
+    ) -> set[str]:
         """Per fan-out folder, one listing when many digests fall in it, else a HEAD each; or,
         when the store looks small enough, one listing of everything.
 

@@ -10,8 +10,8 @@ import stat
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
-from typing import Any, BinaryIO
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tether.errors import InvalidInput
 from tether.objects.backends import open_backend, parse_url
@@ -24,6 +24,9 @@ from tether.objects.tree import Tree, TreeEntry, normalise_mode
 from tether.objects.types import ObjectInfo, Progress, TreeInfo, no_progress
 from tether.objects.verify import VerifyReport, verify_object, verify_objects
 from tether.objects.walk import FoundFile, list_files
+
+if TYPE_CHECKING:
+    from tether.objects.fsck import RepairReport
 
 PathLike = str | os.PathLike[str]
 
@@ -85,12 +88,12 @@ class ObjectStore:
     # -- writing --------------------------------------------------------------------------
 
     def put_bytes(self, data: bytes, *, digest: str | None = None) -> ObjectInfo:
-        """Store ``data``; a digest already stored is not written again.
+        """Store ``data``; a digest already stored (whole) is not written again.
 
         ``digest``: what the caller got hashing these very bytes (saves hashing them twice).
         """
         digest = digest or hash_bytes(data)
-        if self.backend.size(digest) is None:
+        if not self.backend.stored(digest, len(data)):
             self.backend.write_bytes(digest, data)
         return ObjectInfo(digest, len(data))
 
@@ -118,7 +121,7 @@ class ObjectStore:
                 if len(data) != st.st_size:
                     raise SourceChanged(path)
                 info = ObjectInfo(hash_bytes(data), len(data))
-                if self.backend.size(info.digest) is None:
+                if not self.backend.stored(info.digest, info.size):
                     self.backend.write_bytes(info.digest, data)
                 progress(info.size)
                 return info, st.st_mode
@@ -133,7 +136,7 @@ class ObjectStore:
             os.close(fd)
         if info.size != st.st_size or after.st_mtime_ns != st.st_mtime_ns:
             raise SourceChanged(path)
-        if self.backend.size(info.digest) is None:
+        if not self.backend.stored(info.digest, info.size):
             self.backend.write_file(info.digest, path, st)
         return info, st.st_mode
 
@@ -290,10 +293,15 @@ class ObjectStore:
     def exists(self, digest: str) -> bool:
         return self.backend.size(check_digest(digest)) is not None
 
-    def missing(self, digests: Iterable[str]) -> set[str]:
-        """The digests that are not stored, checked in batches and in parallel."""
+    def missing(self, digests: Iterable[str] | Mapping[str, int]) -> set[str]:
+        """The digests that are not stored, checked in batches and in parallel.
+
+        Given ``{digest: size}``, a stored copy of another size counts as missing where the
+        backend knows sizes at no extra cost; so do copies ``verify`` found damaged.
+        """
         wanted = [check_digest(d) for d in digests]
-        return self.backend.missing(wanted, self.workers)
+        sizes = digests if isinstance(digests, Mapping) else None
+        return self.backend.missing(wanted, self.workers, sizes)
 
     def info(self, digest: str) -> ObjectInfo:
         size = self.backend.size(check_digest(digest))
@@ -310,8 +318,38 @@ class ObjectStore:
         return verify_object(self.backend, check_digest(digest))
 
     def verify_all(self, *, progress: Progress | None = None) -> VerifyReport:
-        """Re-hash every object in parallel; ``progress`` advances by one per object."""
-        return verify_objects(self.backend, self.list(), self.workers, progress or no_progress)
+        """Re-hash every object in parallel; ``progress`` advances by one per object.
+
+        In a local folder every copy is checked (loose and packed), damaged packs are named,
+        and the damaged copies are noted so that puts store those objects again.
+        """
+        report = progress or no_progress
+        if not self.is_local:
+            return verify_objects(self.backend, self.list(), self.workers, report)
+        from tether.objects.fsck import check
+
+        backend: Any = self.backend
+        damage = check(backend, self.workers, report)
+        corrupt = damage.corrupt()
+        lost = {d for d in damage.unreadable(set()) if backend.size(d) is None}
+        if set(backend.known_bad()) != corrupt:
+            backend.set_known_bad(corrupt)
+        return VerifyReport(
+            ok=damage.ok, corrupt=sorted(corrupt), lost=sorted(lost), packs=damage.packs
+        )
+
+    def repair(self, *, progress: Progress | None = None) -> RepairReport:
+        """Drop every damaged copy (and what killed writers left behind), so that the next
+        ``add`` or ``pull`` stores those objects again."""
+        from tether.objects.fsck import RepairReport, repair
+
+        report = progress or no_progress
+        if self.is_local:
+            return repair(self.backend, self.workers, report)  # type: ignore[arg-type]
+        corrupt = self.verify_all(progress=report).corrupt
+        for digest in corrupt:
+            self.backend.delete(digest)
+        return RepairReport(dropped=corrupt, packs=[], temporaries=0)
 
     def delete(self, digest: str) -> None:
         """Remove one object (for garbage collection and repairs)."""

@@ -18,6 +18,15 @@ class VerifyReport:
 
     ok: int
     corrupt: list[str] = field(default_factory=list)
+    """Digests with a stored copy that does not hash to them."""
+    lost: list[str] = field(default_factory=list)
+    """Digests listed by a damaged pack that no copy can serve any more."""
+    packs: dict[str, str] = field(default_factory=dict)
+    """Damaged pack files or indexes (local stores) -> why."""
+
+    @property
+    def clean(self) -> bool:
+        return not (self.corrupt or self.lost or self.packs)
 
 
 def verify_object(backend: Backend, digest: str) -> ObjectInfo:

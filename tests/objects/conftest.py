@@ -88,6 +88,18 @@ def store(request: pytest.FixtureRequest) -> ObjectStore:
     return request.getfixturevalue(f"{request.param}_store")
 
 
+@pytest.fixture(
+    params=[
+        pytest.param("s3", marks=pytest.mark.s3),
+        pytest.param("gcs", marks=pytest.mark.gcs),
+        pytest.param("azure", marks=pytest.mark.azure),
+    ]
+)
+def cloud_store(request: pytest.FixtureRequest) -> ObjectStore:
+    """A fresh prefix of each object-storage service (the fsspec backend)."""
+    return request.getfixturevalue(f"{request.param}_store")
+
+
 def tamper(objects: ObjectStore, digest: str, data: bytes) -> None:
     """Overwrite a stored object's bytes in place, loose or packed (same size when packed)."""
     backend: Any = objects.backend

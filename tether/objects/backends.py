@@ -105,23 +105,17 @@ def filesystem(location: Location) -> Any:
         config.setdefault("max_pool_connections", S3_CONNECTIONS)
         options["config_kwargs"] = config
     try:
-        if location.protocol == "gcs" and _custom_gcs_endpoint(options):
-            # gcsfs's default class asks Google's gRPC control plane for each bucket's layout
-            # (zonal, hierarchical) before every operation, and does not cache a failed
-            # answer: against an emulator or a proxy every call waits for that RPC to time
-            # out (60 s). The plain JSON-API class is what such endpoints speak.
+        if location.protocol == "gcs" and options.get("endpoint_url"):
+            # At an endpoint_url (an emulator, a proxy) gcsfs's default class asks a gRPC
+            # control plane there for each bucket's layout (zonal, hierarchical) before each
+            # operation, and does not cache a failed answer: every call waits for the RPC to
+            # time out (60 s). The plain JSON-API class is what such endpoints speak.
             from gcsfs.core import GCSFileSystem
 
             return GCSFileSystem(**options)
         return fsspec.filesystem(location.protocol, **options)
     except (TypeError, ValueError) as e:
         raise InvalidInput(f"invalid storage options for {location.protocol}: {e}") from None
-
-
-def _custom_gcs_endpoint(options: dict[str, Any]) -> bool:
-    """Whether GCS is reached at an endpoint of the user's own (``endpoint_url`` or gcsfs's
-    ``STORAGE_EMULATOR_HOST``) rather than Google's."""
-    return bool(options.get("endpoint_url") or os.environ.get("STORAGE_EMULATOR_HOST"))
 
 
 def open_backend(

@@ -244,8 +244,10 @@ def _serve(name: str, command: list[str], url: str, folder: Path) -> Iterator[No
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 tail = log_path.read_text(errors="replace")[-2000:]
-                state = f"exited with {proc.returncode}" if proc.poll() is not None else (
-                    "did not answer within 30 s"
+                state = (
+                    f"exited with {proc.returncode}"
+                    if proc.poll() is not None
+                    else ("did not answer within 30 s")
                 )
                 pytest.fail(f"the {name} server {state}; its log ends:\n{tail}", pytrace=False)
             time.sleep(0.05)
@@ -338,10 +340,8 @@ def azure_container(azurite: str) -> Callable[[str], str]:
     client = BlobServiceClient.from_connection_string(azurite)
 
     def make(name: str) -> str:
-        try:
+        with contextlib.suppress(ResourceExistsError):
             client.create_container(name)
-        except ResourceExistsError:
-            pass
         return azurite
 
     return make

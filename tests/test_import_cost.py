@@ -73,8 +73,8 @@ def test_lazy_packages_name_no_submodule() -> None:
 def test_reading_settings_and_remotes_does_not_load_the_toml_editor(tmp_path: Path) -> None:
     """Every command reads the config; only `tether remote add/remove/default` edit it."""
     code = (
-        "from pathlib import Path\nfrom tether.config import init_workspace, load_settings\n"
-        f"ws, _ = init_workspace(Path({str(tmp_path)!r}))\n"
+        "from pathlib import Path\nfrom tether.config import Workspace, load_settings\n"
+        f"ws = Workspace(Path({str(tmp_path)!r}))\nws.dir.mkdir()\n"
         'ws.config_path.write_text(\'[core]\\nproject = "p"\\nremote = "o"\\n'
         '[remotes.o]\\nurl = "/r"\\n\')\n'
         f"s = load_settings(ws, env={{'XDG_CONFIG_HOME': {str(tmp_path / 'xdg')!r}}})\n"

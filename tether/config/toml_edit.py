@@ -53,6 +53,13 @@ def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
         raise InvalidSetting(f"config file {path} is not valid TOML: {e}") from None
 
 
+def toml_string(value: str) -> str:
+    """``value`` as a TOML string, quoted and escaped whatever it holds."""
+    import tomlkit
+
+    return str(tomlkit.string(value).as_string())
+
+
 def _lines(text: str) -> list[str]:
     # split on "\n" only: str.splitlines() would also split inside strings (U+2028...)
     return re.findall(r"[^\n]*\n|[^\n]+\Z", text)

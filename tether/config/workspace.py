@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tether.config.atomic import write_text_atomic
+from tether.config.toml_edit import toml_string
 from tether.config.errors import WorkspaceNotFound
 from tether.config.locate import DIRNAME, find_root
 
@@ -30,7 +31,7 @@ CONFIG_TEMPLATE = """\
 # `tether config show` prints each effective value and where it came from.
 
 [core]
-project = "{project}"
+project = {project}
 
 # [store]
 # url = "postgresql+psycopg://user@db.example.com/tether"   # default: SQLite in .tether/
@@ -83,5 +84,5 @@ def init_workspace(root: Path | str, project: str | None = None) -> tuple[Worksp
     ws.dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(ws.dir / ".gitignore", GITIGNORE)
     name = project or default_project_name(ws.root)
-    write_text_atomic(ws.config_path, CONFIG_TEMPLATE.format(project=name))
+    write_text_atomic(ws.config_path, CONFIG_TEMPLATE.format(project=toml_string(name)))
     return ws, True

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tether.config.atomic import write_text_atomic
-from tether.config.toml_edit import toml_string
 from tether.config.errors import WorkspaceNotFound
 from tether.config.locate import DIRNAME, find_root
 
@@ -83,6 +82,8 @@ def init_workspace(root: Path | str, project: str | None = None) -> tuple[Worksp
         return ws, False
     ws.dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(ws.dir / ".gitignore", GITIGNORE)
+    from tether.config.toml_edit import toml_string  # finding a workspace needs none of it
+
     name = project or default_project_name(ws.root)
     write_text_atomic(ws.config_path, CONFIG_TEMPLATE.format(project=toml_string(name)))
     return ws, True

@@ -11,6 +11,7 @@ fail with the reason; they are never skipped. Deselect them with ``-m "not postg
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -194,5 +195,153 @@ def s3_bucket(moto_s3: str) -> Callable[[str], str]:
     def make(name: str) -> str:
         client.create_bucket(Bucket=name)
         return moto_s3
+
+    return make
+
+
+# -- cloud object-store emulators: GCS (gcp-storage-emulator) and Azure Blob (Azurite) ------
+
+ROOT = Path(__file__).resolve().parent.parent
+AZURITE_INSTALL = "npm install --prefix .ci/node azurite@3"
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = (  # Azurite's published development key: the same on every machine, no secret
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def _serve(name: str, command: list[str], url: str, folder: Path) -> Iterator[None]:
+    """Run ``command`` (a server answering HTTP at ``url``) until the session ends.
+
+    Fails the tests, with the end of its log, if it exits or does not answer within 30 s.
+    """
+    import subprocess
+    import time
+    import urllib.error
+    import urllib.request
+
+    log_path = folder / f"{name}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(command, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                break
+            except urllib.error.HTTPError:
+                break  # it answers, if only to say that / is not a resource
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_text(errors="replace")[-2000:]
+                state = (
+                    f"exited with {proc.returncode}"
+                    if proc.poll() is not None
+                    else ("did not answer within 30 s")
+                )
+                pytest.fail(f"the {name} server {state}; its log ends:\n{tail}", pytrace=False)
+            time.sleep(0.05)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """gcp-storage-emulator (in memory) on a free loopback port; returns its endpoint URL."""
+    import sys
+
+    port = _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1",
+               "--port", str(port), "--in-memory"]  # fmt: skip
+    with _serve("gcs", command, endpoint, tmp_path_factory.mktemp("gcs")):
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def gcs_bucket(gcs_emulator: str) -> Callable[[str], str]:
+    """``gcs_bucket(name)`` creates a bucket on the GCS emulator; returns the endpoint."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    def make(name: str) -> str:
+        request = urllib.request.Request(
+            f"{gcs_emulator}/storage/v1/b?project=test",
+            data=json.dumps({"name": name}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            urllib.request.urlopen(request, timeout=10).close()
+        except urllib.error.HTTPError as e:
+            if e.code != 409:  # 409: it exists already
+                raise
+        return gcs_emulator
+
+    return make
+
+
+def azurite_binary() -> str:
+    """The azurite-blob that .ci/run installs; fails (never skips) when it is not there."""
+    found = ROOT / ".ci" / "node" / "node_modules" / ".bin" / "azurite-blob"
+    if found.exists():
+        return str(found)
+    on_path = shutil.which("azurite-blob")
+    if on_path:
+        return on_path
+    pytest.fail(
+        f"Azurite (the Azure Blob emulator) is not installed: the Azure tests need {found}; "
+        f"install it with `{AZURITE_INSTALL}` in {ROOT} (needs node >= 18 and npm; "
+        "`.ci/run` does it), or deselect these tests with -m 'not azure'",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Azurite's blob service (in memory) on a free loopback port; returns a connection string."""
+    binary = azurite_binary()
+    port = _free_port()
+    folder = tmp_path_factory.mktemp("azurite")
+    endpoint = f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+    # --skipApiVersionCheck: the azure-storage-blob SDK may be newer than the Azurite release
+    command = [binary, "--blobHost", "127.0.0.1", "--blobPort", str(port),
+               "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry",
+               "--silent"]  # fmt: skip
+    with _serve("azurite", command, f"http://127.0.0.1:{port}/", folder):
+        yield (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+            f"AccountKey={AZURITE_KEY};BlobEndpoint={endpoint};"
+        )
+
+
+@pytest.fixture(scope="session")
+def azure_container(azurite: str) -> Callable[[str], str]:
+    """``azure_container(name)`` creates a container on Azurite; returns the connection string."""
+    from azure.core.exceptions import ResourceExistsError
+    from azure.storage.blob import BlobServiceClient
+
+    client = BlobServiceClient.from_connection_string(azurite)
+
+    def make(name: str) -> str:
+        with contextlib.suppress(ResourceExistsError):
+            client.create_container(name)
+        return azurite
 
     return make

@@ -21,6 +21,7 @@ HEAVY = [
     "rich",
     "psycopg",
     "botocore",
+    "tomlkit",
 ]
 
 
@@ -69,6 +70,20 @@ def test_lazy_packages_name_no_submodule() -> None:
             assert not isinstance(value, type(package)), f"{name}.{public} is a module"
 
 
+def test_reading_settings_and_remotes_does_not_load_the_toml_editor(tmp_path: Path) -> None:
+    """Every command reads the config; only `tether remote add/remove/default` edit it."""
+    code = (
+        "from pathlib import Path\nfrom tether.config import Workspace, load_settings\n"
+        f"ws = Workspace(Path({str(tmp_path)!r}))\nws.dir.mkdir()\n"
+        'ws.config_path.write_text(\'[core]\\nproject = "p"\\nremote = "o"\\n'
+        '[remotes.o]\\nurl = "/r"\\n\')\n'
+        f"s = load_settings(ws, env={{'XDG_CONFIG_HOME': {str(tmp_path / 'xdg')!r}}})\n"
+        "assert s.remote().url == '/r'"
+    )
+    loaded = _modules_after(code)
+    assert "tomlkit" not in loaded
+
+
 def test_data_status_imports_only_what_it_needs() -> None:
     """``tether data status`` on unchanged data must not load hashing or the object backends."""
     loaded = _modules_after(
@@ -108,7 +123,7 @@ def test_unchanged_data_status_is_answered_before_typer(tmp_path: Path) -> None:
     ).stdout.splitlines()
     assert out[0] == "d  (d@1): up to date"
     loaded = {m.split(".")[0] for m in out[1].split()}
-    heavy = {"typer", "click", "rich", "sqlalchemy", "fsspec", "alembic"}
+    heavy = {"typer", "click", "rich", "sqlalchemy", "fsspec", "alembic", "tomlkit"}
     assert not loaded & heavy, f"data status loaded {sorted(loaded & heavy)}"
     costly = {"typing", "pathlib", "dataclasses", "tomllib", "json", "threading", "tempfile"}
     assert not loaded & costly, f"the fast data status loaded {sorted(loaded & costly)}"

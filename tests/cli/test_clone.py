@@ -52,13 +52,24 @@ def read(folder: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.fixture(params=["folder", pytest.param("s3", marks=pytest.mark.s3)])
+FOLDER_AND_S3 = ["folder", pytest.param("s3", marks=pytest.mark.s3)]
+
+
+@pytest.fixture(params=FOLDER_AND_S3)
 def remote_args(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> list[str]:
-    """``tether remote add origin ...`` arguments: a local folder, or a prefix on moto."""
+    """``tether remote add origin ...`` arguments: a local folder, or a prefix on moto (or on
+    the GCS or Azure emulator, reached through the environment as a user's would be)."""
     if request.param == "folder":
         return [str(tmp_path / "remote")]
+    if request.param == "gcs":
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", request.getfixturevalue("gcs_bucket")(BUCKET))
+        return [f"gs://{BUCKET}/{uuid.uuid4().hex}"]
+    if request.param == "azure":
+        connection_string = request.getfixturevalue("azure_container")(BUCKET)
+        monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", connection_string)
+        return [f"az://{BUCKET}/{uuid.uuid4().hex}"]
     endpoint = request.getfixturevalue("s3_bucket")(BUCKET)
     for var, value in [
         ("AWS_ACCESS_KEY_ID", "testing"),
@@ -116,6 +127,15 @@ def json_lines(out: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+@pytest.mark.parametrize(
+    "remote_args",
+    [
+        *FOLDER_AND_S3,
+        pytest.param("gcs", marks=pytest.mark.gcs),
+        pytest.param("azure", marks=pytest.mark.azure),
+    ],
+    indirect=True,
+)
 def test_a_fresh_clone_pulls_checks_out_and_knows_its_versions(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

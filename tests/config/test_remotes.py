@@ -4,19 +4,16 @@ from pathlib import Path
 import pytest
 
 from tether.config import InvalidSetting, Settings, Workspace, init_workspace, load_settings
-from tether.config.remotes import (
-    ConfigNotEditable,
-    InvalidRemote,
-    NoDefaultRemote,
-    Remote,
+from tether.config.remote_checks import InvalidRemote, check_url
+from tether.config.remote_edit import (
     RemoteExists,
-    UnknownRemote,
     add_remote,
-    check_url,
     config_url,
     remove_remote,
     set_default_remote,
 )
+from tether.config.remotes import NoDefaultRemote, Remote, UnknownRemote
+from tether.config.toml_edit import ConfigNotEditable
 
 
 @pytest.fixture
@@ -194,18 +191,26 @@ def test_user_config_remotes_and_workspace_override(ws: Workspace, tmp_path: Pat
     assert s.remotes["mine"].url == "/ws/store"
 
 
-def test_forms_it_cannot_edit_leave_the_file_alone(ws: Workspace) -> None:
-    text = '[core]\nproject = "p"\n[remotes]\norigin = { url = "/x" }\n'
+def test_other_forms_are_edited_as_written(ws: Workspace) -> None:
+    ws.config_path.write_text('[core]\nproject = "p"\n[remotes]\norigin = { url = "/x" }  # old\n')
+    add_remote(ws.config_path, "origin", "/y", force=True)
+    assert ws.config_path.read_text() == (
+        '[core]\nproject = "p"\n[remotes]\norigin = { url = "/y" }  # old\n'
+    )
+    remove_remote(ws.config_path, "origin")
+    assert ws.config_path.read_text() == '[core]\nproject = "p"\n[remotes]\n'
+    ws.config_path.write_text('core.project = "p"  # dotted\n')
+    set_default_remote(ws.config_path, "x")
+    assert ws.config_path.read_text() == 'core.project = "p"  # dotted\ncore.remote = "x"\n'
+
+
+def test_an_edit_that_cannot_be_made_leaves_the_file_alone(ws: Workspace) -> None:
+    # an inline `remotes` table cannot be extended by a [remotes.NAME] table
+    text = 'remotes = { origin = { url = "/x" } }\n'
     ws.config_path.write_text(text)
     with pytest.raises(ConfigNotEditable, match="edit the file by hand"):
-        remove_remote(ws.config_path, "origin")
-    with pytest.raises(ConfigNotEditable):
-        add_remote(ws.config_path, "origin", "/y", force=True)
-    text2 = 'core.project = "p"\n'
-    ws.config_path.write_text(text2)
-    with pytest.raises(ConfigNotEditable):
-        set_default_remote(ws.config_path, "x")
-    assert ws.config_path.read_text() == text2
+        add_remote(ws.config_path, "other", "/y")
+    assert ws.config_path.read_text() == text
     assert not list(ws.dir.glob(".config.toml.*"))  # no temporary file left behind
 
 

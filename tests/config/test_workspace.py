@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from tether.config import WorkspaceNotFound, find_workspace, init_workspace
+from tether.config import WorkspaceNotFound, find_workspace, init_workspace, load_settings
 
 
 def test_init_writes_config_and_gitignore(tmp_path: Path) -> None:
@@ -32,3 +32,11 @@ def test_find_walks_up_from_a_subfolder(tmp_path: Path) -> None:
 def test_find_without_workspace_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceNotFound, match=r"no Tether workspace found.*tether init"):
         find_workspace(tmp_path)
+
+
+@pytest.mark.parametrize("project", ['x"y', "it's", "a\\b", "[core]\nremote = 'x'", "é ü"])
+def test_init_quotes_any_project_name(tmp_path: Path, project: str) -> None:
+    ws, _ = init_workspace(tmp_path / "p", project)
+    settings = load_settings(ws, env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    assert settings.project == project
+    assert settings.default_remote is None

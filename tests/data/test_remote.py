@@ -1,4 +1,5 @@
-"""Push and pull against a local-folder remote and a real S3-protocol server (moto)."""
+"""Push and pull against a local-folder remote and a real S3-protocol server (moto); the
+round trip also against the GCS and Azure Blob emulators (gcp-storage-emulator, Azurite)."""
 
 from __future__ import annotations
 
@@ -67,15 +68,36 @@ def local(tmp_path: Path) -> ObjectStore:
     return ObjectStore(str(tmp_path / "objects"), workers=4)
 
 
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
-def make_remote(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., ObjectStore]:
-    """Opens the same remote (a folder, or a prefix of the moto bucket) each time it is called."""
+LOCAL_AND_S3 = ["local", pytest.param("s3", marks=pytest.mark.s3)]
+EVERY_SERVICE = [
+    *LOCAL_AND_S3,
+    pytest.param("gcs", marks=pytest.mark.gcs),
+    pytest.param("azure", marks=pytest.mark.azure),
+]
+
+
+@pytest.fixture(params=LOCAL_AND_S3)
+def make_remote(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., ObjectStore]:
+    """Opens the same remote (a folder, or a prefix of a bucket) each time it is called.
+
+    GCS and Azure get their endpoint and credentials from the environment, as a user's would.
+    """
+    prefix = uuid.uuid4().hex
     if request.param == "local":
         remote = Remote("origin", str(tmp_path / "remote"))
-    else:
+    elif request.param == "s3":
         endpoint = request.getfixturevalue("s3_endpoint")
         request.getfixturevalue("aws_env")
-        remote = Remote("origin", f"s3://{BUCKET}/{uuid.uuid4().hex}", endpoint)
+        remote = Remote("origin", f"s3://{BUCKET}/{prefix}", endpoint)
+    elif request.param == "gcs":
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", request.getfixturevalue("gcs_bucket")(BUCKET))
+        remote = Remote("origin", f"gs://{BUCKET}/{prefix}")
+    else:
+        connection_string = request.getfixturevalue("azure_container")(BUCKET)
+        monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", connection_string)
+        remote = Remote("origin", f"az://{BUCKET}/{prefix}")
     return lambda fsync=False: open_remote(remote, workers=8, fsync=fsync)
 
 
@@ -145,6 +167,7 @@ def record_writes(store: ObjectStore, crash_at: int | None = None) -> list[str]:
     return written
 
 
+@pytest.mark.parametrize("make_remote", EVERY_SERVICE, indirect=True)
 def test_push_then_pull_into_a_fresh_store_round_trips(
     meta: Store, local: ObjectStore, make_remote: Callable[..., ObjectStore], tmp_path: Path
 ) -> None:

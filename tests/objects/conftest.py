@@ -1,4 +1,8 @@
-"""Fixtures for the object store: one ``store`` per backend, S3 against a real moto server."""
+"""Fixtures for the object store: one ``store`` per backend.
+
+S3 runs against a real moto server, GCS against gcp-storage-emulator and Azure Blob against
+Azurite, each started once per session on a free loopback port (tests/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -51,11 +55,49 @@ def s3_store(make_s3_store: Callable[[], ObjectStore]) -> ObjectStore:
     return make_s3_store()
 
 
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+@pytest.fixture
+def gcs_store(gcs_bucket: Callable[[str], str]) -> ObjectStore:
+    endpoint = gcs_bucket(BUCKET)
+    return ObjectStore(
+        f"gs://{BUCKET}/{uuid.uuid4().hex}",
+        storage_options={"endpoint_url": endpoint, "token": "anon"},
+        workers=8,
+    )
+
+
+@pytest.fixture
+def azure_store(azure_container: Callable[[str], str]) -> ObjectStore:
+    connection_string = azure_container(BUCKET)
+    return ObjectStore(
+        f"az://{BUCKET}/{uuid.uuid4().hex}",
+        storage_options={"connection_string": connection_string},
+        workers=8,
+    )
+
+
+@pytest.fixture(
+    params=[
+        "local",
+        pytest.param("s3", marks=pytest.mark.s3),
+        pytest.param("gcs", marks=pytest.mark.gcs),
+        pytest.param("azure", marks=pytest.mark.azure),
+    ]
+)
 def store(request: pytest.FixtureRequest) -> ObjectStore:
     """The same conformance tests run against every backend."""
-    name = "local_store" if request.param == "local" else "s3_store"
-    return request.getfixturevalue(name)
+    return request.getfixturevalue(f"{request.param}_store")
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("s3", marks=pytest.mark.s3),
+        pytest.param("gcs", marks=pytest.mark.gcs),
+        pytest.param("azure", marks=pytest.mark.azure),
+    ]
+)
+def cloud_store(request: pytest.FixtureRequest) -> ObjectStore:
+    """A fresh prefix of each object-storage service (the fsspec backend)."""
+    return request.getfixturevalue(f"{request.param}_store")
 
 
 def tamper(objects: ObjectStore, digest: str, data: bytes) -> None:

@@ -25,7 +25,7 @@ def add(
 ) -> None:
     """Add a remote to the workspace config (.tether/config.toml). Credentials are never
     stored: S3 reads them from the AWS environment variables or ~/.aws."""
-    from tether.config.remotes import add_remote, config_url
+    from tether.config.remote_edit import add_remote, config_url
 
     workspace = get(ctx).workspace()
     written = config_url(url, workspace.root)
@@ -62,7 +62,8 @@ def ls(ctx: typer.Context) -> None:
 @app.command("remove")
 def remove(ctx: typer.Context, name: str) -> None:
     """Remove a remote from the workspace config (its data stays where it is)."""
-    from tether.config.remotes import UnknownRemote, remove_remote
+    from tether.config.remote_edit import remove_remote
+    from tether.config.remotes import UnknownRemote
 
     cli = get(ctx)
     workspace = cli.workspace()
@@ -86,7 +87,8 @@ def default(
     unset: bool = typer.Option(False, "--unset", help="Make no remote the default."),
 ) -> None:
     """Set the default remote (core.remote); with no NAME, print it."""
-    from tether.config.remotes import UnknownRemote, set_default_remote
+    from tether.config.remote_edit import set_default_remote
+    from tether.config.remotes import UnknownRemote
 
     cli = get(ctx)
     if unset:

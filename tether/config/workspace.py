@@ -30,7 +30,7 @@ CONFIG_TEMPLATE = """\
 # `tether config show` prints each effective value and where it came from.
 
 [core]
-project = "{project}"
+project = {project}
 
 # [store]
 # url = "postgresql+psycopg://user@db.example.com/tether"   # default: SQLite in .tether/
@@ -82,6 +82,8 @@ def init_workspace(root: Path | str, project: str | None = None) -> tuple[Worksp
         return ws, False
     ws.dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(ws.dir / ".gitignore", GITIGNORE)
+    from tether.config.toml_edit import toml_string  # finding a workspace needs none of it
+
     name = project or default_project_name(ws.root)
-    write_text_atomic(ws.config_path, CONFIG_TEMPLATE.format(project=name))
+    write_text_atomic(ws.config_path, CONFIG_TEMPLATE.format(project=toml_string(name)))
     return ws, True

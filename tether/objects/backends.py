@@ -105,6 +105,14 @@ def filesystem(location: Location) -> Any:
         config.setdefault("max_pool_connections", S3_CONNECTIONS)
         options["config_kwargs"] = config
     try:
+        if location.protocol == "gcs" and options.get("endpoint_url"):
+            # At an endpoint_url (an emulator, a proxy) gcsfs's default class asks a gRPC
+            # control plane there for each bucket's layout (zonal, hierarchical) before each
+            # operation, and does not cache a failed answer: every call waits for the RPC to
+            # time out (60 s). The plain JSON-API class is what such endpoints speak.
+            from gcsfs.core import GCSFileSystem
+
+            return GCSFileSystem(**options)
         return fsspec.filesystem(location.protocol, **options)
     except (TypeError, ValueError) as e:
         raise InvalidInput(f"invalid storage options for {location.protocol}: {e}") from None

@@ -15,6 +15,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -305,10 +306,23 @@ def azurite_binary() -> str:
     on_path = shutil.which("azurite-blob")
     if on_path:
         return on_path
+    # installed on first use from the npm registry, so `python -m pytest` alone works on a
+    # fresh machine; a failure is reported, never skipped
+    reason = "npm is not on PATH (needs node >= 18 and npm)"
+    if shutil.which("npm"):
+        done = subprocess.run(
+            [*AZURITE_INSTALL.split(), "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode == 0 and found.exists():
+            return str(found)
+        reason = (done.stderr or done.stdout).strip()[-500:]
     pytest.fail(
         f"Azurite (the Azure Blob emulator) is not installed: the Azure tests need {found}; "
-        f"install it with `{AZURITE_INSTALL}` in {ROOT} (needs node >= 18 and npm; "
-        "`.ci/run` does it), or deselect these tests with -m 'not azure'",
+        f"`{AZURITE_INSTALL}` in {ROOT} failed: {reason}; install it by hand (`.ci/run` does "
+        "it), or deselect these tests with -m 'not azure'",
         pytrace=False,
     )
 

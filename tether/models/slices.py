@@ -92,7 +92,7 @@ _OPS: dict[str, Op] = {
 
 @dataclass(frozen=True)
 class _Tok:
-    kind: str  # number, string, name, keyword, op, punct, end
+    kind: str  # number, string, name, keyword, op, punct, end, bad (an unknown character)
     text: str
     pos: int
 
@@ -102,8 +102,9 @@ def _tokenise(text: str) -> list[_Tok]:
     pos = 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
-        if m is None:
-            raise SliceSyntaxError(text, pos, f"unexpected character {text[pos]!r}")
+        if m is None:  # reported when the parser gets here, so an earlier mistake wins
+            tokens.append(_Tok("bad", text[pos], pos))
+            return tokens
         kind = m.lastgroup or ""
         if kind != "ws":
             word = m.group()
@@ -143,10 +144,18 @@ class _Parser:
         self.values = 0
 
     def peek(self) -> _Tok:
-        return self.tokens[self.i]
+        tok = self.tokens[self.i]
+        if tok.kind == "bad":
+            problem = (
+                f"a string opened with {tok.text} and never closed"
+                if tok.text in "'\"`"
+                else f"unexpected character {tok.text!r}"
+            )
+            raise SliceSyntaxError(self.text, tok.pos, problem)
+        return tok
 
     def take(self) -> _Tok:
-        tok = self.tokens[self.i]
+        tok = self.peek()
         if tok.kind != "end":
             self.i += 1
         return tok

@@ -20,6 +20,11 @@ WORKLOADS = {
     "t1": ("benchmarks.t1", "100 metrics x 1,000 steps into one run, vs MLflow (SQLite)", 3),
     "t2": ("benchmarks.t2", "create 10,000 runs and search them, vs MLflow (SQLite)", 1),
     "p1": ("benchmarks.p1", "100 chained no-op steps, first and cached run, vs Metaflow", 3),
+    "e2": (
+        "benchmarks.e2",
+        "model gate: 100,000 rows, 1,000 paired resamples, 3 slices, vs a scikit-learn loop",
+        3,
+    ),
 }
 
 

@@ -205,7 +205,7 @@ def test_a_failing_model_is_reported_as_such() -> None:
         def predict(self, x: pd.DataFrame) -> np.ndarray:
             raise ValueError("feature mismatch")
 
-    with pytest.raises(InvalidData, match="model.predict failed.*feature mismatch"):
+    with pytest.raises(InvalidData, match=r"model.predict failed.*feature mismatch"):
         evaluate(Broken(), table(np.array([0, 1])), target="y")
 
 
@@ -218,7 +218,7 @@ def test_parquet_paths_and_references(tmp_path: Path) -> None:
     with pytest.raises(DataNotFound, match="does not exist"):
         evaluate(Fixed(y), tmp_path / "missing.parquet", target="y")
     (tmp_path / "not.parquet").write_text("hello")
-    with pytest.raises(InvalidData, match="cannot read .* as Parquet"):
+    with pytest.raises(InvalidData, match=r"cannot read .* as Parquet"):
         evaluate(Fixed(y), tmp_path / "not.parquet", target="y")
     with pytest.raises(InvalidData, match="dataset reference"):
         evaluate(Fixed(y), "churn@4", target="y")

@@ -35,7 +35,9 @@ def _flip(correct: np.ndarray, where: np.ndarray, to: bool, count: int) -> np.nd
     return out
 
 
-def _evals(data: pd.DataFrame, chal: Any, champ: Any, slices: list[str] | None = None) -> tuple[Evaluation, Evaluation]:
+def _evals(
+    data: pd.DataFrame, chal: Any, champ: Any, slices: list[str] | None = None
+) -> tuple[Evaluation, Evaluation]:
     kw: dict[str, Any] = {"target": "y", "slices": slices or ["segment == 'b'"]}
     return evaluate(chal, data, **kw), evaluate(champ, data, **kw)
 
@@ -51,7 +53,11 @@ def clear_win(data: pd.DataFrame, champion_correct: np.ndarray) -> tuple[Evaluat
     y = data["y"].to_numpy()
     everywhere = np.ones(N, dtype=bool)
     better = _flip(champion_correct, everywhere, True, 100)
-    return _evals(data, FixedProba(predictions_with(y, better)), FixedProba(predictions_with(y, champion_correct)))
+    return _evals(
+        data,
+        FixedProba(predictions_with(y, better)),
+        FixedProba(predictions_with(y, champion_correct)),
+    )
 
 
 def test_a_clear_improvement_passes_every_rule(clear_win: tuple[Evaluation, Evaluation]) -> None:
@@ -91,7 +97,9 @@ def test_an_improvement_too_small_to_be_significant_fails(
     chal = _flip(champion_correct, everywhere, True, 160)
     broken = np.flatnonzero(champion_correct)[-150:]
     chal[broken] = False
-    evals = _evals(data, Fixed(predictions_with(y, chal)), Fixed(predictions_with(y, champion_correct)))
+    evals = _evals(
+        data, Fixed(predictions_with(y, chal)), Fixed(predictions_with(y, champion_correct))
+    )
     decision = gate(*evals, {"primary": "accuracy", "min_improvement": 0.0})
     assert evals[0].metrics["accuracy"] - evals[1].metrics["accuracy"] == pytest.approx(0.005)
     assert _rule(decision, "primary")
@@ -106,12 +114,20 @@ def test_better_on_average_but_worse_on_a_slice_fails(
     y = data["y"].to_numpy()
     in_b = (data["segment"] == "b").to_numpy()
     chal = _flip(_flip(champion_correct, ~in_b, True, 200), in_b, False, 30)
-    evals = _evals(data, Fixed(predictions_with(y, chal)), Fixed(predictions_with(y, champion_correct)))
-    policy: dict[str, Any] = {"primary": "accuracy", "min_improvement": 0.01, "slices": ["segment=='b'"]}
+    evals = _evals(
+        data, Fixed(predictions_with(y, chal)), Fixed(predictions_with(y, champion_correct))
+    )
+    policy: dict[str, Any] = {
+        "primary": "accuracy",
+        "min_improvement": 0.01,
+        "slices": ["segment=='b'"],
+    }
     decision = gate(*evals, policy)
     assert _rule(decision, "primary") and _rule(decision, "significance")
     assert not _rule(decision, "slice segment == 'b'") and not decision.passed
-    assert "accuracy is worse by 0.0750" in decision.reasons[-1] and "400 rows" in decision.reasons[-1]
+    assert (
+        "accuracy is worse by 0.0750" in decision.reasons[-1] and "400 rows" in decision.reasons[-1]
+    )
     assert gate(*evals, {**policy, "max_slice_regression": 0.1}).passed
 
 
@@ -140,7 +156,9 @@ def test_a_latency_ceiling(clear_win: tuple[Evaluation, Evaluation]) -> None:
     assert gate(*clear_win, {"primary": "accuracy", "max_latency_p99_ms": 1e6}).passed
 
 
-def test_the_bootstrap_is_reproducible_with_a_seed(clear_win: tuple[Evaluation, Evaluation]) -> None:
+def test_the_bootstrap_is_reproducible_with_a_seed(
+    clear_win: tuple[Evaluation, Evaluation],
+) -> None:
     policy = {"primary": "log_loss", "resamples": 300, "seed": 11}
     first, again = gate(*clear_win, policy), gate(*clear_win, policy)
     assert first.bootstrap == again.bootstrap and first.reasons == again.reasons
@@ -159,7 +177,9 @@ def test_the_bootstrap_matches_resampling_rows_one_by_one(metric: str) -> None:
     from tether.models.metrics import classification
 
     def preds(p: np.ndarray) -> Any:
-        return classification(y, (p > 0.5).astype(int), np.column_stack([1 - p, p]), np.array([0, 1]))
+        return classification(
+            y, (p > 0.5).astype(int), np.column_stack([1 - p, p]), np.array([0, 1])
+        )
 
     a, b = preds(p_a), preds(p_b)
     m = METRICS[metric]
@@ -174,7 +194,9 @@ def test_the_bootstrap_matches_resampling_rows_one_by_one(metric: str) -> None:
     assert abs(result.low - low) < 0.2 * width and abs(result.high - high) < 0.2 * width
 
 
-def test_auc_is_bootstrapped_on_at_most_200_resamples(clear_win: tuple[Evaluation, Evaluation]) -> None:
+def test_auc_is_bootstrapped_on_at_most_200_resamples(
+    clear_win: tuple[Evaluation, Evaluation],
+) -> None:
     decision = gate(*clear_win, {"primary": "roc_auc", "resamples": 1000})
     assert decision.bootstrap.resamples == 200
     assert "200 resamples" in decision.reasons[1]

@@ -54,7 +54,7 @@ def test_only_the_primary_metric_is_required() -> None:
         ({"primary": "accuracy", "max_regression": 0.1}, "max_regression", "expected a table"),
         ({"primary": "accuracy", "max_regression": {"log_loss": "x"}}, "max_regression.log_loss",
          "expected a number"),
-        ({"primary": "accuracy", "min_improvement": "0.01"}, "min_improvement", "expected a number"),
+        ({"primary": "accuracy", "min_improvement": "1"}, "min_improvement", "expected a number"),
         ({"primary": "accuracy", "min_improvement": True}, "min_improvement", "expected a number"),
         ({"primary": "accuracy", "min_improvement": -0.1}, "min_improvement", ">= 0"),
         ({"primary": "accuracy", "slices": "segment == 'b'"}, "slices", "expected a list"),
@@ -82,7 +82,7 @@ def test_policy_files_that_cannot_be_read(tmp_path: Path) -> None:
     assert isinstance(info.value, NotFound)
     bad = tmp_path / "bad.toml"
     bad.write_text('primary = "accuracy"\nmin_improvement = \n')
-    with pytest.raises(InvalidPolicy, match="not valid TOML.*line 2"):
+    with pytest.raises(InvalidPolicy, match=r"not valid TOML.*line 2"):
         load_policy(bad)
     with pytest.raises(InvalidPolicy, match="expected a dict or the path"):
         load_policy(42)  # type: ignore[arg-type]

@@ -27,7 +27,7 @@ def frame() -> pd.DataFrame:
     ("text", "rows"),
     [
         ("country == 'DE'", [0, 3]),
-        ("country = \"DE\"", [0, 3]),
+        ('country = "DE"', [0, 3]),
         ("age >= 60", [0, 3]),
         ("age < 60", [1]),
         ("age != 30", [0, 3]),  # a missing value compares false
@@ -42,7 +42,9 @@ def frame() -> pd.DataFrame:
         ("age > 1e1 and segment == 'c' or country == 'XX'", []),
     ],
 )
-def test_slices_select_the_rows_they_describe(frame: pd.DataFrame, text: str, rows: list[int]) -> None:
+def test_slices_select_the_rows_they_describe(
+    frame: pd.DataFrame, text: str, rows: list[int]
+) -> None:
     assert np.flatnonzero(parse_slice(text).mask(frame)).tolist() == rows
 
 
@@ -52,7 +54,7 @@ def test_and_binds_tighter_than_or(frame: pd.DataFrame) -> None:
 
 
 def test_spellings_of_one_slice_share_a_name() -> None:
-    assert parse_slice("segment=='b'").name == parse_slice("segment  ==  \"b\"").name
+    assert parse_slice("segment=='b'").name == parse_slice('segment  ==  "b"').name
     assert parse_slice("segment == 'b'").name == "segment == 'b'"
     text = "(a == 1 or b in ['x', 'y']) and not c is null"
     assert parse_slice(parse_slice(text).name).node == parse_slice(text).node

@@ -31,11 +31,6 @@ if TYPE_CHECKING:
     from tether.models.policy import Policy, load_policy
     from tether.models.slices import Slice, parse_slice
 
-_GATE_ERRORS = (
-    "DataNotFound EvaluationMismatch InvalidData InvalidPolicy MetricNeedsProbabilities "
-    "MissingTarget PolicyNotFound SliceColumnError SliceSyntaxError SliceTooComplex UnknownMetric"
-).split()
-
 # public name -> module that defines it
 _LAZY = {
     "evaluate": "tether.models.evaluation",
@@ -52,10 +47,46 @@ _LAZY = {
     "parse_slice": "tether.models.slices",
     "BootstrapResult": "tether.models.bootstrap",
     "paired_bootstrap": "tether.models.bootstrap",
-    **{name: "tether.models.gate_errors" for name in _GATE_ERRORS},
+    "DataNotFound": "tether.models.gate_errors",
+    "EvaluationMismatch": "tether.models.gate_errors",
+    "InvalidData": "tether.models.gate_errors",
+    "InvalidPolicy": "tether.models.gate_errors",
+    "MetricNeedsProbabilities": "tether.models.gate_errors",
+    "MissingTarget": "tether.models.gate_errors",
+    "PolicyNotFound": "tether.models.gate_errors",
+    "SliceColumnError": "tether.models.gate_errors",
+    "SliceSyntaxError": "tether.models.gate_errors",
+    "SliceTooComplex": "tether.models.gate_errors",
+    "UnknownMetric": "tether.models.gate_errors",
 }
 
-__all__ = list(_LAZY)
+__all__ = [
+    "BootstrapResult",
+    "DataNotFound",
+    "Decision",
+    "Evaluation",
+    "EvaluationMismatch",
+    "InvalidData",
+    "InvalidPolicy",
+    "Latency",
+    "MetricNeedsProbabilities",
+    "MissingTarget",
+    "Policy",
+    "PolicyNotFound",
+    "Rule",
+    "Slice",
+    "SliceColumnError",
+    "SliceEvaluation",
+    "SliceSyntaxError",
+    "SliceTooComplex",
+    "UnknownMetric",
+    "compare",
+    "evaluate",
+    "gate",
+    "load_policy",
+    "paired_bootstrap",
+    "parse_slice",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -126,7 +126,9 @@ def _shared_columns(stats: np.ndarray) -> tuple[np.ndarray, list[int]]:
     kept: list[int] = []
     where: list[int] = []
     for j in range(stats.shape[1]):
-        same = next((i for i, c in enumerate(kept) if np.array_equal(stats[:, c], stats[:, j])), None)
+        same = next(
+            (i for i, c in enumerate(kept) if np.array_equal(stats[:, c], stats[:, j])), None
+        )
         if same is None:
             kept.append(j)
             same = len(kept) - 1

@@ -50,7 +50,9 @@ def load_table(data: Data, *, resolver: DataResolver | None = None) -> Table:
             f"data {data!r} looks like a dataset reference; evaluating a dataset version needs "
             "the registry (pass resolver=), or pass a DataFrame or a Parquet path"
         )
-    raise DataNotFound(f"data file {str(path)!r} does not exist; pass a Parquet path or a DataFrame")
+    raise DataNotFound(
+        f"data file {str(path)!r} does not exist; pass a Parquet path or a DataFrame"
+    )
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

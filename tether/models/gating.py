@@ -66,7 +66,9 @@ class Decision:
         return {
             "passed": self.passed,
             "reasons": self.reasons,
-            "rules": [{"name": r.name, "passed": r.passed, "message": r.message} for r in self.rules],
+            "rules": [
+                {"name": r.name, "passed": r.passed, "message": r.message} for r in self.rules
+            ],
             "policy": self.policy.to_dict(),
             "bootstrap": self.bootstrap.to_dict(),
             "challenger": self.challenger.to_dict(),
@@ -170,12 +172,15 @@ def compare(
     """Evaluate both models on the same rows of ``data``, then ``gate`` them.
 
     The evaluations cover ``metrics`` (default: the task's defaults) plus the metrics the policy
-    names, on ``slices`` plus the policy's slices; the task is the primary metric's. Latency is measured when the policy
-    has a ceiling, unless ``latency`` says otherwise.
+    names, on ``slices`` plus the policy's slices; the task is the primary metric's. Latency is
+    measured when the policy has a ceiling, unless ``latency`` says otherwise.
     """
     policy = load_policy(policy)
     table = load_table(data, resolver=resolver)
-    wanted = [*(s if isinstance(s, Slice) else parse_slice(s) for s in (slices or ())), *policy.slices]
+    wanted = [
+        *(s if isinstance(s, Slice) else parse_slice(s) for s in (slices or ())),
+        *policy.slices,
+    ]
     needed = [policy.primary, *policy.max_regression]
     timing = policy.max_latency_p99_ms is not None if latency is None else latency
 
@@ -195,7 +200,9 @@ def _better(higher_is_better: bool, challenger: float, champion: float) -> float
     return challenger - champion if higher_is_better else champion - challenger
 
 
-def _regression_rule(name: str, metric: str, worse: float, a: float, b: float, limit: float) -> Rule:
+def _regression_rule(
+    name: str, metric: str, worse: float, a: float, b: float, limit: float
+) -> Rule:
     versus = f"{_f(a)} vs champion {_f(b)}"
     if math.isnan(worse):
         return Rule(name, False, f"{metric} is undefined ({versus})")

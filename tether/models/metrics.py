@@ -48,7 +48,7 @@ class Predictions:
 
     @property
     def rows(self) -> int:
-        return int(len(self.y_true))
+        return len(self.y_true)
 
     def subset(self, mask: np.ndarray) -> Predictions:
         def pick(a: np.ndarray | None) -> np.ndarray | None:
@@ -77,7 +77,11 @@ def classification(
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
     if classes is None:
-        classes = np.unique(np.concatenate([y_true, y_pred]).astype(object if y_true.dtype.kind == "O" else y_true.dtype))
+        classes = np.unique(
+            np.concatenate([y_true, y_pred]).astype(
+                object if y_true.dtype.kind == "O" else y_true.dtype
+            )
+        )
     classes = np.asarray(classes)
     if proba is not None:
         proba = np.asarray(proba, dtype=np.float64)
@@ -89,7 +93,13 @@ def classification(
                 f"({len(y_true)}, {len(classes)}): one column per class of the model"
             )
     return Predictions(
-        "classification", y_true, y_pred, proba, classes, _codes(y_true, classes), _codes(y_pred, classes)
+        "classification",
+        y_true,
+        y_pred,
+        proba,
+        classes,
+        _codes(y_true, classes),
+        _codes(y_pred, classes),
     )
 
 
@@ -111,7 +121,9 @@ def _codes(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
         pos = np.searchsorted(sorted_classes, labels)
     except TypeError:  # labels of mixed types: compare one by one
         index = {c: i for i, c in enumerate(classes.tolist())}
-        return np.fromiter((index.get(v, -1) for v in labels.tolist()), dtype=np.int64, count=len(labels))
+        return np.fromiter(
+            (index.get(v, -1) for v in labels.tolist()), dtype=np.int64, count=len(labels)
+        )
     pos = np.clip(pos, 0, len(classes) - 1)
     found = sorted_classes[pos] == labels
     return np.where(found, order[pos], -1).astype(np.int64)
@@ -327,9 +339,6 @@ def _rmse(sums: np.ndarray, weight: np.ndarray) -> np.ndarray:
     import numpy as np
 
     return np.sqrt(sums[:, 0] / weight)
-
-
-
 
 
 def _r2(sums: np.ndarray, weight: np.ndarray) -> np.ndarray:

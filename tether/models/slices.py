@@ -231,7 +231,9 @@ class _Parser:
     def condition(self) -> Node:
         self.conditions += 1
         if self.conditions > MAX_CONDITIONS:
-            raise SliceTooComplex(self.text, self.peek().pos, f"more than {MAX_CONDITIONS} conditions")
+            raise SliceTooComplex(
+                self.text, self.peek().pos, f"more than {MAX_CONDITIONS} conditions"
+            )
         column = self.column()
         tok = self.peek()
         if tok.kind == "op":
@@ -252,7 +254,11 @@ class _Parser:
         if self.is_kw("in"):
             self.take()
             return In(column, self.value_list(), negated)
-        expected = "'in'" if negated else f"a comparison (==, !=, <, <=, >, >=, in, is null) after column {column!r}"
+        expected = (
+            "'in'"
+            if negated
+            else f"a comparison (==, !=, <, <=, >, >=, in, is null) after column {column!r}"
+        )
         raise self.fail(self.peek(), expected)
 
     def value_list(self) -> tuple[Scalar, ...]:
@@ -274,7 +280,11 @@ class _Parser:
 
 
 def _fmt_column(name: str) -> str:
-    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and name.lower() not in _KEYWORDS else f"`{name}`"
+    return (
+        name
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and name.lower() not in _KEYWORDS
+        else f"`{name}`"
+    )
 
 
 def _fmt_value(value: Scalar) -> str:

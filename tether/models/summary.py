@@ -42,8 +42,8 @@ def decision_markdown(decision: Decision) -> str:
         label = f"**{name}** {arrow}" if name == policy.primary else f"{name} {arrow}"
         lines.append(f"| {label} | {_num(b)} | {_num(a)} | {_delta(a - b)} |")
     if chal.latency is not None and champ.latency is not None:
-        for key, label in (("row_p99_ms", "latency p99, 1 row (ms) ↓"),
-                           ("batch_p99_ms", f"latency p99, {chal.latency.batch_size} rows (ms) ↓")):  # fmt: skip
+        batch = f"latency p99, {chal.latency.batch_size} rows (ms) ↓"
+        for key, label in (("row_p99_ms", "latency p99, 1 row (ms) ↓"), ("batch_p99_ms", batch)):
             a = getattr(chal.latency, key)
             b = getattr(champ.latency, key)
             lines.append(f"| {label} | {_num(b, 3)} | {_num(a, 3)} | {_delta(a - b, 3)} |")
@@ -65,5 +65,8 @@ def decision_markdown(decision: Decision) -> str:
                 f"| `{_cell(name)}` | {s.rows:,} | {_num(b)} | {_num(a)} | {_delta(a - b)} |"
             )
     lines += ["", "Rules:", ""]
-    lines += [f"- {'✅' if r.passed else '❌'} **{_cell(r.name)}**: {_cell(r.message)}" for r in decision.rules]
+    lines += [
+        f"- {'✅' if r.passed else '❌'} **{_cell(r.name)}**: {_cell(r.message)}"
+        for r in decision.rules
+    ]
     return "\n".join(lines) + "\n"

@@ -244,3 +244,25 @@ def test_to_dict_and_flat_metrics_can_be_logged() -> None:
     assert flat["slices/segment == 'a'/accuracy"] == ev.slices["segment == 'a'"].metrics["accuracy"]
     assert "latency/row_p99_ms" in flat
     assert all(isinstance(v, float) for v in flat.values())
+
+
+def test_a_model_that_fails_on_one_row_is_reported_when_timing() -> None:
+    class BatchOnly(Fixed):
+        def predict(self, x: pd.DataFrame) -> np.ndarray:
+            if len(x) == 1:
+                raise ValueError("needs at least 2 rows")
+            return super().predict(x)
+
+    y = np.array([0, 1, 1, 0])
+    with pytest.raises(InvalidData, match=r"failed on 1 row\(s\) while timing.*latency=False"):
+        evaluate(BatchOnly(y), table(y), target="y")
+    assert evaluate(BatchOnly(y), table(y), target="y", latency=False).metrics["accuracy"] == 1
+
+
+def test_predictions_of_the_wrong_length_are_refused() -> None:
+    class Scalar:
+        def predict(self, x: pd.DataFrame) -> int:
+            return 1
+
+    with pytest.raises(InvalidData, match="predict returned one value for 2 rows"):
+        evaluate(Scalar(), table(np.array([0, 1])), target="y", latency=False)

@@ -265,3 +265,29 @@ def test_a_regression_gate_on_rmse() -> None:
     assert not failed.passed
     assert not _rule(failed, "primary") and not _rule(failed, "significance")
     assert not _rule(failed, "max_regression.r2")
+
+
+def test_a_slice_without_rows_fails_its_rule(
+    clear_win: tuple[Evaluation, Evaluation], data: pd.DataFrame
+) -> None:
+    y = data["y"].to_numpy()
+    kw: dict[str, Any] = {"target": "y", "slices": ["segment == 'z'"], "latency": False}
+    evals = evaluate(Fixed(y), data, **kw), evaluate(Fixed(1 - y), data, **kw)
+    decision = gate(*evals, {"primary": "accuracy", "slices": ["segment == 'z'"]})
+    assert not decision.passed
+    assert decision.reasons[-1] == "✗ slice segment == 'z': no rows of the data are in this slice"
+    assert "| `segment == 'z'` | 0 | n/a | n/a | n/a |" in decision.to_markdown()
+
+
+def test_an_undefined_primary_metric_fails_rather_than_passes(data: pd.DataFrame) -> None:
+    """ROC AUC of a target with one class is undefined: no rule passes on it."""
+    ones = data.assign(y=1)
+    model = FixedProba(np.ones(N, dtype=int))
+    evals = (
+        evaluate(model, ones, target="y", latency=False),
+        evaluate(model, ones, target="y", latency=False),
+    )
+    decision = gate(*evals, {"primary": "roc_auc", "resamples": 50})
+    assert not decision.passed
+    assert decision.reasons[0] == "✗ primary: roc_auc is undefined (nan vs champion nan)"
+    assert "is nan" in decision.reasons[1]

@@ -4,10 +4,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tether.errors import InvalidInput
 from tether.models.gate_errors import SliceColumnError, SliceSyntaxError, SliceTooComplex
-from tether.models.slices import parse_slice
+from tether.models.slices import BoolOp, Compare, In, IsNull, Node, Not, Slice, parse_slice
 
 
 @pytest.fixture
@@ -123,4 +125,56 @@ def test_comparing_a_column_with_the_wrong_kind_of_value_is_an_error(
 
 def test_too_long_slice_is_refused() -> None:
     with pytest.raises(SliceTooComplex, match="longer than"):
-        parse_slice("a == 1 or " * 2000 + "a == 1")
+        parse_slice("a == 1 or " * 11_000 + "a == 1")
+
+
+def test_long_value_lists_are_limited() -> None:
+    listed = ", ".join(str(i) for i in range(10_001))
+    with pytest.raises(SliceTooComplex, match="listed values"):
+        parse_slice(f"age in [{listed}]")
+
+
+_names = st.sampled_from(["age", "country", "segment", "sign up", "and"])
+_values = st.one_of(
+    st.integers(-1000, 1000),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.text(max_size=8),
+    st.booleans(),
+)
+_conditions = st.one_of(
+    st.builds(Compare, _names, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), _values),
+    st.builds(In, _names, st.lists(_values, min_size=1, max_size=3).map(tuple), st.booleans()),
+    st.builds(IsNull, _names, st.booleans()),
+)
+_trees = st.recursive(
+    _conditions,
+    lambda inner: st.one_of(
+        st.builds(Not, inner),
+        st.builds(
+            BoolOp,
+            st.sampled_from(["and", "or"]),
+            st.lists(inner, min_size=2, max_size=3).map(tuple),
+        ),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_trees)
+def test_the_canonical_name_parses_back_to_the_same_predicate(node: Node) -> None:
+    name = Slice("", node).name
+    assert _flatten(parse_slice(name).node) == _flatten(node)
+
+
+def _flatten(node: Node) -> Node:
+    """The tree with nested and/or of the same kind merged (how the parser builds them)."""
+    if isinstance(node, Not):
+        return Not(_flatten(node.operand))
+    if isinstance(node, BoolOp):
+        parts: list[Node] = []
+        for o in node.operands:
+            f = _flatten(o)
+            parts.extend(f.operands if isinstance(f, BoolOp) and f.op == node.op else [f])
+        return BoolOp(node.op, tuple(parts))
+    return node

@@ -114,8 +114,11 @@ def paired_bootstrap(
         diffs, method = np.concatenate(parts), "draws"
     diffs = sign * diffs
     alpha = 1.0 - confidence
-    with np.errstate(all="ignore"):
-        low, high = (float(v) for v in np.nanquantile(diffs, [alpha, confidence]))
+    finite = diffs[~np.isnan(diffs)]  # NaN: the metric is undefined on that resample
+    if len(finite) == 0:
+        low = high = float("nan")
+    else:
+        low, high = (float(v) for v in np.quantile(finite, [alpha, confidence]))
     return BootstrapResult(metric.name, point, low, high, confidence, resamples, seed, method)
 
 

@@ -250,8 +250,9 @@ def _predict(model: Any, x: pd.DataFrame, y: pd.Series, task: Task, has_proba: b
     import numpy as np
 
     y_pred = _call(model, "predict", x)
-    if len(y_pred) != len(x):
-        raise InvalidData(f"predict returned {len(y_pred)} values for {len(x)} rows")
+    if y_pred.ndim == 0 or len(y_pred) != len(x):
+        got = "one value" if y_pred.ndim == 0 else f"{len(y_pred)} values"
+        raise InvalidData(f"predict returned {got} for {len(x)} rows; expected one per row")
     y_true = y.to_numpy()
     if task == "regression":
         if not np.issubdtype(np.asarray(y_true).dtype, np.number):

@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tether.models.gate_errors import InvalidData
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -73,7 +75,13 @@ def measure_latency(
 
 def _timed(model: Any, inputs: list[pd.DataFrame]) -> list[float]:
     predict = model.predict
-    predict(inputs[0])  # warm-up: caches, lazy initialisation
+    try:
+        predict(inputs[0])  # warm-up: caches, lazy initialisation
+    except Exception as exc:  # the model's own code
+        raise InvalidData(
+            f"model.predict failed on {len(inputs[0])} row(s) while timing it: "
+            f"{type(exc).__name__}: {exc} (evaluate with latency=False to skip timing)"
+        ) from exc
     out = []
     for chunk in inputs[1:]:
         start = time.perf_counter_ns()

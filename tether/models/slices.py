@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-MAX_CHARS = 10_000
+MAX_CHARS = 100_000
 MAX_DEPTH = 32  # nested parentheses and 'not's
 MAX_CONDITIONS = 100
 MAX_VALUES = 10_000  # literals in all 'in' lists together

@@ -291,3 +291,14 @@ def test_an_undefined_primary_metric_fails_rather_than_passes(data: pd.DataFrame
     assert not decision.passed
     assert decision.reasons[0] == "✗ primary: roc_auc is undefined (nan vs champion nan)"
     assert "is nan" in decision.reasons[1]
+
+
+def test_markdown_keeps_table_cells_whole(data: pd.DataFrame) -> None:
+    frame = data.assign(**{"a|b": data["segment"]})
+    y = data["y"].to_numpy()
+    slices = ["`a|b` == 'b' or segment == 'x|y'"]
+    kw: dict[str, Any] = {"target": "y", "slices": slices, "latency": False}
+    evals = evaluate(Fixed(y), frame, **kw), evaluate(Fixed(y), frame, **kw)
+    text = gate(*evals, {"primary": "accuracy", "slices": slices}).to_markdown()
+    row = next(line for line in text.splitlines() if "a\\|b" in line and "| 400 |" in line)
+    assert row.startswith("| `` `a\\|b` == 'b' or segment == 'x\\|y' `` | 400 |")

@@ -84,12 +84,14 @@ class Evaluation:
         """Metrics as one flat mapping for ``tether.log_metrics`` (NaN values left out).
 
         Keys: ``accuracy``, ``slices/<slice>/accuracy`` (``slices/<i>/accuracy`` when the slice
-        text would make the key too long), ``latency/row_p99_ms``, ``rows``.
+        text would make the key too long or holds control characters), ``latency/row_p99_ms``,
+        ``rows``.
         """
         out: dict[str, float] = {"rows": float(self.rows)}
         out.update(self.metrics)
         for i, (name, s) in enumerate(self.slices.items()):
-            label = name if len(name) + 40 < MAX_METRIC_KEY else str(i)
+            usable = len(name) + 40 < MAX_METRIC_KEY and name.isprintable()
+            label = name if usable else str(i)
             out[f"slices/{label}/rows"] = float(s.rows)
             out.update({f"slices/{label}/{k}": v for k, v in s.metrics.items()})
         if self.latency is not None:

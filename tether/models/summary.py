@@ -15,6 +15,12 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
+def _code(text: str) -> str:
+    """``text`` as a Markdown code span in a table cell (longer fences when it holds backticks)."""
+    fence = "``" if "`" in text else "`"
+    return f"{fence} {_cell(text)} {fence}" if fence == "``" else f"`{_cell(text)}`"
+
+
 def _num(value: float, digits: int = 4) -> str:
     return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
 
@@ -62,7 +68,7 @@ def decision_markdown(decision: Decision) -> str:
             else:
                 a = b = math.nan
             lines.append(
-                f"| `{_cell(name)}` | {s.rows:,} | {_num(b)} | {_num(a)} | {_delta(a - b)} |"
+                f"| {_code(name)} | {s.rows:,} | {_num(b)} | {_num(a)} | {_delta(a - b)} |"
             )
     lines += ["", "Rules:", ""]
     lines += [

@@ -208,7 +208,7 @@ class SearchMixin(SqlCore):
         experiment: str | None = None,
     ) -> list[Run]:
         validate.name("project", project)
-        validate.optional_name("experiment", experiment)
+        validate.optional_entity_name("experiment name", experiment)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidField("limit", f"expected a positive whole number, got {limit!r}")
         compiler = _Compiler()

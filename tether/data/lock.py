@@ -71,14 +71,3 @@ def dataset_lock(
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
-
-
-@contextlib.contextmanager
-def dataset_locks(
-    workspace: Workspace, paths: list[Path], *, timeout: float = DEFAULT_TIMEOUT_S
-) -> Iterator[None]:
-    """The locks of several data paths, taken in one order (so two commands cannot deadlock)."""
-    with contextlib.ExitStack() as stack:
-        for p in sorted(set(paths), key=lambda p: str(lock_path(workspace, p))):
-            stack.enter_context(dataset_lock(workspace, p, timeout=timeout))
-        yield

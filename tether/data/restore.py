@@ -9,6 +9,7 @@ from pathlib import Path
 from tether.data.changes import status_of
 from tether.data.dataset import resolve
 from tether.data.errors import NoPointer, UnsafeDestination
+from tether.data.lock import dataset_lock
 from tether.data.materialize import CheckoutReport, LinkMode, materialize
 from tether.data.paths import inside_workspace
 from tether.data.pointer import Pointer, find_pointers, ignore_in_git, write_pointer
@@ -55,15 +56,16 @@ def checkout(
     if to is not None:
         dest = Path(os.path.abspath(to))
         _check_destination(repo, dest)
-        done = materialize(
-            repo.objects,
-            tree,
-            dest,
-            link=link,
-            cache=cache,
-            workers=repo.workers,
-            progress=progress,
-        )
+        with dataset_lock(repo.workspace, dest, timeout=repo.lock_timeout_s):
+            done = materialize(
+                repo.objects,
+                tree,
+                dest,
+                link=link,
+                cache=cache,
+                workers=repo.workers,
+                progress=progress,
+            )
         cache.save()
         return done
     pointers = [p for p in find_pointers(repo.workspace.root) if p.name == version.dataset]
@@ -72,26 +74,27 @@ def checkout(
     report: CheckoutReport | None = None
     for p in pointers:
         data = inside_workspace(repo.workspace, p.data_path)
-        report = materialize(
-            repo.objects,
-            tree,
-            data,
-            single_file=p.kind == "file",
-            link=link,
-            cache=cache,
-            workers=repo.workers,
-            progress=progress,
-        )
-        write_pointer(
-            data,
-            name=version.dataset,
-            version=version.version,
-            kind=p.kind,
-            tree=version.tree_digest,
-            files=version.file_count,
-            size=version.total_size,
-        )
-        ignore_in_git(data)
+        with dataset_lock(repo.workspace, data, timeout=repo.lock_timeout_s):
+            report = materialize(
+                repo.objects,
+                tree,
+                data,
+                single_file=p.kind == "file",
+                link=link,
+                cache=cache,
+                workers=repo.workers,
+                progress=progress,
+            )
+            write_pointer(
+                data,
+                name=version.dataset,
+                version=version.version,
+                kind=p.kind,
+                tree=version.tree_digest,
+                files=version.file_count,
+                size=version.total_size,
+            )
+            ignore_in_git(data)
     cache.save()
     assert report is not None
     return report
@@ -106,20 +109,21 @@ def checkout_pointers(
     done = []
     for p in find_pointers(repo.workspace.root):
         data = inside_workspace(repo.workspace, p.data_path)
-        if status_of(repo, p, cache).clean:
-            done.append(PointerCheckout(p, None))
-            continue
-        tree = repo.objects.read_tree(p.tree)
-        report = materialize(
-            repo.objects,
-            tree,
-            data,
-            single_file=p.kind == "file",
-            link=link,
-            cache=cache,
-            workers=repo.workers,
-            progress=progress,
-        )
+        with dataset_lock(repo.workspace, data, timeout=repo.lock_timeout_s):
+            if status_of(repo, p, cache).clean:
+                done.append(PointerCheckout(p, None))
+                continue
+            tree = repo.objects.read_tree(p.tree)
+            report = materialize(
+                repo.objects,
+                tree,
+                data,
+                single_file=p.kind == "file",
+                link=link,
+                cache=cache,
+                workers=repo.workers,
+                progress=progress,
+            )
         done.append(PointerCheckout(p, report))
     cache.save()
     return done

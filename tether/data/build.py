@@ -94,6 +94,7 @@ def _check_control_files(data: Path, *, force: bool) -> None:
 
 @dataclass
 class _Snapshot:
+    kind: Kind
     files: list[Found]
     hashed: Hashed
     tree: Tree
@@ -125,9 +126,9 @@ def _snapshot(repo: DataRepo, data: Path, cache: NoStatCache, progress: Progress
     culprit = str(data)
     for _ in range(ATTEMPTS):
         folders: list[tuple[str, os.stat_result]] = []
-        files = scan(str(data), folders)
-        check_path_lengths(data, files)
         try:
+            files = scan(str(data), folders)
+            check_path_lengths(data, files)
             with repo.objects.backend.batch():
                 hashed = digest_files(
                     files, cache, objects=repo.objects, workers=repo.workers, progress=progress
@@ -139,7 +140,7 @@ def _snapshot(repo: DataRepo, data: Path, cache: NoStatCache, progress: Progress
             continue
         changed = _changed(files, folders)
         if changed is None:
-            return _Snapshot(files, hashed, tree, tree_info)
+            return _Snapshot("folder" if folders else "file", files, hashed, tree, tree_info)
         culprit = changed
     raise FileChanged(printable(culprit), ATTEMPTS)
 
@@ -170,8 +171,8 @@ def add(
         _check_control_files(data, force=force)
     cache = repo.stat_cache()
     with dataset_lock(repo.workspace, data, timeout=repo.lock_timeout_s):
-        kind: Kind = "folder" if data.is_dir() else "file"
         snap = _snapshot(repo, data, cache, progress)
+        kind = snap.kind
         tree, tree_info = snap.tree, snap.tree_info
         repo.store.get_or_create_project(repo.project)
         records = [ObjectRecord(i.digest, i.size, "blob") for i in snap.hashed.stored]

@@ -11,6 +11,7 @@ import errno
 import os
 import stat
 
+from tether.data.errors import FileChanged
 from tether.errors import InvalidInput
 
 
@@ -128,6 +129,8 @@ def _listed(folder: str, shown: str) -> tuple[int | None, os.stat_result, list[o
     except OSError as e:
         if e.errno == errno.ENAMETOOLONG:
             raise _too_long(shown) from None
+        if e.errno == errno.ENOENT:  # listed by its parent a moment ago: removed since
+            raise FileChanged(printable(shown)) from None
         raise InvalidInput(
             f"cannot list folder {printable(shown)} ({e.strerror}); fix its permissions"
         ) from None
@@ -206,6 +209,8 @@ def _walk(root: str, shown_root: str, folders: list[tuple[str, os.stat_result]])
                         ) from None
                     if e.errno == errno.ENAMETOOLONG:
                         raise _too_long(shown) from None
+                    if e.errno == errno.ENOENT and not entry.is_symlink():
+                        raise FileChanged(printable(shown)) from None  # removed since listed
                     raise InvalidInput(
                         f"cannot read {printable(shown)} ({e.strerror}); fix or remove it"
                     ) from None

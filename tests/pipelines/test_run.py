@@ -170,3 +170,11 @@ def test_local_steps_need_the_inline_executor(write_module: WriteModule) -> None
     with pytest.raises(NotImportable, match="module level"):
         p(executor="processes")
     assert p(executor="inline").output() == 2
+
+
+def test_a_bad_experiment_name_is_refused_at_definition() -> None:
+    from tether.errors import InvalidInput
+    from tether.pipelines import pipeline
+
+    with pytest.raises(InvalidInput, match=r"invalid experiment name: 'a/b' is not a valid"):
+        pipeline(experiment="a/b")(lambda: None)

@@ -167,3 +167,13 @@ def test_files_for_git_get_the_usual_mode(repo: DataRepo, ws: Path) -> None:
         os.umask(old)
     for f in ("d.tether", ".gitignore"):
         assert (ws / f).stat().st_mode & 0o777 == 0o644, f
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_gitignore_is_refused_before_recording(repo: DataRepo, ws: Path) -> None:
+    write_tree(ws / "d", {"a": "1"})
+    (ws / ".gitignore").write_text("x\n")
+    (ws / ".gitignore").chmod(0)
+    with pytest.raises(InvalidInput, match=r"cannot read .*\.gitignore"):
+        add(repo, "d")
+    _nothing_recorded(repo, ws)

@@ -85,6 +85,9 @@ def _check_control_files(data: Path, *, force: bool) -> None:
         refuse_link(path, force=force)
         if os.path.lexists(path) and not (path.is_symlink() or path.is_file()):
             raise InvalidInput(f"{path} is not a regular file; move it away and try again")
+    gitignore = data.parent / ".gitignore"
+    if gitignore.is_file() and not gitignore.is_symlink() and not os.access(gitignore, os.R_OK):
+        raise InvalidInput(f"cannot read {gitignore} (permission denied); fix its permissions")
     if not os.access(data.parent, os.W_OK):
         raise InvalidInput(
             f"cannot write the pointer file in {data.parent} (permission denied); fix the "

@@ -92,3 +92,11 @@ def test_demo_runs_end_to_end_and_is_repeatable(tmp_path: Path, capsys) -> None:
     assert "demo-centroids v1" in second  # nor is the same model registered twice
     assert run("-C", str(tmp_path / "d"), "pipeline", "ls", "--json") == 0
     assert capsys.readouterr().out.count('"demo"') >= 4
+
+
+def test_init_follows_the_root_options(tmp_path: Path, capsys) -> None:
+    assert run("-C", "here", "--project", "rooted", "init") == 0
+    assert str(tmp_path / "here" / ".tether") in capsys.readouterr().out
+    assert not (tmp_path / ".tether").exists()
+    assert run("-C", "here", "config", "get", "core.project") == 0
+    assert capsys.readouterr().out.strip() == "rooted"

@@ -68,6 +68,30 @@ def test_errors_are_one_line(ws: Path, tmp_path: Path, capsys: pytest.CaptureFix
     assert "--link" in capsys.readouterr().err
 
 
+def test_delete_hides_a_dataset_until_restored(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("imgs", "labels"):
+        (ws / name).mkdir()
+        (ws / name / "a.txt").write_text(name)
+        assert run("data", "add", name) == 0
+    capsys.readouterr()
+    assert run("data", "delete", "imgs") == 0
+    assert "tether data restore imgs" in capsys.readouterr().out
+    assert run("data", "ls", "--json") == 0
+    assert [json.loads(x)["dataset"] for x in capsys.readouterr().out.splitlines()] == ["labels"]
+    assert run("data", "ls", "--deleted") == 0
+    assert "(deleted)" in next(x for x in capsys.readouterr().out.splitlines() if "imgs" in x)
+    assert run("data", "show", "imgs@1") == 0  # versions stay readable
+    assert run("data", "restore", "imgs") == 0
+    capsys.readouterr()
+    assert run("data", "ls", "--json") == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [(r["dataset"], r["deleted"]) for r in rows] == [("imgs", False), ("labels", False)]
+    assert run("data", "delete", "nope") == 1
+    assert "dataset 'nope' does not exist" in capsys.readouterr().err
+
+
 def test_hostile_adds_are_one_line_errors_and_record_nothing(
     ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -95,6 +119,5 @@ def test_hostile_adds_are_one_line_errors_and_record_nothing(
     assert ".gitignore is a symbolic link" in err and err.count("\n") == 1
     assert not (ws / "d.tether").exists()
     assert run("data", "add", "d", "--force") == 0
-    assert (ws / ".gitignore").read_text() == "/d\n" and (
-        tmp_path / "mine"
-    ).read_text() == "secret\n"
+    assert (ws / ".gitignore").read_text() == "/d\n"
+    assert (tmp_path / "mine").read_text() == "secret\n"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -91,6 +93,7 @@ def test_folder_diff_json(two_folders: Path, capsys: pytest.CaptureFixture[str])
         "modified",
         "tables",
         "tables_skipped",
+        "tables_unavailable",
     }
     assert doc["a"]["dataset"] == "ds" and doc["a"]["version"] == 1 and doc["b"]["version"] == 2
     assert doc["summary"]["added"] == 56 and len(doc["added"]) == 56  # JSON is never truncated
@@ -100,6 +103,7 @@ def test_folder_diff_json(two_folders: Path, capsys: pytest.CaptureFixture[str])
     [m] = doc["modified"]
     assert (m["path"], m["old_size"], m["new_size"], m["delta"]) == ("a.txt", 2, 4, 2)
     assert doc["tables"] == [] and doc["tables_skipped"] == 0
+    assert doc["tables_unavailable"] is None
 
 
 def test_table_diff_rendering_and_json(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -154,3 +158,78 @@ def test_errors_are_one_line(ws: Path, capsys: pytest.CaptureFixture[str]) -> No
     _fails(capsys, ["data", "diff", "nope", "ds@1"], "dataset 'nope' does not exist")
     _fails(capsys, ["data", "diff", "ds@1", "ds@7"], "'ds'", "no version 7")
     _fails(capsys, ["data", "diff", "ds@1", "ds@2"], "a.csv in dataset ds@2", "csv table")
+
+
+def test_without_pyarrow_files_are_diffed_and_the_extra_named(ws: Path) -> None:
+    add(ws, "ds", folder(ws / "v1", {"a.csv": b"a\n1\n", "b.txt": b"b"}))
+    add(ws, "ds", folder(ws / "v2", {"a.csv": b"a\n2\n", "c.txt": b"c"}))
+    code = (
+        "import sys; sys.modules['pyarrow'] = None\n"  # `import pyarrow` raises ImportError
+        "from tether.cli.main import main; main(sys.argv[1:])"
+    )
+    for extra in ([], ["--json"]):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, "data", "diff", "ds@1", "ds@2", *extra],
+            cwd=ws,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        if extra:
+            doc = json.loads(proc.stdout)
+            assert doc["summary"]["modified"] == 1 and doc["tables_skipped"] == 1
+            assert "pip install 'tether[pandas]'" in doc["tables_unavailable"]
+        else:
+            assert "1 added" in proc.stdout and "~ a.csv" in proc.stdout
+            assert "1 modified tables not summarised" in proc.stdout
+            assert "pip install 'tether[pandas]'" in proc.stdout  # the [extra] survives
+
+
+def test_version_against_the_files_on_disk(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder(ws / "imgs", {"a.txt": b"a", "t.csv": b"x\n1\n2\n"})
+    assert run("data", "add", "imgs") == 0
+    (ws / "imgs" / "a.txt").write_bytes(b"aaa")
+    (ws / "imgs" / "new.txt").write_bytes(b"n")
+    (ws / "imgs" / "t.csv").write_bytes(b"x\n1\n2\n3\n")
+    capsys.readouterr()
+    assert run("data", "diff", "imgs@1") == 0
+    out = capsys.readouterr().out
+    assert "imgs@1 -> imgs (workspace)" in out and "+ new.txt" in out and "~ a.txt" in out
+    assert "rows: 2 -> 3 (+1)" in out  # the table on disk is summarised too
+    assert run("data", "diff", "imgs", "--json") == 0  # NAME: the pointer's version
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["b"]["version"] is None and doc["b"]["path"] == "imgs"
+    assert doc["summary"]["added"] == 1 and doc["summary"]["modified"] == 2
+    _fails(capsys, ["data", "diff", "ds"], "no pointer file of dataset 'ds'")
+
+
+def _git(ws: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=ws,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_since_a_git_revision(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder(ws / "imgs", {"a.txt": b"a"})
+    assert run("data", "add", "imgs") == 0
+    _git(ws, "init", "-q")
+    _git(ws, "add", "imgs.tether")
+    _git(ws, "commit", "-qm", "v1")
+    (ws / "imgs" / "b.txt").write_bytes(b"bb")
+    assert run("data", "add", "imgs") == 0
+    _git(ws, "commit", "-qam", "v2")
+    capsys.readouterr()
+    assert run("data", "diff", "--rev", "HEAD~1") == 0
+    out = capsys.readouterr().out
+    assert "imgs@1 -> imgs@2" in out and "+ b.txt" in out
+    assert run("data", "diff", "--rev", "HEAD~1", "imgs", "--json") == 0
+    [doc] = json.loads(capsys.readouterr().out)
+    assert (doc["a"]["version"], doc["b"]["version"]) == (1, 2)
+    assert run("data", "diff", "--rev", "HEAD") == 0
+    assert "no differences" in capsys.readouterr().out
+    _fails(capsys, ["data", "diff", "--rev", "nosuchrev"], "at git revision 'nosuchrev'")
+    assert run("data", "diff") == 2  # a usage error

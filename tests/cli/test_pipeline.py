@@ -81,3 +81,28 @@ def test_run_ls_show_resume(cli: typer.Typer, tmp_path: Path) -> None:
     (tmp_path / "BROKEN").unlink()
     code, out = invoke(cli, "pipeline", "resume", failed_id[:13])
     assert code == 0 and "finished" in out
+
+
+HINTED = """
+from tether.pipelines import step, pipeline
+
+@step
+def needs(n: int) -> int:
+    raise RuntimeError("needs pip install 'tether[sklearn]' and [red]this[/]")
+
+@pipeline
+def hinted(n: int = 1):
+    return needs(n)
+"""
+
+
+def test_show_prints_errors_and_hints_as_typed(tmp_path: Path, capsys) -> None:
+    from .conftest import run
+
+    init_workspace(tmp_path, project="cli")
+    (tmp_path / "hinted.py").write_text(HINTED)
+    assert run("pipeline", "run", "hinted.py:hinted", "-x", "inline") == 1
+    run_id = capsys.readouterr().out.split()[2]
+    assert run("pipeline", "show", run_id) == 0
+    out = capsys.readouterr().out
+    assert "needs: RuntimeError: needs pip install 'tether[sklearn]' and [red]this[/]" in out

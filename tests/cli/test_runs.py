@@ -92,3 +92,88 @@ def test_lineage_formats(runs: list[str], capsys, tmp_path: Path) -> None:
     assert {e["from"] for e in data["edges"]} == {f"run:{maker.id}", f"object:{digest}"}
     assert run("lineage", "--dot", maker.id) == 0
     assert capsys.readouterr().out.startswith("digraph lineage {")
+
+
+def test_ls_shows_short_ids_that_every_command_accepts(runs: list[str], capsys) -> None:
+    assert run("runs", "ls") == 0
+    table = capsys.readouterr().out
+    # the random tails, not the time-ordered starts that runs made together share
+    shorts = [rid[-12:] for rid in runs]
+    assert all(s in table for s in shorts)
+    assert not any(rid in table for rid in runs)
+    assert run("runs", "ls", "--wide") == 0
+    wide_table = capsys.readouterr().out
+    assert all(rid in wide_table for rid in runs), wide_table
+    for rid, short in zip(runs, shorts, strict=True):
+        assert run("runs", "show", "--json", short) == 0
+        assert json.loads(capsys.readouterr().out)["id"] == rid
+        assert tether.get_run(short).id == rid
+    assert run("runs", "compare", shorts[0], shorts[2]) == 0
+    assert run("lineage", shorts[0]) == 0
+    capsys.readouterr()
+    assert run("runs", "show", runs[0][:4]) == 1  # made in the same second: ambiguous
+    err = capsys.readouterr().err
+    assert "several runs" in err and runs[0] in err and runs[1] in err
+
+
+def test_ls_hides_child_runs_unless_all(tmp_path: Path, capsys) -> None:
+    init_workspace(tmp_path, project="cli")
+    with tether.run(name="parent") as parent, tether.run(name="child"):
+        pass
+    assert run("runs", "ls", "--json") == 0
+    assert [json.loads(x)["name"] for x in capsys.readouterr().out.splitlines()] == ["parent"]
+    assert run("runs", "ls", "--json", "--all") == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert sorted(r["name"] for r in rows) == ["child", "parent"]
+    assert {r["parent_id"] for r in rows} == {None, parent.id}
+
+
+def test_delete_hides_and_restore_brings_back(runs: list[str], capsys) -> None:
+    assert run("runs", "delete", runs[0][-12:]) == 0
+    assert "deleted run " + runs[0] in capsys.readouterr().out
+    assert run("runs", "ls", "--json") == 0
+    assert [json.loads(x)["id"] for x in capsys.readouterr().out.splitlines()] == runs[:0:-1]
+    assert [v.id for v in tether.search_runs()] == runs[:0:-1]  # type: ignore[union-attr]
+    assert run("runs", "ls", "--json", "--deleted") == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [(r["id"], r["deleted"]) for r in rows][-1] == (runs[0], True)
+    assert run("runs", "show", runs[0]) == 0
+    assert "deleted" in capsys.readouterr().out
+    assert run("runs", "restore", runs[0]) == 0
+    assert "restored run " + runs[0] in capsys.readouterr().out
+    assert run("runs", "ls", "--json") == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_user_text_prints_as_typed(tmp_path: Path, capsys) -> None:
+    """Names, params and errors with [brackets] are not read as terminal markup."""
+    init_workspace(tmp_path, project="cli")
+    hint = "pip install 'tether[sklearn]'"
+    with tether.run(name="[red]x[/]", params={"extra": hint}) as r:
+        pass
+    tether.flush()
+    from tether.tracking.session import open_session
+
+    open_session(tmp_path).store.set_run_status(r.id, "failed", error=f"needs {hint}")
+    assert run("runs", "show", r.id) == 0
+    out = capsys.readouterr().out
+    assert "[red]x[/]" in out and out.count(hint) == 2
+    assert run("runs", "ls") == 0
+    assert "[red]x[/]" in capsys.readouterr().out
+    assert run("runs", "compare", r.id, r.id) == 0
+    assert hint in capsys.readouterr().out
+
+
+def test_ls_hostile_filter_is_one_line(runs: list[str], capsys) -> None:
+    assert run("runs", "ls", "--filter", "(" * 1000 + "params.lr = 1" + ")" * 1000) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: filter too large: more than 50 nested") and err.count("\n") == 1
+
+
+def test_an_empty_store_file_is_reported_as_damaged(ws: Path, capsys) -> None:
+    (ws / ".tether" / "tether.db").write_bytes(b"")
+    assert run("runs", "ls") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the metadata store ") and err.count("\n") == 1
+    assert "is damaged: the file is empty (0 bytes); restore it from a backup" in err
+    assert (ws / ".tether" / "tether.db").read_bytes() == b""

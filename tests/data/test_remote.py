@@ -6,6 +6,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,15 @@ import tether.data.remote as remote_mod
 from tests.objects.conftest import tamper
 from tether.config.remotes import Remote
 from tether.data.errors import BadReference
-from tether.data.remote import NotInWorkspace, NotOnRemote, open_remote, pull, push, push_trees
+from tether.data.remote import (
+    NotInWorkspace,
+    NotOnRemote,
+    open_remote,
+    plan_push,
+    pull,
+    push,
+    push_trees,
+)
 from tether.errors import StorageError
 from tether.objects import CorruptObject, ObjectStore
 from tether.store import DatasetNotFound, DatasetVersion, Store, open_store
@@ -302,3 +311,71 @@ def test_unreachable_or_missing_bucket(
     no_bucket = open_remote(Remote("r", "s3://no-such-bucket/p", s3_endpoint), workers=2)
     with pytest.raises(StorageError, match="bucket exists"):
         push(meta, local, no_bucket, PROJECT)
+
+
+def test_push_writes_version_records_that_a_fresh_store_registers(
+    meta: Store,
+    local: ObjectStore,
+    make_remote: Callable[..., ObjectStore],
+    tmp_path: Path,
+    sqlite_template: Path,
+) -> None:
+    import shutil
+
+    from tether.data.pointer import write_pointer
+    from tether.data.remote_records import RemoteRecords
+
+    run = meta.create_run(PROJECT)
+    v1 = make_version(meta, local, tmp_path / "a1", "images", files(2, "a1"))
+    v2 = meta.create_dataset_version(
+        PROJECT,
+        "images",
+        tree_digest=local.put_tree(tmp_path / "a1").digest,  # same tree, another version
+        file_count=v1.file_count,
+        total_size=v1.total_size,
+        message="again ✓",
+        run_id=run.id,
+    )
+    remote = make_remote()
+    push(meta, local, remote, PROJECT, all_versions=True)
+    assert RemoteRecords(remote).history(PROJECT, "images") == {1: v1, 2: v2}
+    assert RemoteRecords(remote).history(PROJECT, "never pushed") == {}
+    again = plan_push(meta, local, make_remote(), PROJECT, all_versions=True)
+    assert (again.to_copy, again.records) == (0, {})  # pushing again writes nothing
+
+    # a clone: an empty metadata store and object store, and the pointer git gave it
+    shutil.copyfile(sqlite_template, tmp_path / "clone.db")
+    clone = open_store(f"sqlite:///{tmp_path / 'clone.db'}")
+    try:
+        fresh = ObjectStore(str(tmp_path / "fresh"), workers=4)
+        pointer = write_pointer(
+            tmp_path / "ws" / "images",
+            name="images",
+            version=2,
+            kind="folder",
+            tree=v2.tree_digest,
+            files=v2.file_count,
+            size=v2.total_size,
+        )
+        report = pull(clone, fresh, make_remote(), PROJECT, pointers=[pointer])
+        assert report.copied == 3  # two files and the tree both versions share
+        # the run that made v2 is not in this store: registered without it
+        assert clone.list_dataset_versions(PROJECT, "images") == [v1, replace(v2, run_id=None)]
+    finally:
+        clone.close()
+    # in the store that has the run, a pull registers nothing and keeps everything
+    assert pull(meta, local, make_remote(), PROJECT, ["images@2"]).copied == 0
+    assert meta.list_dataset_versions(PROJECT, "images") == [v1, v2]
+
+
+def test_record_keys_are_safe_for_any_dataset_name() -> None:
+    from datetime import UTC, datetime
+
+    from tether.data.remote_records import decode, encode, record_path
+
+    for name in ["../../etc", "a/b", "ü name", ".", "x" * 250]:
+        path = record_path("p", name, 3)
+        folder, key, leaf = path.split("/")
+        assert (folder, len(key), leaf) == ("datasets", 64, "3.json")
+        v = DatasetVersion("p", name, 3, "a" * 64, 1, 2, "ü", None, datetime.now(UTC))
+        assert decode(encode(v), path, project="p", dataset=name, version=3) == v

@@ -12,6 +12,7 @@ from tether.data import (
     NoPointer,
     NotEnoughSpace,
     UnsafeDestination,
+    WorkWouldBeLost,
     add,
     checkout,
     checkout_pointers,
@@ -80,16 +81,16 @@ def test_interrupted_checkout_leaves_previous_content(
     add(repo, "d")  # version 3
     before = read_tree(d)
     calls = 0
-    real = data_copy._kernel_copy  # every copy, of a loose or a packed object, goes here
+    real = data_copy._write_all  # every copy, of a loose or a packed object, goes here
 
-    def dying(src_fd: int, dst_fd: int, size: int, offset: int = 0) -> None:
+    def dying(fd: int, data: bytes | memoryview) -> None:
         nonlocal calls
         calls += 1
         if calls > 1:
             raise KeyboardInterrupt
-        real(src_fd, dst_fd, size, offset)
+        real(fd, data)
 
-    monkeypatch.setattr(data_copy, "_kernel_copy", dying)
+    monkeypatch.setattr(data_copy, "_write_all", dying)
     with pytest.raises(KeyboardInterrupt):
         checkout(repo, "d@1")
     assert read_tree(d) == before
@@ -103,10 +104,10 @@ def test_full_disk_is_a_clear_error(
     d = two_versions
     before = read_tree(d)
 
-    def full(src_fd: int, dst_fd: int, size: int, offset: int = 0) -> None:
+    def full(fd: int, data: bytes | memoryview) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(data_copy, "_kernel_copy", full)
+    monkeypatch.setattr(data_copy, "_write_all", full)
     with pytest.raises(
         NotEnoughSpace, match=r"needs 4 B to write and .* is free; .* unchanged"
     ) as info:
@@ -140,7 +141,11 @@ def test_restore_deleted_folder_and_single_file(repo: DataRepo, ws: Path) -> Non
     (ws / "t.csv").write_text("edited\n")
     [sd, st] = sorted(status(repo), key=lambda s: s.path)
     assert sd.missing and st.modified == ["t.csv"]
-    done = checkout_pointers(repo)
+    with pytest.raises(WorkWouldBeLost, match=r"1 file\(s\) .*: t\.csv \(modified\)"):
+        checkout_pointers(repo)  # the edit is in no version: nothing is written
+    assert not (ws / "d").exists() and (ws / "t.csv").read_text() == "edited\n"
+    done = checkout_pointers(repo, force=True)
+    assert [x.report.replaced for x in done if x.report] == [(), ("t.csv",)]
     assert all(x.report is not None for x in done)
     assert read_tree(ws / "d") == _expect(V1)
     assert (ws / "t.csv").read_text() == "x\n1\n"

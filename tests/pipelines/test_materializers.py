@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tether.pipelines import (
+    MalformedValue,
     NoMaterializer,
     UntrustedTypes,
     register_materializer,
@@ -152,3 +153,36 @@ def test_steps_pass_arrays_frames_and_models(write_module, executor: str) -> Non
     run = mod.ml(executor=executor)
     assert run.status == "finished", run.steps
     assert run.output().shape == (30,)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"not a zip", "no-schema", "bad-schema"],
+    ids=["empty", "garbage", "no-schema", "bad-schema"],
+)
+def test_a_malformed_skops_file_is_named_as_malformed(tmp_path: Path, content: Any) -> None:
+    import zipfile
+
+    path = tmp_path / "model.skops"
+    if content == "no-schema":
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("x", "y")
+    elif content == "bad-schema":
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("schema.json", '{"__class__": 1}')
+    else:
+        path.write_bytes(content)
+    with pytest.raises(MalformedValue, match=f"{path} is malformed: not a readable skops"):
+        mats.SklearnMaterializer().load(tmp_path)
+
+
+def test_a_npy_needing_pickle_or_malformed_is_refused(tmp_path: Path) -> None:
+    import numpy as np
+
+    path = tmp_path / "array.npy"
+    np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(MalformedValue, match="allow_pickle"):
+        mats.NumpyMaterializer().load(tmp_path)
+    path.write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises(MalformedValue, match=f"{path} is malformed"):
+        mats.NumpyMaterializer().load(tmp_path)

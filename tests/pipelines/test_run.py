@@ -172,6 +172,28 @@ def test_local_steps_need_the_inline_executor(write_module: WriteModule) -> None
     assert p(executor="inline").output() == 2
 
 
+def test_secret_step_params_are_redacted_inside_nested_values(write_module: WriteModule) -> None:
+    mod = write_module(
+        """
+from tether.pipelines import step, pipeline
+
+@step
+def connect(db: dict) -> str:
+    return db["host"]
+
+@pipeline
+def flow(db: dict):
+    return connect(db=db)
+"""
+    )
+    run = mod.flow(db={"host": "h", "password": "hunter2"}, executor="inline")
+    assert run.output() == "h"  # the step itself got the real value
+    store = open_session().store
+    for run_id in (run.id, run.steps["connect"].run_id or ""):
+        stored = store.get_run(run_id).params["db"]
+        assert "hunter2" not in stored and "***redacted***" in stored
+
+
 def test_a_bad_experiment_name_is_refused_at_definition() -> None:
     from tether.errors import InvalidInput
     from tether.pipelines import pipeline

@@ -7,6 +7,7 @@ from tether.store.filter import (
     Compare,
     Field,
     FilterSyntaxError,
+    FilterTooLarge,
     In,
     IsNull,
     Like,
@@ -133,3 +134,36 @@ def test_format_then_parse_round_trips(expr: object) -> None:
 def test_any_key_survives_formatting(key: str) -> None:
     field = Field("metrics", key)
     assert parse_filter(f"{field} > 1") == Compare(field, ">", 1.0)
+
+
+HOSTILE_FILTERS = [
+    pytest.param("(" * 1000 + "params.a = 1" + ")" * 1000, "50 nested", id="1000-parens"),
+    pytest.param("not " * 1000 + "params.a = 1", "50 nested", id="1000-nots"),
+    pytest.param(" or ".join(f"params.a = {i}" for i in range(2000)), "500 conditions", id="or"),
+    pytest.param(
+        "params.a in (" + ", ".join(str(i) for i in range(100_000)) + ")",
+        "10,000 values in 'in' lists",
+        id="100000-in",
+    ),
+    pytest.param("params.a = '" + "x" * 1_000_001 + "'", "1,000,000 characters", id="long"),
+]
+
+
+@pytest.mark.parametrize(("text", "limit"), HOSTILE_FILTERS)
+def test_a_hostile_filter_is_one_line_naming_the_limit(text: str, limit: str) -> None:
+    with pytest.raises(FilterTooLarge, match=f"more than {limit}") as info:
+        parse_filter(text)
+    assert "\n" not in str(info.value)
+
+
+def test_too_many_sort_keys_name_the_limit() -> None:
+    with pytest.raises(FilterTooLarge, match="more than 20 sort keys"):
+        parse_order_by(", ".join(f"params.k{i}" for i in range(21)))
+
+
+def test_a_filter_at_the_limits_parses() -> None:
+    expr = parse_filter(" or ".join(f"params.a = {i}" for i in range(500)))
+    assert isinstance(expr, Or) and len(expr.items) == 500
+    assert parse_filter("(" * 50 + "params.a = 1" + ")" * 50) == Compare(
+        Field("params", "a"), "=", 1.0
+    )

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tether.errors import TetherError
 from tether.store import RunNotFound, Store, open_store
+from tether.store.errors import DeferredWriteFailed, StoreBusy
 
 
 @pytest.fixture
@@ -105,12 +105,12 @@ def test_close_writes_the_queue(store_url: str, other: Store) -> None:
     assert other.get_run(run.id).id == run.id
 
 
-def test_a_failed_flush_keeps_the_queue(store: Store, other: Store) -> None:
+def test_a_refused_run_is_reported_and_the_others_are_written(store: Store, other: Store) -> None:
     store.get_or_create_project("p")
     first = store.create_run("p", defer=True)
     store.finish_run(first.id, "finished", defer=True)
     clash = store.create_run("p", defer=True)
-    # a row with the same id already stored makes the batch fail as a whole
+    # a row with the same id already stored: the batch fails, then the run alone
     other.get_or_create_project("p")
     with other._write() as conn:  # type: ignore[attr-defined]
         from tether.store.sql import schema as t
@@ -126,11 +126,27 @@ def test_a_failed_flush_keeps_the_queue(store: Store, other: Store) -> None:
                 info={},
             )
         )
-    with pytest.raises(TetherError, match="contradicts stored data"):
+    with pytest.raises(DeferredWriteFailed, match=f"run {clash.id}: .*contradicts stored data"):
         store.flush()
-    assert first.id not in _ids(other)  # all or nothing
-    with other._write() as conn:  # type: ignore[attr-defined]
-        conn.execute(t.runs.delete().where(t.runs.c.id == clash.id))
-    store.flush()  # the retry writes everything that was queued
-    assert other.get_run(first.id).status == "finished"
-    assert other.get_run(clash.id).experiment == "default"
+    assert other.get_run(first.id).status == "finished"  # not lost with the bad one
+    assert other.get_run(clash.id).experiment == "x"
+    store.flush()  # the refused run is not retried forever
+
+
+def test_a_busy_store_keeps_the_queue(sqlite_store_url: str) -> None:
+    import sqlite3
+
+    store = open_store(sqlite_store_url, busy_timeout_s=0.05)
+    store.get_or_create_project("p")
+    run = store.create_run("p", defer=True)
+    holder = sqlite3.connect(sqlite_store_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with pytest.raises(StoreBusy):
+            store.flush()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    store.flush()  # the retry writes what was queued
+    assert store.get_run(run.id).status == "running"
+    store.close()

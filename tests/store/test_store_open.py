@@ -18,6 +18,7 @@ from tether.store import (
     open_store,
     open_store_from_settings,
 )
+from tether.store.errors import StoreDamaged
 from tether.store.sql.engine import parse_url
 
 
@@ -66,6 +67,43 @@ def test_unopenable_sqlite(tmp_path: Path) -> None:
     (tmp_path / "junk.db").write_bytes(b"this is not a database" * 100)
     with pytest.raises(StorageError):
         open_store(f"sqlite:///{tmp_path}/junk.db")
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        ("empty", "the file is empty \\(0 bytes\\)"),
+        ("garbage", "not a SQLite database"),
+        ("half", "malformed"),
+        ("header-only", "malformed"),
+    ],
+)
+def test_a_damaged_sqlite_file_is_reported_not_replaced(
+    sqlite_store_url: str, damage: str, problem: str
+) -> None:
+    path = Path(sqlite_store_url.removeprefix("sqlite:///"))
+    with open_store(sqlite_store_url) as store:
+        store.get_or_create_project("p")
+        for _ in range(50):
+            store.create_run("p", params={f"k{i}": "x" * 100 for i in range(20)})
+    whole = path.read_bytes()
+    damaged = {
+        "empty": b"",
+        "garbage": b"not a database at all" * 100,
+        "half": whole[: len(whole) // 2],
+        "header-only": whole[:100],
+    }[damage]
+    path.write_bytes(damaged)
+    with pytest.raises(StoreDamaged, match=f"is damaged: .*{problem}.*restore it from a backup"):
+        open_store(sqlite_store_url)
+    assert path.read_bytes() == damaged  # left as it was, for the user to rescue
+
+
+def test_a_new_sqlite_store_file_is_created_whole(tmp_path: Path) -> None:
+    with open_store(f"sqlite:///{tmp_path}/new.db") as store:
+        store.get_or_create_project("p")
+    assert (tmp_path / "new.db").read_bytes().startswith(b"SQLite format 3\x00")
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("new.db")) == []
 
 
 def test_in_memory_sqlite() -> None:

@@ -11,6 +11,8 @@ from tether.errors import InvalidInput
 from tether.store import (
     AliasNotFound,
     DatasetNotFound,
+    DatasetVersion,
+    DatasetVersionConflict,
     DatasetVersionNotFound,
     ModelNotFound,
     ModelVersionNotFound,
@@ -68,6 +70,33 @@ def test_dataset_not_found(store: Store) -> None:
         store.create_dataset_version("p", "d", tree_digest="t", file_count=-1, total_size=0)
     with pytest.raises(InvalidInput, match="version"):
         store.get_dataset_version("p", "images", 0)
+
+
+def test_register_dataset_versions_keeps_numbers_and_never_replaces(store: Store) -> None:
+    """Versions pulled from a remote keep their numbers, times and messages; idempotent."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    store.get_or_create_project("p")
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+    def made(version: int, tree: str, message: str | None = None) -> DatasetVersion:
+        return DatasetVersion("p", "images", version, tree * 64, 2, 10, message, None, when)
+
+    v1, v3 = made(1, "a", "first"), made(3, "c")
+    assert store.register_dataset_versions([v3, v1]) == [v3, v1]
+    assert store.list_dataset_versions("p", "images") == [v1, v3]
+    assert store.get_dataset_version("p", "images") == v3  # the latest is the highest number
+    assert store.register_dataset_versions([v1, made(1, "a", "other message")]) == []
+    assert store.get_dataset_version("p", "images", 1).message == "first"
+    with pytest.raises(DatasetVersionConflict, match=f"version 3 with tree {'c' * 64}"):
+        store.register_dataset_versions([made(2, "b"), made(3, "d")])
+    assert [v.version for v in store.list_dataset_versions("p", "images")] == [1, 3]  # no 2
+    assert _dataset_version(store) == 4  # a version added here follows the registered ones
+    with pytest.raises(InvalidInput, match="created_at"):
+        store.register_dataset_versions([replace(made(5, "e"), created_at=datetime(2026, 1, 1))])
+    with pytest.raises(RunNotFound):
+        store.register_dataset_versions([replace(made(5, "e"), run_id="r0")])
 
 
 def test_concurrent_dataset_versions_are_unique_and_dense(store_url: str) -> None:

@@ -204,3 +204,18 @@ def test_create_a_finished_run_with_its_io(store: Store) -> None:
         store.create_run("p", status="paused")
     with pytest.raises(InvalidInput):
         store.create_run("p", io=[("input", "nonsense", digest, None)])
+
+
+def test_a_filter_at_the_limits_runs_on_the_database(store: Store) -> None:
+    """500 conditions and 100 different keys: no 'expression tree too large' (SQLite refuses
+    1,000 levels) and no 'at most 64 tables in a join'."""
+    store.get_or_create_project("p")
+    params = {f"k{i}": "1" for i in range(100)}
+    hit = store.create_run("p", params=params).id
+    store.create_run("p", params={**params, "k99": "2"})
+    wide = " and ".join(f"params.k{i} = 1" for i in range(100))
+    assert [r.id for r in store.search_runs("p", parse_filter(wide))] == [hit]
+    many = " or ".join(f"params.k0 = {i + 2}" for i in range(499)) + " or params.k99 = 1"
+    assert [r.id for r in store.search_runs("p", parse_filter(many))] == [hit]
+    sort = parse_order_by(", ".join(f"params.k{i}" for i in range(20)))
+    assert len(store.search_runs("p", parse_filter(wide), sort)) == 1

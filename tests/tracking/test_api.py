@@ -106,6 +106,21 @@ def test_secret_looking_params_and_tags_are_redacted(workspace: Path) -> None:
     assert got.tags == {"db_password": "***redacted***"}
 
 
+def test_nested_params_and_error_messages_are_redacted(workspace: Path) -> None:
+    with (
+        pytest.raises(RuntimeError),
+        tether.run(
+            params={"db": {"host": "h", "password": "hunter2"}, "urls": ["https://u:tok@h/x"]}
+        ) as run,
+    ):
+        raise RuntimeError("cannot connect to postgresql://me:hunter2@db/app")
+    got = tether.get_run(run.id)
+    assert "hunter2" not in got.params["db"] and "***redacted***" in got.params["db"]
+    assert got.params["urls"] == '["https://h/x"]'
+    assert got.error is not None and "postgresql://me@db/app" in got.error
+    assert "hunter2" not in got.error
+
+
 def test_bad_input_is_refused_at_the_call(workspace: Path) -> None:
     with tether.run(params={"lr": 0.1}) as run:
         with pytest.raises(InvalidInput, match="'loss' must be a number"):

@@ -15,8 +15,24 @@ import typer
 from tether.cli.context import CliContext
 
 
+def _version(value: bool) -> None:
+    if value:
+        from tether import __version__
+
+        typer.echo(f"tether {__version__}")
+        raise typer.Exit()
+
+
 def root(
     ctx: typer.Context,
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version,
+        is_eager=True,
+        expose_value=False,
+        help="Print the version and exit.",
+    ),
     workspace: Path | None = typer.Option(
         None, "--workspace", "-C", help="Workspace folder (default: found from the current one)."
     ),
@@ -30,6 +46,7 @@ def root(
     )
     ctx.obj = cli
     ctx.call_on_close(cli.close)
+    cli.export_flags()  # for the code that opens its own stores: sessions, steps, re-runs
 
 
 def _init(app: typer.Typer) -> None:

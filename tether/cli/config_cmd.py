@@ -24,13 +24,14 @@ def show(
             json.dumps({r.key: {"value": r.value, "source": r.source} for r in rows}, indent=2)
         )
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from tether.cli.output import console
 
     table = Table("setting", "value", "source", box=None)
     for r in rows:
         table.add_row(r.key, "" if r.value is None else str(r.value), r.source)
-    Console().print(table)
+    console(wide=True).print(table)  # values in full, never cut
 
 
 @app.command("get")

@@ -12,10 +12,11 @@ from tether.cli.context import get
 from tether.cli.progress import progress_bar
 
 if TYPE_CHECKING:
-    from tether.data import DataRepo
+    from tether.data import CheckoutReport, DataRepo
 
 app = typer.Typer(
-    help="Dataset versions: add, ls, log, show, status, checkout.", no_args_is_help=True
+    help="Dataset versions: add, ls, log, show, status, checkout, diff, delete, restore.",
+    no_args_is_help=True,
 )
 
 
@@ -71,27 +72,63 @@ def add(
 
 @app.command("ls")
 def ls(
-    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="One JSON per line.")
+    ctx: typer.Context,
+    deleted: bool = typer.Option(False, "--deleted", help="Deleted datasets too, marked."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON per line."),
 ) -> None:
     """Datasets with their latest version, file count and size."""
+    from tether.store import ProjectNotFound
+
     repo = _repo(ctx)
-    rows = []
-    for name in repo.store.list_datasets(repo.project):
-        v = repo.store.get_dataset_version(repo.project, name)
-        rows.append(v)
+    try:
+        live = set(repo.store.list_datasets(repo.project))
+        names = repo.store.list_datasets(repo.project, include_deleted=True) if deleted else live
+    except ProjectNotFound:  # nothing recorded yet (a fresh clone before `tether data pull`)
+        live, names = set(), set()
+    rows = [repo.store.get_dataset_version(repo.project, name) for name in sorted(names)]
     if as_json:
         for v in rows:
-            typer.echo(json.dumps(_version_dict(v)))
+            typer.echo(json.dumps({**_version_dict(v), "deleted": v.dataset not in live}))
         return
     if not rows:
-        typer.echo("no datasets yet; add one with `tether data add PATH`")
+        typer.echo(
+            "no datasets yet; add one with `tether data add PATH` (in a fresh clone, "
+            "`tether data pull` fetches those the pointer files name)"
+        )
         return
     typer.echo(f"{'NAME':<24} {'VERSION':>7} {'FILES':>9} {'SIZE':>10}  CREATED")
     for v in rows:
         typer.echo(
             f"{v.dataset:<24} {v.version:>7} {v.file_count:>9} {_size(v.total_size):>10}  "
-            f"{v.created_at:%Y-%m-%d %H:%M}"
+            f"{v.created_at:%Y-%m-%d %H:%M}" + ("  (deleted)" if v.dataset not in live else "")
         )
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context, names: list[str] = typer.Argument(..., help="Dataset names.")
+) -> None:
+    """Hide datasets from `tether data ls`; their versions stay readable and restorable.
+
+    Nothing is freed: `tether data restore NAME` brings a dataset back, and so does adding a
+    new version. Freeing objects nothing refers to is a later command (`tether gc`, not
+    written yet). Pointer files and checked-out folders are left as they are.
+    """
+    repo = _repo(ctx)
+    for name in names:
+        repo.store.delete_dataset(repo.project, name)
+        typer.echo(f"deleted dataset {name}; `tether data restore {name}` brings it back")
+
+
+@app.command("restore")
+def restore(
+    ctx: typer.Context, names: list[str] = typer.Argument(..., help="Dataset names.")
+) -> None:
+    """Bring deleted datasets back into `tether data ls`."""
+    repo = _repo(ctx)
+    for name in names:
+        repo.store.restore_dataset(repo.project, name)
+        typer.echo(f"restored dataset {name}")
 
 
 def _version_dict(v: object) -> dict[str, object]:
@@ -109,8 +146,14 @@ def log(
     as_json: bool = typer.Option(False, "--json", help="One JSON per line."),
 ) -> None:
     """Versions of a dataset, newest first."""
+    from tether.store import DatasetNotFound, ProjectNotFound
+    from tether.store.ids import short_id
+
     repo = _repo(ctx)
-    versions = list(reversed(repo.store.list_dataset_versions(repo.project, name)))
+    try:
+        versions = list(reversed(repo.store.list_dataset_versions(repo.project, name)))
+    except ProjectNotFound:
+        raise DatasetNotFound(repo.project, name) from None
     if as_json:
         for v in versions:
             typer.echo(json.dumps(_version_dict(v)))
@@ -119,7 +162,8 @@ def log(
     for v in versions:
         typer.echo(
             f"{v.version:>7}  {v.created_at:%Y-%m-%d %H:%M} {v.file_count:>9} "
-            f"{_size(v.total_size):>10}  {(v.run_id or '-')[:12]:<12} {v.message or ''}"
+            f"{_size(v.total_size):>10}  {short_id(v.run_id) if v.run_id else '-':<12} "
+            f"{v.message or ''}"
         )
 
 
@@ -197,8 +241,18 @@ def checkout(
     link: str = typer.Option(
         "copy", "--link", help="copy (default, reflinks where possible), hardlink or symlink."
     ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Overwrite or delete files whose content no version holds (else: stop, list them).",
+    ),
 ) -> None:
-    """Materialise a dataset version atomically (files that already match are kept)."""
+    """Materialise a dataset version atomically (files that already match are kept).
+
+    Files whose content no version holds (edits, untracked files in the way) stop the checkout
+    before anything changes; untracked files elsewhere in the folder are kept. --force
+    replaces them and lists what it replaced.
+    """
     from tether.data import LINK_MODES, checkout_pointers
     from tether.data import checkout as checkout_version
     from tether.errors import InvalidInput
@@ -210,7 +264,7 @@ def checkout(
         if to is not None:
             raise InvalidInput("--to needs NAME@VERSION; without it, pointers name the folders")
         with progress_bar("checking out", None, unit_bytes=True) as advance:
-            done = checkout_pointers(repo, link=link, progress=advance)
+            done = checkout_pointers(repo, link=link, force=force, progress=advance)
         if not done:
             typer.echo("no datasets tracked here (no .tether pointer files)")
         for d in done:
@@ -223,7 +277,16 @@ def checkout(
                     f"{where}: {d.pointer.name}@{d.pointer.version} ({r.written} written, "
                     f"{r.kept} kept, {r.removed} removed)"
                 )
+                _replaced(r)
         return
     with progress_bar(f"checking out {ref}", None, unit_bytes=True) as advance:
-        r = checkout_version(repo, ref, to=to, link=link, progress=advance)
+        r = checkout_version(repo, ref, to=to, link=link, force=force, progress=advance)
     typer.echo(f"{ref} -> {r.dest} ({r.written} written, {r.kept} kept, {r.removed} removed)")
+    _replaced(r)
+
+
+def _replaced(report: CheckoutReport) -> None:
+    for path in report.replaced:
+        typer.echo(f"  replaced (in no version): {path}")
+    if report.untracked:
+        typer.echo(f"  kept {report.untracked} untracked file(s) (--force removes them)")

@@ -1,6 +1,7 @@
-"""``tether data diff A B``: what changed between two dataset versions.
+"""``tether data diff``: what changed between two dataset versions (``A B``), between a version
+and the files on disk (``A`` alone), or since a git revision (``--rev REV [NAME]``).
 
-``--json`` prints one document (``DatasetDiff.to_dict``)::
+``--json`` prints one document (``DatasetDiff.to_dict``); with ``--rev``, a list of them::
 
     {
       "a": {"dataset", "version", "tree_digest", "files", "size", "created_at", "message"},
@@ -19,8 +20,12 @@
                      "changed": ["null_count", "mean", ...],
                      "old": COLUMN or null, "new": COLUMN or null}]
       }],
-      "tables_skipped": 0                                  # modified tables not summarised
+      "tables_skipped": 0,                                 # modified tables not summarised
+      "tables_unavailable": null          # or why none was: the extra to install (no pyarrow)
     }
+
+Against the workspace, "b" describes the files on disk: "version" and "created_at" are null
+and "path" is the data's path in the workspace.
 
     COLUMN = {"name", "type", "kind": "numeric|temporal|categorical|other", "null_count",
               "nan_count", "min", "max", "mean", "top": [{"value", "count"}], "distinct",
@@ -50,8 +55,18 @@ LIST_LIMIT = 50
 
 def diff(
     ctx: typer.Context,
-    a: str = typer.Argument(..., metavar="NAME@A", help="The old version (NAME: the latest)."),
-    b: str = typer.Argument(..., metavar="NAME@B", help="The new version (NAME: the latest)."),
+    a: str | None = typer.Argument(
+        None, metavar="[NAME@A]", help="The old version (NAME: the latest, or its pointer's)."
+    ),
+    b: str | None = typer.Argument(
+        None, metavar="[NAME@B]", help="The new version; without it, the files on disk."
+    ),
+    rev: str | None = typer.Option(
+        None,
+        "--rev",
+        help="A git revision: compare the versions the pointer files named there with the "
+        "ones they name now (NAME@A: just that dataset).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the diff as one JSON document."),
     tables: bool = typer.Option(
         True, "--tables/--no-tables", help="Summarise and compare changed Parquet/CSV tables."
@@ -60,17 +75,46 @@ def diff(
         LIST_LIMIT, "--limit", "-n", min=1, help="Files listed per section (the rest counted)."
     ),
 ) -> None:
-    """Show files added, removed and modified between two versions, and table changes."""
+    """Show files added, removed and modified, and table changes.
+
+    `tether data diff images@1 images@2` compares two versions; `tether data diff images@2`
+    compares a version with the files on disk (`images`: the version its pointer names);
+    `tether data diff --rev HEAD~1` compares, for every pointer file, the version it named at
+    that git revision with the one it names now.
+    """
     from tether.data.diff import diff_versions
+    from tether.data.diff_workspace import diff_revision, diff_workspace
 
     cli = get(ctx)
-    result = diff_versions(cli.store(), cli.objects(), cli.settings().project, a, b, tables=tables)
+    if rev is not None:
+        if b is not None:
+            raise typer.BadParameter("with --rev, give at most one dataset NAME")
+        results = diff_revision(cli.data_repo(), rev, a, tables=tables)
+        if as_json:
+            typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
+            return
+        if not results:
+            typer.echo(f"no pointer file here existed at {rev}")
+        for result in results:
+            _print(result, limit)
+        return
+    if a is None:
+        raise typer.BadParameter("give NAME@A [NAME@B], or --rev REV")
+    if b is None:
+        result = diff_workspace(cli.data_repo(), a, tables=tables)
+    else:
+        store, project = cli.store(), cli.settings().project
+        result = diff_versions(store, cli.objects(), project, a, b, tables=tables)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
-    from rich.console import Console
+    _print(result, limit)
 
-    render(Console(highlight=False), result, limit)
+
+def _print(result: DatasetDiff, limit: int) -> None:
+    from tether.cli.output import console
+
+    render(console(), result, limit)
 
 
 # -- rendering -----------------------------------------------------------------------------
@@ -150,7 +194,11 @@ def render(console: Console, d: DatasetDiff, limit: int = LIST_LIMIT) -> None:
     )
     for t in d.tables:
         _render_table(console, t)
-    if d.tables_skipped:
+    if d.tables_unavailable:
+        console.print(
+            Text(f"{d.tables_skipped} modified tables not summarised: {d.tables_unavailable}")
+        )
+    elif d.tables_skipped:
         console.print(
             Text(
                 f"{d.tables_skipped} more modified tables not summarised "

@@ -10,7 +10,10 @@ from tether.cli.progress import progress_bar
 _REFS = typer.Argument(
     None,
     metavar="[NAME[@VERSION]]...",
-    help="Datasets to transfer (default: the latest version of every dataset).",
+    help=(
+        "Datasets to transfer (default: the latest version of every dataset; a pull also "
+        "takes the versions the pointer files name)."
+    ),
     show_default=False,
 )
 _REMOTE = typer.Option(
@@ -29,7 +32,9 @@ def push(
 ) -> None:
     """Send dataset versions to a remote: only the objects it lacks, in parallel.
 
-    Safe to interrupt: a re-run copies only what is still missing.
+    Also writes a small record of each version (name, number, tree, message, time) that a
+    fresh clone's `tether data pull` registers. Safe to interrupt: a re-run copies only what
+    is still missing.
     """
     _transfer(ctx, "push", refs, remote, all_versions)
 
@@ -42,7 +47,10 @@ def pull(
 ) -> None:
     """Fetch dataset versions from a remote: only the objects the workspace lacks.
 
-    Safe to interrupt: a re-run copies only what is still missing.
+    Without NAME: the versions the pointer files (.tether) name, and the latest version of
+    every dataset here. In a fresh clone, versions this workspace does not know are registered
+    from the remote's records, with their history. Safe to interrupt: a re-run copies only what
+    is still missing.
     """
     _transfer(ctx, "pull", refs, remote, all_versions)
 
@@ -59,17 +67,41 @@ def _transfer(
     remote_objects = open_remote(
         remote, workers=settings.objects_workers, fsync=bool(settings["objects.fsync"])
     )
-    plan_fn = plan_push if verb == "push" else plan_pull
-    plan = plan_fn(
-        cli.store(),
-        cli.objects(),
-        remote_objects,
-        settings.project,
-        refs or None,
-        all_versions=all_versions,
-    )
+    if verb == "push":
+        plan = plan_push(
+            cli.store(),
+            cli.objects(),
+            remote_objects,
+            settings.project,
+            refs or None,
+            all_versions=all_versions,
+        )
+    else:
+        from tether.data.pointer import find_pointers
+
+        root = cli.workspace().root
+        plan = plan_pull(
+            cli.store(),
+            cli.objects(),
+            remote_objects,
+            settings.project,
+            refs or None,
+            all_versions=all_versions,
+            pointers=[] if refs else find_pointers(root),
+            root=root,
+        )
     if not plan.versions:
-        typer.echo(f"nothing to {verb}: project {settings.project!r} has no datasets")
+        if verb == "push":
+            typer.echo(
+                f"nothing to push: project {settings.project!r} has no datasets; "
+                "add one with `tether data add PATH`"
+            )
+        else:
+            typer.echo(
+                f"nothing to pull: no pointer files (.tether) here and project "
+                f"{settings.project!r} has no datasets; pull NAME[@VERSION] by name, or "
+                "check out the git commit that holds the pointer files"
+            )
         return
     direction = "to" if verb == "push" else "from"
     description = f"{verb}ing {direction} {remote.name}"
@@ -81,3 +113,12 @@ def _transfer(
         f"({remote.url}): copied {report.copied} objects ({format_size(report.bytes)}), "
         f"skipped {report.skipped} already there"
     )
+    if plan.records_written:
+        n = plan.records_written
+        typer.echo(f"wrote {n} dataset-version record{'s' if n != 1 else ''} for fresh clones")
+    if plan.registered:
+        n = len(plan.registered)
+        names = ", ".join(f"{v.dataset}@{v.version}" for v in plan.registered)
+        typer.echo(f"registered {n} version{'s' if n != 1 else ''} in this workspace: {names}")
+    for note in plan.notes:
+        typer.echo(f"note: {note}")

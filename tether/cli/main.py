@@ -1,8 +1,8 @@
 """Entry point of the ``tether`` console script.
 
 Tether errors are printed as one line on stderr with exit code 1; usage mistakes (an unknown
-option, a missing argument) get click's usage message and exit code 2. A traceback means a bug
-in Tether, never a mistake of the user.
+option, a missing argument) get click's usage message and exit code 2; Ctrl-C prints one line
+and exits with 130. A traceback means a bug in Tether, never a mistake of the user.
 """
 
 from __future__ import annotations
@@ -46,8 +46,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
-        print("aborted", file=sys.stderr)
-        sys.exit(130)
+        print("interrupted (Ctrl-C)", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def _run(args: list[str]) -> None:
@@ -57,4 +60,21 @@ def _run(args: list[str]) -> None:
 
     command = typer.main.get_command(build_app(only=first_command(args)))
     # standalone: click (Typer's own copy) reports usage errors and exits by itself
-    command.main(args=args, prog_name="tether", standalone_mode=True)
+    try:
+        command.main(args=args, prog_name="tether", standalone_mode=True)
+    except SystemExit as e:
+        # Typer turns Ctrl-C into a silent exit 130; say what happened, in one line
+        if e.code == EXIT_INTERRUPTED and _caused_by_interrupt(e):
+            raise KeyboardInterrupt from None
+        raise
+
+
+def _caused_by_interrupt(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

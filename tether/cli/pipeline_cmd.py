@@ -105,14 +105,14 @@ def resume_cmd(
 def ls(
     ctx: typer.Context,
     limit: int = typer.Option(50, "--limit", "-n"),
+    wide: bool = typer.Option(False, "--wide", "-w", help="Full run ids."),
     as_json: bool = typer.Option(False, "--json", help="JSON lines instead of a table."),
 ) -> None:
     """Pipeline runs, newest first."""
     from tether.store.filter import parse_filter, parse_order_by
-    from tether.tracking.session import open_session
 
     cli = get(ctx)
-    session = open_session(cli.workspace().root, project=cli.settings().project)
+    session = cli.session()
     runs = session.store.search_runs(
         session.project,
         parse_filter("tags.`tether.pipeline` is not null"),
@@ -135,20 +135,25 @@ def ls(
         for row in rows:
             typer.echo(json.dumps(row))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    table = Table("run", "pipeline", "status", "started", "duration", "steps", box=None)
+    from tether.cli.output import console
+    from tether.store.ids import short_id
+
+    table = Table(box=None)
+    table.add_column("run", no_wrap=True)
+    for header in ("pipeline", "status", "started", "duration", "steps"):
+        table.add_column(header)
     for row in rows:
         table.add_row(
-            row["id"][:13],
+            row["id"] if wide else short_id(row["id"]),
             row["pipeline"] or "",
             row["status"],
             row["start_time"][:19].replace("T", " "),
             f"{row['duration_s']:.1f}s" if row["duration_s"] is not None else "",
             str(row["steps"]),
         )
-    Console().print(table)
+    console(wide=wide).print(table)
 
 
 @app.command("show")
@@ -164,11 +169,16 @@ def show(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    console.print(f"[bold]pipeline[/] {result.name}  run {result.id}  [bold]{result.status}[/]")
+    from tether.cli.output import console as make_console
+    from tether.cli.output import styled
+    from tether.store.ids import short_id
+
+    console = make_console()
+    console.print(
+        styled(("pipeline", "bold"), f" {result.name}  run {result.id}  ", (result.status, "bold"))
+    )
     table = Table("step", "status", "cached", "duration", "run", "outputs", box=None)
     for s in result.steps.values():
         table.add_row(
@@ -176,13 +186,13 @@ def show(
             s.status,
             "yes" if s.cached else "",
             f"{s.duration_s:.2f}s" if s.duration_s is not None else "",
-            (s.run_id or "")[:13],
+            short_id(s.run_id) if s.run_id else "",
             ", ".join(f"{n}={d[:10]}" for n, d in s.outputs.items()),
         )
     console.print(table)
-    console.print("[bold]graph[/]")
+    console.print(styled(("graph", "bold")))
     for line in result.graph_lines():
-        console.print("  " + line, markup=False)
+        console.print("  " + line)
     for s in result.steps.values():
         if s.error:
-            console.print(f"[red]{s.name}[/]: {s.error.strip().splitlines()[-1]}")
+            console.print(styled((s.name, "red"), ": " + s.error.strip().splitlines()[-1]))

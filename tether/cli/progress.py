@@ -30,7 +30,7 @@ def progress_bar(
     )
 
     console = Console(stderr=True)
-    columns = [TextColumn("{task.description}"), BarColumn()]
+    columns = [TextColumn("{task.description}", markup=False), BarColumn()]  # paths as typed
     if unit_bytes:
         columns += [DownloadColumn(), TransferSpeedColumn()]
     else:

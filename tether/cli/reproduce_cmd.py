@@ -20,32 +20,34 @@ def reproduce(
     scratch: Path | None = typer.Option(None, "--scratch", help="Scratch folder to use."),
 ) -> None:
     """Rebuild RUN's code and inputs in a scratch folder, re-run it and compare the results."""
-    from rich.console import Console
     from rich.table import Table
 
+    from tether.cli.output import console as make_console
+    from tether.cli.output import styled
     from tether.tracking.reproduce import reproduce as run_reproduce
-    from tether.tracking.session import open_session
 
     cli = get(ctx)
-    session = open_session(cli.workspace().root, project=cli.settings().project)
-    console = Console()
+    session = cli.session()
+    console = make_console()
     report = run_reproduce(
         session,
         run,
         exact_env=exact_env,
         scratch=scratch,
         keep=keep,
-        echo=lambda line: console.print(line, markup=False),
+        echo=console.print,
     )
     for warning in report.warnings:
-        console.print(f"[yellow]warning[/] {warning}")
+        console.print(styled(("warning", "yellow"), f" {warning}"))
     if report.new_id is None:
-        console.print(f"[red]the re-run exited with {report.returncode} and recorded no run[/]")
+        console.print(
+            styled((f"the re-run exited with {report.returncode} and recorded no run", "red"))
+        )
         raise typer.Exit(1)
     table = Table("", "what", "original", "reproduced", box=None)
     for c in report.comparisons:
         table.add_row(
-            "[green]same[/]" if c.same else "[red]differs[/]",
+            styled(("same", "green")) if c.same else styled(("differs", "red")),
             f"{c.kind} {c.key}",
             (c.original or "-")[:24],
             (c.new or "-")[:24],
@@ -53,7 +55,7 @@ def reproduce(
     console.print(f"original {report.original_id}  reproduced {report.new_id}")
     console.print(table)
     if report.identical:
-        console.print("[green]reproduced: every output and final metric is identical[/]")
+        console.print(styled(("reproduced: every output and final metric is identical", "green")))
     else:
-        console.print("[red]not identical[/] (see the rows marked differs)")
+        console.print(styled(("not identical", "red"), " (see the rows marked differs)"))
         raise typer.Exit(1)

@@ -11,11 +11,18 @@ from tether.cli.context import get
 if TYPE_CHECKING:
     from tether.tracking.view import RunView
 
-app = typer.Typer(help="Tracked runs: list, show, compare, plot.", no_args_is_help=True)
+app = typer.Typer(
+    help="Tracked runs: list, show, compare, plot, delete, restore.", no_args_is_help=True
+)
+
+WIDE = typer.Option(False, "--wide", "-w", help="Full run ids instead of their short form.")
 
 
-def _short(run_id: str) -> str:
-    return run_id[:13]
+def _id(run_id: str, wide: bool) -> str:
+    """A run id as tables show it: in full, or its random tail, which every command accepts."""
+    from tether.store.ids import short_id
+
+    return run_id if wide else short_id(run_id)
 
 
 def _fmt(value: float | None) -> str:
@@ -35,6 +42,7 @@ def _run_dict(view: RunView) -> dict[str, Any]:
         "end_time": view.end_time.isoformat() if view.end_time else None,
         "duration_s": view.duration_s,
         "parent_id": view.parent_id,
+        "deleted": view.run.deleted_at is not None,
         "params": view.params,
         "tags": view.tags,
         "metrics": view.metrics,
@@ -48,48 +56,65 @@ def ls(
     sort: str = typer.Option("start_time desc", "--sort", "-s", help='e.g. "metrics.acc desc"'),
     experiment: str | None = typer.Option(None, "--experiment", "-e"),
     limit: int = typer.Option(50, "--limit", "-n"),
+    all_: bool = typer.Option(
+        False, "--all", "-a", help="Child runs too (pipeline steps, nested runs)."
+    ),
+    deleted: bool = typer.Option(False, "--deleted", help="Deleted runs too, marked."),
+    wide: bool = WIDE,
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
 ) -> None:
-    """List runs, newest first (filter grammar: docs/tracking.md)."""
-    from tether.tracking.api import search_runs
+    """List runs, newest first (filter grammar: docs/tracking.md).
 
-    cli = get(ctx)
-    views = search_runs(
-        filter_,
-        sort,
-        limit,
+    Child runs (a pipeline's steps) are left out unless --all; `tether pipeline show RUN`
+    lists a pipeline's steps. Ids are shown by their last 12 characters, which every command
+    accepts, as it accepts the first ones; --wide shows them in full.
+    """
+    from tether.store.filter import And, Field, IsNull, parse_filter, parse_order_by
+    from tether.tracking.view import RunView
+
+    session = get(ctx).session()
+    expr = parse_filter(filter_)
+    if not all_ and "parent_id" not in filter_:  # a filter on the parent asks for children
+        top = IsNull(Field("attributes", "parent_id"))
+        expr = top if expr is None else And((expr, top))
+    runs = session.store.search_runs(
+        session.project,
+        expr,
+        parse_order_by(sort),
+        limit=limit,
         experiment=experiment,
-        workspace=cli.workspace().root,
-        project=cli.settings().project,
+        include_deleted=deleted,
     )
-    assert isinstance(views, list)
+    views = [RunView(session, r) for r in runs]
     if as_json:
         for v in views:
             typer.echo(json.dumps(_run_dict(v), default=str))
         return
-    from rich.console import Console
     from rich.table import Table
 
+    from tether.cli.output import console
+
     metric_keys = sorted({k for v in views for k in v.metrics})[:6]
-    table = Table(
-        "run", "name", "experiment", "status", "started", "duration", *metric_keys, box=None
-    )
+    table = Table(box=None)
+    table.add_column("run", no_wrap=True)
+    for header in ("name", "experiment", "status", "started", "duration", *metric_keys):
+        table.add_column(header)
     for v in views:
         table.add_row(
-            _short(v.id),
+            _id(v.id, wide),
             v.name or "",
             v.experiment,
-            v.status,
+            v.status + (" (deleted)" if v.run.deleted_at is not None else ""),
             v.start_time.strftime("%Y-%m-%d %H:%M:%S"),
             f"{v.duration_s:.1f}s" if v.duration_s is not None else "",
             *(_fmt(v.metrics.get(k)) for k in metric_keys),
         )
-    Console().print(table)
+    console(wide=wide).print(table)
 
 
 @app.command("show")
 def show(ctx: typer.Context, run: str, as_json: bool = typer.Option(False, "--json")) -> None:
-    """Everything recorded about one run (an id or a unique id prefix)."""
+    """Everything recorded about one run (its id, or the first or last characters of it)."""
     view = _resolve(ctx, run)
     if as_json:
         data = _run_dict(view)
@@ -102,11 +127,16 @@ def show(ctx: typer.Context, run: str, as_json: bool = typer.Option(False, "--js
         data["error"] = view.error
         typer.echo(json.dumps(data, indent=2, default=str))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    console.print(f"[bold]run[/] {view.id}  {view.name or ''}  [bold]{view.status}[/]")
+    from tether.cli.output import console as make_console
+    from tether.cli.output import styled
+
+    console = make_console()
+    deleted = " (deleted; `tether runs restore` brings it back)" if view.run.deleted_at else ""
+    console.print(
+        styled(("run", "bold"), f" {view.id}  {view.name or ''}  ", (view.status, "bold"), deleted)
+    )
     console.print(
         f"project {view.project}  experiment {view.experiment}  started "
         f"{view.start_time:%Y-%m-%d %H:%M:%S}"
@@ -146,27 +176,25 @@ def show(ctx: typer.Context, run: str, as_json: bool = typer.Option(False, "--js
                 f"{title[:-1]:6}  {io.kind:16} {io.ref}" + (f"  ({io.name})" if io.name else "")
             )
     if view.error:
-        console.print("[red]error[/]\n" + view.error.rstrip())
+        console.print(styled(("error", "red"), "\n" + view.error.rstrip()))
 
 
 def _resolve(ctx: typer.Context, run: str) -> RunView:
     from tether.tracking.view import RunView
 
-    cli = get(ctx)
-    from tether.tracking.session import open_session
-
-    session = open_session(cli.workspace().root, project=cli.settings().project)
+    session = get(ctx).session()
     return RunView(session, session.store.get_run(session.store.resolve_run_id(run)))
 
 
 @app.command("compare")
-def compare(ctx: typer.Context, runs: list[str]) -> None:
+def compare(ctx: typer.Context, runs: list[str], wide: bool = WIDE) -> None:
     """Params and final metrics side by side; rows that differ are marked with *."""
-    from rich.console import Console
     from rich.table import Table
 
+    from tether.cli.output import console
+
     views = [_resolve(ctx, r) for r in runs]
-    table = Table("", "key", *(f"{_short(v.id)}\n{v.name or ''}" for v in views), box=None)
+    table = Table("", "key", *(f"{_id(v.id, wide)}\n{v.name or ''}" for v in views), box=None)
     for section, values in (
         ("params", [v.params for v in views]),
         ("metrics", [{k: _fmt(x) for k, x in v.metrics.items()} for v in views]),
@@ -181,7 +209,7 @@ def compare(ctx: typer.Context, runs: list[str]) -> None:
                 *cells,
                 style="bold yellow" if differs else None,
             )
-    Console().print(table)
+    console(wide=wide).print(table)
 
 
 @app.command("plot")
@@ -197,3 +225,27 @@ def plot(
     views = [_resolve(ctx, r) for r in runs]
     plot_metrics(views, metric, out)
     typer.echo(f"wrote {out}")
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, runs: list[str]) -> None:
+    """Hide runs (and the runs below them, like a pipeline's steps) from lists and search.
+
+    Nothing is freed: `tether runs restore` brings them back. Freeing the objects that no
+    run or dataset refers to any more is a later command (`tether gc`, not written yet).
+    """
+    store = get(ctx).session().store
+    for run in runs:
+        ids = store.delete_run(store.resolve_run_id(run))
+        more = f" and {len(ids) - 1} runs below it" if len(ids) > 1 else ""
+        typer.echo(f"deleted run {ids[0]}{more}; `tether runs restore {_id(ids[0], False)}`")
+
+
+@app.command("restore")
+def restore(ctx: typer.Context, runs: list[str]) -> None:
+    """Bring deleted runs (and the runs below them) back into lists and search."""
+    store = get(ctx).session().store
+    for run in runs:
+        ids = store.restore_run(store.resolve_run_id(run))
+        more = f" and {len(ids) - 1} runs below it" if len(ids) > 1 else ""
+        typer.echo(f"restored run {ids[0]}{more}")

@@ -247,7 +247,7 @@ def _workspace_defaults(workspace: Workspace) -> dict[str, Any]:
     }
 
 
-def _resolve_relative(key: str, value: Any, base: Path) -> Any:
+def resolve_relative(key: str, value: Any, base: Path) -> Any:
     """Paths in a workspace config are relative to the workspace root, not the current folder."""
     if not isinstance(value, str):
         return value
@@ -280,7 +280,7 @@ def load_settings(
     if workspace is not None:
         raw = read_config_file(workspace.config_path)
         remotes.update(remotes_from_config(raw, workspace.config_path, workspace.root))
-        local = {k: _resolve_relative(k, v, workspace.root) for k, v in raw.items()}
+        local = {k: resolve_relative(k, v, workspace.root) for k, v in raw.items()}
 
     defaults = _workspace_defaults(workspace) if workspace is not None else {}
     resolved: dict[str, Resolved] = {}

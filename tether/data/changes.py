@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from tether.data.manifest import load_index
+from tether.data.leftovers import recover
+from tether.data.manifest import Index, load_index
 from tether.data.paths import relative
 from tether.data.pointer import Pointer, find_pointers
 from tether.data.repo import DataRepo
@@ -43,13 +44,27 @@ class DatasetStatus:
         }
 
 
+def _index(repo: DataRepo, pointer: Pointer, path: str) -> Index:
+    """The pointer's tree by path; MissingObjects (pull it) when the store lacks it."""
+    from tether.objects.errors import ObjectNotFound
+
+    try:
+        return load_index(repo.objects, pointer.tree)
+    except ObjectNotFound:
+        from tether.data.errors import MissingObjects
+
+        what = f"dataset {pointer.name}@{pointer.version} ({path}: its tree)"
+        raise MissingObjects(what, 1, repo.objects.url) from None
+
+
 def status_of(repo: DataRepo, pointer: Pointer, cache: NoStatCache) -> DatasetStatus:
     """Compare the data beside ``pointer`` with the tree it names."""
     result = DatasetStatus(pointer, relative(repo.workspace, pointer.data_path))
     data = str(pointer.data_path)
+    recover(data)  # what a killed checkout left: rolled back, or removed
     if not os.path.lexists(data):
         result.missing = True
-        result.removed = sorted(load_index(repo.objects, pointer.tree))
+        result.removed = sorted(_index(repo, pointer, result.path))
         return result
     files = scan(data)
     snapshots = Snapshots(repo.workspace.dir)
@@ -58,7 +73,7 @@ def status_of(repo: DataRepo, pointer: Pointer, cache: NoStatCache) -> DatasetSt
         return result  # every file has the size, mtime and inode it had when it matched
     from tether.data.hashing import digest_files  # only when the fingerprint says "changed"
 
-    index = load_index(repo.objects, pointer.tree)
+    index = _index(repo, pointer, result.path)
     hashed = digest_files(files, cache, workers=repo.workers)
     seen = set()
     for path, digest, _, mode in hashed.entries:

@@ -1,4 +1,9 @@
-"""Writing one stored object to a path: reflink, kernel copy, hard link or symlink."""
+"""Writing one stored object to a path: reflink, kernel copy, hard link or symlink.
+
+Copies also return the BLAKE3 digest of the bytes they wrote, hashed in the
+same pass (a reflink shares the source's blocks, so the source is hashed instead): a checkout
+compares it with the digest it asked for, and a corrupted object never reaches the workspace.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,10 @@ import os
 from collections.abc import Callable
 from typing import BinaryIO
 
+from tether.objects.digest import CHUNK, SMALL, hash_bytes, hash_fd, new_hasher
+
 FICLONE = 0x40049409
 """ioctl number of FICLONE (Linux): share the source's blocks, copy-on-write."""
-
-_UNSUPPORTED = {
-    errno.EXDEV,
-    errno.EINVAL,
-    errno.ENOSYS,
-    errno.EOPNOTSUPP,
-    errno.ENOTTY,
-    errno.EBADF,
-}
-
 
 _umask: int | None = None
 """The process umask once read; -1 where it cannot be read (every file then gets an fchmod)."""
@@ -64,61 +61,81 @@ def _reflink(src_fd: int, dst_fd: int) -> bool:
     return True
 
 
-def _kernel_copy(src_fd: int, dst_fd: int, size: int, offset: int = 0) -> None:
-    """Copy ``size`` bytes from ``offset`` of ``src_fd``: in the kernel, else reads and writes."""
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _copy_hashing(src_fd: int, dst_fd: int, size: int, offset: int = 0) -> str:
+    """Copy ``size`` bytes from ``offset`` in chunks, hashing each one as it is written."""
+    hasher = new_hasher()
     done = 0
-    try:
-        while done < size:
-            n = os.copy_file_range(src_fd, dst_fd, size - done, offset + done)
-            if n == 0:
-                break
-            done += n
-    except OSError as e:
-        if e.errno not in _UNSUPPORTED or done:
-            raise
-    while done < size:  # copy_file_range unsupported here: plain reads and writes
-        chunk = os.pread(src_fd, min(size - done, 1 << 22), offset + done)
+    while done < size:
+        chunk = os.pread(src_fd, min(size - done, CHUNK), offset + done)
         if not chunk:
-            break
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(dst_fd, view) :]
+            raise OSError(errno.EIO, f"the source ended {size - done} bytes early")
+        hasher.update(chunk)
+        _write_all(dst_fd, chunk)
         done += len(chunk)
-    if done != size:
-        raise OSError(errno.EIO, f"the source ended {size - done} bytes early")
+    return str(hasher.hexdigest())
 
 
-def copy_file(src: str, dst: str, mode: int) -> os.stat_result:
-    """Copy ``src`` to the new file ``dst`` (reflink where possible); return ``dst``'s stat."""
+def copy_file(src: str, dst: str, mode: int) -> tuple[os.stat_result, str]:
+    """Copy ``src`` to the new file ``dst`` (reflink where possible); return ``dst``'s stat and
+    the digest of its bytes."""
     src_fd = os.open(src, os.O_RDONLY)
+    digest = ""
 
     def fill(fd: int) -> None:
-        if not _reflink(src_fd, fd):
-            _kernel_copy(src_fd, fd, os.fstat(src_fd).st_size)
+        nonlocal digest
+        size = os.fstat(src_fd).st_size
+        if size <= SMALL:  # one read, hashed and written from the same buffer
+            data = os.read(src_fd, size + 1)
+            digest = hash_bytes(data)
+            _write_all(fd, data)
+        elif _reflink(src_fd, fd):  # no bytes written: the shared blocks are the source's
+            digest = hash_fd(src_fd).digest
+        else:
+            digest = _copy_hashing(src_fd, fd, size)
 
     try:
-        return _write_new(dst, mode, fill)
+        return _write_new(dst, mode, fill), digest
     finally:
         os.close(src_fd)
 
 
-def copy_range(src_fd: int, offset: int, size: int, dst: str, mode: int) -> os.stat_result:
-    """Copy ``size`` bytes at ``offset`` of ``src_fd`` (a pack) to the new file ``dst``;
-    return ``dst``'s stat."""
-    return _write_new(dst, mode, lambda fd: _kernel_copy(src_fd, fd, size, offset))
+def copy_range(
+    src_fd: int, offset: int, size: int, dst: str, mode: int
+) -> tuple[os.stat_result, str]:
+    """Copy ``size`` bytes at ``offset`` of ``src_fd`` (a pack) to the new file ``dst``; return
+    ``dst``'s stat and the digest of its bytes."""
+    digest = ""
+
+    def fill(fd: int) -> None:
+        nonlocal digest
+        if size <= SMALL:  # packed objects are small: one read, hashed and written
+            data = os.pread(src_fd, size, offset)
+            digest = hash_bytes(data)
+            _write_all(fd, data)
+        else:
+            digest = _copy_hashing(src_fd, fd, size, offset)
+
+    return _write_new(dst, mode, fill), digest
 
 
-def _write_stream(reader: BinaryIO, fd: int) -> None:
-    view = memoryview(bytearray(1 << 20))
-    while n := reader.readinto(view):  # type: ignore[attr-defined]
-        chunk = view[:n]
-        while chunk:
-            chunk = chunk[os.write(fd, chunk) :]
+def copy_stream(reader: BinaryIO, dst: str, mode: int) -> tuple[os.stat_result, str]:
+    """Write what ``reader`` yields to the new file ``dst``; return its stat and the digest of
+    its bytes."""
+    from tether.objects.copy import copy_hashing
 
+    digest = ""
 
-def copy_stream(reader: BinaryIO, dst: str, mode: int) -> os.stat_result:
-    """Write what ``reader`` yields to the new file ``dst``; return its stat."""
-    return _write_new(dst, mode, lambda fd: _write_stream(reader, fd))
+    def fill(fd: int) -> None:
+        nonlocal digest
+        digest = copy_hashing(reader, fd)[0]
+
+    return _write_new(dst, mode, fill), digest
 
 
 def hard_link(src: str, dst: str, mode: int) -> os.stat_result:

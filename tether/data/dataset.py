@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from tether.data.materialize import LinkMode, materialize
-from tether.data.ref import parse_ref
+from tether.data.ref import get_version
 from tether.data.repo import DataRepo
 from tether.objects.tree import TreeEntry
 from tether.store import DatasetVersion
@@ -14,8 +14,7 @@ from tether.store import DatasetVersion
 
 def resolve(repo: DataRepo, ref: str) -> DatasetVersion:
     """The version ``ref`` names (``name`` = the latest); NotFound when there is none."""
-    name, version = parse_ref(ref)
-    return repo.store.get_dataset_version(repo.project, name, version)
+    return get_version(repo.store, repo.project, ref)
 
 
 def files(repo: DataRepo, version: DatasetVersion) -> list[TreeEntry]:

@@ -15,7 +15,7 @@ from itertools import compress
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from tether.data.ref import parse_ref
+from tether.data.ref import get_version
 from tether.data.table_summary import (
     TableDiff,
     TableSummary,
@@ -24,7 +24,7 @@ from tether.data.table_summary import (
     summarize_table,
     table_format,
 )
-from tether.errors import IntegrityError, NotFound
+from tether.errors import IntegrityError, MissingDependency, NotFound
 from tether.objects import CorruptObject, ObjectNotFound, ObjectStore, Tree, TreeEntry
 
 if TYPE_CHECKING:
@@ -34,7 +34,21 @@ MAX_TABLES = 20
 """Modified table files summarised per diff by default; the rest are counted as skipped."""
 
 
-def format_ref(v: DatasetVersion) -> str:
+@dataclass(frozen=True)
+class WorkspaceFiles:
+    """The new side of a diff against the files on disk (``tether data diff NAME@N``)."""
+
+    dataset: str
+    path: str
+    """The data's path, relative to the workspace."""
+    tree_digest: str
+    file_count: int
+    total_size: int
+
+
+def format_ref(v: DatasetVersion | WorkspaceFiles) -> str:
+    if isinstance(v, WorkspaceFiles):
+        return f"{v.path} (workspace)"
     return f"{v.dataset}@{v.version}"
 
 
@@ -127,10 +141,12 @@ class DatasetDiff:
     """Version ``a`` compared with version ``b`` (b is "new"): files, then tables."""
 
     a: DatasetVersion
-    b: DatasetVersion
+    b: DatasetVersion | WorkspaceFiles
     files: TreeDiff
     tables: tuple[TableDiff, ...] = ()
     tables_skipped: int = 0
+    tables_unavailable: str | None = None
+    """Why no table was summarised when an optional package is missing (its install hint)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``tether data diff --json`` (see docs in the CLI command)."""
@@ -163,10 +179,22 @@ class DatasetDiff:
             ],
             "tables": [t.to_dict() for t in self.tables],
             "tables_skipped": self.tables_skipped,
+            "tables_unavailable": self.tables_unavailable,
         }
 
 
-def _version_dict(v: DatasetVersion) -> dict[str, Any]:
+def _version_dict(v: DatasetVersion | WorkspaceFiles) -> dict[str, Any]:
+    if isinstance(v, WorkspaceFiles):
+        return {
+            "dataset": v.dataset,
+            "version": None,
+            "path": v.path,
+            "tree_digest": v.tree_digest,
+            "files": v.file_count,
+            "size": v.total_size,
+            "created_at": None,
+            "message": None,
+        }
     return {
         "dataset": v.dataset,
         "version": v.version,
@@ -184,8 +212,7 @@ def _entry_dict(e: TreeEntry) -> dict[str, Any]:
 
 def resolve(store: Store, project: str, ref: str) -> DatasetVersion:
     """The dataset version a ``NAME`` or ``NAME@VERSION`` reference names."""
-    name, version = parse_ref(ref)
-    return store.get_dataset_version(project, name, version)
+    return get_version(store, project, ref)
 
 
 def diff_versions(
@@ -210,12 +237,35 @@ def diff_versions(
     vb = resolve(store, project, ref_b)
     tree_a = objects.read_tree(va.tree_digest)
     tree_b = tree_a if vb.tree_digest == va.tree_digest else objects.read_tree(vb.tree_digest)
+    return compare(objects, va, tree_a, vb, tree_b, tables=tables, max_tables=max_tables)
+
+
+def compare(
+    objects: ObjectStore,
+    va: DatasetVersion,
+    tree_a: Tree,
+    vb: DatasetVersion | WorkspaceFiles,
+    tree_b: Tree,
+    *,
+    tables: bool = True,
+    max_tables: int = MAX_TABLES,
+    local_b: dict[str, str] | None = None,
+) -> DatasetDiff:
+    """The diff of two trees; ``local_b`` maps paths of ``tree_b`` to files on disk to read
+    tables from (else they are read from the object store).
+
+    Without pyarrow the files are still compared; the tables are counted as skipped and
+    ``tables_unavailable`` says which extra would summarise them.
+    """
     files = diff_trees(tree_a, tree_b)
     if not tables:
         return DatasetDiff(va, vb, files)
     pairs = _table_pairs(tree_a, tree_b, files)
     chosen, skipped = pairs[:max_tables], max(0, len(pairs) - max_tables)
-    diffs = tuple(_table_diff(objects, va, vb, old, new) for old, new in chosen)
+    try:
+        diffs = tuple(_table_diff(objects, va, vb, old, new, local_b) for old, new in chosen)
+    except MissingDependency as e:
+        return DatasetDiff(va, vb, files, (), len(pairs), str(e))
     return DatasetDiff(va, vb, files, diffs, skipped)
 
 
@@ -235,14 +285,28 @@ def _table_pairs(a: Tree, b: Tree, files: TreeDiff) -> list[tuple[TreeEntry, Tre
 def _table_diff(
     objects: ObjectStore,
     va: DatasetVersion,
-    vb: DatasetVersion,
+    vb: DatasetVersion | WorkspaceFiles,
     old: TreeEntry,
     new: TreeEntry,
+    local_b: dict[str, str] | None = None,
 ) -> TableDiff:
     with tempfile.TemporaryDirectory(prefix="tether-diff-") as tmp:
         summary_a = _summarize_entry(objects, va, old, os.path.join(tmp, "a"))
-        summary_b = _summarize_entry(objects, vb, new, os.path.join(tmp, "b"))
+        if local_b is not None:
+            summary_b = _summarize_local(local_b[new.path], new.path, vb)
+        else:
+            assert not isinstance(vb, WorkspaceFiles)
+            summary_b = _summarize_entry(objects, vb, new, os.path.join(tmp, "b"))
     return compare_summaries(summary_a, summary_b, path_a=old.path, path_b=new.path)
+
+
+def _summarize_local(source: str, path: str, side: DatasetVersion | WorkspaceFiles) -> TableSummary:
+    fmt = table_format(path)
+    assert fmt is not None
+    try:
+        return summarize_table(source, fmt)
+    except UnreadableTable as e:
+        raise UnreadableTable(f"{path} in {format_ref(side)}", fmt, e.reason) from None
 
 
 def _summarize_entry(

@@ -40,6 +40,17 @@ class InsideDataset(Conflict):
         )
 
 
+class ReservedPath(InvalidInput):
+    """A data path is (or lies in) a ``.git`` or ``.tether`` folder, which data never is."""
+
+    def __init__(self, path: str, part: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} is in (or is) a {part} folder, which belongs to git or Tether and is never "
+            "data; choose a path outside it"
+        )
+
+
 class UnreadableFile(InvalidInput):
     """A file of the data could not be read."""
 
@@ -97,6 +108,35 @@ class CheckoutFailed(StorageError):
         super().__init__(f"cannot check out into {dest}: {reason}; {dest} is unchanged")
 
 
+class CorruptCheckout(IntegrityError):
+    """A stored object did not hash to its digest while a checkout copied it."""
+
+    def __init__(self, digest: str, url: str, path: str, actual: str) -> None:
+        self.digest = digest
+        self.path = path
+        super().__init__(
+            f"object {digest} in {url} is corrupt (its bytes hash to {actual}), so {path} was "
+            "not written and the destination is unchanged; find the damaged objects with "
+            "`tether objects verify`, delete them and pull them again"
+        )
+
+
+class WorkWouldBeLost(Conflict):
+    """A checkout would overwrite or delete files whose content no version holds."""
+
+    def __init__(self, dest: str, files: list[tuple[str, str]]) -> None:
+        self.dest = dest
+        self.files = files
+        """(path, why) of each file at risk."""
+        shown = ", ".join(f"{p} ({why})" for p, why in files[:10])
+        more = f" and {len(files) - 10} more" if len(files) > 10 else ""
+        super().__init__(
+            f"checkout would overwrite or delete {len(files)} file(s) in {dest} whose content "
+            f"no version holds: {shown}{more}; nothing was changed: version them with "
+            "`tether data add`, move them away, or check out with --force to replace them"
+        )
+
+
 class BadReference(InvalidInput):
     """A dataset reference is not ``name`` or ``name@N``."""
 
@@ -116,6 +156,17 @@ class BadPointer(InvalidInput):
         super().__init__(
             f"pointer file {path} is invalid: {problem}; restore it from git "
             "(git checkout -- FILE) or add the data again"
+        )
+
+
+class UnsafePointer(InvalidInput):
+    """A pointer file would make checkout write where data never lives."""
+
+    def __init__(self, path: str, why: str) -> None:
+        self.path = path
+        super().__init__(
+            f"refusing pointer file {path}: {why}; nothing was written, delete or rename that "
+            "file (tether never writes such a pointer)"
         )
 
 
@@ -140,6 +191,42 @@ class MissingObjects(NotFound):
         )
 
 
+class BadRecord(IntegrityError):
+    """A dataset-version record on a remote is damaged or does not fit what names it."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        super().__init__(
+            f"the dataset-version record {where} is invalid: {problem}; nothing was registered. "
+            "Push the dataset again from a workspace that has it (tether data push), after "
+            "removing that record if it is damaged"
+        )
+
+
+class RemoteVersionConflict(Conflict):
+    """The remote already holds a record of this version number with another tree."""
+
+    def __init__(self, ref: str, url: str, there: str, here: str) -> None:
+        super().__init__(
+            f"the remote {url} already holds dataset {ref} with tree {there}, but this "
+            f"workspace's {ref} is tree {here}: another workspace numbered its own version the "
+            "same; nothing was pushed. Workspaces that add versions of the same dataset should "
+            "share one metadata store (store.url), or push to separate remotes"
+        )
+
+
+class VersionConflict(Conflict):
+    """The workspace's metadata store holds this version number with another tree."""
+
+    def __init__(self, ref: str, here: str, source: str, there: str) -> None:
+        super().__init__(
+            f"this workspace's dataset {ref} is tree {here}, but {source} names tree {there} "
+            "for it: the workspace numbered a version of its own the same; nothing was "
+            "registered and no version was replaced. Pull into a fresh clone, or share one "
+            "metadata store (store.url) between the workspaces"
+        )
+
+
 class NotATable(InvalidInput):
     """``to_pandas`` / ``to_arrow`` on a dataset that is not one Parquet or CSV file."""
 
@@ -153,11 +240,12 @@ class NotATable(InvalidInput):
 class UnsafeDestination(Conflict):
     """A checkout destination would replace a workspace or a git repository."""
 
-    def __init__(self, dest: str, why: str) -> None:
-        super().__init__(
-            f"refusing to check out into {dest}: {why}; files there not in the version would "
-            "be removed, so choose an empty or dedicated folder"
+    def __init__(self, dest: str, why: str, fix: str | None = None) -> None:
+        fix = fix or (
+            "files there not in the version would be removed, so choose an empty or "
+            "dedicated folder"
         )
+        super().__init__(f"refusing to check out into {dest}: {why}; {fix}")
 
 
 def format_size(n: int) -> str:

@@ -15,18 +15,27 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import tether.data.copy as _copy
-from tether.data.errors import CheckoutFailed, MissingObjects, NotEnoughSpace
+from tether.data.errors import (
+    CheckoutFailed,
+    CorruptCheckout,
+    MissingObjects,
+    NotEnoughSpace,
+    UnsafeDestination,
+    WorkWouldBeLost,
+)
 from tether.data.hashing import default_workers
+from tether.data.leftovers import CHECKOUT, OLD, recover, temp_prefix
+from tether.data.paths import is_reserved, reserved_part
 from tether.data.statcache import NoStatCache
 from tether.errors import InvalidInput
-from tether.objects.digest import SMALL, hash_bytes, hash_fd
+from tether.objects.digest import SMALL, hash_bytes, hash_fd, hash_file
 from tether.objects.tree import Tree, TreeEntry
 from tether.objects.types import Progress, no_progress
 
@@ -47,6 +56,11 @@ class CheckoutReport:
     removed: int
     """Files of the old content that are not in the version."""
     bytes_written: int
+    replaced: tuple[str, ...] = ()
+    """Files (relative to ``dest``) whose content no version held, overwritten or deleted
+    because the checkout was forced."""
+    untracked: int = 0
+    """Files no version holds, outside the version's paths, carried over (not forced)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,12 @@ def _list_existing(dest: str) -> dict[str, _Existing]:
             continue
         for e in entries:
             rel = prefix + e.name
+            if is_reserved(e.name):
+                raise UnsafeDestination(
+                    dest,
+                    f"it holds {rel}, which belongs to git or Tether",
+                    "nothing was changed; move it out or choose another folder",
+                )
             if e.is_dir(follow_symlinks=False):
                 stack.append((e.path, rel + "/"))
             else:
@@ -114,6 +134,7 @@ class _Materializer:
         # local copies are kernel work: more threads than CPUs only take turns on the GIL
         self.workers = min(workers, max(2, os.cpu_count() or 1)) if objects.is_local else workers
         self.progress = progress
+        self.dry_run = False
         self.local = objects.backend.local_path
         self.loose = getattr(objects.backend, "path", None)  # where a loose copy would be
         self.packed = getattr(objects.backend, "packed", None)
@@ -122,6 +143,7 @@ class _Materializer:
                 f"--link {link} needs a local object store; {objects.url} is not one "
                 "(use the default copy)"
             )
+        _check_paths(tree)
         absent = objects.missing({e.digest for e in tree.entries})
         if absent:
             raise MissingObjects(f"tree {tree.digest}", len(absent), objects.url)
@@ -157,8 +179,9 @@ class _Materializer:
                 self.cache.put(st, digest)
         return digest == entry.digest
 
-    def write(self, entry: TreeEntry, dst: str) -> None:
-        """Write one entry's object to the new path ``dst``."""
+    def write(self, entry: TreeEntry, dst: str, final: str) -> None:
+        """Write one entry's object to the new path ``dst``, checking its digest on the way;
+        ``final`` is where it goes once swapped in (named when the object is corrupt)."""
         mode = entry.mode
         if self.readonly:
             mode = 0o555 if mode & 0o111 else 0o444
@@ -166,18 +189,24 @@ class _Materializer:
             packed = self.packed(entry.digest) if self.packed is not None else None
             if packed is not None:  # most small objects: no loose file to look for
                 fd, offset, size = packed
-                st = _copy.copy_range(fd, offset, size, dst, mode)
+                st, digest = _copy.copy_range(fd, offset, size, dst, mode)
             elif (obj := self.local(entry.digest)) is not None:
-                st = _copy.copy_file(obj, dst, mode)
+                st, digest = _copy.copy_file(obj, dst, mode)
             else:
-                with self.objects.open(entry.digest) as reader:
-                    st = _copy.copy_stream(reader, dst, mode)
+                with self.objects.backend.open(entry.digest) as reader:
+                    st, digest = _copy.copy_stream(reader, dst, mode)
         else:  # links need a file of their own: a packed object is unpacked first
             obj = self.objects.backend.loose_path(entry.digest)  # type: ignore[attr-defined]
-            if self.link == "symlink":
-                _copy.sym_link(obj, dst)
-                return
-            st = _copy.hard_link(obj, dst, mode)
+            digest = hash_file(obj).digest  # a link shares the object: check it in place
+            if digest == entry.digest:
+                if self.link == "symlink":
+                    _copy.sym_link(obj, dst)
+                    self.progress(entry.size)
+                    return
+                st = _copy.hard_link(obj, dst, mode)
+        if digest != entry.digest:
+            _remove(dst)
+            raise CorruptCheckout(entry.digest, self.objects.url, final, digest)
         self.cache.put(st, entry.digest)
         self.progress(entry.size)
 
@@ -186,6 +215,22 @@ class _Materializer:
             os.symlink(os.readlink(old.source), dst)
         else:
             os.link(old.source, dst)
+
+
+def _check_paths(tree: Tree) -> None:
+    """UnsafeDestination for a tree with a ``.git`` or ``.tether`` part (a crafted or foreign
+    tree): checkout never writes into git's or Tether's folders."""
+    joined = "\n".join(e.path for e in tree.entries).casefold()
+    if ".git" not in joined and ".tether" not in joined:  # the usual case, at C speed
+        return
+    for e in tree.entries:
+        part = reserved_part(e.path)
+        if part is not None:
+            raise UnsafeDestination(
+                f"tree {tree.digest}",
+                f"its file {e.path!r} lies in a {part} folder",
+                "checkout never writes there; nothing was changed, check where that tree came from",
+            )
 
 
 def _pmap(fn: Callable[[int], None], chunks: list[range], workers: int) -> None:
@@ -260,8 +305,23 @@ def materialize(
     cache: NoStatCache | None = None,
     workers: int | None = None,
     progress: Progress = no_progress,
+    recorded: Mapping[str, str] | None = None,
+    force: bool = False,
+    before_swap: Callable[[], None] | None = None,
+    dry_run: bool = False,
 ) -> CheckoutReport:
-    """Make ``dest`` hold exactly ``tree`` (or, with ``single_file``, be its one file)."""
+    """Make ``dest`` hold exactly ``tree`` (or, with ``single_file``, be its one file).
+
+    With ``recorded`` (path -> digest of the version ``dest`` holds, ``{}`` for none), files
+    there whose content would be lost are guarded: a file whose digest is neither its
+    ``recorded`` one nor in the object store stops the checkout (WorkWouldBeLost) when the
+    tree would overwrite it or it is one of ``recorded``'s paths; other such files (untracked)
+    are carried into the new content. ``force`` replaces them all and lists them in the
+    report's ``replaced``. Without ``recorded`` nothing is guarded (caches of Tether's own).
+    ``before_swap`` runs once the new content is ready (or found already in place), before
+    ``dest`` is replaced: a pointer written there never names data that is not yet in place.
+    ``dry_run`` stops before anything is written (to check several destinations first).
+    """
     m = _Materializer(
         objects,
         tree,
@@ -272,12 +332,74 @@ def materialize(
         progress,
     )
     dest = Path(os.path.abspath(dest))
-    if single_file:
-        return _one_file(m, tree, dest)
-    return _folder(m, tree, dest)
+    recover(str(dest))
+    guard = None if recorded is None else _Guard(m, recorded, force)
+    ready = before_swap or _nothing
+    m.dry_run = dry_run
+    try:
+        if single_file:
+            return _one_file(m, tree, dest, guard, ready)
+        return _folder(m, tree, dest, guard, ready)
+    except _DryRun:
+        return CheckoutReport(dest, 0, 0, 0, 0)
 
 
-def _one_file(m: _Materializer, tree: Tree, dest: Path) -> CheckoutReport:
+def _nothing() -> None:
+    return None
+
+
+class _DryRun(Exception):
+    """Raised where a dry run stops: the checks are done, nothing is written yet."""
+
+
+class _Guard:
+    """Sorts the files a checkout would overwrite or delete into safe, at risk and carried."""
+
+    def __init__(self, m: _Materializer, recorded: Mapping[str, str], force: bool) -> None:
+        self.m = m
+        self.recorded = recorded
+        self.force = force
+
+    def digest(self, old: _Existing) -> str | None:
+        digest = self.m.cache.get(old.st)
+        if digest is None:
+            digest = _hash_path(old.source)
+            if digest is not None and stat.S_ISREG(old.st.st_mode):
+                self.m.cache.put(old.st, digest)
+        return digest
+
+    def unsaved(self, files: dict[str, _Existing]) -> set[str]:
+        """The paths among ``files`` whose content neither ``recorded`` nor the store holds."""
+        paths = sorted(files)
+        digests: list[str | None] = [None] * len(paths)
+
+        def look(i: int) -> None:
+            digests[i] = self.digest(files[paths[i]])
+
+        _pmap(
+            look,
+            [range(k, min(k + 256, len(paths))) for k in range(0, len(paths), 256)],
+            self.m.workers,
+        )
+        unknown = {}
+        unsaved = set()
+        for path, digest in zip(paths, digests, strict=True):
+            if digest is None:
+                unsaved.add(path)  # unreadable: nothing says it is saved
+            elif self.recorded.get(path) != digest:
+                unknown[path] = digest
+        if unknown:
+            absent = self.m.objects.missing(set(unknown.values()))
+            unsaved.update(p for p, d in unknown.items() if d in absent)
+        return unsaved
+
+    def why(self, path: str) -> str:
+        return "modified" if path in self.recorded else "untracked"
+
+
+def _one_file(
+    m: _Materializer, tree: Tree, dest: Path, guard: _Guard | None, ready: Callable[[], None]
+) -> CheckoutReport:
     if len(tree.entries) != 1:
         raise InvalidInput(
             f"a file checkout needs a tree of one file; tree {tree.digest} has {len(tree.entries)}"
@@ -287,18 +409,31 @@ def _one_file(m: _Materializer, tree: Tree, dest: Path) -> CheckoutReport:
         st = os.lstat(dest)
     except OSError:
         st = None
-    if (
-        st is not None
-        and not stat.S_ISDIR(st.st_mode)
-        and m.matches(entry, _Existing(str(dest), st))
-    ):
+    is_dir = st is not None and stat.S_ISDIR(st.st_mode)
+    if st is not None and not is_dir and m.matches(entry, _Existing(str(dest), st)):
+        ready()
         return CheckoutReport(dest, 0, 1, 0, 0)
+    replaced: tuple[str, ...] = ()
+    if st is not None:
+        existing = (
+            {f"{dest.name}/{k}": v for k, v in _list_existing(str(dest)).items()}
+            if is_dir
+            else {dest.name: _Existing(str(dest), st)}
+        )
+        if guard is not None:
+            unsaved = sorted(guard.unsaved(existing))
+            if unsaved and not guard.force:
+                raise WorkWouldBeLost(str(dest.parent), [(p, guard.why(p)) for p in unsaved])
+            replaced = tuple(unsaved)
+    if m.dry_run:
+        raise _DryRun
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = os.path.join(dest.parent, f".{dest.name}.tether-checkout-{os.urandom(4).hex()}")
+    tmp = os.path.join(dest.parent, temp_prefix(str(dest), CHECKOUT) + os.urandom(4).hex())
     try:
-        m.write(entry, tmp)
-        if st is not None and stat.S_ISDIR(st.st_mode):
-            old = tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.tether-old-")
+        m.write(entry, tmp, str(dest))
+        ready()
+        if is_dir:
+            old = tempfile.mkdtemp(dir=dest.parent, prefix=temp_prefix(str(dest), OLD))
             os.rename(dest, os.path.join(old, "x"))
             os.replace(tmp, dest)
             shutil.rmtree(old, ignore_errors=True)
@@ -309,17 +444,31 @@ def _one_file(m: _Materializer, tree: Tree, dest: Path) -> CheckoutReport:
         if isinstance(e, OSError):
             raise _fail(e, dest, entry.size) from None
         raise
-    if st is not None and not stat.S_ISDIR(st.st_mode):
+    if st is not None and not is_dir:
         m.cache.forget(st)  # the file it replaced
-    return CheckoutReport(dest, 1, 0, 0, entry.size)
+    return CheckoutReport(dest, 1, 0, 0, entry.size, replaced)
 
 
-def _folder(m: _Materializer, tree: Tree, dest: Path) -> CheckoutReport:
+def _in_the_way(path: str, files: set[str], folders: set[str]) -> bool:
+    """Whether an untracked ``path`` cannot stay beside the tree's ``files``: a file of the tree
+    is one of its folders, or it is a folder of the tree."""
+    if path in folders:
+        return True
+    parts = path.split("/")
+    return any("/".join(parts[:k]) in files for k in range(1, len(parts)))
+
+
+def _folder(
+    m: _Materializer, tree: Tree, dest: Path, guard: _Guard | None, ready: Callable[[], None]
+) -> CheckoutReport:
     try:
         st = os.lstat(dest)
     except OSError:
         st = None
-    existing = _list_existing(str(dest)) if st is not None and stat.S_ISDIR(st.st_mode) else {}
+    is_dir = st is not None and stat.S_ISDIR(st.st_mode)
+    existing = _list_existing(str(dest)) if is_dir else {}
+    if st is not None and not is_dir:  # a file (or link) where the folder goes
+        existing = {"": _Existing(str(dest), st)}
     entries = tree.entries
     runs = _runs_by_folder(entries)
     keep: list[_Existing | None] = [None] * len(entries)
@@ -331,25 +480,44 @@ def _folder(m: _Materializer, tree: Tree, dest: Path) -> CheckoutReport:
 
     if existing:
         _pmap(decide, runs, m.workers)
+    kept_paths = {e.path for e, k in zip(entries, keep, strict=True) if k is not None}
+    in_tree = {e.path for e in entries}
+    carry: dict[str, _Existing] = {}
+    replaced: tuple[str, ...] = ()
+    going = {p: old for p, old in existing.items() if p not in kept_paths}
+    if going and guard is not None:
+        unsaved = guard.unsaved(going)
+        folders = _folders_of(entries)
+        at_risk = []
+        for p in sorted(unsaved):
+            if p in in_tree or p in guard.recorded or not p or _in_the_way(p, in_tree, folders):
+                at_risk.append((p or dest.name, guard.why(p)))
+            else:
+                carry[p] = going[p]  # untracked: stays
+        if guard.force:
+            replaced, carry = tuple(p or dest.name for p in sorted(unsaved)), {}
+        elif at_risk:
+            raise WorkWouldBeLost(str(dest), at_risk)
     needed = sum(e.size for e, k in zip(entries, keep, strict=True) if k is None)
     if m.link != "copy":
         needed = 0
-    kept = sum(1 for k in keep if k is not None)
-    in_tree = {e.path for e in entries}
-    removed = sum(1 for p in existing if p not in in_tree)
+    kept = len(kept_paths)
+    removed = sum(1 for p in existing if p not in in_tree and p not in carry)
+    if m.dry_run:
+        raise _DryRun
     if (
-        st is not None
-        and stat.S_ISDIR(st.st_mode)
+        is_dir
         and kept == len(entries)
         and not removed
-        and not _has_extra_dirs(str(dest), tree)
+        and not _has_extra_dirs(str(dest), tree, carry)
     ):
-        return CheckoutReport(dest, 0, kept, 0, 0)
+        ready()
+        return CheckoutReport(dest, 0, kept, 0, 0, untracked=len(carry))
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.tether-checkout-")
+    tmp = tempfile.mkdtemp(dir=dest.parent, prefix=temp_prefix(str(dest), CHECKOUT))
     try:
-        folders = {os.path.dirname(e.path) for e in entries} - {""}
+        folders = {os.path.dirname(p) for p in (*in_tree, *carry)} - {""}
         for f in sorted(folders):
             os.makedirs(os.path.join(tmp, f), exist_ok=True)
 
@@ -360,12 +528,15 @@ def _folder(m: _Materializer, tree: Tree, dest: Path) -> CheckoutReport:
             if old is not None:
                 m.keep(old, dst)
             else:
-                m.write(e, dst)
+                m.write(e, dst, os.path.join(dest, e.path))
 
         _pmap(place, runs, m.workers)
+        for p, old in carry.items():
+            m.keep(old, os.path.join(tmp, p))
         os.chmod(tmp, 0o755)
+        ready()
         if st is not None:
-            old_dir = tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.tether-old-")
+            old_dir = tempfile.mkdtemp(dir=dest.parent, prefix=temp_prefix(str(dest), OLD))
             os.rename(dest, os.path.join(old_dir, "x"))
             try:
                 os.rename(tmp, dest)
@@ -380,21 +551,31 @@ def _folder(m: _Materializer, tree: Tree, dest: Path) -> CheckoutReport:
         if isinstance(e, OSError):
             raise _fail(e, dest, needed) from None
         raise
-    still_used = {(k.st.st_dev, k.st.st_ino) for k in keep if k is not None}
+    still_used = {(k.st.st_dev, k.st.st_ino) for k in (*keep, *carry.values()) if k is not None}
     for old in existing.values():  # deleted with the old folder
         if (old.st.st_dev, old.st.st_ino) not in still_used:
             m.cache.forget(old.st)
     written = len(entries) - kept
-    return CheckoutReport(dest, written, kept, removed, needed)
+    return CheckoutReport(dest, written, kept, removed, needed, replaced, len(carry))
 
 
-def _has_extra_dirs(dest: str, tree: Tree) -> bool:
-    """Whether ``dest`` holds folders (empty ones, say) that the tree does not."""
-    wanted = {""}
-    for e in tree.entries:
+def _folders_of(entries: Sequence[TreeEntry]) -> set[str]:
+    """Every folder the entries lie in, as relative paths (without the root's ``""``)."""
+    wanted = set()
+    for e in entries:
         parts = e.path.split("/")[:-1]
         for k in range(1, len(parts) + 1):
             wanted.add("/".join(parts[:k]))
+    return wanted
+
+
+def _has_extra_dirs(dest: str, tree: Tree, carry: Mapping[str, object]) -> bool:
+    """Whether ``dest`` holds folders (empty ones, say) that neither the tree nor the carried
+    untracked files need."""
+    wanted = {""} | _folders_of(tree.entries)
+    for p in carry:
+        parts = p.split("/")[:-1]
+        wanted.update("/".join(parts[:k]) for k in range(1, len(parts) + 1))
     for folder, dirs, _ in os.walk(dest):
         rel = os.path.relpath(folder, dest)
         for d in dirs:

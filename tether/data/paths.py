@@ -1,4 +1,4 @@
-"""Where data may live: inside the workspace, outside its ``.tether/`` folder."""
+"""Where data may live: inside the workspace, outside its ``.tether/`` folder and any ``.git``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,27 @@ import os
 from pathlib import Path
 
 from tether.config import Workspace
-from tether.data.errors import InsideDataset, OutsideWorkspace, WholeWorkspace
+from tether.config.locate import DIRNAME
+from tether.data.errors import InsideDataset, OutsideWorkspace, ReservedPath, WholeWorkspace
 from tether.data.pointer_files import SUFFIX
+
+RESERVED = frozenset({".git", DIRNAME})
+"""Names that data never takes and checkout never writes: git's repository and the workspace's
+folder (a file or folder of that name at any depth belongs to git or to Tether)."""
+
+
+def is_reserved(name: str) -> bool:
+    """Whether a file name is one of :data:`RESERVED` as git would see it on any filesystem
+    (case-insensitive, trailing dots and spaces ignored, as Windows and macOS resolve them)."""
+    return name.rstrip(". ").casefold() in RESERVED if name[:1] == "." else False
+
+
+def reserved_part(path: str) -> str | None:
+    """The first part of the relative POSIX or OS path ``path`` that is reserved, or None."""
+    for part in path.replace(os.sep, "/").split("/"):
+        if is_reserved(part):
+            return part
+    return None
 
 
 def _within(path: str, root: str) -> bool:
@@ -15,7 +34,9 @@ def _within(path: str, root: str) -> bool:
 
 
 def inside_workspace(workspace: Workspace, path: str | os.PathLike[str]) -> Path:
-    """The absolute path of ``path``; OutsideWorkspace when it (or its target) is outside."""
+    """The absolute path of ``path``; WholeWorkspace when it is the workspace root or holds it,
+    OutsideWorkspace when it (or its target) is outside,
+    ReservedPath when it is (or lies in) a ``.git`` or ``.tether`` folder."""
     absolute = os.path.abspath(os.fspath(path))
     root = os.path.realpath(workspace.root)
     real = os.path.realpath(absolute)
@@ -25,6 +46,11 @@ def inside_workspace(workspace: Workspace, path: str | os.PathLike[str]) -> Path
         raise OutsideWorkspace(os.fspath(path), str(workspace.root))
     if _within(real, os.path.realpath(workspace.dir)):
         raise OutsideWorkspace(os.fspath(path), str(workspace.root) + " (it is in .tether/)")
+    for candidate, base in ((absolute, os.path.abspath(workspace.root)), (real, root)):
+        if _within(candidate, base):
+            part = reserved_part(os.path.relpath(candidate, base))
+            if part is not None:
+                raise ReservedPath(os.fspath(path), part)
     return Path(absolute)
 
 

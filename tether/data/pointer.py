@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Literal
 
 from tether.config.atomic import refuse_link, write_bytes_atomic, write_text_atomic
-from tether.data.errors import BadPointer
+from tether.data.errors import BadPointer, UnsafePointer
+from tether.data.paths import is_reserved
 from tether.data.pointer_files import HEADER, SUFFIX, pointer_files
 from tether.errors import InvalidInput
 from tether.objects.digest import is_digest
@@ -72,7 +73,18 @@ def write_pointer(
     return Pointer(path, name, version, kind, tree, files, size)
 
 
+def check_pointer_name(path: Path) -> None:
+    """UnsafePointer when the pointer's name makes no data path of its own (``..tether``
+    names its folder) or names a ``.git`` or ``.tether`` folder (``.git.tether``)."""
+    data = path.name[: -len(SUFFIX)]
+    if not data.strip(". "):
+        raise UnsafePointer(str(path), f"its data would be {data!r}, its own folder")
+    if is_reserved(data):
+        raise UnsafePointer(str(path), f"its data would be {data}, which is never data")
+
+
 def read_pointer(path: Path) -> Pointer:
+    check_pointer_name(path)
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as e:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tether.data.errors import BadReference
+from tether.store import DatasetNotFound, DatasetVersion, ProjectNotFound, Store
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:
@@ -17,3 +18,13 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
     if not version.isdigit() or int(version) < 1:
         raise BadReference(ref, f"version {version!r} is not a number >= 1")
     return name, int(version)
+
+
+def get_version(store: Store, project: str, ref: str) -> DatasetVersion:
+    """The version ``ref`` names in ``project``: DatasetNotFound also when the project has no
+    record at all yet (a fresh clone before ``tether data pull``)."""
+    name, version = parse_ref(ref)
+    try:
+        return store.get_dataset_version(project, name, version)
+    except ProjectNotFound:
+        raise DatasetNotFound(project, name) from None

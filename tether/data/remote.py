@@ -7,17 +7,27 @@ them, so a destination never holds a tree whose files are missing. Copies land i
 chunk is committed before the next starts (one filesystem sync per chunk on a local folder;
 every object is atomic on object storage), so an interrupted push or pull keeps what it had
 finished and a re-run copies only what is still missing. Every copy is verified on the way.
+
+After the objects, a push writes the record of each version the remote lacks
+(:mod:`tether.data.remote_records`), and a pull registers the versions the workspace's
+metadata store lacks (:mod:`tether.data.pull_select`): a fresh clone needs only its pointer
+files and the remote.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from tether.config.remotes import Remote
+from tether.data.errors import BadRecord
+from tether.data.pointer import Pointer
+from tether.data.pull_select import select_pull
 from tether.data.ref import parse_ref
+from tether.data.remote_records import RemoteRecords, record_path
 from tether.errors import InvalidInput, NotFound
 from tether.gcpause import gc_paused
 from tether.objects import (
@@ -146,6 +156,20 @@ class Plan:
     versions: list[DatasetVersion] = field(default_factory=list)
     manifests: dict[str, bytes] = field(default_factory=dict, repr=False)
     """Bytes of the manifests to copy, read while planning."""
+    labels: dict[str, str] = field(default_factory=dict, repr=False)
+    """What each tree is, for errors (``dataset x@3``)."""
+    members: dict[str, Tree] = field(default_factory=dict, repr=False)
+    pulling: bool = False
+    records: dict[str, bytes] = field(default_factory=dict, repr=False)
+    """Push: the dataset-version records the remote lacks, written after the objects."""
+    register: list[DatasetVersion] = field(default_factory=list)
+    """Pull: versions the workspace's store lacks, recorded once the objects are in."""
+    store: Store | None = field(default=None, repr=False)
+    history_trees: list[str] = field(default_factory=list)
+    """Pull: manifests of registered versions not pulled, fetched where the remote has them."""
+    notes: list[str] = field(default_factory=list)
+    records_written: int = 0
+    registered: list[DatasetVersion] = field(default_factory=list)
 
     @property
     def objects(self) -> int:
@@ -193,17 +217,29 @@ class Plan:
 
         copied = 0
         nbytes = 0
+        started = 0  # files of the chunks before this one
         for chunk in _groups(self.need_files, self.files, CHUNK_OBJECTS, CHUNK_BYTES):
-            with self.dst.backend.batch():
-                if local:  # see split_map: small local copies go faster in this thread
-                    sizes = split_map(copy, chunk, threads, here=lambda d: self.files[d] <= SMALL)
-                else:
-                    small = [d for d in chunk if self.files[d] <= SMALL]
-                    large = [d for d in chunk if self.files[d] > SMALL]
-                    batches = list(_groups(small, self.files, BATCH_OBJECTS, BATCH_BYTES))
-                    sizes = pmap(copy, large, threads)
-                    for got in pmap(copy_many, batches, BATCH_THREADS):
-                        sizes += got
+            try:
+                with self.dst.backend.batch():
+                    if local:  # see split_map: small local copies go faster in this thread
+                        sizes = split_map(
+                            copy, chunk, threads, here=lambda d: self.files[d] <= SMALL
+                        )
+                    else:
+                        small = [d for d in chunk if self.files[d] <= SMALL]
+                        large = [d for d in chunk if self.files[d] > SMALL]
+                        batches = list(_groups(small, self.files, BATCH_OBJECTS, BATCH_BYTES))
+                        sizes = pmap(copy, large, threads)
+                        for got in pmap(copy_many, batches, BATCH_THREADS):
+                            sizes += got
+            except ObjectNotFound:
+                if not self.pulling:
+                    raise
+                # the remote lacks files its trees list: say which version, and how many
+                lacking = self.src.missing(self.need_files[started:])
+                _raise_incomplete(self.members, self.labels, lacking, NotOnRemote, self.src.url)
+                raise
+            started += len(chunk)
             copied += len(sizes)
             nbytes += sum(sizes)
         if self.need_trees:
@@ -211,7 +247,20 @@ class Plan:
                 sizes = pmap(write_tree, self.need_trees, threads)
             copied += len(sizes)
             nbytes += sum(sizes)
-        return TransferReport(copied=copied, skipped=self.objects - copied, bytes=nbytes)
+        skipped = self.objects - copied
+        if self.history_trees:
+            got_trees = _copy_present(self.src, self.dst, self.history_trees)
+            report(got_trees.bytes)
+            copied += got_trees.copied
+            skipped += got_trees.skipped
+            nbytes += got_trees.bytes
+        if self.records:
+            RemoteRecords(self.dst).write(self.records)
+            self.records_written = len(self.records)
+        if self.register and self.store is not None:
+            self.store.get_or_create_project(self.register[0].project)
+            self.registered = self.store.register_dataset_versions(self.register)
+        return TransferReport(copied=copied, skipped=skipped, bytes=nbytes)
 
 
 def _groups(
@@ -338,7 +387,24 @@ def plan_trees(
         need_files=need_files,
         need_trees=need_trees,
         manifests={d: b for d, b in manifests.items() if d in keep},
+        labels=dict(trees),
+        members=members,
+        pulling=pulling,
     )
+
+
+def _copy_present(src: ObjectStore, dst: ObjectStore, digests: Sequence[str]) -> TransferReport:
+    """Copy the small objects (tree manifests) among ``digests`` that ``src`` holds and
+    ``dst`` lacks; ``skipped`` counts those already in ``dst`` (not those ``src`` lacks)."""
+    need = dst.missing(digests)
+    there = sorted(need - src.missing(need))
+    data = src.backend.read_many(there)
+    for digest, blob in data.items():
+        _check(digest, hash_bytes(blob), src.url)
+    with dst.backend.batch():
+        dst.backend.write_many(data)
+    nbytes = sum(len(b) for b in data.values())
+    return TransferReport(copied=len(data), skipped=len(digests) - len(need), bytes=nbytes)
 
 
 def _raise_incomplete(
@@ -375,9 +441,12 @@ def plan_push(
     *,
     all_versions: bool = False,
 ) -> Plan:
-    """Plan a push of the selected versions from ``objects`` to ``remote_objects``."""
+    """Plan a push of the selected versions from ``objects`` to ``remote_objects``, with the
+    records of the versions that the remote lacks (checked before anything is copied)."""
     versions = select_versions(store, project, refs, all_versions=all_versions)
-    return _plan_versions(objects, remote_objects, versions, pulling=False)
+    plan = _plan_versions(objects, remote_objects, versions, pulling=False)
+    plan.records = RemoteRecords(remote_objects).to_write(plan.versions)
+    return plan
 
 
 def plan_pull(
@@ -388,10 +457,44 @@ def plan_pull(
     refs: Sequence[str] | None = None,
     *,
     all_versions: bool = False,
+    pointers: Sequence[Pointer] = (),
+    root: Path | None = None,
 ) -> Plan:
-    """Plan a pull of the selected versions from ``remote_objects`` into ``objects``."""
-    versions = select_versions(store, project, refs, all_versions=all_versions)
-    return _plan_versions(remote_objects, objects, versions, pulling=True)
+    """Plan a pull of the selected versions from ``remote_objects`` into ``objects``.
+
+    Without ``refs``: the versions the ``pointers`` name, and the latest version of every
+    other dataset the store holds. Versions the store lacks are taken from the remote's records
+    (:mod:`tether.data.pull_select`) and registered once their objects are in.
+    """
+    records = RemoteRecords(remote_objects)
+    chosen = select_pull(
+        store,
+        project,
+        records,
+        refs,
+        all_versions=all_versions,
+        pointers=pointers,
+        root=root,
+    )
+    plan = _plan_versions(remote_objects, objects, chosen.versions, pulling=True)
+    pulled = {v.tree_digest for v in chosen.versions}
+    register = []
+    for v in chosen.register:
+        tree = plan.members.get(v.tree_digest)
+        if tree is not None and (v.dataset, v.version) in chosen.from_pointer:
+            v = replace(v, file_count=tree.count, total_size=tree.size)
+        elif tree is not None and (v.file_count, v.total_size) != (tree.count, tree.size):
+            raise BadRecord(
+                records.where(record_path(project, v.dataset, v.version)),
+                f"it counts {v.file_count} files and {v.total_size} bytes, its tree "
+                f"{tree.count} files and {tree.size} bytes",
+            )
+        register.append(v)
+    plan.register = register
+    plan.store = store
+    plan.notes = chosen.notes
+    plan.history_trees = sorted({v.tree_digest for v in register} - pulled)
+    return plan
 
 
 @gc_paused()
@@ -419,9 +522,21 @@ def pull(
     refs: Sequence[str] | None = None,
     all_versions: bool = False,
     progress: Progress | None = None,
+    pointers: Sequence[Pointer] = (),
+    root: Path | None = None,
 ) -> TransferReport:
-    """Copy the selected versions' objects that the workspace lacks from the remote."""
-    plan = plan_pull(store, objects, remote_objects, project, refs, all_versions=all_versions)
+    """Copy the selected versions' objects that the workspace lacks from the remote, and
+    register the versions the store lacks (see :func:`plan_pull`)."""
+    plan = plan_pull(
+        store,
+        objects,
+        remote_objects,
+        project,
+        refs,
+        all_versions=all_versions,
+        pointers=pointers,
+        root=root,
+    )
     return plan.run(progress=progress)
 
 

@@ -98,6 +98,7 @@ def unchanged(root: str) -> list[tuple[str, str, int]] | None:
     """
     snapshots = Snapshots(os.path.join(root, DIRNAME))
     found = []
+    listed: dict[str, list[str]] = {}
     for pointer in pointer_files(root):
         fields = read_as_written(pointer)
         if fields is None:
@@ -106,6 +107,12 @@ def unchanged(root: str) -> list[tuple[str, str, int]] | None:
         data = pointer[: -len(SUFFIX)]
         real = os.path.realpath(data)
         if not real.startswith(root + os.sep) or not os.path.lexists(data):
+            return None
+        parent, base = os.path.split(data)
+        if parent not in listed:
+            listed[parent] = os.listdir(parent)
+        leftover = f".{base}.tether-"  # of a killed checkout: the full status recovers them
+        if any(n.startswith(leftover) for n in listed[parent]):
             return None
         columns = stat_columns(data)  # most data: no symlink, no special file
         fp = fingerprint(scan(data)) if columns is None else fingerprint_columns(columns)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from tether.config import init_workspace
 from tether.errors import IntegrityError
+from tether.store.ids import short_id
 
 if TYPE_CHECKING:
     from tether.pipelines.result import PipelineRun
@@ -125,7 +126,7 @@ def run_demo(
         session.store.log_metric_series(
             first.id, {"acc": ([0], [int(time.time() * 1000)], [float(scores["acc"])])}
         )
-        echo(f"pipeline  run {first.id[:13]} {first.status} in {took:.1f}s")
+        echo(f"pipeline  run {short_id(first.id)} {first.status} in {took:.1f}s")
         for line in _step_table(first):
             echo(line)
         echo(f"metrics   acc={scores['acc']:.3f} on {int(scores['n'])} held-out points")
@@ -135,7 +136,7 @@ def run_demo(
         took = time.perf_counter() - started
         cached = sum(s.cached for s in second.steps.values())
         echo(
-            f"again     run {second.id[:13]} {second.status} in {took:.1f}s: "
+            f"again     run {short_id(second.id)} {second.status} in {took:.1f}s: "
             f"{cached} of {len(second.steps)} steps cached"
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import stat
 import tempfile
 import threading
@@ -231,23 +232,58 @@ class ObjectStore:
     def get_tree(
         self, digest: str, dest_folder: PathLike, *, progress: Progress | None = None
     ) -> None:
-        """Write the tree's files under ``dest_folder`` in parallel (bytes as progress)."""
+        """Write the tree's files under ``dest_folder`` in parallel (bytes as progress).
+
+        Every file is verified while written into a temporary folder beside ``dest_folder``,
+        then moved into place: a corrupt object (CorruptObject) leaves nothing behind. A tree
+        with a ``.git`` or ``.tether`` part is refused before anything is written.
+        """
         tree = self.read_tree(digest)
-        root = os.path.abspath(os.fspath(dest_folder))
-        folders = {root}
         for e in tree.entries:
-            folders.add(os.path.dirname(os.path.join(root, e.path)))
+            parts = {p.rstrip(". ").casefold() for p in e.path.split("/")}
+            if parts & {".git", ".tether"}:
+                raise InvalidInput(
+                    f"tree {digest} has the file {e.path!r} inside a .git or .tether folder; "
+                    "refusing to write it anywhere (check where that tree came from)"
+                )
+        root = os.path.abspath(os.fspath(dest_folder))
+        parent, name = os.path.split(root)
         try:
-            for f in sorted(folders):
+            os.makedirs(parent, exist_ok=True)
+            stage = tempfile.mkdtemp(dir=parent, prefix=f".{name}.tether-get-")
+            for f in sorted({os.path.dirname(os.path.join(stage, e.path)) for e in tree.entries}):
                 os.makedirs(f, exist_ok=True)
         except OSError as err:
             raise InvalidInput(f"cannot create folders under {root}: {err.strerror}") from None
         report = progress or no_progress
-        pmap(
-            lambda e: self._get_file(e.digest, os.path.join(root, e.path), e.mode, report),
-            tree.entries,
-            self.workers,
-        )
+        try:
+
+            def get(e: TreeEntry) -> None:
+                try:
+                    self._get_file(e.digest, os.path.join(stage, e.path), e.mode, report)
+                except CorruptObject as err:  # name the file it was for
+                    raise CorruptObject(
+                        err.digest,
+                        err.url,
+                        expected=err.expected,
+                        actual=f"{err.actual}, so {os.path.join(root, e.path)} was not written",
+                    ) from None
+
+            pmap(get, tree.entries, self.workers)
+            os.chmod(stage, 0o755)
+            with contextlib.suppress(OSError):
+                os.rmdir(root)  # an empty folder (a fresh temporary one, say) is replaced
+            if not os.path.lexists(root):
+                os.rename(stage, root)
+            else:  # into an existing folder: file by file, all of them already verified
+                for e in tree.entries:
+                    target = os.path.join(root, e.path)
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    os.replace(os.path.join(stage, e.path), target)
+        except OSError as err:
+            raise InvalidInput(f"cannot write under {root}: {err.strerror or err}") from None
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
 
     # -- inspecting -----------------------------------------------------------------------
 

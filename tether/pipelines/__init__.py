@@ -2,6 +2,7 @@
 
 from tether.pipelines.errors import (
     InvalidPipeline,
+    MalformedValue,
     NoMaterializer,
     NotImportable,
     PipelineFailed,
@@ -24,6 +25,7 @@ from tether.pipelines.step import Step, step
 __all__ = [
     "Executor",
     "InvalidPipeline",
+    "MalformedValue",
     "Materializer",
     "NoMaterializer",
     "NotImportable",

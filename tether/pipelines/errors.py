@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-from tether.errors import InvalidInput, NotFound, TetherError
+from tether.errors import IntegrityError, InvalidInput, NotFound, TetherError
+from tether.store.ids import short_id
 
 
 class PipelineError(TetherError):
@@ -41,6 +43,17 @@ class UntrustedTypes(InvalidInput):
         )
 
 
+class MalformedValue(IntegrityError):
+    """A stored value's file cannot be read as what its materialiser wrote."""
+
+    def __init__(self, path: Path, kind: str, reason: str) -> None:
+        self.path = path
+        super().__init__(
+            f"stored value {path} is malformed: not a readable {kind} file ({reason}); "
+            "check it with `tether objects verify`, or run the step again to store it anew"
+        )
+
+
 class NotImportable(InvalidInput):
     """A step must be a module-level function importable by module path or file."""
 
@@ -62,8 +75,8 @@ class PipelineFailed(PipelineError):
         self.failed = list(failed)
         super().__init__(
             f"pipeline run {run_id} failed in step(s) {', '.join(self.failed)}; "
-            f"see `tether pipeline show {run_id[:13]}`, fix them and run "
-            f"`tether pipeline resume {run_id[:13]}`"
+            f"see `tether pipeline show {short_id(run_id)}`, fix them and run "
+            f"`tether pipeline resume {short_id(run_id)}`"
         )
 
 

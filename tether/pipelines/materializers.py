@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from tether.errors import InvalidInput, MissingDependency
-from tether.pipelines.errors import UntrustedTypes
+from tether.pipelines.errors import MalformedValue, UntrustedTypes
 
 
 @runtime_checkable
@@ -146,7 +146,11 @@ class NumpyMaterializer:
     def load(self, folder: Path) -> Any:
         import numpy as np
 
-        return np.load(folder / "array.npy", allow_pickle=False)
+        path = folder / "array.npy"
+        try:
+            return np.load(path, allow_pickle=False)  # never unpickles
+        except ValueError as e:  # a bad header, or object arrays (which would need pickle)
+            raise MalformedValue(path, "NumPy .npy", str(e)) from None
 
 
 class PandasMaterializer:
@@ -223,10 +227,17 @@ class SklearnMaterializer:
     def load(self, folder: Path) -> Any:
         sio = _require("skops.io", "loading a scikit-learn estimator", "sklearn")
         path = folder / "model.skops"
-        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in trusted_types()]
+        try:
+            found = sio.get_untrusted_types(file=path)
+        except Exception as e:  # missing, not a zip, no schema.json, a schema skops cannot read
+            raise MalformedValue(path, "skops", f"{type(e).__name__}: {e}") from None
+        untrusted = [t for t in found if t not in trusted_types()]
         if untrusted:
             raise UntrustedTypes(untrusted)
-        return sio.load(path, trusted=sio.get_untrusted_types(file=path))
+        try:
+            return sio.load(path, trusted=found)
+        except Exception as e:
+            raise MalformedValue(path, "skops", f"{type(e).__name__}: {e}") from None
 
 
 def _require(module: str, what: str, extra: str) -> Any:

@@ -23,10 +23,9 @@ PIPELINE_TAG = "tether.pipeline"
 
 
 def _param_text(params: dict[str, Any]) -> dict[str, str]:
-    from tether.tracking.capture import redact
-    from tether.tracking.run import param_text
+    from tether.tracking.run import params_text
 
-    return redact({k: param_text(v) for k, v in params.items()})
+    return params_text(params)
 
 
 def _add_io(store: Store, run_id: str, rows: Iterable[tuple[str, str, str, str]]) -> None:
@@ -142,4 +141,7 @@ def finish_step(
     session.store.update_run_info(
         run_id, {"step": step_info(inputs, outputs, logs, duration_s, attempts=attempts)}
     )
+    from tether.tracking.capture.redact import redact_text
+
+    error = None if error is None else redact_text(error)
     session.store.finish_run(run_id, "failed" if error else "finished", error=error)

@@ -100,7 +100,12 @@ class Store(ABC):
     def update_run_info(self, run_id: str, info: Mapping[str, Any]) -> None: ...
     @abstractmethod
     def list_runs(
-        self, project: str, *, experiment: str | None = None, limit: int = 1000
+        self,
+        project: str,
+        *,
+        experiment: str | None = None,
+        limit: int = 1000,
+        include_deleted: bool = False,
     ) -> list[Run]: ...
     @abstractmethod
     def search_runs(
@@ -111,9 +116,18 @@ class Store(ABC):
         *,
         limit: int = 1000,
         experiment: str | None = None,
+        include_deleted: bool = False,
     ) -> list[Run]: ...
     @abstractmethod
-    def resolve_run_id(self, prefix: str) -> str: ...
+    def resolve_run_id(self, prefix: str) -> str:
+        """The one run id that is ``prefix``, or begins or ends with it."""
+
+    @abstractmethod
+    def delete_run(self, run_id: str) -> list[str]:
+        """Soft-delete a run and the runs below it (hidden from lists); their ids."""
+
+    @abstractmethod
+    def restore_run(self, run_id: str) -> list[str]: ...
     @abstractmethod
     def heartbeat(self, run_id: str) -> None: ...
 
@@ -169,11 +183,24 @@ class Store(ABC):
         run_id: str | None = None,
     ) -> DatasetVersion: ...
     @abstractmethod
+    def register_dataset_versions(self, versions: Sequence[DatasetVersion]) -> list[DatasetVersion]:
+        """Record versions made elsewhere (pulled from a remote) under their own numbers and
+        times; return those that were not recorded yet. Idempotent; another tree under a
+        recorded number raises DatasetVersionConflict and records none of them."""
+
+    @abstractmethod
     def get_dataset_version(
         self, project: str, dataset: str, version: int | None = None
     ) -> DatasetVersion: ...
     @abstractmethod
-    def list_datasets(self, project: str) -> list[str]: ...
+    def list_datasets(self, project: str, *, include_deleted: bool = False) -> list[str]: ...
+    @abstractmethod
+    def delete_dataset(self, project: str, dataset: str) -> None:
+        """Soft-delete a dataset: hidden from lists, its versions kept until restored."""
+
+    @abstractmethod
+    def restore_dataset(self, project: str, dataset: str) -> None: ...
+
     @abstractmethod
     def list_dataset_versions(self, project: str, dataset: str) -> list[DatasetVersion]: ...
 

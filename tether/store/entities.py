@@ -48,6 +48,7 @@ class Run:
     info: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     heartbeat_at: datetime | None = None
+    deleted_at: datetime | None = None  # soft-deleted: hidden from lists, restorable
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from tether.errors import ConfigError, Conflict, InvalidInput, NotFound, StorageError
+from tether.errors import (
+    ConfigError,
+    Conflict,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    StorageError,
+)
 
 
 class InvalidField(InvalidInput):
@@ -37,12 +44,30 @@ class ObjectRecordNotFound(NotFound):
 
 class DatasetNotFound(NotFound):
     def __init__(self, project: str, dataset: str) -> None:
-        super().__init__(f"dataset {dataset!r} does not exist in project {project!r}")
+        super().__init__(
+            f"dataset {dataset!r} does not exist in project {project!r}; `tether data ls` "
+            "lists the datasets (in a fresh clone, `tether data pull` fetches those the pointer "
+            "files name)"
+        )
 
 
 class DatasetVersionNotFound(NotFound):
     def __init__(self, project: str, dataset: str, version: int) -> None:
         super().__init__(f"dataset {dataset!r} in project {project!r} has no version {version}")
+
+
+class DatasetVersionConflict(Conflict):
+    """A version to record under its own number differs from the one already recorded."""
+
+    def __init__(self, project: str, dataset: str, version: int, stored: str, given: str) -> None:
+        self.dataset = dataset
+        self.version = version
+        self.stored = stored
+        self.given = given
+        super().__init__(
+            f"dataset {dataset!r} in project {project!r} already has a version {version} with "
+            f"tree {stored}, not {given}; a recorded version is never replaced"
+        )
 
 
 class ModelNotFound(NotFound):
@@ -65,10 +90,8 @@ class AliasNotFound(NotFound):
 class AmbiguousRunId(Conflict):
     def __init__(self, prefix: str, matches: list[str]) -> None:
         self.matches = matches
-        super().__init__(
-            f"run id prefix {prefix!r} matches several runs ({', '.join(matches)}); "
-            "give more characters"
-        )
+        shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+        super().__init__(f"run id {prefix!r} matches several runs ({shown}); give more characters")
 
 
 class ParamConflict(Conflict):
@@ -84,8 +107,37 @@ class StoreUnavailable(StorageError):
     """The metadata database cannot be reached or opened."""
 
 
+class DeferredWriteFailed(StorageError):
+    """Some queued run records were refused by the database; the others were written."""
+
+    def __init__(self, failed: list[tuple[str, str]], total: int) -> None:
+        self.failed = failed
+        shown = "; ".join(f"run {run_id}: {reason}" for run_id, reason in failed[:3])
+        more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
+        super().__init__(
+            f"{len(failed)} of {total} queued run records could not be written and were "
+            f"dropped, the others were written: {shown}{more}"
+        )
+
+
+class StoreDamaged(StorageError, IntegrityError):
+    """The metadata database file is not a whole SQLite database (empty, truncated, garbage)."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        super().__init__(
+            f"the metadata store {path} is damaged: {problem}; restore it from a backup, or "
+            f"move it away (mv {path} {path}.damaged) to start with an empty store, which no "
+            "longer lists the runs, datasets and models recorded in it (stored objects stay)"
+        )
+
+
 class StoreBusy(StorageError):
     """Another writer held the database longer than the busy timeout."""
+
+
+# Errors that pass: a write that failed with one of them is kept and tried again later.
+TRANSIENT_ERRORS = (StoreBusy, StoreUnavailable)
 
 
 class SchemaError(StorageError):

@@ -17,6 +17,9 @@ Namespaces are ``params``, ``metrics`` (the last value; ``min(...)``/``max(...)`
 series), ``tags`` and ``attributes`` (``attributes.`` may be left out). A key is everything after
 the namespace's dot (``metrics.val.acc`` is the metric ``val.acc``); keys with other characters
 go in backquotes: ``params.`learning rate```. Nothing is ever evaluated as Python.
+
+A filter has limits (``MAX_*`` below), each far beyond a filter a person writes and inside what
+the parser and the databases handle quickly; going past one is a one-line ``FilterTooLarge``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,23 @@ Namespace = Literal["params", "metrics", "tags", "attributes"]
 ATTRIBUTES = ("id", "name", "status", "experiment", "start_time", "end_time", "parent_id")
 COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 Scalar = str | float | bool
+
+
+MAX_FILTER_CHARS = 1_000_000
+MAX_DEPTH = 50  # nested parentheses and 'not's
+MAX_CONDITIONS = 500  # comparisons in all (SQLite refuses expressions nested 1,000 deep)
+MAX_VALUES = 10_000  # literals in all 'in' lists together (one query parameter each)
+MAX_ORDER_KEYS = 20
+
+
+class FilterTooLarge(InvalidInput):
+    """A filter past one of the limits; the message names the limit."""
+
+    def __init__(self, what: str, limit: int) -> None:
+        super().__init__(
+            f"filter too large: more than {limit:,} {what}; split it into several searches "
+            "or simplify it"
+        )
 
 
 class FilterSyntaxError(InvalidInput):
@@ -156,8 +176,13 @@ def _unquote(token: _Token) -> str:
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
+        if len(text) > MAX_FILTER_CHARS:
+            raise FilterTooLarge("characters", MAX_FILTER_CHARS)
         self.tokens = _tokenize(text)
         self.i = 0
+        self.depth = 0
+        self.conditions = 0
+        self.values = 0
 
     @property
     def tok(self) -> _Token:
@@ -194,15 +219,34 @@ class _Parser:
 
     def not_expr(self) -> Expr:
         if self.keyword("not"):
-            return Not(self.not_expr())
+            self.deeper()
+            negated = Not(self.not_expr())
+            self.depth -= 1
+            return negated
         if self.tok.kind == "punct" and self.tok.text == "(":
             self.i += 1
+            self.deeper()
             inner = self.expr()
+            self.depth -= 1
             self.expect("punct", ")", "')' to close '('")
             return inner
         return self.condition()
 
+    def deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise FilterTooLarge("nested parentheses or 'not's", MAX_DEPTH)
+
+    def literal_in_list(self) -> Scalar:
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise FilterTooLarge("values in 'in' lists", MAX_VALUES)
+        return self.literal()
+
     def condition(self) -> Expr:
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise FilterTooLarge("conditions", MAX_CONDITIONS)
         field = self.field()
         tok = self.tok
         if tok.kind == "op":
@@ -212,10 +256,10 @@ class _Parser:
         negated = self.keyword("not")
         if self.keyword("in"):
             self.expect("punct", "(", "'(' after 'in'")
-            values = [self.literal()]
+            values = [self.literal_in_list()]
             while self.tok.kind == "punct" and self.tok.text == ",":
                 self.i += 1
-                values.append(self.literal())
+                values.append(self.literal_in_list())
             self.expect("punct", ")", "',' or ')' in the 'in' list")
             return In(field, tuple(values), negated)
         if self.keyword("like"):
@@ -342,6 +386,8 @@ def parse_order_by(text: str) -> list[OrderBy]:
         else:
             parser.keyword("asc")
         orders.append(OrderBy(field, descending))
+        if len(orders) > MAX_ORDER_KEYS:
+            raise FilterTooLarge("sort keys", MAX_ORDER_KEYS)
         if parser.tok.kind == "punct" and parser.tok.text == ",":
             parser.i += 1
             continue

@@ -34,3 +34,14 @@ def uuid7() -> str:
     rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | seq << 64 | 0b10 << 62 | rand_b
     return str(uuid.UUID(int=value))
+
+
+SHORT = 12  # hex characters of a short run id: the random last group of a UUIDv7
+
+
+def short_id(run_id: str) -> str:
+    """The short form of a run id that people see: its random tail, not its time-ordered start.
+
+    Every store command that takes a run id accepts it (``Store.resolve_run_id``).
+    """
+    return run_id[-SHORT:]

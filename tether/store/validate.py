@@ -20,11 +20,23 @@ from tether.store.entities import (
 from tether.store.errors import InvalidField
 
 MAX_NAME = 250
+# Longest text value (param, tag, message, error): far beyond any real one, and well inside
+# what SQLite and PostgreSQL store, so one runaway value cannot bloat every read of a run.
+MAX_TEXT = 1_000_000
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+def _utf8(value: str) -> bool:
+    """Whether ``value`` can be stored as UTF-8 (no lone surrogates, as from bad decoding)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def name(field: str, value: object) -> str:
@@ -34,6 +46,7 @@ def name(field: str, value: object) -> str:
         and 0 < len(value) <= MAX_NAME
         and value == value.strip()
         and not _CONTROL.search(value)
+        and (value.isascii() or _utf8(value))
     ):
         return value  # the common case, checked in one go; the rest says what is wrong
     if not isinstance(value, str):
@@ -46,12 +59,14 @@ def name(field: str, value: object) -> str:
         raise InvalidField(field, f"longer than {MAX_NAME} characters")
     if _CONTROL.search(value):
         raise InvalidField(field, f"{value!r} contains control characters")
+    if not _utf8(value):
+        raise InvalidField(field, f"{value!r} is not valid Unicode (a lone surrogate)")
     return value
 
 
 NAME_RULE = (
-    "dataset, model and experiment names are 1 to 250 characters, without '/', '\\', '@', "
-    "control characters or leading/trailing spaces, and not '.' or '..'"
+    "dataset, model and experiment names are 1 to 250 characters of valid Unicode, without "
+    "'/', '\\', '@', control characters or leading/trailing spaces, and not '.' or '..'"
 )
 _NOT_IN_NAMES = re.compile(r"[/\\@\x00-\x1f\x7f]")
 
@@ -68,6 +83,7 @@ def entity_name(field: str, value: object) -> str:
         and value == value.strip()
         and not _NOT_IN_NAMES.search(value)
         and value not in (".", "..")
+        and (value.isascii() or _utf8(value))
     ):
         return value
     shown = repr(value) if isinstance(value, str) else type(value).__name__
@@ -82,10 +98,52 @@ def optional_name(field: str, value: object) -> str | None:
     return None if value is None else name(field, value)
 
 
-def optional_text(field: str, value: object) -> str | None:
-    if value is not None and not isinstance(value, str):
+def text(field: str, value: object) -> str:
+    """A text value the database can store: no NUL, valid Unicode, at most ``MAX_TEXT``."""
+    if type(value) is str and "\x00" not in value and len(value) <= MAX_TEXT:
+        if value.isascii() or _utf8(value):
+            return value
+        raise InvalidField(
+            field, f"{_start(value)} is not valid Unicode (a lone surrogate, as from bad decoding)"
+        )
+    if not isinstance(value, str):
         raise InvalidField(field, f"expected a string, got {type(value).__name__}")
+    if "\x00" in value:
+        raise InvalidField(
+            field, f"{_start(value)} contains a NUL character, which databases cannot store"
+        )
+    if len(value) > MAX_TEXT:
+        raise InvalidField(
+            field, f"{len(value):,} characters, longer than {MAX_TEXT:,}; store it as an artifact"
+        )
+    return text(field, str(value))  # a str subclass
+
+
+def optional_text(field: str, value: object) -> str | None:
+    return None if value is None else text(field, value)
+
+
+def error_text(value: object) -> str | None:
+    """A run's error as it can be stored: NUL and lone surrogates escaped, too long cut.
+
+    An error describes a failure that already happened; refusing it would lose the run's end.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidField("error", f"expected a string, got {type(value).__name__}")
+    if "\x00" in value:
+        value = value.replace("\x00", "\\x00")
+    if not value.isascii() and not _utf8(value):
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(value) > MAX_TEXT:
+        value = value[: MAX_TEXT // 2] + "\n[... cut ...]\n" + value[-(MAX_TEXT // 2) :]
     return value
+
+
+def _start(value: str) -> str:
+    """The start of a value for a message (a long value is cut, a secret is not shown whole)."""
+    return repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
 
 
 def one_of(field: str, value: object, allowed: Sequence[str]) -> str:
@@ -111,7 +169,7 @@ def string_map(field: str, values: Mapping[str, str] | None) -> dict[str, str]:
             raise InvalidField(
                 f"{field}[{key!r}]", f"expected a string value, got {type(value).__name__}"
             )
-        out[key] = value
+        out[key] = text(f"{field}[{key!r}]", value)
     return out
 
 

@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import tether.tracking.lifecycle as lifecycle
 from tether.errors import InvalidInput
 from tether.store.validate import entity_name
-from tether.tracking.capture import redact
 from tether.tracking.provenance import capture_provenance
-from tether.tracking.run import ActiveRun, param_text
+from tether.tracking.run import ActiveRun, params_text
 from tether.tracking.session import flush_sessions, open_session
 from tether.tracking.view import RunView
 
@@ -46,7 +45,7 @@ def run(
         parent = lifecycle.active()
     parent_id = parent.id if isinstance(parent, ActiveRun) else parent
     info = capture_provenance(session) if capture else {}
-    tags = redact({k: param_text(v) for k, v in (tags or {}).items()})
+    tags = params_text(tags or {})
     reproduces = session.settings["tracking.reproduces"]
     if reproduces:
         tags["tether.reproduces"] = reproduces
@@ -55,7 +54,7 @@ def run(
         experiment=experiment,
         name=name,
         parent_id=parent_id,
-        params=redact({k: param_text(v) for k, v in (params or {}).items()}),
+        params=params_text(params or {}),
         tags=tags,
         info=info,
         defer=True,  # written within FLUSH_S by the ticker, batched with other runs
@@ -114,8 +113,10 @@ def log_input(source: DatasetVersion | str, name: str | None = None) -> None:
 
 
 def get_run(run_id: str, *, workspace: str | os.PathLike[str] | None = None) -> RunView:
+    """A run by its id, or by the first or last characters of it (``tether runs ls`` shows
+    the last 12)."""
     session = open_session(Path(workspace) if workspace is not None else None)
-    return RunView(session, session.store.get_run(run_id))
+    return RunView(session, session.store.get_run(session.store.resolve_run_id(run_id)))
 
 
 def search_runs(

@@ -2,6 +2,8 @@
 
 Edges point from producer to consumer: an input ``X`` of run ``R`` gives ``X -> R``, an output
 ``Y`` gives ``R -> Y``. A dataset or model version also links to the run recorded as its maker.
+A run with child runs (a pipeline run and its steps) lists them in ``steps``, and the graph
+holds each step's inputs, so that what a pipeline read shows under it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tether.errors import NotFound
+from tether.store.errors import DatasetNotFound, ModelNotFound
+from tether.store.ids import short_id
 
 if TYPE_CHECKING:
     from tether.tracking.session import Session
@@ -33,6 +37,8 @@ class Lineage:
     root: Node
     labels: dict[Node, str] = field(default_factory=dict)
     edges: set[tuple[Node, Node, str]] = field(default_factory=set)  # (from, to, name)
+    steps: dict[Node, list[Node]] = field(default_factory=dict)  # run -> its child runs
+    truncated: bool = False  # the depth limit left nodes out
 
     def parents(self, node: Node) -> list[tuple[Node, str]]:
         return sorted((a, n) for a, b, n in self.edges if b == node)
@@ -40,8 +46,12 @@ class Lineage:
     def children(self, node: Node) -> list[tuple[Node, str]]:
         return sorted((b, n) for a, b, n in self.edges if a == node)
 
+    def nodes(self) -> set[Node]:
+        found = {self.root} | {a for a, _, _ in self.edges} | {b for _, b, _ in self.edges}
+        return found | {c for children in self.steps.values() for c in children}
+
     def to_dict(self) -> dict[str, Any]:
-        nodes = {self.root} | {a for a, _, _ in self.edges} | {b for _, b, _ in self.edges}
+        nodes = self.nodes()
         return {
             "root": str(self.root),
             "nodes": [
@@ -51,6 +61,8 @@ class Lineage:
             "edges": [
                 {"from": str(a), "to": str(b), "name": name} for a, b, name in sorted(self.edges)
             ],
+            "steps": {str(p): [str(c) for c in cs] for p, cs in sorted(self.steps.items())},
+            "truncated": self.truncated,
         }
 
     def to_dot(self) -> str:
@@ -60,7 +72,7 @@ class Lineage:
             "dataset_version": "cylinder",
             "model_version": "component",
         }
-        nodes = {self.root} | {a for a, _, _ in self.edges} | {b for _, b, _ in self.edges}
+        nodes = self.nodes()
         lines = ["digraph lineage {", "  rankdir=LR;"]
         for n in sorted(nodes):
             label = (self.labels.get(n) or str(n)).replace('"', '\\"')
@@ -69,12 +81,16 @@ class Lineage:
         for a, b, name in sorted(self.edges):
             attr = f' [label="{name}"]' if name else ""
             lines.append(f'  "{a}" -> "{b}"{attr};')
+        for parent, children in sorted(self.steps.items()):
+            for child in children:
+                lines.append(f'  "{parent}" -> "{child}" [style=dashed, label="step"];')
         lines.append("}")
         return "\n".join(lines)
 
 
 def resolve_node(session: Session, target: str) -> Node:
-    """A run id (or unique prefix), an object digest, ``dataset@N``, or ``model:NAME@N``."""
+    """A run id (or its first or last characters), an object digest, ``dataset@N``, or
+    ``model:NAME@N`` (``dataset:NAME@N`` where a model has the same name)."""
     store = session.store
     if DIGEST.fullmatch(target):
         store.get_object_record(target)
@@ -85,36 +101,77 @@ def resolve_node(session: Session, target: str) -> Node:
     if "@" in target:
         name, _, version = target.rpartition("@")
         if version.isdigit():
-            if kind in (None, "dataset"):
-                try:
-                    store.get_dataset_version(session.project, name, int(version))
-                    return Node("dataset_version", f"{name}@{int(version)}")
-                except NotFound:
-                    if kind == "dataset":
-                        raise
-            store.get_model_version(session.project, name, int(version))
-            return Node("model_version", f"{name}@{int(version)}")
+            return _version_node(session, kind, name, int(version))
     return Node("run", store.resolve_run_id(target))
 
 
+def _version_node(session: Session, kind: str | None, name: str, version: int) -> Node:
+    """The dataset or model version; an error names the kind of thing that exists."""
+    store, project = session.store, session.project
+    no_dataset: NotFound | None = None
+    if kind in (None, "dataset"):
+        try:
+            store.get_dataset_version(project, name, version)
+            return Node("dataset_version", f"{name}@{version}")
+        except DatasetNotFound as e:  # no such dataset: maybe a model
+            if kind == "dataset":
+                raise
+            no_dataset = e
+    try:
+        store.get_model_version(project, name, version)
+    except ModelNotFound:
+        if no_dataset is not None:
+            raise NotFound(
+                f"no dataset or model named {name!r} in project {project!r}; "
+                "`tether data ls` lists the datasets"
+            ) from None
+        raise
+    return Node("model_version", f"{name}@{version}")
+
+
 def trace(session: Session, root: Node, *, depth: int | None = None) -> Lineage:
-    """Walk upstream and downstream of ``root`` breadth-first, ``depth`` hops at most."""
+    """Walk upstream and downstream of ``root`` breadth-first, ``depth`` hops at most.
+
+    A run root with child runs (a pipeline run) also gets its steps and each step's inputs.
+    """
     result = Lineage(root)
     for upstream in (True, False):
         seen = {root}
         queue = deque([(root, 0)])
         while queue:
             node, hops = queue.popleft()
+            edges = _edges(session, node, upstream)
             if depth is not None and hops >= depth:
+                result.truncated = result.truncated or any(
+                    (a if upstream else b) not in seen for a, b, _ in edges
+                )
                 continue
-            for a, b, name in _edges(session, node, upstream):
+            for a, b, name in edges:
                 result.edges.add((a, b, name))
                 other = a if upstream else b
                 if other not in seen:
                     seen.add(other)
                     queue.append((other, hops + 1))
+    if root.kind == "run":
+        _steps(session, result)
     _label(session, result)
     return result
+
+
+def _steps(session: Session, lineage: Lineage) -> None:
+    from tether.store.filter import Compare, Field, parse_order_by
+
+    children = session.store.search_runs(
+        session.project,
+        Compare(Field("attributes", "parent_id"), "=", lineage.root.ref),
+        parse_order_by("start_time"),
+        include_deleted=True,
+    )
+    if not children:
+        return
+    lineage.steps[lineage.root] = [Node("run", c.id) for c in children]
+    for step in lineage.steps[lineage.root]:
+        lineage.edges.update(_edges(session, step, True))
 
 
 def _edges(session: Session, node: Node, upstream: bool) -> list[tuple[Node, Node, str]]:
@@ -148,15 +205,17 @@ def _maker(session: Session, node: Node) -> str | None:
 
 
 def _label(session: Session, lineage: Lineage) -> None:
-    nodes = {lineage.root} | {a for a, _, _ in lineage.edges} | {b for _, b, _ in lineage.edges}
-    for node in nodes:
+    for node in lineage.nodes():
         if node.kind == "run":
             try:
                 run = session.store.get_run(node.ref)
             except NotFound:
-                lineage.labels[node] = f"run {node.ref[:13]} (deleted)"
+                lineage.labels[node] = f"run {short_id(node.ref)} (gone)"
                 continue
-            lineage.labels[node] = f"run {run.id[:13]} {run.name or ''} ({run.status})".strip()
+            deleted = ", deleted" if run.deleted_at is not None else ""
+            lineage.labels[node] = f"run {short_id(run.id)} {run.name or ''}".rstrip() + (
+                f" ({run.status}{deleted})"
+            )
         elif node.kind == "object":
             lineage.labels[node] = f"object {node.ref[:16]}"
         elif node.kind == "dataset_version":

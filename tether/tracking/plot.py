@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tether.errors import InvalidInput, MissingDependency, NotFound
+from tether.store.ids import short_id
 
 if TYPE_CHECKING:
     from tether.tracking.view import RunView
@@ -36,7 +37,7 @@ def plot_metrics(runs: Sequence[RunView], keys: Sequence[str], out: Path) -> Pat
             ax.plot(
                 [p.step for p in history],
                 [p.value for p in history],
-                label=f"{run.name or run.id[:13]}",
+                label=f"{run.name or short_id(run.id)}",
                 linewidth=1.4,
             )
             drawn += 1

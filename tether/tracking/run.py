@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import tether.tracking.lifecycle as lifecycle
 from tether.errors import InvalidInput
 from tether.tracking.buffer import MetricBuffer
-from tether.tracking.capture import redact
+from tether.tracking.capture.redact import redact, redact_text
 from tether.tracking.ticker import ticker
 
 if TYPE_CHECKING:
@@ -34,6 +34,11 @@ def param_text(value: Any) -> str:
         return json.dumps(value, sort_keys=True, default=str)
     except (TypeError, ValueError):
         return repr(value)
+
+
+def params_text(values: Mapping[str, Any]) -> dict[str, str]:
+    """Params or tags as stored: secrets redacted (nested ones too), then each value as text."""
+    return {k: param_text(v) for k, v in redact(values).items()}
 
 
 class ActiveRun:
@@ -59,15 +64,13 @@ class ActiveRun:
         self.log_params({key: value})
 
     def log_params(self, params: Mapping[str, Any]) -> None:
-        self.session.store.log_params(
-            self.id, redact({k: param_text(v) for k, v in params.items()})
-        )
+        self.session.store.log_params(self.id, params_text(params))
 
     def set_tag(self, key: str, value: Any) -> None:
         self.set_tags({key: value})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        self.session.store.set_tags(self.id, redact({k: param_text(v) for k, v in tags.items()}))
+        self.session.store.set_tags(self.id, params_text(tags))
 
     # metrics
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
@@ -147,7 +150,11 @@ class ActiveRun:
         lifecycle.forget(self)
         ticker.remove(self._heartbeat)
         self.session.store.finish_run(
-            self.id, status, error=error, metrics=self._buffer.drain(), defer=True
+            self.id,
+            status,
+            error=None if error is None else redact_text(error),
+            metrics=self._buffer.drain(),
+            defer=True,
         )
 
     def __enter__(self) -> ActiveRun:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from tether.config import Settings, find_workspace, load_settings
 from tether.config.settings import user_config_path
+from tether.store.errors import DeferredWriteFailed
 
 if TYPE_CHECKING:
     from tether.objects import ObjectStore
@@ -44,6 +45,8 @@ class Session:
     def _flush(self) -> None:
         try:
             self.store.flush()
+        except DeferredWriteFailed as e:  # the others were written; these are dropped
+            log.error("%s", e)
         except Exception as e:  # kept queued; the next flush or the exit tries again
             log.warning("writing run records to %s failed, will retry: %s", self.store.url, e)
 

@@ -9,7 +9,14 @@ from tether.tracking.capture import (
     redact_argv,
     strip_url_credentials,
 )
-from tether.tracking.capture.redact import name_words
+from tether.tracking.capture.redact import (
+    NAME_RULES,
+    VALUE_RULES,
+    NameRule,
+    ValueRule,
+    name_words,
+    redact_text,
+)
 
 SECRET_NAMES = [
     "password",
@@ -42,6 +49,14 @@ SECRET_NAMES = [
     "Authorization",
     "private",
     "passphrase",
+    "pwd",
+    "db_pass",
+    "refreshToken",
+    "bearer",
+    "jwt",
+    "session",
+    "cookie",
+    "credentials_file",
 ]
 
 HARMLESS_NAMES = [
@@ -62,6 +77,21 @@ HARMLESS_NAMES = [
     "privacy_budget",
     "",
 ]
+
+
+@pytest.mark.parametrize("rule", NAME_RULES, ids=lambda r: f"{r.how}-{r.word}")
+def test_every_name_rule_catches_its_example_and_spares_its_harmless_name(rule: NameRule) -> None:
+    assert is_secret_name(rule.example)
+    assert redact({rule.example: "s3cr3t"}) == {rule.example: REDACTED}
+    if rule.harmless:
+        assert not is_secret_name(rule.harmless)
+
+
+@pytest.mark.parametrize("rule", VALUE_RULES, ids=lambda r: r.what)
+def test_every_value_rule_hides_its_example(rule: ValueRule) -> None:
+    assert redact_text(rule.example) == rule.redacted
+    assert redact({"note": rule.example}) == {"note": rule.redacted}
+    assert redact_text(rule.redacted) == rule.redacted  # idempotent
 
 
 @pytest.mark.parametrize("name", SECRET_NAMES)
@@ -146,7 +176,29 @@ def test_redact_mapping() -> None:
         (["t.py", "db.password=x", "lr=1"], ["t.py", f"db.password={REDACTED}", "lr=1"]),
         (["t.py", "--url=https://u:p@h/x"], ["t.py", "--url=https://h/x"]),
         (["t.py", "--", "--token"], ["t.py", "--", "--token"]),
+        (["t.py", "--token=abc"], ["t.py", f"--token={REDACTED}"]),
+        (["t.py", "--password", "-x1"], ["t.py", "--password", REDACTED]),
+        (["mysql", "-u", "me", "-p", "pw"], ["mysql", "-u", "me", "-p", REDACTED]),
+        (["/usr/bin/mysql", "-pPW", "db"], ["/usr/bin/mysql", f"-p{REDACTED}", "db"]),
+        (["pytest", "-p", "no:cacheprovider"], ["pytest", "-p", "no:cacheprovider"]),
+        (
+            ["t.py", "--dsn", "host=db password=pw"],
+            ["t.py", "--dsn", f"host=db password={REDACTED}"],
+        ),
     ],
 )
 def test_redact_argv(argv: list[str], expected: list[str]) -> None:
     assert redact_argv(argv) == expected
+
+
+def test_nested_and_list_params_are_redacted_before_they_become_text() -> None:
+    params = {
+        "db": {"user": "me", "password": "pw", "replicas": [{"token": "t1"}, "x"]},
+        "hosts": ["https://u:p@h1/x", "h2"],
+        "dsn": "Server=db;Password=pw2;",
+    }
+    assert redact(params) == {
+        "db": {"user": "me", "password": REDACTED, "replicas": [{"token": REDACTED}, "x"]},
+        "hosts": ["https://h1/x", "h2"],
+        "dsn": f"Server=db;Password={REDACTED};",
+    }

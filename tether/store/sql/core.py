@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,11 +11,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 
-from tether.store.errors import ProjectNotFound, RunNotFound
+from tether.store.errors import DeferredWriteFailed, ProjectNotFound, RunNotFound
 from tether.store.sql import schema as t
 from tether.store.sql.deferred import DeferredWrites, PendingFinish, PendingRun
 from tether.store.sql.engine import BEGIN_MODE, safe_url
 from tether.store.sql.translate import translated
+
+log = logging.getLogger(__name__)
 
 
 def now() -> datetime:
@@ -48,10 +51,18 @@ class SqlCore:
     def _write_deferred(self, runs: list[PendingRun], finishes: list[PendingFinish]) -> None:
         raise NotImplementedError  # RunsMixin writes them
 
+    def _flush_first(self) -> None:
+        """Queued runs first, in their own transaction. Runs the database refused are reported
+        here (logged) rather than failing an unrelated read or write; ``flush()`` raises."""
+        try:
+            self._deferred.flush(self._write_deferred)
+        except DeferredWriteFailed as e:
+            log.error("%s", e)
+
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
         if self._deferred.waiting:  # this process sees its own runs
-            self._deferred.flush(self._write_deferred)
+            self._flush_first()
         with translated(self._url), self._engine.begin() as conn:
             yield conn
 
@@ -59,7 +70,7 @@ class SqlCore:
     def _write(self) -> Iterator[sa.Connection]:
         """One short write transaction; on SQLite it holds the write lock from its start."""
         if self._deferred.waiting:  # queued runs first, in their own transaction
-            self._deferred.flush(self._write_deferred)
+            self._flush_first()
         with translated(self._url), self._writer.begin() as conn:
             yield conn
 

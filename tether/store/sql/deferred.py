@@ -6,7 +6,10 @@ rows here; the store writes them on ``flush()`` (the tracking layer calls it eve
 exit) and before any other read or write through the same store object, so a process always
 sees its own runs. A run whose creation and end fall between two flushes is inserted once, with
 its final status. Nothing is written half: one flush is one transaction, and rows that failed to
-write are queued again, ahead of newer ones.
+write for a passing reason (the store busy or unreachable) are queued again, ahead of newer ones.
+A batch that fails for any other reason is split in halves until the run that the database
+refuses is alone: every other run is written, and only that one is dropped and reported
+(``DeferredWriteFailed``), so one bad value never loses the other runs of the process.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from tether.errors import TetherError
+from tether.store.errors import TRANSIENT_ERRORS as TRANSIENT
+from tether.store.errors import DeferredWriteFailed
 
 if TYPE_CHECKING:
     from array import array
@@ -84,13 +91,57 @@ class DeferredWrites:
                 self._runs, self._finishes = {}, {}
             if not runs and not finishes:
                 return
+            items: list[PendingRun | PendingFinish] = [*runs.values(), *finishes.values()]
+            done: set[int] = set()  # id() of the items written, or dropped as refused
             try:
-                write(list(runs.values()), list(finishes.values()))
+                try:
+                    _write_items(write, items)
+                    done.update(map(id, items))
+                except (*TRANSIENT, KeyboardInterrupt, SystemExit):
+                    raise
+                except Exception:
+                    failed = _split(write, items, done)
+                    if failed:
+                        raise DeferredWriteFailed(failed, len(items)) from None
+            except DeferredWriteFailed:
+                raise
             except BaseException:
-                with self._lock:  # keep them for the next try, before anything newer
-                    self._runs = runs | self._runs
-                    self._finishes = finishes | self._finishes
+                with self._lock:  # keep the rest for the next try, before anything newer
+                    self._runs = {k: v for k, v in runs.items() if id(v) not in done} | self._runs
+                    self._finishes = {
+                        k: v for k, v in finishes.items() if id(v) not in done
+                    } | self._finishes
                 raise
             finally:
                 with self._lock:
                     self.waiting = bool(self._runs or self._finishes)
+
+
+def _write_items(write: Writer, items: list[PendingRun | PendingFinish]) -> None:
+    write(
+        [i for i in items if isinstance(i, PendingRun)],
+        [i for i in items if isinstance(i, PendingFinish)],
+    )
+
+
+def _split(
+    write: Writer, items: list[PendingRun | PendingFinish], done: set[int]
+) -> list[tuple[str, str]]:
+    """Write ``items`` in halves, in order (parents before children), adding each one written
+    or refused to ``done``; ``(run id, reason)`` of each one that fails alone. A passing error
+    stops the split and is raised."""
+    if len(items) > 1:
+        half = len(items) // 2
+        return _split(write, items[:half], done) + _split(write, items[half:], done)
+    try:
+        _write_items(write, items)
+    except TRANSIENT:
+        raise
+    except Exception as e:
+        item = items[0]
+        done.add(id(item))
+        run_id = item.row["id"] if isinstance(item, PendingRun) else item.run_id
+        reason = str(e) if isinstance(e, TetherError) else f"{type(e).__name__}: {e}"
+        return [(run_id, reason)]
+    done.add(id(items[0]))
+    return []

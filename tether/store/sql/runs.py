@@ -35,6 +35,7 @@ def _run(row: Any, params: dict[str, str], tags: dict[str, str]) -> Run:
         info=dict(row.info or {}),
         error=row.error,
         heartbeat_at=row.heartbeat_at,
+        deleted_at=row.deleted_at,
     )
 
 
@@ -203,7 +204,7 @@ class RunsMixin(SqlCore):
     def set_run_status(self, run_id: str, status: str, *, error: str | None = None) -> Run:
         validate.name("run_id", run_id)
         validate.status(status)
-        validate.optional_text("error", error)
+        error = validate.error_text(error)
         end_time = now() if status in TERMINAL_STATUSES else None
         with self._write() as conn:
             _set_status(conn, [PendingFinish(run_id, status, end_time, error, {})])
@@ -225,7 +226,7 @@ class RunsMixin(SqlCore):
         """
         validate.name("run_id", run_id)
         validate.status(status)
-        validate.optional_text("error", error)
+        error = validate.error_text(error)
         series = validate.metric_columns(metrics or {})
         end_time = now() if status in TERMINAL_STATUSES else None
         if defer:
@@ -283,9 +284,14 @@ class RunsMixin(SqlCore):
             conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(info=merged))
 
     def list_runs(
-        self, project: str, *, experiment: str | None = None, limit: int = 1000
+        self,
+        project: str,
+        *,
+        experiment: str | None = None,
+        limit: int = 1000,
+        include_deleted: bool = False,
     ) -> list[Run]:
-        """Newest first."""
+        """Newest first; soft-deleted runs only with ``include_deleted``."""
         validate.name("project", project)
         validate.optional_entity_name("experiment name", experiment)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -301,6 +307,8 @@ class RunsMixin(SqlCore):
             )
             if experiment is not None:
                 query = query.where(t.runs.c.experiment == experiment)
+            if not include_deleted:
+                query = query.where(t.runs.c.deleted_at.is_(None))
             rows = conn.execute(query).all()
             ids = [r.id for r in rows]
             params = _key_values(conn, t.params, ids)
@@ -317,7 +325,12 @@ class RunsMixin(SqlCore):
                 raise RunNotFound(run_id)
 
     def resolve_run_id(self, prefix: str) -> str:
-        """The one run id that is ``prefix`` or starts with it."""
+        """The one run id that is ``prefix``, starts with it or ends with it.
+
+        Ids are UUIDv7: runs made close together share their first characters, so the short
+        form people see is the random tail (:func:`tether.store.ids.short_id`); a beginning
+        works too. Deleted runs are found as well (so that they can be restored).
+        """
         validate.name("run id", prefix)
         prefix = prefix.strip().lower()
         with self._read() as conn:
@@ -329,9 +342,14 @@ class RunsMixin(SqlCore):
             ids = (
                 conn.execute(
                     sa.select(t.runs.c.id)
-                    .where(t.runs.c.id.like(escaped + "%", escape="\\"))
+                    .where(
+                        sa.or_(
+                            t.runs.c.id.like(escaped + "%", escape="\\"),
+                            t.runs.c.id.like("%" + escaped, escape="\\"),
+                        )
+                    )
                     .order_by(t.runs.c.id)
-                    .limit(5)
+                    .limit(6)
                 )
                 .scalars()
                 .all()
@@ -341,3 +359,36 @@ class RunsMixin(SqlCore):
         if len(ids) > 1:
             raise AmbiguousRunId(prefix, list(ids))
         return str(ids[0])
+
+    def _run_tree(self, conn: sa.Connection, run_id: str) -> list[str]:
+        """``run_id`` and every run below it (pipeline steps, nested runs)."""
+        self._require_run(conn, run_id)
+        found, frontier = [run_id], [run_id]
+        while frontier:
+            frontier = list(
+                conn.execute(
+                    sa.select(t.runs.c.id).where(t.runs.c.parent_id.in_(frontier))
+                ).scalars()
+            )
+            found.extend(frontier)
+        return found
+
+    def delete_run(self, run_id: str) -> list[str]:
+        """Soft-delete a run and the runs below it; returns their ids. Nothing is freed."""
+        return self._mark_deleted(run_id, now())
+
+    def restore_run(self, run_id: str) -> list[str]:
+        """Undo :meth:`delete_run` for a run and the runs below it; returns their ids."""
+        return self._mark_deleted(run_id, None)
+
+    def _mark_deleted(self, run_id: str, when: Any) -> list[str]:
+        validate.name("run_id", run_id)
+        with self._write() as conn:
+            ids = self._run_tree(conn, run_id)
+            for start in range(0, len(ids), 500):
+                conn.execute(
+                    sa.update(t.runs)
+                    .where(t.runs.c.id.in_(ids[start : start + 500]))
+                    .values(deleted_at=when)
+                )
+        return ids

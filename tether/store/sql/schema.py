@@ -46,6 +46,7 @@ runs = sa.Table(
     sa.Column("info", sa.JSON, nullable=False),
     sa.Column("error", sa.Text),
     sa.Column("heartbeat_at", UtcDateTime),
+    sa.Column("deleted_at", UtcDateTime),  # soft delete: hidden from lists, restorable
     sa.Index(None, "project_id", "experiment", "id"),
     sa.Index(None, "parent_id"),
 )
@@ -126,6 +127,7 @@ datasets = sa.Table(
     sa.Column("project_id", BigId, sa.ForeignKey("projects.id"), nullable=False),
     sa.Column("name", NAME, nullable=False),
     sa.Column("last_version", sa.Integer, nullable=False),  # the version counter
+    sa.Column("deleted_at", UtcDateTime),  # soft delete: hidden from lists, restorable
     sa.UniqueConstraint("project_id", "name"),
 )
 

@@ -104,6 +104,9 @@ def _source(field: Field, sample: Scalar | None) -> tuple[str, str]:
     return field.namespace, "value"
 
 
+MAX_JOINS = 30  # keys joined for comparisons and sorting; the others are subqueries
+
+
 class _Compiler:
     """Builds the FROM clause (joins) while it compiles the filter and the sort keys."""
 
@@ -129,7 +132,9 @@ class _Compiler:
         if field.namespace == "attributes":
             return t.runs.c[field.key]
         namespace, column = _source(field, sample)
-        if required:
+        if required and (
+            len(self.joins) < MAX_JOINS or (namespace, field.key) in self.joins
+        ):  # past MAX_JOINS keys, a subquery (SQLite joins at most 64 tables)
             self.not_null.add((namespace, field.key, column))
             return self._joined(namespace, field.key, inner=True).c[column]
         return _key_value(_TABLES[namespace], field.key, column)
@@ -206,6 +211,7 @@ class SearchMixin(SqlCore):
         *,
         limit: int = 1000,
         experiment: str | None = None,
+        include_deleted: bool = False,
     ) -> list[Run]:
         validate.name("project", project)
         validate.optional_entity_name("experiment name", experiment)
@@ -215,6 +221,8 @@ class SearchMixin(SqlCore):
         conditions = [t.projects.c.name == project]
         if experiment is not None:
             conditions.append(t.runs.c.experiment == experiment)
+        if not include_deleted:
+            conditions.append(t.runs.c.deleted_at.is_(None))
         if filter is not None:
             conditions.append(compiler.where(filter))
         ordering = compiler.order(order_by)

@@ -14,6 +14,7 @@ from tether.store.sql.registry import RegistryMixin
 from tether.store.sql.run_io import RunIOMixin
 from tether.store.sql.runs import RunsMixin
 from tether.store.sql.search import SearchMixin
+from tether.store.sql.sqlite_file import check_or_create
 from tether.store.sql.translate import translated
 
 
@@ -35,6 +36,8 @@ class SqlStore(
 
 def open_sql_store(url: str, *, busy_timeout_s: float = 30.0) -> SqlStore:
     sa_url = parse_url(url)
+    if sa_url.get_backend_name() == "sqlite":
+        check_or_create(sa_url.database or "")
     engine = create_engine(sa_url, busy_timeout_s=busy_timeout_s)
     try:
         with translated(sa_url):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 
 from tether.errors import Conflict, StorageError
-from tether.store.errors import StoreBusy, StoreUnavailable
+from tether.store.errors import StoreBusy, StoreDamaged, StoreUnavailable
 from tether.store.sql.engine import safe_url
+
+# SQLite's words for a file that is not a whole database
+_DAMAGED = re.compile(r"malformed|not a database|file is encrypted|disk image", re.IGNORECASE)
 
 
 def _reason(e: sa.exc.SQLAlchemyError, password: str | None) -> str:
@@ -49,6 +53,11 @@ def translated(url: sa.URL) -> Iterator[None]:
                 "by another writer past the busy timeout; retry, or raise store.busy_timeout_s"
             ) from None
         raise unavailable(e, url) from None
+    except sa.exc.DatabaseError as e:
+        reason = _reason(e, url.password)
+        if url.get_backend_name() == "sqlite" and _DAMAGED.search(reason):
+            raise StoreDamaged(url.database or "", reason) from None
+        raise StorageError(f"metadata store {safe_url(url)} failed: {reason}") from None
     except sa.exc.SQLAlchemyError as e:
         raise StorageError(
             f"metadata store {safe_url(url)} failed: {_reason(e, url.password)}"

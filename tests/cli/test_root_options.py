@@ -1,0 +1,162 @@
+"""`--store-url`, `--objects-url` and `--project` are honoured by every command.
+
+A workspace whose own store (`.tether/tether.db`, `.tether/objects`) must stay untouched; every
+command runs with the root options pointing at another SQLite file and objects folder, and
+must find there what was written there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+
+import tether
+from tether.cli.app import build_app
+from tether.config import init_workspace
+from tether.tracking.session import close_sessions
+
+from .conftest import run
+
+FLOW = """
+from tether.pipelines import step, pipeline
+
+@step
+def double(n: int) -> int:
+    return n * 2
+
+@pipeline
+def flow(n: int = 1):
+    return double(n)
+"""
+
+# commands that touch no store: init (writes config), demo (its own workspace), remote (config)
+NO_STORE = {"init", "demo", "remote add", "remote ls", "remote remove", "remote default"}
+
+
+class World:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.ws = root / "ws"
+        self.other_db = root / "other.db"
+        self.flags = [
+            "-C",
+            str(self.ws),
+            "--store-url",
+            f"sqlite:///{self.other_db}",
+            "--objects-url",
+            str(root / "other-objects"),
+            "--project",
+            "elsewhere",
+        ]
+        self.run_id = ""
+        self.digest = ""
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    w = World(tmp_path_factory.mktemp("root-options"))
+    init_workspace(w.ws, project="home")
+    (w.ws / "imgs").mkdir()
+    (w.ws / "imgs" / "a.txt").write_text("a")
+    (w.ws / "flow.py").write_text(FLOW)
+    (w.ws / "remote").mkdir()
+    saved = {k: v for k, v in os.environ.items() if k.startswith("TETHER_")}
+    try:
+        assert run(*w.flags, "data", "add", str(w.ws / "imgs")) == 0
+        flow = str(w.ws / "flow.py") + ":flow"
+        assert run(*w.flags, "pipeline", "run", flow, "-x", "inline") == 0
+        assert run("-C", str(w.ws), "remote", "add", "r", str(w.ws / "remote"), "--default") == 0
+        os.environ["TETHER_STORE_URL"] = f"sqlite:///{w.other_db}"
+        os.environ["TETHER_OBJECTS_URL"] = str(w.root / "other-objects")
+        os.environ["TETHER_CORE_PROJECT"] = "elsewhere"
+        (w.ws / "m.bin").write_bytes(b"m")
+        with tether.run(name="only-there", workspace=w.ws, capture=False) as r:
+            r.log_input("imgs@1")
+            r.log_metrics({"acc": 0.5})
+            w.digest = r.log_artifact(w.ws / "m.bin")
+        w.run_id = r.id
+    finally:
+        for k in [k for k in os.environ if k.startswith("TETHER_")]:
+            del os.environ[k]
+        os.environ.update(saved)
+        close_sessions()
+    assert not (w.ws / ".tether" / "tether.db").exists()
+    yield w
+
+
+# command -> (arguments after it, text its output must hold); {run} {digest} {ws} filled in
+CASES: dict[str, tuple[str, ...]] = {
+    "config show": ("config show", "other.db"),
+    "config get": ("config get store.url", "other.db"),
+    "objects put": ("objects put {ws}/m.bin", "{digest}"),
+    "objects get": ("objects get {digest} {ws}/out.bin", ""),
+    "objects verify": ("objects verify", "ok"),
+    "objects ls": ("objects ls", "{digest}"),
+    "objects show": ("objects show {tree}", "a.txt"),
+    "store info": ("store info", "elsewhere"),
+    "runs ls": ("runs ls", "only-there"),
+    "runs show": ("runs show {run}", "only-there"),
+    "runs compare": ("runs compare {run} {run}", "only-there"),
+    "runs plot": ("runs plot {run} -m acc -o {ws}/p.svg", "wrote"),
+    "runs delete": ("runs delete {run} ; runs restore {run}", "deleted run"),
+    "runs restore": ("runs delete {run} ; runs restore {run}", "restored run"),
+    "data add": ("data add {ws}/imgs", "unchanged"),
+    "data ls": ("data ls", "imgs"),
+    "data log": ("data log imgs", "1"),
+    "data show": ("data show imgs@1", "a.txt"),
+    "data status": ("data status", "up to date"),
+    "data checkout": ("data checkout", "up to date"),
+    "data diff": ("data diff imgs@1 imgs@1", "no differences"),
+    "data delete": ("data delete imgs ; data restore imgs", "deleted dataset"),
+    "data restore": ("data delete imgs ; data restore imgs", "restored dataset"),
+    "data push": ("data push", "pushed 1 version"),
+    "data pull": ("data push ; data pull", "pulled 1 version"),
+    "pipeline run": ("pipeline run {ws}/flow.py:flow -x inline", "finished"),
+    "pipeline ls": ("pipeline ls --json", "flow"),
+    "pipeline show": ("pipeline show {pipeline}", "double"),
+    "pipeline resume": ("pipeline resume {pipeline}", "double: cached"),
+    "lineage": ("lineage {run}", "dataset imgs@1"),
+    "reproduce": ("reproduce {run}", "was started interactively"),
+}
+
+
+def _leaf_commands() -> set[str]:
+    def walk(cmd: object, path: list[str]) -> set[str]:
+        subs = getattr(cmd, "commands", None)
+        if subs is None:
+            return {" ".join(path)}
+        return {c for name, sub in subs.items() for c in walk(sub, [*path, name])}
+
+    return walk(typer.main.get_command(build_app()), [])
+
+
+def test_every_command_is_covered() -> None:
+    assert _leaf_commands() == set(CASES) | NO_STORE
+
+
+@pytest.mark.parametrize("command", sorted(CASES))
+def test_command_uses_the_stores_the_root_options_name(
+    world: World, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tether.store import open_store
+
+    with open_store(f"sqlite:///{world.other_db}") as store:
+        pipeline = store.search_runs("elsewhere", None)[-1].id  # the oldest: the pipeline run
+        tree = store.get_dataset_version("elsewhere", "imgs", 1).tree_digest
+    args, expected = CASES[command]
+    fill = {"run": world.run_id, "digest": world.digest, "ws": str(world.ws)}
+    fill |= {"pipeline": pipeline, "tree": tree}
+    codes = [run(*world.flags, *part.split()) for part in args.format(**fill).split(" ; ")]
+    out, err = capsys.readouterr()
+    text = out + err
+    if command == "reproduce":  # found the run (a `python -c` one), then refused
+        assert codes == [1]
+    else:
+        assert set(codes) == {0}, text
+    assert expected.format(**fill) in text, text
+    assert not (world.ws / ".tether" / "tether.db").exists()
+    assert not (world.ws / ".tether" / "objects").exists()

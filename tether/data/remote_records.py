@@ -1,0 +1,263 @@
+"""Dataset-version records on a remote: what a fresh clone needs besides the objects.
+
+Objects are named by their digest; a dataset version is not: ``images@3`` is a number that the
+metadata store which made it gave it. So ``tether data push`` writes, beside the objects, one
+small JSON record per version (name, number, tree digest, counts, message, time, producing
+run) at ``<remote>/datasets/<key>/<version>.json``, where ``key`` is the BLAKE3 digest of the
+project and dataset names: any name makes a safe key of fixed length, and the record itself
+names both. A clone's ``tether data pull`` reads them to register the versions its pointer
+files name, with their history.
+
+A record is written after the objects it names, atomically (a temporary file linked into place
+in a folder, one PUT on object storage), and never replaced: pushing again skips it, and a
+push of another tree under a number the remote already holds is refused before anything is
+copied.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from tether.data.errors import BadRecord
+from tether.objects import ObjectStore
+from tether.objects.digest import hash_bytes, is_digest
+from tether.objects.remote import translate
+from tether.store import DatasetVersion
+
+FOLDER = "datasets"
+FORMAT = 1
+KIND = "tether.dataset-version"
+
+
+def dataset_key(project: str, dataset: str) -> str:
+    """The folder of a dataset's records: a digest, whatever characters the names hold."""
+    return hash_bytes(f"{project}\0{dataset}".encode())
+
+
+def record_path(project: str, dataset: str, version: int) -> str:
+    """Where a version's record lives, relative to the remote's root."""
+    return f"{FOLDER}/{dataset_key(project, dataset)}/{version}.json"
+
+
+def encode(v: DatasetVersion) -> bytes:
+    doc = {
+        "kind": KIND,
+        "format": FORMAT,
+        "project": v.project,
+        "dataset": v.dataset,
+        "version": v.version,
+        "tree": v.tree_digest,
+        "files": v.file_count,
+        "size": v.total_size,
+        "message": v.message,
+        "created_at": v.created_at.isoformat(),
+        "run_id": v.run_id,
+    }
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False).encode() + b"\n"
+
+
+def _count(doc: Mapping[str, Any], key: str, where: str, minimum: int = 0) -> int:
+    value = doc.get(key)
+    if type(value) is not int or value < minimum:
+        raise BadRecord(where, f"{key} must be a whole number >= {minimum}")
+    return value
+
+
+def _text(doc: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = doc.get(key)
+    if value is not None and not isinstance(value, str):
+        raise BadRecord(where, f"{key} must be a string or null")
+    return value
+
+
+def decode(data: bytes, where: str, *, project: str, dataset: str, version: int) -> DatasetVersion:
+    """The version a record describes; BadRecord (naming ``where``) when it is not a valid
+    record of ``project``'s ``dataset@version``."""
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise BadRecord(where, f"not JSON ({e})") from None
+    if not isinstance(doc, dict) or doc.get("kind") != KIND:
+        raise BadRecord(where, f"not a {KIND} record")
+    fmt = doc.get("format")
+    if type(fmt) is not int or fmt < 1:
+        raise BadRecord(where, "format must be a whole number >= 1")
+    if fmt > FORMAT:
+        raise BadRecord(where, f"format {fmt} is newer than this Tether reads; upgrade Tether")
+    if doc.get("project") != project or doc.get("dataset") != dataset:
+        raise BadRecord(where, f"it does not describe dataset {dataset!r} of project {project!r}")
+    if _count(doc, "version", where, 1) != version:
+        raise BadRecord(where, f"its version is {doc['version']}, its name says {version}")
+    tree = doc.get("tree")
+    if not isinstance(tree, str) or not is_digest(tree):
+        raise BadRecord(where, "tree must be a digest of 64 lowercase hex characters")
+    created = doc.get("created_at")
+    try:
+        created_at = datetime.fromisoformat(created) if isinstance(created, str) else None
+    except ValueError:
+        created_at = None
+    if created_at is None or created_at.utcoffset() is None:
+        raise BadRecord(where, "created_at must be an ISO 8601 time with a time zone")
+    return DatasetVersion(
+        project=project,
+        dataset=dataset,
+        version=version,
+        tree_digest=tree,
+        file_count=_count(doc, "files", where),
+        total_size=_count(doc, "size", where),
+        message=_text(doc, "message", where),
+        run_id=_text(doc, "run_id", where),
+        created_at=created_at,
+    )
+
+
+class RemoteRecords:
+    """The records under a remote object store's root (a local folder or a bucket prefix)."""
+
+    def __init__(self, objects: ObjectStore) -> None:
+        backend: Any = objects.backend
+        self.url = objects.url
+        self._root: str = backend.root.rstrip("/")
+        self._fs: Any = None if objects.is_local else backend.fs
+        self._fsync = objects.fsync
+
+    def where(self, path: str) -> str:
+        return f"{self.url.rstrip('/')}/{path}"
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def versions(self, project: str, dataset: str) -> list[int]:
+        """The version numbers the remote holds records of, in order."""
+        folder = f"{self._root}/{FOLDER}/{dataset_key(project, dataset)}"
+        try:
+            if self._fs is None:
+                names = os.listdir(folder)
+            else:
+                names = [
+                    n.rsplit("/", 1)[-1] for n in self._fs.ls(folder, detail=False, refresh=True)
+                ]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except Exception as e:
+            translate(e, self.url)
+        found = []
+        for name in names:
+            stem, dot, ext = name.partition(".")
+            if dot and ext == "json" and stem.isascii() and stem.isdigit() and stem[0] != "0":
+                found.append(int(stem))
+        return sorted(found)
+
+    def _read(self, paths: Sequence[str]) -> dict[str, bytes]:
+        """The bytes of the records that exist among ``paths``."""
+        out: dict[str, bytes] = {}
+        if self._fs is None:
+            for path in paths:
+                try:
+                    with open(f"{self._root}/{path}", "rb") as f:
+                        out[path] = f.read()
+                except (FileNotFoundError, NotADirectoryError):
+                    continue
+                except OSError as e:
+                    translate(e, self.url)
+            return out
+        if not paths:
+            return out
+        keys = {f"{self._root}/{p}": p for p in paths}
+        try:
+            got = self._fs.cat(list(keys), on_error="return")
+        except Exception as e:
+            translate(e, self.url)
+        for key, path in keys.items():
+            value = got.get(key, FileNotFoundError(key))
+            if isinstance(value, FileNotFoundError):
+                continue
+            if isinstance(value, BaseException):
+                translate(value, self.url)
+            out[path] = bytes(value)
+        return out
+
+    def read(
+        self, project: str, wanted: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], DatasetVersion]:
+        """The records of ``(dataset, version)`` pairs that the remote holds, checked."""
+        paths = {record_path(project, d, n): (d, n) for d, n in wanted}
+        out = {}
+        for path, data in self._read(list(paths)).items():
+            d, n = paths[path]
+            out[(d, n)] = decode(data, self.where(path), project=project, dataset=d, version=n)
+        return out
+
+    def history(self, project: str, dataset: str) -> dict[int, DatasetVersion]:
+        """Every version of ``dataset`` the remote holds a record of."""
+        got = self.read(project, [(dataset, n) for n in self.versions(project, dataset)])
+        return {n: v for (_, n), v in got.items()}
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def to_write(self, versions: Sequence[DatasetVersion]) -> dict[str, bytes]:
+        """The records that ``versions`` lack on the remote, ready to write.
+
+        Raises RemoteVersionConflict (nothing written) when the remote holds a record of one of
+        them with another tree; a damaged record there is a BadRecord.
+        """
+        from tether.data.errors import RemoteVersionConflict
+
+        if not versions:
+            return {}
+        project = versions[0].project
+        there = self.read(project, [(v.dataset, v.version) for v in versions])
+        out = {}
+        for v in versions:
+            known = there.get((v.dataset, v.version))
+            if known is None:
+                out[record_path(v.project, v.dataset, v.version)] = encode(v)
+            elif known.tree_digest != v.tree_digest:
+                raise RemoteVersionConflict(
+                    f"{v.dataset}@{v.version}", self.url, known.tree_digest, v.tree_digest
+                )
+        return out
+
+    def write(self, records: Mapping[str, bytes]) -> None:
+        """Write records (paths from :meth:`to_write`), each atomically; never replaces one."""
+        if not records:
+            return
+        if self._fs is not None:
+            try:
+                self._fs.pipe({f"{self._root}/{p}": data for p, data in records.items()})
+            except Exception as e:
+                translate(e, self.url, write=True)
+            return
+        for path, data in records.items():
+            try:
+                self._write_local(path, data)
+            except OSError as e:
+                translate(e, self.url, write=True)
+
+    def _write_local(self, path: str, data: bytes) -> None:
+        final = f"{self._root}/{path}"
+        tmp_dir = os.path.join(self._root, "tmp")  # the store's own; stale files are cleaned
+        os.makedirs(tmp_dir, exist_ok=True)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix="record-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                if self._fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+            try:
+                os.link(tmp, final)  # fails when a record is there: never replaced
+            except FileExistsError:
+                pass  # written meanwhile by another push; to_write compared what it could
+            except OSError:  # a filesystem without hard links
+                if not os.path.exists(final):
+                    os.replace(tmp, final)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)

@@ -1,0 +1,67 @@
+"""The SQLite file of a store: a new one is created whole, an existing one must look whole.
+
+SQLite treats an empty file as an empty database, so a ``tether.db`` truncated to 0 bytes (a
+full disk, a bad copy) would silently become a new, empty store and every record would seem
+gone. So a file that exists must start with the SQLite header, and a new store's file is
+written under a temporary name (header included) and linked into place, never replacing a file
+that another opener created meanwhile: an empty file at the path is then always damage.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+from pathlib import Path
+
+from tether.store.errors import StoreDamaged
+
+HEADER = b"SQLite format 3\x00"
+
+
+def check_or_create(database: str) -> None:
+    """Refuse a damaged file at ``database``; create the database when there is none."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(HEADER))
+    except FileNotFoundError:
+        _create(path)
+        return
+    except OSError:
+        return  # unreadable, a folder...: SQLite's own error says which
+    if not head:
+        raise StoreDamaged(str(path), "the file is empty (0 bytes)")
+    if head != HEADER:
+        what = "too short" if len(head) < len(HEADER) else "not a SQLite database"
+        raise StoreDamaged(str(path), f"the file is {what}")
+
+
+def _create(path: Path) -> None:
+    if not path.parent.is_dir():
+        return  # SQLite's error names the missing folder
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.new")
+    try:
+        conn = sqlite3.connect(tmp)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")  # writes the header
+        finally:
+            conn.close()
+        try:
+            os.link(tmp, path)  # atomic, and never replaces another opener's file
+        except FileExistsError:
+            pass
+        except OSError:  # no hard links here: let SQLite create the file itself
+            pass
+    except (OSError, sqlite3.Error):
+        pass  # opening the store reports what is wrong with the folder
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+            try:
+                leftover.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                pass

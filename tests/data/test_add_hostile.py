@@ -64,7 +64,7 @@ def test_a_folder_too_deep_to_check_out_is_refused(repo: DataRepo, ws: Path) -> 
     _nothing_recorded(repo, ws)
 
 
-def test_a_name_that_is_not_utf8_is_refused_by_add_and_status(repo: DataRepo, ws: Path) -> None:
+def test_a_name_that_is_not_utf8_is_refused_by_add_status_and_diff(repo: DataRepo, ws: Path) -> None:
     write_tree(ws / "d", {"a": "1"})
     add(repo, "d")
     bad = os.fsencode(str(ws / "d")) + b"/\xff.bin"
@@ -74,6 +74,10 @@ def test_a_name_that_is_not_utf8_is_refused_by_add_and_status(repo: DataRepo, ws
         add(repo, "d")
     with pytest.raises(InvalidInput, match=r"d/\\xff\.bin is not valid UTF-8"):
         status(repo)
+    from tether.data.diff_workspace import diff_workspace
+
+    with pytest.raises(InvalidInput, match=r"d/\\xff\.bin is not valid UTF-8"):
+        diff_workspace(repo, "d")
     assert [v.version for v in repo.store.list_dataset_versions(repo.project, "d")] == [1]
 
 

@@ -42,11 +42,13 @@ def default_workers() -> int:
 
 
 def _same(a: os.stat_result, b: os.stat_result) -> bool:
+    """Whether ``b`` is the file of ``a``, unchanged: size, mtime and inode (a walk's stat on
+    Windows has no inode: 0, and then only size and mtime are compared)."""
     return (
         a.st_size == b.st_size
         and a.st_mtime_ns == b.st_mtime_ns
-        and a.st_ino == b.st_ino
-        and a.st_dev == b.st_dev
+        and (a.st_ino == b.st_ino or not a.st_ino)
+        and (a.st_dev == b.st_dev or not a.st_dev)
     )
 
 

@@ -18,6 +18,6 @@ class SymlinkedFile(Conflict):
         self.path = path
         super().__init__(
             f"{path} is a symbolic link (to {target}); Tether does not read or write the files "
-            "it manages through links: replace the link with a regular file (tether data add "
-            "--force replaces it with a fresh one)"
+            "it manages through links: replace the link with a regular file (for a pointer "
+            "file or .gitignore beside data, `tether data add --force` does it)"
         )

@@ -86,6 +86,7 @@ def test_a_new_param_value_misses_the_cache(write_module: WriteModule) -> None:
 
 def test_cache_key_depends_on_every_part() -> None:
     base = {
+        "step": "s",
         "kind": "python",
         "code": "c",
         "params": {"a": 1},

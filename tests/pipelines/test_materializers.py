@@ -18,6 +18,8 @@ from tether.pipelines import materializers as mats
 from tether.pipelines.values import load_value, store_value
 from tether.tracking.session import open_session
 
+from .conftest import WriteModule
+
 
 def _round_trip(workspace: Path, value: Any) -> Any:
     session = open_session(workspace)
@@ -186,3 +188,39 @@ def test_a_npy_needing_pickle_or_malformed_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"\x93NUMPY garbage")
     with pytest.raises(MalformedValue, match=f"{path} is malformed"):
         mats.NumpyMaterializer().load(tmp_path)
+
+
+REFIT = """
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from tether.pipelines import step, pipeline
+
+@step(cache=False)
+def fit(seed: int) -> LogisticRegression:
+    rng = np.random.RandomState(seed)
+    x = rng.rand(40, 3)
+    return LogisticRegression().fit(x, (x[:, 0] > 0.5).astype(int))
+
+@step
+def score(model: LogisticRegression) -> float:
+    return float(model.coef_.sum())
+
+@pipeline
+def flow(seed: int = 0):
+    return score(fit(seed))
+"""
+
+
+@pytest.mark.parametrize("executor", ["inline", pytest.param("processes", marks=pytest.mark.slow)])
+def test_a_refitted_equal_estimator_does_not_rerun_downstream(
+    write_module: WriteModule, executor: str
+) -> None:
+    pytest.importorskip("skops")
+    mod = write_module(REFIT)
+    first = mod.flow(executor=executor)
+    again = mod.flow(executor=executor)
+    assert not again.steps["fit"].cached
+    # skops names arrays by id() and stamps times: other bytes, same estimator
+    assert again.steps["fit"].outputs != first.steps["fit"].outputs
+    assert again.steps["score"].cached
+    assert mod.flow(seed=1, executor=executor).steps["score"].cached is False

@@ -374,3 +374,48 @@ def test_tether_demo_runs_on_ray(
     out = "\n".join(lines)
     assert "4 of 4 steps cached" in out and result.accuracy > 0.9
     assert "dataset demo-points@1" in out  # lineage reaches the data version
+
+
+LOGGED = """
+import tether
+from tether.pipelines import step, pipeline
+
+@step
+def count(ref: str) -> dict:
+    rows = tether.dataset(ref).path().joinpath("rows.txt").read_text().splitlines()
+    tether.log_metrics({"rows": len(rows)})
+    tether.log_params({"source": ref})
+    return tether.Metrics(rows_seen=len(rows))
+
+@pipeline
+def flow(ref: str = "events"):
+    return count(ref)
+"""
+
+
+def test_dataset_reads_and_metrics_of_steps_on_ray(
+    ray_cluster: Any, write_module: WriteModule, workspace: Path
+) -> None:
+    import tether
+    from tether.tracking.datasets import add
+
+    def version(lines: int) -> None:
+        folder = workspace / "events"
+        folder.mkdir(exist_ok=True)
+        (folder / "rows.txt").write_text("x\n" * lines)
+        add(folder, "events")
+
+    version(3)
+    mod = write_module(LOGGED)
+    run = mod.flow(executor="ray")
+    assert run.status == "finished", {n: s.error for n, s in run.steps.items()}
+    step = tether.get_run(run.steps["count"].run_id)
+    assert step.metrics == {"rows": 3.0, "rows_seen": 3.0}
+    assert step.params["source"] == "events"
+    assert {io.ref for io in step.inputs if io.kind == "dataset_version"} == {"events@1"}
+    assert tether.get_run(run.id).metrics == {"rows_seen": 3.0}
+    assert mod.flow(executor="ray").steps["count"].cached
+    version(5)
+    again = mod.flow(executor="ray")
+    assert not again.steps["count"].cached
+    assert tether.get_run(again.steps["count"].run_id).metrics["rows"] == 5.0

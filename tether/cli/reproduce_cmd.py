@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -19,16 +20,24 @@ def reproduce(
     keep: bool = typer.Option(False, "--keep", help="Keep the scratch folder for inspection."),
     scratch: Path | None = typer.Option(None, "--scratch", help="Scratch folder to use."),
 ) -> None:
-    """Rebuild RUN's code and inputs in a scratch folder, re-run it and compare the results."""
+    """Rebuild RUN's code and inputs in a scratch folder, re-run it and compare the results.
+
+    For a pipeline run, every step runs again without the cache and each step's outputs are
+    compared."""
     from rich.table import Table
 
     from tether.cli.output import console as make_console
     from tether.cli.output import styled
+    from tether.pipelines.reproduce import is_pipeline_run
     from tether.tracking.reproduce import reproduce as run_reproduce
 
     cli = get(ctx)
     session = cli.session()
     console = make_console()
+    original = session.store.get_run(session.store.resolve_run_id(run))
+    if is_pipeline_run(original):
+        _pipeline(session, original.id, scratch, keep, exact_env, console)
+        return
     report = run_reproduce(
         session,
         run,
@@ -56,6 +65,42 @@ def reproduce(
     console.print(table)
     if report.identical:
         console.print(styled(("reproduced: every output and final metric is identical", "green")))
+    else:
+        console.print(styled(("not identical", "red"), " (see the rows marked differs)"))
+        raise typer.Exit(1)
+
+
+def _pipeline(
+    session: object, run_id: str, scratch: Path | None, keep: bool, exact_env: bool, console: Any
+) -> None:
+    from rich.table import Table
+
+    from tether.cli.output import styled
+    from tether.errors import InvalidInput
+    from tether.pipelines.reproduce import reproduce_pipeline
+
+    if exact_env:
+        raise InvalidInput("--exact-env is not available for pipeline runs yet; drop it")
+    report = reproduce_pipeline(session, run_id, scratch=scratch, keep=keep, echo=console.print)
+    for warning in report.warnings:
+        console.print(styled(("warning", "yellow"), f" {warning}"))
+    if report.returncode != 0 or report.new_id is None:
+        console.print(report.output)
+        console.print(styled((f"the re-run exited with {report.returncode}", "red")))
+        if report.new_id is None:
+            raise typer.Exit(1)
+    table = Table("", "what", "original", "reproduced", box=None)
+    for c in report.comparisons:
+        table.add_row(
+            styled(("same", "green")) if c.same else styled(("differs", "red")),
+            f"{c.kind} {c.key}",
+            (c.original or "-")[:24],
+            (c.new or "-")[:24],
+        )
+    console.print(f"original {report.original_id}  reproduced {report.new_id}")
+    console.print(table)
+    if report.identical:
+        console.print(styled(("reproduced: every step's outputs are identical", "green")))
     else:
         console.print(styled(("not identical", "red"), " (see the rows marked differs)"))
         raise typer.Exit(1)

@@ -16,6 +16,7 @@ from tether.pipelines.materializers import (
     trust_types,
     unregister_materializer,
 )
+from tether.pipelines.metrics import Metrics
 from tether.pipelines.pipeline import Pipeline, pipeline
 from tether.pipelines.result import PipelineRun, StepRun
 from tether.pipelines.resume import get_pipeline_run, resume
@@ -27,6 +28,7 @@ __all__ = [
     "InvalidPipeline",
     "MalformedValue",
     "Materializer",
+    "Metrics",
     "NoMaterializer",
     "NotImportable",
     "Pipeline",

@@ -1,9 +1,15 @@
 """Step cache keys and where a key's outputs are found.
 
-A key is the BLAKE3 digest of canonical JSON holding: the step's code digest (its source and the
-project code it reaches, see ``source.py``; for a shell step the command and the scripts it
-names), its params, its input digests by name, its output names, the environment digest (Python
-version and resolved package list) and the materialisers' versions.
+A key is the BLAKE3 digest of canonical JSON holding: the step's code digest (its source, the
+values its code reads and the project code it reaches, see ``source.py``; for a shell step the
+command and the scripts it names), its params in their canonical encoding (``canonical.py``; a
+param with none is refused, naming it), its input digests by name, its output names, the
+environment (``environment.py``: the interpreter and the distributions the step's code uses; for
+a shell step every installed package) and the materialisers' versions.
+
+Datasets a step reads with ``tether.dataset(...)`` inside its body are only known once it has
+run: they are kept with the cache entry, and a hit is used only while each of them still
+resolves to the version read then (``datasets.py``).
 
 A finished step run carries its key as the tag ``tether.step.cache_key`` and its outputs in its
 info, so a lookup is one run search in the metadata store. A local index under
@@ -19,16 +25,21 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tether.pipelines.errors import InvalidPipeline
 from tether.pipelines.values import StoredValue
 
+if TYPE_CHECKING:
+    from tether.tracking.recorder import RunLogs
+
 KEY_TAG = "tether.step.cache_key"
-KEY_VERSION = 1
+KEY_VERSION = 2
 
 
 def cache_key(
     *,
+    step: str,
     kind: str,
     code: str,
     params: dict[str, Any],
@@ -37,17 +48,29 @@ def cache_key(
     environment: str,
     materializers: str,
 ) -> str:
+    from tether.pipelines.canonical import NotEncodable, encode
+
+    encoded: dict[str, Any] = {}
+    for name, value in params.items():
+        try:
+            encoded[name] = encode(value, f"param {name!r}")
+        except NotEncodable as e:
+            raise InvalidPipeline(
+                f"step {step!r}: {e.where} is a {e.type_name}, which has no canonical encoding "
+                "for the cache key; pass JSON values, paths or dataset references, or compute "
+                "the value inside a step"
+            ) from None
     doc = {
         "v": KEY_VERSION,
         "kind": kind,
         "code": code,
-        "params": params,
+        "params": encoded,
         "inputs": inputs,
         "outputs": list(outputs),
         "env": environment,
         "materializers": materializers,
     }
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=repr)
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return _hash(text.encode("utf-8"))
 
 
@@ -57,18 +80,35 @@ class CacheHit:
     outputs: dict[str, StoredValue]
     logs: StoredValue | None
     duration_s: float | None
+    logged: RunLogs | None = None  # what the step logged, and the datasets it resolved
 
 
 def outputs_to_json(outputs: dict[str, StoredValue]) -> dict[str, list[Any]]:
-    return {n: [v.digest, v.size, v.count, v.materializer] for n, v in outputs.items()}
+    return {
+        n: [v.digest, v.size, v.count, v.materializer] + ([v.key] if v.key else [])
+        for n, v in outputs.items()
+    }
 
 
 def outputs_from_json(data: Any) -> dict[str, StoredValue]:
-    return {n: StoredValue(str(v[0]), int(v[1]), int(v[2]), str(v[3])) for n, v in data.items()}
+    return {
+        n: StoredValue(
+            str(v[0]), int(v[1]), int(v[2]), str(v[3]), str(v[4]) if len(v) > 4 else None
+        )
+        for n, v in data.items()
+    }
 
 
 def _logs_from(data: Any) -> StoredValue | None:
     return None if not data else StoredValue(str(data[0]), int(data[1]), 1, "logs")
+
+
+def logged_from(data: Any) -> RunLogs | None:
+    if not data:
+        return None
+    from tether.tracking.recorder import RunLogs
+
+    return RunLogs.from_json(data)
 
 
 class StepCache:
@@ -98,6 +138,7 @@ class StepCache:
                 outputs_from_json(data["outputs"]),
                 _logs_from(data.get("logs")),
                 data.get("duration_s"),
+                logged_from(data.get("logged")),
             )
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
@@ -120,6 +161,7 @@ class StepCache:
                 outputs_from_json(step["outputs"]),
                 _logs_from(step.get("logs")),
                 step.get("duration_s"),
+                logged_from(step.get("logged")),
             )
         except (KeyError, TypeError, ValueError, IndexError):
             return None
@@ -132,6 +174,7 @@ class StepCache:
             "outputs": outputs_to_json(hit.outputs),
             "logs": [hit.logs.digest, hit.logs.size] if hit.logs else None,
             "duration_s": hit.duration_s,
+            "logged": hit.logged.to_json() if hit.logged else None,
         }
         path = self._path(key)
         try:

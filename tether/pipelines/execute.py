@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import tether.pipelines.record as record
 from tether.pipelines.cache import CacheHit, StepCache
+from tether.pipelines.datasets import Resolver, input_rows, plain
 from tether.pipelines.executors import make_executor
 from tether.pipelines.executors.base import Executor
 from tether.pipelines.graph import Const, Graph, OutputRef
@@ -63,6 +64,10 @@ def execute(
 
         raise WorkspaceNotFound("pipelines need a workspace; create one with `tether init`")
     returns = returns_spec(returned)
+    resolver = Resolver(session)
+    params = {k: resolver.resolve(v) for k, v in params.items()}
+    for node in graph.nodes.values():
+        node.params = {k: resolver.resolve(v) for k, v in node.params.items()}
     stored_params = encode_params(params)
     ex = make_executor(executor, max_workers)
     if ex.needs_import:
@@ -72,8 +77,13 @@ def execute(
         tags["tether.pipeline.resumes"] = resumes
     scratch = Path(ws.dir) / "tmp" / "pipelines"
     with tracked_run(
-        pipe.experiment or pipe.name, pipe.name, params, tags, workspace=ws.root
+        pipe.experiment or pipe.name,
+        pipe.name,
+        {k: plain(v) for k, v in params.items()},
+        tags,
+        workspace=ws.root,
     ) as parent:
+        record._add_io(session.store, parent.id, input_rows(params))
         consts: dict[int, str] = {}
         records = []
         for node in graph.nodes.values():
@@ -111,11 +121,15 @@ def execute(
             reuse={k: v[1] for k, v in reuse.items()},
             reuse_keys={k: v[0] for k, v in reuse.items()},
             consts=consts,
+            resolver=resolver,
             on_step=on_step,
         )
         with ex:
             states = Runner(graph, ctx, ex).run()
         _record_returns(session, parent.id, returns, states)
+        returned_metrics = _returned_metrics(returns, states)
+        if returned_metrics:
+            parent.log_metrics(returned_metrics, step=0)
         failed = [n for n, s in states.items() if s.status == "failed"]
         status = "failed" if failed else "finished"
         if failed:
@@ -127,7 +141,8 @@ def execute(
     return PipelineRun(parent.id, pipe.name, status, steps, spec, session)
 
 
-def _record_returns(session: Any, run_id: str, returns: Any, states: dict[str, StepState]) -> None:
+def _refs(returns: Any) -> list[str]:
+    """The ``step.output`` references in what the pipeline function returned, in order."""
     refs: list[str] = []
 
     def walk(r: Any) -> None:
@@ -141,8 +156,24 @@ def _record_returns(session: Any, run_id: str, returns: Any, states: dict[str, S
                 walk(x)
 
     walk(returns)
+    return refs
+
+
+def _returned_metrics(returns: Any, states: dict[str, StepState]) -> dict[str, float]:
+    """The ``tether.Metrics`` among the pipeline's returned outputs: the pipeline run's metrics
+    (when two name the same metric, the later one returned wins)."""
+    out: dict[str, float] = {}
+    for ref in _refs(returns):
+        step, _, output = ref.partition(".")
+        logged = states[step].logged
+        if logged is not None and output in logged.returned:
+            out.update(logged.returned[output])
+    return out
+
+
+def _record_returns(session: Any, run_id: str, returns: Any, states: dict[str, StepState]) -> None:
     rows = []
-    for ref in refs:
+    for ref in _refs(returns):
         step, _, out = ref.partition(".")
         value = states[step].outputs.get(out)
         if value is not None:
@@ -173,13 +204,16 @@ def reuse_from(run: PipelineRun) -> dict[str, tuple[str, CacheHit]]:
     for name, s in run.steps.items():
         if s.status != "finished" or s.run_id is None:
             continue
-        key = store.get_run(s.run_id).tags.get("tether.step.cache_key")
+        stored = store.get_run(s.run_id)
+        key = stored.tags.get("tether.step.cache_key")
         if not key:
             continue
+        from tether.pipelines.cache import logged_from
         from tether.pipelines.values import StoredValue
 
         logs = StoredValue(s.logs_digest, 0, 1, "logs") if s.logs_digest else None
-        out[name] = (key, CacheHit(s.run_id, dict(s.stored), logs, s.duration_s))
+        logged = logged_from((stored.info.get("step") or {}).get("logged"))
+        out[name] = (key, CacheHit(s.run_id, dict(s.stored), logs, s.duration_s, logged))
     return out
 
 

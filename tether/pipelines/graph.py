@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tether.data.dataset_ref import DatasetRef
 from tether.pipelines.errors import InvalidPipeline
 from tether.pipelines.materializers import _json_able
 
@@ -124,7 +125,7 @@ class Graph:
                 self._check_ref(v, step_name, arg)
                 node.inputs[f"{arg}.{i}"] = v
             node.packs[arg] = len(value)
-        elif _json_able(value):
+        elif _json_able(value) or _dataset_refs_only(value):
             node.params[arg] = value
         else:
             node.inputs[arg] = Const(value)
@@ -150,6 +151,22 @@ class Graph:
                     out.add(n.name)
                     frontier.append(n.name)
         return out
+
+
+def _dataset_refs_only(value: Any, depth: int = 0) -> bool:
+    """A dataset reference (or JSON holding some): a param, resolved when the run starts."""
+    if isinstance(value, DatasetRef):
+        return True
+    if depth > 64:
+        return False
+    if isinstance(value, list | tuple):
+        return all(_json_able(v) or _dataset_refs_only(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(
+            isinstance(k, str) and (_json_able(v) or _dataset_refs_only(v, depth + 1))
+            for k, v in value.items()
+        )
+    return False
 
 
 _current: contextvars.ContextVar[Graph | None] = contextvars.ContextVar(

@@ -224,6 +224,12 @@ class SklearnMaterializer:
         sio = _require("skops.io", "storing a scikit-learn estimator", "sklearn")
         sio.dump(value, folder / "model.skops")
 
+    def canonical_digest(self, folder: Path) -> str:
+        """Equal estimators, equal digest: skops names arrays and objects by ``id()`` and
+        stamps the time, so the bytes of one estimator differ from run to run (see
+        ``canonical_skops``)."""
+        return canonical_skops(folder / "model.skops")
+
     def load(self, folder: Path) -> Any:
         sio = _require("skops.io", "loading a scikit-learn estimator", "sklearn")
         path = folder / "model.skops"
@@ -238,6 +244,38 @@ class SklearnMaterializer:
             return sio.load(path, trusted=found)
         except Exception as e:
             raise MalformedValue(path, "skops", f"{type(e).__name__}: {e}") from None
+
+
+def canonical_skops(path: Path) -> str:
+    """Digest of a skops file's content without what varies between equal estimators: each
+    array file is replaced by the digest of its bytes, each ``__id__`` by its order of first
+    appearance in the schema, and zip times are left out."""
+    import zipfile
+
+    from tether.objects.digest import hash_bytes
+
+    with zipfile.ZipFile(path) as z:
+        files = {i.filename: hash_bytes(z.read(i)) for i in z.infolist()}
+        schema = json.loads(z.read("schema.json"))
+    ids: dict[Any, int] = {}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out: dict[str, Any] = {}
+            for key, value in node.items():
+                if key == "__id__":
+                    out[key] = ids.setdefault(value, len(ids))
+                elif key == "file" and isinstance(value, str) and value in files:
+                    out[key] = files[value]
+                else:
+                    out[key] = walk(value)
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    canonical = json.dumps(walk(schema), sort_keys=True, separators=(",", ":"))
+    return hash_bytes(canonical.encode("utf-8"))
 
 
 def _require(module: str, what: str, extra: str) -> Any:

@@ -1,7 +1,8 @@
 """Pipeline params as stored on the run, so that ``resume`` calls the pipeline the same way.
 
-JSON values are stored as they are; a ``pathlib.Path`` as ``{"$path": "..."}``. Anything else
-cannot be stored faithfully and is refused before the run starts.
+JSON values are stored as they are; a ``pathlib.Path`` as ``{"$path": "..."}``; a dataset
+reference as ``{"$dataset": "name@N"}`` (resolved: resume and reproduce read the same version).
+Anything else cannot be stored faithfully and is refused before the run starts.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tether.data.dataset_ref import DatasetRef
 from tether.pipelines.errors import InvalidPipeline
 
 PATH_KEY = "$path"
+DATASET_KEY = "$dataset"
 
 
 def encode_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -20,6 +23,9 @@ def encode_params(params: dict[str, Any]) -> dict[str, Any]:
     for name, value in params.items():
         if isinstance(value, Path):
             out[name] = {PATH_KEY: str(value)}
+            continue
+        if isinstance(value, DatasetRef):
+            out[name] = {DATASET_KEY: value.ref}
             continue
         try:
             json.dumps(value, allow_nan=False)
@@ -33,10 +39,13 @@ def encode_params(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {PATH_KEY}:
+        return Path(value[PATH_KEY])
+    if isinstance(value, dict) and set(value) == {DATASET_KEY}:
+        return DatasetRef.parse(value[DATASET_KEY])
+    return value
+
+
 def decode_params(stored: dict[str, Any]) -> dict[str, Any]:
-    return {
-        name: Path(value[PATH_KEY])
-        if isinstance(value, dict) and set(value) == {PATH_KEY}
-        else value
-        for name, value in stored.items()
-    }
+    return {name: _decode(value) for name, value in stored.items()}

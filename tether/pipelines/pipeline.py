@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from tether.data.dataset_ref import DatasetRef
 from tether.pipelines.errors import InvalidPipeline, NotImportable
 from tether.pipelines.executors.base import Executor
 from tether.pipelines.graph import Const, Graph, OutputRef, Outputs, building
@@ -49,6 +50,21 @@ class Pipeline:
             file = None
         return FunctionRef(self.fn.__module__, self.fn.__qualname__, file)
 
+    def _dataset_params(self) -> list[str]:
+        """Params annotated ``DatasetRef``: a string given for one is a dataset reference."""
+        import typing
+
+        try:
+            hints = typing.get_type_hints(self.fn)
+        except Exception:  # unresolvable annotations: no param is known to be a dataset
+            return []
+        out = []
+        for name, hint in hints.items():
+            options = typing.get_args(hint) if typing.get_origin(hint) is not None else (hint,)
+            if DatasetRef in options and name in self.signature.parameters:
+                out.append(name)
+        return out
+
     def build(self, params: Mapping[str, Any]) -> tuple[Graph, Any, dict[str, Any]]:
         """The graph of this pipeline for ``params``, what it returns, and the bound params."""
         try:
@@ -56,6 +72,9 @@ class Pipeline:
         except TypeError as e:
             raise InvalidPipeline(f"pipeline {self.name!r}: {e}") from None
         bound.apply_defaults()
+        for name in self._dataset_params():
+            if isinstance(bound.arguments.get(name), str):
+                bound.arguments[name] = DatasetRef.parse(bound.arguments[name])
         graph = Graph()
         with building(graph):
             returned = self.fn(*bound.args, **bound.kwargs)
@@ -145,6 +164,8 @@ def returns_spec(value: Any) -> Any:
 
 
 def graph_spec(graph: Graph, consts: dict[int, str]) -> list[dict[str, Any]]:
+    from tether.pipelines.datasets import plain
+
     steps = []
     for node in graph.nodes.values():
         inputs = {
@@ -160,7 +181,7 @@ def graph_spec(graph: Graph, consts: dict[int, str]) -> list[dict[str, Any]]:
                 "kind": node.definition.kind,
                 "inputs": inputs,
                 "outputs": list(node.outputs),
-                "params": node.params,
+                "params": plain(node.params),
             }
         )
     return steps

@@ -4,6 +4,11 @@ Params are the step's params; tags ``tether.step`` (its name), ``tether.step.cac
 (true/false) and ``tether.step.cache_key``; inputs are ``object`` digests named after the
 input, outputs are named after the output, plus ``logs``; ``info["step"]`` keeps outputs,
 inputs, logs, duration and attempts for ``pipeline show`` and for cache lookups.
+
+What the step logged itself (``tether.log_metrics``, ``log_params``, ``set_tags``,
+``log_artifact``, the dataset versions it read; ``RunLogs`` from the worker) is written to its
+run here, and kept in ``info["step"]["logged"]``, so that a run answered from the cache carries
+the same params, tags, metrics, inputs and outputs as the run it reuses.
 """
 
 from __future__ import annotations
@@ -17,18 +22,24 @@ if TYPE_CHECKING:
 from tether.pipelines.cache import KEY_TAG, outputs_to_json
 from tether.pipelines.values import StoredValue
 
+if TYPE_CHECKING:
+    from tether.tracking.recorder import RunLogs
+
+IoRow = tuple[str, str, str, str | None]
+
 STEP_TAG = "tether.step"
 CACHED_TAG = "tether.step.cached"
 PIPELINE_TAG = "tether.pipeline"
 
 
 def _param_text(params: dict[str, Any]) -> dict[str, str]:
+    from tether.pipelines.datasets import plain
     from tether.tracking.run import params_text
 
-    return params_text(params)
+    return params_text({k: plain(v) for k, v in params.items()})
 
 
-def _add_io(store: Store, run_id: str, rows: Iterable[tuple[str, str, str, str]]) -> None:
+def _add_io(store: Store, run_id: str, rows: Iterable[IoRow]) -> None:
     """Record (direction, kind, ref, name) rows in one transaction."""
     store.add_run_io_many(run_id, list(rows))
 
@@ -60,13 +71,35 @@ def start_step_run(
 
 
 def io_rows(
-    inputs: dict[str, str], outputs: dict[str, StoredValue], logs: StoredValue | None
-) -> list[tuple[str, str, str, str]]:
-    rows = [("input", "object", d, n) for n, d in inputs.items()]
+    inputs: dict[str, str],
+    outputs: dict[str, StoredValue],
+    logs: StoredValue | None,
+    extra: Iterable[IoRow] = (),
+) -> list[IoRow]:
+    rows: list[IoRow] = [("input", "object", d, n) for n, d in inputs.items()]
     rows += [("output", "object", v.digest, n) for n, v in outputs.items()]
     if logs is not None:
         rows.append(("output", "object", logs.digest, "logs"))
+    seen = set(rows)
+    for row in extra:
+        if row not in seen:
+            seen.add(row)
+            rows.append(row)
     return rows
+
+
+def _logged_tags(logged: RunLogs | None) -> dict[str, str]:
+    """The step's own tags; the ``tether.step*`` tags are the pipeline's to set."""
+    if logged is None:
+        return {}
+    return {k: v for k, v in logged.tags.items() if not k.startswith(STEP_TAG)}
+
+
+def _record_logged_objects(session: Any, logged: RunLogs | None) -> None:
+    from tether.store import ObjectRecord
+
+    if logged is not None and logged.objects:
+        session.store.record_objects([ObjectRecord(d, s, k) for d, s, k in logged.objects])
 
 
 def record_cached(
@@ -81,24 +114,30 @@ def record_cached(
     outputs: dict[str, StoredValue],
     logs: StoredValue | None,
     source_run: str,
+    logged: RunLogs | None = None,
+    extra_io: Iterable[IoRow] = (),
 ) -> str:
-    """A step answered from the cache: one finished child run pointing at the same objects."""
-    info = step_info(inputs, outputs, logs, 0.0, attempts=0)
+    """A step answered from the cache: one finished child run pointing at the same objects,
+    with what the reused run logged (params, tags, metrics, inputs, outputs)."""
+    info = step_info(inputs, outputs, logs, 0.0, attempts=0, logged=logged)
     info["cached_from"] = source_run
-    tags = {STEP_TAG: name, CACHED_TAG: "true"}
+    tags = {**_logged_tags(logged), STEP_TAG: name, CACHED_TAG: "true"}
     if key is not None:
         tags[KEY_TAG] = key
+    _record_logged_objects(session, logged)
     run = session.store.create_run(  # one transaction: the run is finished as it is made
         session.project,
         experiment=experiment,
         name=name,
         parent_id=parent_id,
-        params=_param_text(params),
+        params={**(logged.params if logged else {}), **_param_text(params)},
         tags=tags,
         info={"step": info},
         status="finished",
-        io=io_rows(inputs, outputs, logs),
+        io=io_rows(inputs, outputs, logs, [*extra_io, *(logged.io if logged else ())]),
     )
+    if logged is not None and logged.metrics:
+        session.store.log_metric_series(run.id, logged.metrics)
     return str(run.id)
 
 
@@ -109,14 +148,18 @@ def step_info(
     duration_s: float | None,
     *,
     attempts: int,
+    logged: RunLogs | None = None,
 ) -> dict[str, Any]:
-    return {
+    info = {
         "inputs": dict(inputs),
         "outputs": outputs_to_json(outputs),
         "logs": [logs.digest, logs.size] if logs else None,
         "duration_s": duration_s,
         "attempts": attempts,
     }
+    if logged:
+        info["logged"] = logged.to_json()
+    return info
 
 
 def finish_step(
@@ -129,19 +172,33 @@ def finish_step(
     duration_s: float,
     attempts: int,
     error: str | None,
+    logged: RunLogs | None = None,
+    extra_io: Iterable[IoRow] = (),
 ) -> None:
     from tether.store import ObjectRecord
 
     records = [ObjectRecord(v.digest, v.size, "tree") for v in outputs.values()]
     if logs is not None:
         records.append(ObjectRecord(logs.digest, logs.size, "blob"))
+    if logged is not None:
+        records += [ObjectRecord(d, s, k) for d, s, k in logged.objects]
     if records:
         session.store.record_objects(records)
-    _add_io(session.store, run_id, io_rows(inputs, outputs, logs))
-    session.store.update_run_info(
-        run_id, {"step": step_info(inputs, outputs, logs, duration_s, attempts=attempts)}
-    )
+    extra = [*extra_io, *(logged.io if logged else ())]
+    _add_io(session.store, run_id, io_rows(inputs, outputs, logs, extra))
+    if logged is not None and logged.params:
+        session.store.log_params(run_id, logged.params)
+    tags = _logged_tags(logged)
+    if tags:
+        session.store.set_tags(run_id, tags)
+    info = step_info(inputs, outputs, logs, duration_s, attempts=attempts, logged=logged)
+    session.store.update_run_info(run_id, {"step": info})
     from tether.tracking.capture.redact import redact_text
 
     error = None if error is None else redact_text(error)
-    session.store.finish_run(run_id, "failed" if error else "finished", error=error)
+    session.store.finish_run(
+        run_id,
+        "failed" if error else "finished",
+        error=error,
+        metrics=logged.metrics if logged and logged.metrics else None,
+    )

@@ -11,17 +11,22 @@ import sys
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tether.pipelines.materializers as mats
 import tether.pipelines.record as record
 from tether.pipelines.cache import CacheHit, StepCache, cache_key
+from tether.pipelines.datasets import Resolver, input_rows, still_current
+from tether.pipelines.environment import step_environment
 from tether.pipelines.executors.base import Executor
 from tether.pipelines.graph import Const, Graph, Node, OutputRef
 from tether.pipelines.shell import ShellStep
-from tether.pipelines.source import code_digest
+from tether.pipelines.source import step_code
 from tether.pipelines.task import ObjectsSpec, StepResult, StepTask
 from tether.pipelines.values import StoredValue
+
+if TYPE_CHECKING:
+    from tether.tracking.recorder import RunLogs
 
 
 @dataclass
@@ -37,6 +42,7 @@ class StepState:
     duration_s: float | None = None
     error: str | None = None
     attempts: int = 0
+    logged: RunLogs | None = None
 
 
 @dataclass
@@ -55,6 +61,7 @@ class RunContext:
     reuse: dict[str, CacheHit] = field(default_factory=dict)  # step -> finished run to reuse
     reuse_keys: dict[str, str] = field(default_factory=dict)
     consts: dict[int, str] = field(default_factory=dict)  # id(Const) -> digest
+    resolver: Resolver | None = None
     on_step: Any = None  # callback(StepState) when a step ends
 
 
@@ -104,45 +111,59 @@ class Runner:
                 name, task = self._futures.pop(future)
                 self._finish(self.graph.nodes[name], task, future)
 
-    def _input_digests(self, node: Node) -> dict[str, str]:
+    def _input_digests(self, node: Node, *, for_key: bool = False) -> dict[str, str]:
+        """Input name -> stored digest; ``for_key``: the canonical digest where there is one,
+        so that an equal value with other bytes (a refitted estimator) re-runs nothing."""
         out: dict[str, str] = {}
         for arg, source in node.inputs.items():
             if isinstance(source, OutputRef):
-                out[arg] = self.states[source.node].outputs[source.output].digest
+                value = self.states[source.node].outputs[source.output]
+                out[arg] = value.cache_digest if for_key else value.digest
             else:
                 assert isinstance(source, Const)
                 out[arg] = self.ctx.consts[id(source)]
         return out
 
-    def _code(self, node: Node) -> str:
+    def _code(self, node: Node) -> tuple[str, str]:
+        """The step's code digest and the environment it is keyed on."""
         d = node.definition
         if isinstance(d, ShellStep):
-            return d.code_digest(self.ctx.cwd)
+            return d.code_digest(self.ctx.cwd), self.ctx.environment
         roots = list(self.ctx.roots)
         ref = d.function_ref()
         if ref.file:
             roots.append(str(Path(ref.file).resolve().parent))
-        return code_digest(d.fn, roots)
+        code, modules = step_code(d.fn, roots)
+        return code, step_environment(modules)
+
+    def _valid(self, hit: CacheHit | None) -> CacheHit | None:
+        """``hit``, unless a dataset its run read by name has a newer version now."""
+        if hit is None or hit.logged is None or not hit.logged.datasets:
+            return hit
+        resolver = self.ctx.resolver or Resolver(self.ctx.session)
+        return hit if still_current(resolver, hit.logged.datasets) else None
 
     def _start(self, node: Node) -> None:
         ctx = self.ctx
         state = self.states[node.name]
         d = node.definition
         state.inputs = self._input_digests(node)
+        code, environment = self._code(node)
         state.key = cache_key(
+            step=node.name,
             kind=d.kind,
-            code=self._code(node),
+            code=code,
             params=node.params,
-            inputs=state.inputs,
+            inputs=self._input_digests(node, for_key=True),
             outputs=node.outputs,
-            environment=ctx.environment,
+            environment=environment,
             materializers=self._materializers,
         )
         hit: CacheHit | None = None
         if node.name in ctx.reuse and ctx.reuse_keys.get(node.name) == state.key:
-            hit = ctx.reuse[node.name]
+            hit = self._valid(ctx.reuse[node.name])
         elif d.options.cache and not ctx.no_cache:
-            hit = ctx.cache.lookup(state.key, node.outputs)
+            hit = self._valid(ctx.cache.lookup(state.key, node.outputs))
         if hit is not None:
             state.run_id = record.record_cached(
                 ctx.session,
@@ -155,8 +176,11 @@ class Runner:
                 outputs=hit.outputs,
                 logs=hit.logs,
                 source_run=hit.run_id,
+                logged=hit.logged,
+                extra_io=input_rows(node.params),
             )
             state.status, state.cached = "finished", True
+            state.logged = hit.logged
             state.outputs, state.logs, state.duration_s = hit.outputs, hit.logs, 0.0
             self._notify(state)
             return
@@ -194,6 +218,7 @@ class Runner:
             timeout=d.options.timeout,
             resources=dict(d.options.resources or {}),
             trusted=tuple(mats.trusted_types()),
+            run_id=state.run_id,
             fn=None if shell else d.fn,
         )
 
@@ -214,6 +239,7 @@ class Runner:
             return
         state.duration_s = result.duration_s
         state.logs = result.logs
+        state.logged = result.logged
         assert state.run_id is not None
         if result.ok:
             state.status, state.outputs = "finished", dict(result.outputs)
@@ -228,10 +254,13 @@ class Runner:
             duration_s=result.duration_s,
             attempts=state.attempts,
             error=state.error,
+            logged=result.logged,
+            extra_io=input_rows(node.params),
         )
         if result.ok and state.key is not None:
             self.ctx.cache.remember(
-                state.key, CacheHit(state.run_id, state.outputs, state.logs, result.duration_s)
+                state.key,
+                CacheHit(state.run_id, state.outputs, state.logs, result.duration_s, result.logged),
             )
         self._notify(state)
 

@@ -9,9 +9,12 @@ inputs, the object store to read and write, and its timeout. The worker answers 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tether.pipelines.values import StoredValue
+
+if TYPE_CHECKING:
+    from tether.tracking.recorder import RunLogs
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class StepTask:
     resources: dict[str, Any] = field(default_factory=dict)
     trusted: tuple[str, ...] = ()
     attempt: int = 1
+    run_id: str | None = None  # the step's run, as ``tether.active_run().id`` in the step
     fn: Any = field(default=None, compare=False)  # the function itself; never pickled
 
     def __getstate__(self) -> dict[str, Any]:
@@ -79,3 +83,4 @@ class StepResult:
     duration_s: float
     error: str | None = None
     timed_out: bool = False
+    logged: RunLogs | None = None  # what the step logged with tether.log_* (recorder.py)

@@ -35,6 +35,12 @@ class StoredValue:
     size: int
     count: int
     materializer: str
+    key: str | None = None  # a canonical digest of the value, where the materialiser gives one
+
+    @property
+    def cache_digest(self) -> str:
+        """What downstream cache keys use: equal values, equal digest, where known."""
+        return self.key or self.digest
 
 
 def store_value(objects: ObjectStore, value: Any, what: str, scratch: Path) -> StoredValue:
@@ -54,12 +60,19 @@ def store_folder_with(
         data = root / DATA
         data.mkdir()
         m.save(value, data)
+        canonical = getattr(m, "canonical_digest", None)
+        key = None
+        if canonical is not None:
+            from tether.objects.digest import hash_bytes
+
+            text = f"{m.name}|{m.version}|{canonical(data)}"
+            key = hash_bytes(text.encode("utf-8"))
         meta = {"materializer": m.name, "version": m.version}
         (root / META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
         info = objects.put_tree(root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    return StoredValue(info.digest, info.size, info.count, m.name)
+    return StoredValue(info.digest, info.size, info.count, m.name, key)
 
 
 def restore(objects: ObjectStore, digest: str, cache_dir: Path) -> Path:

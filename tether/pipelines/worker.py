@@ -17,13 +17,16 @@ import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tether.pipelines.materializers as materializers
 from tether.objects import ObjectStore
 from tether.pipelines.errors import InvalidPipeline, StepFailed
 from tether.pipelines.task import ObjectsSpec, StepResult, StepTask
 from tether.pipelines.values import StoredValue, load_value, store_value
+
+if TYPE_CHECKING:
+    from tether.tracking.recorder import RunRecorder
 
 LOG_LIMIT = 8 * 1024 * 1024
 
@@ -122,6 +125,9 @@ def execute_task(task: StepTask, *, in_process: bool = False) -> StepResult:
     outputs: dict[str, StoredValue] = {}
     error: str | None = None
     timed_out = False
+    from tether.tracking.recorder import RunRecorder
+
+    recorder = RunRecorder(task.run_id, objects)
     try:
         capture = _capture_sys(buffer) if in_process else _capture_fds(log_file)
         with capture as log:
@@ -131,7 +137,7 @@ def execute_task(task: StepTask, *, in_process: bool = False) -> StepResult:
 
                     outputs = run_shell(task, objects, log)
                 else:
-                    outputs = _run_python(task, objects, in_process)
+                    outputs = _run_python(task, objects, in_process, recorder)
             except (_Timeout, TimeoutError) as e:
                 timed_out = True
                 error = str(e) or f"step timed out after {task.timeout} s"
@@ -152,7 +158,10 @@ def execute_task(task: StepTask, *, in_process: bool = False) -> StepResult:
     stored_logs = StoredValue(info.digest, info.size, 1, "logs")
     if timed_out:
         error = f"timed out after {task.timeout} s"
-    return StepResult(error is None, outputs, stored_logs, duration, error, timed_out)
+    logged = recorder.finish()
+    return StepResult(
+        error is None, outputs, stored_logs, duration, error, timed_out, logged or None
+    )
 
 
 def _read_tail(path: Path) -> bytes:
@@ -163,8 +172,12 @@ def _read_tail(path: Path) -> bytes:
         return f.read()
 
 
-def _run_python(task: StepTask, objects: ObjectStore, in_process: bool) -> dict[str, StoredValue]:
+def _run_python(
+    task: StepTask, objects: ObjectStore, in_process: bool, recorder: RunRecorder
+) -> dict[str, StoredValue]:
     from tether.pipelines.loader import resolve_function
+    from tether.pipelines.metrics import Metrics
+    from tether.tracking.lifecycle import recording
 
     if task.cwd and os.getcwd() != task.cwd:
         os.chdir(task.cwd)
@@ -181,9 +194,14 @@ def _run_python(task: StepTask, objects: ObjectStore, in_process: bool) -> dict[
     for arg, count in task.packs.items():
         kwargs[arg] = [loaded.pop(f"{arg}.{i}") for i in range(count)]
     kwargs.update(loaded)
-    with _alarm(task.timeout if in_process else None):
+    with _alarm(task.timeout if in_process else None), recording(recorder):
         result = fn(**kwargs)
     values = split_outputs(task.step, result, task.outputs, task.multi_output)
+    for name, value in values.items():
+        if isinstance(value, Metrics):
+            recorder.log_metrics(value, step=0)
+            recorder.logs.returned[name] = dict(value)
+            values[name] = value.json_value()
     scratch = Path(task.scratch_dir)
     return {
         name: store_value(objects, value, f"output {name!r} of step {task.step!r}", scratch)

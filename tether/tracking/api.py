@@ -11,6 +11,7 @@ import tether.tracking.lifecycle as lifecycle
 from tether.errors import InvalidInput
 from tether.store.validate import entity_name
 from tether.tracking.provenance import capture_provenance
+from tether.tracking.recorder import RunRecorder
 from tether.tracking.run import ActiveRun, params_text
 from tether.tracking.session import flush_sessions, open_session
 from tether.tracking.view import RunView
@@ -29,7 +30,7 @@ def run(
     params: Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
     *,
-    parent: ActiveRun | str | None = _UNSET,
+    parent: ActiveRun | RunRecorder | str | None = _UNSET,
     project: str | None = None,
     workspace: str | os.PathLike[str] | None = None,
     capture: bool = True,
@@ -43,7 +44,7 @@ def run(
     session = open_session(Path(workspace) if workspace is not None else None, project=project)
     if parent is _UNSET:
         parent = lifecycle.active()
-    parent_id = parent.id if isinstance(parent, ActiveRun) else parent
+    parent_id = parent.id if isinstance(parent, ActiveRun | RunRecorder) else parent
     info = capture_provenance(session) if capture else {}
     tags = params_text(tags or {})
     reproduces = session.settings["tracking.reproduces"]
@@ -65,7 +66,7 @@ def run(
     return active
 
 
-def active_run() -> ActiveRun | None:
+def active_run() -> ActiveRun | RunRecorder | None:
     return lifecycle.active()
 
 
@@ -77,7 +78,7 @@ def flush() -> None:
     flush_sessions()
 
 
-def _require_active() -> ActiveRun:
+def _require_active() -> ActiveRun | RunRecorder:
     current = lifecycle.active()
     if current is None:
         raise InvalidInput("no active run; start one with `with tether.run(...) as run:`")

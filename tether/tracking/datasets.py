@@ -14,11 +14,13 @@ from tether.config import find_workspace
 from tether.data import DataRepo, cached_path, find_pointers, resolve
 from tether.data import add as _add
 from tether.data import files as _files
+from tether.data.dataset_ref import DatasetRef
 from tether.data.paths import relative
 from tether.data.table import read_arrow, read_pandas, table_file
 from tether.objects.tree import TreeEntry
 from tether.store import DatasetVersion
 from tether.tracking import lifecycle
+from tether.tracking.recorder import RunRecorder
 from tether.tracking.session import open_session
 
 
@@ -102,10 +104,20 @@ class DatasetHandle:
         return None
 
 
-def dataset(ref: str, *, workspace: Path | str | None = None) -> DatasetHandle:
-    """The dataset version ``ref`` names: ``"name"`` (the latest) or ``"name@3"``."""
+def dataset(ref: str | DatasetRef, *, workspace: Path | str | None = None) -> DatasetHandle:
+    """The dataset version ``ref`` names: ``"name"`` or ``"name@latest"`` (the latest),
+    ``"name@3"``, or a :class:`DatasetRef`.
+
+    Inside a pipeline step the version it resolves to is recorded as an input of the step's
+    run, and the step's cached result is used only while ``ref`` still resolves to it.
+    """
+    parsed = DatasetRef.parse(ref)
     repo = _repo(workspace)
-    return DatasetHandle(repo, resolve(repo, ref))
+    version = resolve(repo, parsed.name if parsed.version is None else parsed.ref)
+    run = lifecycle.active()
+    if isinstance(run, RunRecorder):
+        run.note_dataset(parsed.ref, version.dataset, version.version)
+    return DatasetHandle(repo, version)
 
 
 def add(

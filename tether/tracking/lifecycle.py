@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
+import contextvars
 import os
 import signal
 import sys
@@ -17,6 +19,9 @@ from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tether.tracking.recorder import RunRecorder
     from tether.tracking.run import ActiveRun
 
 
@@ -27,9 +32,28 @@ _previous_sigterm: Any = None
 _previous_excepthook = sys.excepthook
 
 
-def active() -> ActiveRun | None:
+# a pipeline step's in-memory run, active in the step's thread only (recorder.py)
+_recording: contextvars.ContextVar[RunRecorder | None] = contextvars.ContextVar(
+    "tether_step_recorder", default=None
+)
+
+
+def active() -> ActiveRun | RunRecorder | None:
+    recorder = _recording.get()
+    if recorder is not None:
+        return recorder
     with _lock:
         return _stack[-1] if _stack else None
+
+
+@contextlib.contextmanager
+def recording(recorder: RunRecorder) -> Iterator[RunRecorder]:
+    """Make ``recorder`` the active run of this thread while the block runs."""
+    token = _recording.set(recorder)
+    try:
+        yield recorder
+    finally:
+        _recording.reset(token)
 
 
 def running() -> list[ActiveRun]:

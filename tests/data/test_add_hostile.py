@@ -64,7 +64,9 @@ def test_a_folder_too_deep_to_check_out_is_refused(repo: DataRepo, ws: Path) -> 
     _nothing_recorded(repo, ws)
 
 
-def test_a_name_that_is_not_utf8_is_refused_by_add_status_and_diff(repo: DataRepo, ws: Path) -> None:
+def test_a_name_that_is_not_utf8_is_refused_by_add_status_and_diff(
+    repo: DataRepo, ws: Path
+) -> None:
     write_tree(ws / "d", {"a": "1"})
     add(repo, "d")
     bad = os.fsencode(str(ws / "d")) + b"/\xff.bin"

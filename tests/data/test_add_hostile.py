@@ -11,7 +11,7 @@ import pytest
 from tests.data.conftest import write_tree
 from tether.config.errors import SymlinkedFile
 from tether.data import DataRepo, add, status
-from tether.data.errors import InsideDataset, WholeWorkspace
+from tether.data.errors import HoldsDataset, InsideDataset, WholeWorkspace
 from tether.errors import InvalidInput
 from tether.store.errors import InvalidField
 
@@ -135,6 +135,18 @@ def test_a_file_inside_tracked_data_is_refused(repo: DataRepo, ws: Path) -> None
             add(repo, inner, name="cat")
     assert repo.store.list_datasets(repo.project) == ["images"]
     assert not (ws / "data" / "images" / ".gitignore").exists()
+
+
+def test_a_folder_holding_tracked_data_is_refused(repo: DataRepo, ws: Path) -> None:
+    write_tree(ws / "data" / "images", {"cat.png": "meow"})
+    write_tree(ws / "data" / "labels", {"a.txt": "1"})
+    add(repo, "data/images")
+    with pytest.raises(HoldsDataset, match=r"data holds .*data/images, which is tracked data on"):
+        add(repo, "data", name="all")
+    assert repo.store.list_datasets(repo.project) == ["images"]
+    assert not (ws / "data.tether").exists()
+    (ws / "data" / "labels" / "notes.tether").write_text("a file that only looks like one")
+    add(repo, "data/labels")  # no 'notes' beside it: not a pointer
 
 
 @pytest.mark.parametrize("where", [".", "..", "sub/.."])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.data.conftest import write_tree
-from tether.data import DataRepo, DatasetBusy, add
+from tether.data import DataRepo, DatasetBusy, add, checkout
 from tether.data.lock import dataset_lock
 
 HOLD = textwrap.dedent(
@@ -59,6 +59,23 @@ def test_add_waits_then_fails_naming_the_holder(repo: DataRepo, ws: Path) -> Non
     finally:
         _release(holder)
     assert add(repo, "d").version.version == 1  # released: free again
+
+
+def test_checkout_waits_for_the_lock_too(repo: DataRepo, ws: Path) -> None:
+    write_tree(ws / "d", {"a": "1"})
+    add(repo, "d")
+    (ws / "d" / "a").write_text("2")
+    add(repo, "d")
+    holder = _holder(ws, ws / "d")
+    try:
+        busy = DataRepo(repo.workspace, repo.store, repo.objects, repo.project, lock_timeout_s=0.2)
+        with pytest.raises(DatasetBusy, match=rf"locked by process {holder.pid}"):
+            checkout(busy, "d@1")
+        assert (ws / "d" / "a").read_text() == "2"
+    finally:
+        _release(holder)
+    checkout(repo, "d@1")
+    assert (ws / "d" / "a").read_text() == "1"
 
 
 def test_the_cli_reports_a_busy_dataset_in_one_line(ws: Path) -> None:

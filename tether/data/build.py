@@ -19,7 +19,7 @@ from tether.config.atomic import refuse_link
 from tether.data.errors import FileChanged
 from tether.data.hashing import Hashed, digest_files
 from tether.data.lock import dataset_lock
-from tether.data.paths import check_not_inside_dataset, inside_workspace
+from tether.data.paths import check_holds_no_dataset, check_not_inside_dataset, inside_workspace
 from tether.data.pointer import Kind, check_ignorable, ignore_in_git, pointer_path, write_pointer
 from tether.data.repo import DataRepo
 from tether.data.snapshot import Snapshots, fingerprint
@@ -132,6 +132,8 @@ def _snapshot(repo: DataRepo, data: Path, cache: NoStatCache, progress: Progress
         try:
             files = scan(str(data), folders)
             check_path_lengths(data, files)
+            if folders:
+                check_holds_no_dataset(data, [f.path for f in files])
             with repo.objects.backend.batch():
                 hashed = digest_files(
                     files, cache, objects=repo.objects, workers=repo.workers, progress=progress

@@ -40,6 +40,18 @@ class InsideDataset(Conflict):
         )
 
 
+class HoldsDataset(Conflict):
+    """The folder to version holds data that is tracked on its own (a pointer file inside)."""
+
+    def __init__(self, path: str, inner: str, pointer: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} holds {inner}, which is tracked data on its own ({pointer}); a dataset "
+            "cannot hold another: add the folders beside it one by one, or move that data out "
+            "(or delete its pointer file) first"
+        )
+
+
 class ReservedPath(InvalidInput):
     """A data path is (or lies in) a ``.git`` or ``.tether`` folder, which data never is."""
 

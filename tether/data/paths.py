@@ -7,7 +7,13 @@ from pathlib import Path
 
 from tether.config import Workspace
 from tether.config.locate import DIRNAME
-from tether.data.errors import InsideDataset, OutsideWorkspace, ReservedPath, WholeWorkspace
+from tether.data.errors import (
+    HoldsDataset,
+    InsideDataset,
+    OutsideWorkspace,
+    ReservedPath,
+    WholeWorkspace,
+)
 from tether.data.pointer_files import SUFFIX
 
 RESERVED = frozenset({".git", DIRNAME})
@@ -80,3 +86,14 @@ def check_not_inside_dataset(workspace: Workspace, data: Path) -> None:
     if parent is not None:
         rel = os.path.relpath(parent[0], os.path.realpath(workspace.root))
         raise InsideDataset(str(data), rel, rel + SUFFIX)
+
+
+def check_holds_no_dataset(data: Path, paths: list[str]) -> None:
+    """HoldsDataset when one of ``paths`` (relative to the folder ``data``) is a pointer file
+    beside the data it tracks."""
+    n = len(SUFFIX)
+    for rel in paths:
+        if rel.endswith(SUFFIX) and len(rel) > n:
+            inner = os.path.join(data, rel[:-n])
+            if os.path.lexists(inner):
+                raise HoldsDataset(str(data), inner, os.path.join(data, rel))

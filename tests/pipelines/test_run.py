@@ -192,3 +192,11 @@ def flow(db: dict):
     for run_id in (run.id, run.steps["connect"].run_id or ""):
         stored = store.get_run(run_id).params["db"]
         assert "hunter2" not in stored and "***redacted***" in stored
+
+
+def test_a_bad_experiment_name_is_refused_at_definition() -> None:
+    from tether.errors import InvalidInput
+    from tether.pipelines import pipeline
+
+    with pytest.raises(InvalidInput, match=r"invalid experiment name: 'a/b' is not a valid"):
+        pipeline(experiment="a/b")(lambda: None)

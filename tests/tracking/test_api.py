@@ -213,3 +213,9 @@ def test_flush_makes_runs_durable_for_other_processes(workspace: Path, session: 
         assert other.get_run(child.id).status == "finished"
     finally:
         other.close()
+
+
+def test_a_bad_experiment_name_is_refused_before_anything_is_stored(workspace: Path) -> None:
+    with pytest.raises(InvalidInput, match=r"invalid experiment name: 'team/exp' is not a valid"):
+        tether.run("team/exp")
+    assert tether.active_run() is None

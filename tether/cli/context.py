@@ -85,6 +85,7 @@ class CliContext:
             self.objects(),
             settings.project,
             workers=settings.objects_workers,
+            lock_timeout_s=settings["data.lock_timeout_s"],
         )
 
     def session(self) -> Session:

@@ -31,6 +31,7 @@ def _repo(ctx: typer.Context) -> DataRepo:
         cli.objects(),
         settings.project,
         workers=settings.objects_workers,
+        lock_timeout_s=settings["data.lock_timeout_s"],
     )
 
 
@@ -46,13 +47,19 @@ def add(
     path: Path = typer.Argument(..., help="A file, a folder, or a table (.parquet / .csv)."),
     name: str | None = typer.Option(None, "--name", help="Dataset name (default: PATH's name)."),
     message: str | None = typer.Option(None, "-m", "--message", help="What changed."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Replace PATH.tether or the .gitignore beside PATH when it is a symlink "
+        "(otherwise refused; the link's target is never read or written).",
+    ),
 ) -> None:
     """Version PATH as the next version of a dataset; write PATH.tether for git."""
     from tether.data import add as add_data
 
     repo = _repo(ctx)
     with progress_bar(f"adding {path}", None, unit_bytes=True) as advance:
-        result = add_data(repo, path, name=name, message=message, progress=advance)
+        result = add_data(repo, path, name=name, message=message, force=force, progress=advance)
     v = result.version
     what = f"{v.dataset}@{v.version} ({v.file_count} files, {_size(v.total_size)})"
     if result.created:

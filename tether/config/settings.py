@@ -116,6 +116,13 @@ SETTINGS: tuple[Setting, ...] = (
         False,
     ),
     Setting(
+        "data.lock_timeout_s",
+        _parse_float,
+        "Seconds `tether data add` and `checkout` wait for another add or checkout of the "
+        "same data before giving up.",
+        60.0,
+    ),
+    Setting(
         "tracking.reproduces",
         _parse_str,
         "Id of the run that new runs reproduce; set by `tether reproduce` for the re-run.",

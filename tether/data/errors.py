@@ -16,6 +16,42 @@ class OutsideWorkspace(InvalidInput):
         )
 
 
+class WholeWorkspace(InvalidInput):
+    """The path to version is the workspace root, or a folder that holds it."""
+
+    def __init__(self, path: str, root: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} is the workspace {root} itself or holds it (with its .tether/ folder); "
+            "version a folder or file inside the workspace instead, like `tether data add "
+            "data/`"
+        )
+
+
+class InsideDataset(Conflict):
+    """The path to version lies inside a folder that is already tracked data."""
+
+    def __init__(self, path: str, folder: str, pointer: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} is inside {folder}, which is tracked data already ({pointer}); a file "
+            f"there is versioned with its folder: run `tether data add {folder}` to record a "
+            "new version of it, or move the file out of that folder"
+        )
+
+
+class HoldsDataset(Conflict):
+    """The folder to version holds data that is tracked on its own (a pointer file inside)."""
+
+    def __init__(self, path: str, inner: str, pointer: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} holds {inner}, which is tracked data on its own ({pointer}); a dataset "
+            "cannot hold another: add the folders beside it one by one, or move that data out "
+            "(or delete its pointer file) first"
+        )
+
+
 class ReservedPath(InvalidInput):
     """A data path is (or lies in) a ``.git`` or ``.tether`` folder, which data never is."""
 
@@ -39,13 +75,26 @@ class UnreadableFile(InvalidInput):
 
 
 class FileChanged(IntegrityError):
-    """A file changed while it was hashed: its size or mtime differ before and after."""
+    """A file or folder changed while it was hashed: its size, mtime or inode differ before
+    and after (``add`` tries again a few times before it raises this)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, attempts: int = 1) -> None:
+        self.path = path
+        tries = f" on each of {attempts} attempts" if attempts > 1 else ""
+        super().__init__(
+            f"{path} changed while it was being hashed{tries}; nothing was recorded: stop "
+            "whatever writes to the data (another checkout, a download) and try again"
+        )
+
+
+class DatasetBusy(Conflict):
+    """Another command holds the lock of the data (an add or a checkout of the same path)."""
+
+    def __init__(self, path: str, holder: str, waited: float) -> None:
         self.path = path
         super().__init__(
-            f"{path} changed while it was being hashed; nothing was recorded, retry once "
-            "nothing writes to it"
+            f"{path} is locked by {holder} (a tether data add or checkout of the same data); "
+            f"waited {waited:g} s: let it finish and try again (or raise data.lock_timeout_s)"
         )
 
 

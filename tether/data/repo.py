@@ -24,6 +24,8 @@ class DataRepo:
     objects: ObjectStore
     project: str
     workers: int | None = None
+    lock_timeout_s: float = 60.0
+    """Seconds ``add`` and ``checkout`` wait for another command on the same data."""
     _cache: StatCache | None = field(default=None, repr=False)
 
     @property

@@ -15,6 +15,7 @@ from tether.pipelines.executors.base import Executor
 from tether.pipelines.graph import Const, Graph, OutputRef, Outputs, building
 from tether.pipelines.result import PipelineRun
 from tether.pipelines.task import FunctionRef
+from tether.store.validate import entity_name
 
 RESERVED = ("executor", "max_workers", "no_cache", "workspace")
 
@@ -140,6 +141,7 @@ def pipeline(
     """Make ``fn`` a pipeline. Its runs are tracked in ``experiment`` (default: its name)."""
 
     def wrap(f: Callable[..., Any]) -> Pipeline:
+        entity_name("experiment name", experiment or name or f.__name__)  # fail at definition
         return Pipeline(f, name or f.__name__, experiment)
 
     return wrap(fn) if fn is not None else wrap

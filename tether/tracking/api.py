@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import tether.tracking.lifecycle as lifecycle
 from tether.errors import InvalidInput
+from tether.store.validate import entity_name
 from tether.tracking.provenance import capture_provenance
 from tether.tracking.recorder import RunRecorder
 from tether.tracking.run import ActiveRun, params_text
@@ -39,6 +40,7 @@ def run(
     Code (git commit and uncommitted diff), environment, host and command are recorded unless
     ``capture=False``. Secret-looking params and tags are stored redacted.
     """
+    entity_name("experiment name", experiment)  # before anything is captured or stored
     session = open_session(Path(workspace) if workspace is not None else None, project=project)
     if parent is _UNSET:
         parent = lifecycle.active()

@@ -32,6 +32,7 @@ def _repo(workspace: Path | str | None) -> DataRepo:
         session.objects,
         session.project,
         workers=session.settings.objects_workers,
+        lock_timeout_s=session.settings["data.lock_timeout_s"],
     )
 
 

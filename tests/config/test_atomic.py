@@ -10,7 +10,7 @@ import pytest
 from tether.config import init_workspace
 from tether.config.atomic import write_bytes_atomic, write_text_atomic
 from tether.config.errors import SymlinkedFile
-from tether.config.remotes import add_remote
+from tether.config.remote_edit import add_remote
 
 
 @pytest.fixture
@@ -67,3 +67,28 @@ def test_editing_a_symlinked_config_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SymlinkedFile, match=r"config\.toml is a symbolic link"):
         add_remote(ws.config_path, "origin", "/data/remote")
     assert shared.read_text() == before and ws.config_path.is_symlink()
+
+
+def test_a_killed_writers_temp_file_is_removed_and_a_live_ones_kept(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tether.config.atomic import TEMP, remove_dead_temps
+
+    dead = int(
+        subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    killed = tmp_path / f".a.toml.{TEMP}{dead}-0011"
+    live = tmp_path / f".a.toml.{TEMP}{os.getpid()}-0022"
+    unrelated = tmp_path / f".a.toml.{TEMP}notapid"
+    for p in (killed, live, unrelated):
+        p.write_text("half")
+    assert remove_dead_temps(str(tmp_path)) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, unrelated.name])
+    write_text_atomic(tmp_path / "a.toml", "x = 1\n")  # its own temp name carries its pid
+    assert (tmp_path / "a.toml").read_text() == "x = 1\n"

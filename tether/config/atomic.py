@@ -18,6 +18,9 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/ar
 if TYPE_CHECKING:
     from pathlib import Path
 
+# ``.NAME.tether-tmp-<pid>-<random>``: the pid lets the next writer tell a killed writer's file
+# (removed by :func:`remove_dead_temps`) from one still being written
+TEMP = "tether-tmp-"
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
@@ -45,7 +48,7 @@ def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None
 
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        tmp = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}.tmp")
+        tmp = os.path.join(path.parent, f".{path.name}.{TEMP}{os.getpid()}-{os.urandom(6).hex()}")
         try:
             fd = os.open(tmp, _FLAGS, 0o666)  # the umask applies, as for any new file
             break
@@ -68,3 +71,39 @@ def write_text_atomic(path: Path, text: str, *, replace_link: bool = False) -> N
     """Write a control file (UTF-8); a symlink at ``path`` is refused unless ``replace_link``."""
     refuse_link(path, force=replace_link)
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (someone else's counts: it may still be writing)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: another user's live process
+        return True
+    return True
+
+
+def remove_dead_temps(folder: str) -> int:
+    """Remove the temporary files that killed writers of atomic writes left in ``folder``.
+
+    Best effort, and only files whose writer is gone: a live writer's file is never touched.
+    """
+    import contextlib
+
+    done = 0
+    try:
+        with os.scandir(folder or ".") as it:
+            names = [e.name for e in it if e.name.startswith(".") and TEMP in e.name]
+    except OSError:
+        return 0
+    for name in names:
+        head, sep, _ = name.rpartition(TEMP)[2].partition("-")
+        if not sep or not head.isdigit() or pid_alive(int(head)):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(folder, name))
+            done += 1
+    return done

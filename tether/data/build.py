@@ -18,6 +18,7 @@ from pathlib import Path
 from tether.config.atomic import refuse_link
 from tether.data.errors import FileChanged
 from tether.data.hashing import Hashed, digest_files
+from tether.data.leftovers import recover
 from tether.data.lock import dataset_lock
 from tether.data.paths import check_holds_no_dataset, check_not_inside_dataset, inside_workspace
 from tether.data.pointer import Kind, check_ignorable, ignore_in_git, pointer_path, write_pointer
@@ -176,6 +177,7 @@ def add(
         _check_control_files(data, force=force)
     cache = repo.stat_cache()
     with dataset_lock(repo.workspace, data, timeout=repo.lock_timeout_s):
+        recover(str(data))  # a killed checkout's leftovers: rolled back before anything is read
         snap = _snapshot(repo, data, cache, progress)
         kind = snap.kind
         tree, tree_info = snap.tree, snap.tree_info

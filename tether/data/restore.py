@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from tether.config.atomic import write_bytes_atomic
+from tether.config.atomic import refuse_link, write_bytes_atomic
 from tether.data.changes import status_of
 from tether.data.dataset import resolve
 from tether.data.errors import (
@@ -129,6 +129,9 @@ def checkout(
     if not pointers:
         raise NoPointer(version.dataset)
     targets = [(p, pointer_data(repo, p)) for p in pointers]  # all checked before any write
+    for p, data in targets:  # control files that are symlinks: refused before any data moves
+        refuse_link(p.path, force=force)
+        refuse_link(data.parent / ".gitignore", force=force)
     report: CheckoutReport | None = None
     for p, data in targets:
         with dataset_lock(repo.workspace, data, timeout=repo.lock_timeout_s):
@@ -143,6 +146,7 @@ def checkout(
                     tree=version.tree_digest,
                     files=version.file_count,
                     size=version.total_size,
+                    force=force,
                 )
 
             try:
@@ -165,7 +169,7 @@ def checkout(
                 raise
             finally:
                 cache.save()
-            ignore_in_git(data)
+            ignore_in_git(data, force=force)
     assert report is not None
     return report
 

@@ -166,7 +166,8 @@ class Plan:
     """Pull: versions the workspace's store lacks, recorded once the objects are in."""
     store: Store | None = field(default=None, repr=False)
     history_trees: list[str] = field(default_factory=list)
-    """Pull: manifests of registered versions not pulled, fetched where the remote has them."""
+    """Manifests of the other versions of the datasets transferred (their history), copied
+    where the source has them: for ``data log`` and ``data diff`` on the other side."""
     notes: list[str] = field(default_factory=list)
     records_written: int = 0
     registered: list[DatasetVersion] = field(default_factory=list)
@@ -442,10 +443,23 @@ def plan_push(
     all_versions: bool = False,
 ) -> Plan:
     """Plan a push of the selected versions from ``objects`` to ``remote_objects``, with the
-    records of the versions that the remote lacks (checked before anything is copied)."""
+    records of the versions that the remote lacks (checked before anything is copied), and the
+    records and tree manifests of the pushed datasets' other versions."""
     versions = select_versions(store, project, refs, all_versions=all_versions)
     plan = _plan_versions(objects, remote_objects, versions, pulling=False)
-    plan.records = RemoteRecords(remote_objects).to_write(plan.versions)
+    records = RemoteRecords(remote_objects)
+    plan.records = records.to_write(plan.versions)
+    # the rest of each pushed dataset's history: its records and tree manifests (small), so
+    # that `data log` and `data diff` work in a fresh clone; their files go only when pushed
+    pushed = {(v.dataset, v.version) for v in versions}
+    history = [
+        v
+        for name in sorted({v.dataset for v in versions})
+        for v in store.list_dataset_versions(project, name)
+        if (v.dataset, v.version) not in pushed
+    ]
+    plan.records.update(records.to_write(history, strict=False))
+    plan.history_trees = sorted({v.tree_digest for v in history} - set(plan.trees))
     return plan
 
 

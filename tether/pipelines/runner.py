@@ -83,7 +83,7 @@ class Runner:
             for state in self.states.values():
                 if state.status == "running" and state.run_id is not None:
                     state.status = "killed"
-                    self.ctx.session.store.finish_run(state.run_id, "killed", error="interrupted")
+                    record.kill_step_run(self.ctx.session, state.run_id)
             raise
         return self.states
 

@@ -163,3 +163,79 @@ def test_every_tether_error_is_defined_in_an_errors_module() -> None:
         and not (c.__module__.startswith("tether.config.") and c.__name__ in NOT_YET_MOVED)
     )
     assert not outside, "TetherError subclasses outside an errors.py:\n" + "\n".join(outside)
+
+
+# --- the docs name only files of the repository
+
+DOCS = [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md", REPO / "benchmarks/README.md"]
+TOP = ("tether/", "tests/", "docs/", "benchmarks/")
+# written by the benchmarks at run time (benchmarks/_pipeline_runner.py gen-tether), not stored
+GENERATED = {"p1_chain.py"}
+
+
+def _repo_files() -> list[str]:
+    skip = {".git", ".venv", "node_modules", "__pycache__", ".data", ".venvs", ".ci"}
+    out = []
+    for top in ("tether", "tests", "docs", "benchmarks"):
+        for p in (REPO / top).rglob("*"):
+            rel = p.relative_to(REPO)
+            if p.is_file() and not skip & set(rel.parts):
+                out.append(rel.as_posix())
+    return out + [p.name for p in REPO.iterdir() if p.is_file()]
+
+
+def _missing_names(doc: Path, files: list[str]) -> list[str]:
+    """The repository paths that ``doc`` names (links, `code` spans, *.md words) and that do
+    not exist."""
+    text = re.sub(r"^```.*?^```", "", doc.read_text(), flags=re.S | re.M)  # examples
+    basenames = {f.rsplit("/", 1)[-1] for f in files}
+    missing = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:|#", target):
+            continue
+        path = (doc.parent / target.split("#")[0]).resolve()
+        if not path.exists() or REPO.resolve() not in path.parents:
+            missing.append(target)
+    spans = re.findall(r"`([^`\s]+)`", text)
+    for span in spans:
+        if span.startswith("../"):
+            missing.append(span)  # outside the repository
+        elif span.startswith(TOP) and "/." not in span and not re.search(r"[<>*…]", span):
+            if not (REPO / span).exists():
+                missing.append(span)
+        elif re.fullmatch(r"[\w./-]+\.(py|md)", span) and span not in GENERATED:
+            if "/" in span:
+                if not any(f.endswith("/" + span) for f in files):
+                    missing.append(span)
+            elif span not in basenames:
+                missing.append(span)
+    prose = re.sub(r"`[^`]*`|\]\([^)]*\)", "", text)
+    for word in re.findall(r"(?<![\w/.-])([\w-]+\.md)\b", prose):
+        if word not in basenames:
+            missing.append(word)
+    return missing
+
+
+def test_docs_name_only_files_in_the_repository() -> None:
+    """The docs stand on their own: every file they name is in the repository."""
+    files = _repo_files()
+    assert "tether/cli/data_status.py" in files
+    missing = {_rel(d): _missing_names(d, files) for d in DOCS}
+    assert not {d: m for d, m in missing.items() if m}, missing
+
+
+def test_the_docs_check_sees_a_missing_file(tmp_path: Path) -> None:
+    doc = tmp_path / "x.md"
+    doc.write_text(
+        "See DESIGN.md, [notes](../shared/NOTES.md), `../shared/DESIGN.md`, `tether/nothere.py`,"
+        " `sql/nothere.py`, `nothere.py`; but `tether/cli/main.py`, `sql/store.py`, `atomic.py`"
+        " and `.tether/config.toml` exist.\n```toml\nurl = `../shared/objects`\n```\n"
+    )
+    assert _missing_names(doc, _repo_files()) == [
+        "../shared/NOTES.md",
+        "../shared/DESIGN.md",
+        "tether/nothere.py",
+        "sql/nothere.py",
+        "nothere.py",
+        "DESIGN.md",
+    ]

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from tether.tracking.capture import GitInfo, capture_git
-from tether.tracking.capture.git import _parse_status
 
 from .gitrepo import Git
 
@@ -179,28 +178,30 @@ def test_git_failure_is_a_warning_not_an_error(committed: Path, tmp_path: Path) 
     assert len(warnings) == 1 and warnings[0].startswith("git information not recorded")
 
 
-def test_parse_status_handles_every_entry_kind() -> None:
-    out = (
-        b"# branch.oid " + b"a" * 40 + b"\0# branch.head feature/x\0"
-        b"1 .M N... 100644 100644 100644 " + b"1" * 40 + b" " + b"1" * 40 + b" path with space.py\0"
-        b"2 R. N... 100644 100644 100644 "
-        + b"1" * 40
-        + b" "
-        + b"1" * 40
-        + b" R100 new.py\0old.py\0"
-        b"u UU N... 100644 100644 100644 100644 "
-        + b"1" * 40
-        + b" "
-        + b"2" * 40
-        + b" "
-        + b"3" * 40
-        + b" conflict.py\0"
-        b"? untracked.py\0"
-    )
-    commit, branch, changed, untracked = _parse_status(out)
-    assert commit == "a" * 40 and branch == "feature/x"
-    assert changed == ["path with space.py", "new.py", "conflict.py"]
-    assert untracked == ["untracked.py"]
+def test_every_kind_of_status_entry_is_read(repo: Path, git: Git) -> None:
+    """A modified file, a staged rename (whose origin path, a separate entry, looks like an
+    untracked one), a merge conflict and untracked files, with spaces in their names."""
+    for name in ("path with space.py", "? old.py", "conflict.py"):
+        (repo / name).write_text(f"{name}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "first")
+    git(repo, "checkout", "-q", "-b", "other")
+    (repo / "conflict.py").write_text("theirs\n")
+    git(repo, "commit", "-q", "-am", "theirs")
+    git(repo, "checkout", "-q", "-b", "feature/x", "main")
+    (repo / "conflict.py").write_text("ours\n")
+    git(repo, "commit", "-q", "-am", "ours")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    assert subprocess.run(["git", "-C", str(repo), "merge", "-q", "other"]).returncode != 0
+    (repo / "path with space.py").write_text("changed\n")
+    git(repo, "mv", "? old.py", "new.py")
+    (repo / "untracked file.py").write_text("new\n")
+
+    info = capture(repo)
+    assert (info.commit, info.branch, info.dirty) == (head, "feature/x", True)
+    assert info.untracked == ("untracked file.py",)
+    for path in (b"path with space.py", b"new.py", b"conflict.py"):
+        assert path in info.diff
 
 
 @pytest.mark.skipif(os.name == "nt", reason="the git shim is a shell script")

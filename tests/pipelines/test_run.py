@@ -140,6 +140,48 @@ def test_independent_steps_run_at_the_same_time(write_module: WriteModule, tmp_p
     assert sorted(p.name for p in (tmp_path / "meeting").iterdir()) == ["0", "1", "2"]
 
 
+def test_an_interrupted_pipeline_ends_its_running_steps_killed(
+    write_module: WriteModule, tmp_path: Path
+) -> None:
+    """Ctrl-C while a step runs (here raised by the on_step callback when another step ends)
+    stops the workers and records the running step's run as killed, not left running."""
+    mod = write_module(
+        f"""
+        import time
+        from pathlib import Path
+        from tether.pipelines import step, pipeline
+
+        @step
+        def quick() -> int:
+            return 1
+
+        @step
+        def stuck() -> int:
+            Path({str(tmp_path / "stuck-started")!r}).touch()
+            time.sleep(600)
+            return 2
+
+        @pipeline
+        def both():
+            return quick(), stuck()
+        """
+    )
+
+    def interrupt(state: Any) -> None:
+        if state.name == "quick":
+            give_up = time.monotonic() + 60  # a guard: the other step must be running
+            while not (tmp_path / "stuck-started").exists() and time.monotonic() < give_up:
+                time.sleep(0.01)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        mod.both.run(executor="processes", max_workers=2, on_step=interrupt)
+    session = open_session()
+    runs = {r.tags.get("tether.step"): r for r in session.store.list_runs(session.project)}
+    assert runs["stuck"].status == "killed" and runs["stuck"].error == "interrupted"
+    assert runs["quick"].status == "finished"
+
+
 def test_bad_calls_are_refused_while_building(write_module: WriteModule) -> None:
     mod = write_module(
         """
@@ -204,45 +246,3 @@ def flow(db: dict):
     for run_id in (run.id, run.steps["connect"].run_id or ""):
         stored = store.get_run(run_id).params["db"]
         assert "hunter2" not in stored and "***redacted***" in stored
-
-
-def test_an_interrupted_pipeline_ends_its_running_steps_killed(
-    write_module: WriteModule, tmp_path: Path
-) -> None:
-    """Ctrl-C while a step runs (here raised by the on_step callback when another step ends)
-    stops the workers and records the running step's run as killed, not left running."""
-    mod = write_module(
-        f"""
-        import time
-        from pathlib import Path
-        from tether.pipelines import step, pipeline
-
-        @step
-        def quick() -> int:
-            return 1
-
-        @step
-        def stuck() -> int:
-            Path({str(tmp_path / "stuck-started")!r}).touch()
-            time.sleep(600)
-            return 2
-
-        @pipeline
-        def both():
-            return quick(), stuck()
-        """
-    )
-
-    def interrupt(state: Any) -> None:
-        if state.name == "quick":
-            give_up = time.monotonic() + 60  # a guard: the other step must be running
-            while not (tmp_path / "stuck-started").exists() and time.monotonic() < give_up:
-                time.sleep(0.01)
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        mod.both.run(executor="processes", max_workers=2, on_step=interrupt)
-    session = open_session()
-    runs = {r.tags.get("tether.step"): r for r in session.store.list_runs(session.project)}
-    assert runs["stuck"].status == "killed" and runs["stuck"].error == "interrupted"
-    assert runs["quick"].status == "finished"

@@ -201,34 +201,13 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per dataset."),
 ) -> None:
     """What changed in the workspace since each pointer's version: added, removed, modified."""
-    # When nothing changed, tether.cli.data_status prints this output before Typer is imported:
-    # a change here must be made there too (tests/cli/test_data_status.py compares them).
+    # One formatting for this command and its fast path (tether.cli.data_status, which answers
+    # unchanged data before Typer is imported): tests/cli/test_data_status.py compares them.
+    from tether.cli.data_status import render
     from tether.data import status as data_status
 
     result = data_status(_repo(ctx))
-    if as_json:
-        typer.echo(json.dumps([s.to_dict() for s in result], indent=2))
-        return
-    if not result:
-        typer.echo("no datasets tracked here (no .tether pointer files)")
-    for s in result:
-        head = f"{s.path}  ({s.pointer.name}@{s.pointer.version})"
-        if s.missing:
-            typer.echo(f"{head}: missing; restore it with `tether data checkout`")
-        elif s.clean:
-            typer.echo(f"{head}: up to date")
-        else:
-            typer.echo(
-                f"{head}: {len(s.added)} added, {len(s.removed)} removed, "
-                f"{len(s.modified)} modified"
-            )
-            for label, paths in (
-                ("added", s.added),
-                ("removed", s.removed),
-                ("modified", s.modified),
-            ):
-                for p in paths:
-                    typer.echo(f"  {label + ':':<10} {p}")
+    typer.echo(render([s.to_dict() for s in result], as_json), nl=False)
 
 
 @app.command("checkout")

@@ -268,3 +268,46 @@ def format_size(n: int) -> str:
             return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"  # pragma: no cover
+
+
+class NotHereNorOnRemote(NotFound):
+    """A dataset (version) to pull is known neither to the workspace nor to the remote."""
+
+    def __init__(self, what: str, url: str) -> None:
+        super().__init__(
+            f"{what} in this workspace nor on the remote {url}; `tether data ls` lists the "
+            "datasets here, and a push from the workspace that has it puts it on the remote"
+        )
+
+
+class NotOnRemote(NotFound):
+    """A version to pull is not (or not completely) on the remote."""
+
+    def __init__(self, what: str, count: int, url: str) -> None:
+        super().__init__(
+            f"{what} is not on the remote {url}: {count} of its objects are missing there; "
+            "push it from a workspace that has it (tether data push)"
+        )
+
+
+class NotInWorkspace(NotFound):
+    """A version to push is not (or not completely) in the workspace's object store."""
+
+    def __init__(self, what: str, count: int, url: str) -> None:
+        super().__init__(
+            f"{what} is not complete in the object store {url}: {count} of its objects are "
+            "missing; pull it from a remote that has it (tether data pull) before pushing"
+        )
+
+
+class UnreadableTable(InvalidInput):
+    """A file that should be a table cannot be read as one."""
+
+    def __init__(self, what: str, format: str, reason: str) -> None:
+        self.what = what
+        self.format = format
+        self.reason = reason
+        super().__init__(
+            f"cannot read {what} as a {format} table: {reason}; "
+            f"check that it is a valid {format} file"
+        )

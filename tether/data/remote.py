@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from tether.config.remotes import Remote
-from tether.data.errors import BadRecord
+from tether.data.errors import BadRecord, NotInWorkspace, NotOnRemote
 from tether.data.pointer import Pointer
 from tether.data.pull_select import select_pull
 from tether.data.ref import parse_ref
 from tether.data.remote_records import RemoteRecords, record_path
-from tether.errors import InvalidInput, NotFound
+from tether.errors import InvalidInput
 from tether.gcpause import gc_paused
 from tether.objects import (
     CorruptObject,
@@ -64,26 +64,6 @@ BATCH_BYTES = 16 * 1024 * 1024
 
 BATCH_THREADS = 8
 """Batches in flight at once: up to ``8 * BATCH_OBJECTS`` requests."""
-
-
-class NotOnRemote(NotFound):
-    """A version to pull is not (or not completely) on the remote."""
-
-    def __init__(self, what: str, count: int, url: str) -> None:
-        super().__init__(
-            f"{what} is not on the remote {url}: {count} of its objects are missing there; "
-            "push it from a workspace that has it (tether data push)"
-        )
-
-
-class NotInWorkspace(NotFound):
-    """A version to push is not (or not completely) in the workspace's object store."""
-
-    def __init__(self, what: str, count: int, url: str) -> None:
-        super().__init__(
-            f"{what} is not complete in the object store {url}: {count} of its objects are "
-            "missing; pull it from a remote that has it (tether data pull) before pushing"
-        )
 
 
 def open_remote(remote: Remote, *, workers: int | None = None, fsync: bool = False) -> ObjectStore:

@@ -17,6 +17,15 @@ class InvalidPipeline(InvalidInput):
     """A step or pipeline definition, or a call inside a pipeline, is malformed."""
 
 
+class NotEncodable(InvalidPipeline):
+    """A value has no canonical encoding; ``where`` names the part that failed."""
+
+    def __init__(self, where: str, value: object) -> None:
+        self.where = where
+        self.type_name = type(value).__name__
+        super().__init__(f"{where} is a {self.type_name}, which has no canonical encoding")
+
+
 class NoMaterializer(InvalidInput):
     """No materialiser knows how to store a value of this type."""
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from tether.data.dataset_ref import DatasetRef
-from tether.pipelines.errors import InvalidPipeline, NotImportable
+from tether.pipelines.errors import InvalidPipeline
 from tether.pipelines.executors.base import Executor
-from tether.pipelines.graph import Const, Graph, OutputRef, Outputs, building
+from tether.pipelines.graph import Graph, building
 from tether.pipelines.result import PipelineRun
 from tether.pipelines.task import FunctionRef
 from tether.store.validate import entity_name
@@ -145,63 +145,3 @@ def pipeline(
         return Pipeline(f, name or f.__name__, experiment)
 
     return wrap(fn) if fn is not None else wrap
-
-
-def returns_spec(value: Any) -> Any:
-    """What the pipeline function returned, as ``"step.output"`` references."""
-    if value is None:
-        return None
-    if isinstance(value, OutputRef):
-        return f"{value.node}.{value.output}"
-    if isinstance(value, Outputs | tuple | list):
-        return [returns_spec(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): returns_spec(v) for k, v in value.items()}
-    raise InvalidPipeline(
-        "a pipeline function may return step outputs (one, a tuple or a dict of them) or None, "
-        f"not {type(value).__name__}"
-    )
-
-
-def graph_spec(graph: Graph, consts: dict[int, str]) -> list[dict[str, Any]]:
-    from tether.pipelines.datasets import plain
-
-    steps = []
-    for node in graph.nodes.values():
-        inputs = {
-            arg: f"{src.node}.{src.output}"
-            if isinstance(src, OutputRef)
-            else f"const:{consts[id(src)]}"
-            for arg, src in node.inputs.items()
-            if isinstance(src, OutputRef | Const)
-        }
-        steps.append(
-            {
-                "name": node.name,
-                "kind": node.definition.kind,
-                "inputs": inputs,
-                "outputs": list(node.outputs),
-                "params": plain(node.params),
-            }
-        )
-    return steps
-
-
-def check_importable(graph: Graph) -> None:
-    """Fail before the run starts if a worker process could not import a step."""
-    for node in graph.nodes.values():
-        d = node.definition
-        if d.kind != "python":
-            continue
-        ref = d.function_ref()
-        if "<locals>" in ref.qualname:
-            raise NotImportable(
-                f"step {node.name!r} ({ref.qualname}) is defined inside a function; the "
-                "process executor imports steps by module path, so define it at module level "
-                "(or run with executor='inline')"
-            )
-        if ref.file is None and ref.module == "__main__":
-            raise NotImportable(
-                f"step {node.name!r} is defined in an interactive session; move it into a .py "
-                "file or run with executor='inline'"
-            )

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tether.tracking.reproduce import Comparison, ReproduceError, _git
+from tether.tracking.errors import ReproduceError
+from tether.tracking.reproduce import Comparison, _git
 
 LOG_TAIL = 8000
 

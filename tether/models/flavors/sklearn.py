@@ -1,0 +1,36 @@
+"""scikit-learn estimators and pipelines as skops files: loading builds only the types skops
+knows to be safe, unless the caller trusts the file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tether.models.errors import UntrustedModel
+from tether.models.files import ModelFiles
+from tether.models.flavor import Flavor
+
+FILE = "model.skops"
+
+
+class SklearnFlavor(Flavor):
+    name = "sklearn"
+    extra = "sklearn"
+    libraries = ("sklearn", "skops", "numpy")
+
+    def save(self, model: Any, folder: Path, options: Mapping[str, Any]) -> dict[str, Any]:
+        sio = self.require("skops.io")
+        sio.dump(model, folder / FILE)
+        return {"file": FILE}
+
+    def load(self, files: ModelFiles, options: Mapping[str, Any], *, trust: bool) -> Any:
+        sio = self.require("skops.io")
+        path = files.path(str(options.get("file", FILE)))
+        untrusted = sio.get_untrusted_types(file=path)
+        if untrusted and not trust:
+            raise UntrustedModel(
+                f"refusing to load {path}: it uses types skops does not know to be safe: "
+                f"{', '.join(untrusted)}; pass trust=True if you trust where it came from"
+            )
+        return sio.load(path, trusted=untrusted)

@@ -3,6 +3,7 @@ knows to be safe, unless the caller trusts the file."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,24 @@ class SklearnFlavor(Flavor):
     def load(self, files: ModelFiles, options: Mapping[str, Any], *, trust: bool) -> Any:
         sio = self.require("skops.io")
         path = files.path(str(options.get("file", FILE)))
-        untrusted = sio.get_untrusted_types(file=path)
+        found = sio.get_untrusted_types(file=path)
+        untrusted = [name for name in found if not _sklearn_class(name)]
         if untrusted and not trust:
             raise UntrustedModel(
                 f"refusing to load {path}: it uses types skops does not know to be safe: "
                 f"{', '.join(untrusted)}; pass trust=True if you trust where it came from"
             )
-        return sio.load(path, trusted=untrusted)
+        return sio.load(path, trusted=found)
+
+
+def _sklearn_class(name: str) -> bool:
+    """A class defined by scikit-learn itself (``sklearn.tree._tree.Tree``, which skops does
+    not trust by default). Functions stay untrusted: a ``FunctionTransformer`` calls them."""
+    module, _, attr = name.rpartition(".")
+    if module.split(".")[0] != "sklearn":
+        return False
+    try:
+        value = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(value, type) and value.__module__.split(".")[0] == "sklearn"

@@ -1,0 +1,139 @@
+"""The model folder: written whole, read back only as its manifest lists it."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tether.models import (
+    BadManifest,
+    CorruptModel,
+    LibraryVersionWarning,
+    ModelExists,
+    ModelNotFound,
+    UnknownFlavor,
+    load_model,
+    save_model,
+)
+from tests.models.flavors.python_code import Threshold
+
+X = np.array([[1.0, 2.0], [3.0, 0.0], [0.0, 0.0]])
+
+
+def _save(folder: Path) -> Path:
+    save_model(Threshold(np.array([1.0, -1.0]), 0.0, ["n", "y"]), folder, sample=X)
+    return folder
+
+
+def _edit(folder: Path, change: dict[str, object]) -> None:
+    manifest = folder / "tether-model.json"
+    data = json.loads(manifest.read_text())
+    data.update(change)
+    manifest.write_text(json.dumps(data))
+
+
+def _manifest(folder: Path) -> dict[str, object]:
+    return json.loads((folder / "tether-model.json").read_text())
+
+
+def test_saved_folder_holds_only_its_files_and_the_example(tmp_path: Path) -> None:
+    folder = _save(tmp_path / "m")
+    assert list(tmp_path.iterdir()) == [folder], "no temporary folder is left beside it"
+    model = load_model(folder)
+    assert np.array_equal(model.input_example(), X)
+    assert model.signature is not None
+    assert model.signature.outputs is not None
+    assert model.signature.outputs.specs[0].dtype == "string"
+
+
+def test_save_refuses_an_existing_folder_and_leaves_it_alone(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "keep.txt").write_text("mine")
+    with pytest.raises(ModelExists, match="already exists"):
+        _save(tmp_path / "m")
+    assert [p.name for p in (tmp_path / "m").iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_the_example_is_at_most_five_rows(tmp_path: Path) -> None:
+    model = Threshold(np.array([1.0, -1.0]), 0.0, ["n", "y"])
+    save_model(model, tmp_path / "m", sample=np.zeros((50, 2)))
+    assert load_model(tmp_path / "m").input_example().shape == (5, 2)
+
+
+def test_no_manifest(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFound, match="no tether-model.json"):
+        load_model(tmp_path)
+
+
+def test_manifest_that_is_not_json(tmp_path: Path) -> None:
+    folder = _save(tmp_path / "m")
+    (folder / "tether-model.json").write_text("{nope")
+    with pytest.raises(BadManifest, match="not JSON"):
+        load_model(folder)
+
+
+@pytest.mark.parametrize("name", ["../x", "/etc/passwd", "a/../../x", ""])
+def test_manifest_naming_a_file_outside_the_folder(tmp_path: Path, name: str) -> None:
+    folder = _save(tmp_path / "m")
+    (tmp_path / "x").write_text("outside")
+    _edit(folder, {"files": {name: {"size": 7, "blake3": "0" * 64}}})
+    with pytest.raises(BadManifest, match="relative path inside the model folder"):
+        load_model(folder)
+
+
+def test_option_naming_a_file_the_manifest_does_not_list(tmp_path: Path) -> None:
+    folder = _save(tmp_path / "m")
+    data = _manifest(folder)
+    _edit(folder, {"options": {**data["options"], "values": "../state.json"}})  # type: ignore[dict-item]
+    with pytest.raises(BadManifest, match="does not list"):
+        load_model(folder)
+
+
+def test_symlink_leading_outside_the_folder(tmp_path: Path) -> None:
+    folder = _save(tmp_path / "m")
+    outside = tmp_path / "secret.json"
+    outside.write_bytes((folder / "state.json").read_bytes())
+    (folder / "state.json").unlink()
+    os.symlink(outside, folder / "state.json")
+    with pytest.raises(BadManifest, match="leads outside the model folder"):
+        load_model(folder)
+
+
+def test_changed_and_missing_files(tmp_path: Path) -> None:
+    folder = _save(tmp_path / "m")
+    state = folder / "state.npz"
+    data = state.read_bytes()
+    state.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    with pytest.raises(CorruptModel, match=r"state.npz is damaged.*digest"):
+        load_model(folder)
+    state.unlink()
+    with pytest.raises(CorruptModel, match="missing"):
+        load_model(folder)
+
+
+def test_unknown_flavour(tmp_path: Path) -> None:
+    folder = _save(tmp_path / "m")
+    _edit(folder, {"flavor": "cobol"})
+    with pytest.raises(UnknownFlavor, match="'cobol'; known flavours: .*sklearn"):
+        load_model(folder)
+
+
+def test_version_mismatch_warns(tmp_path: Path) -> None:
+    folder = _save(tmp_path / "m")
+    _edit(folder, {"libraries": {"numpy": "0.0.1"}})
+    with pytest.warns(LibraryVersionWarning, match="numpy 0.0.1 and is loaded with"):
+        load_model(folder)
+
+
+def test_a_registry_can_store_the_folder_as_a_tree(tmp_path: Path) -> None:
+    """What a registry will do: put_tree the folder, get_tree it elsewhere, load it."""
+    from tether.objects import ObjectStore
+
+    folder = _save(tmp_path / "m")
+    store = ObjectStore(str(tmp_path / "objects"))
+    tree = store.put_tree(folder)
+    store.get_tree(tree.digest, tmp_path / "restored")
+    assert list(load_model(tmp_path / "restored").predict(X)) == ["n", "y", "n"]

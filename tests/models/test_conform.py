@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from tests.models.flavors.python_code import Threshold
 from tether.models import (
     ExtraColumn,
     MissingColumn,
@@ -22,7 +23,6 @@ from tether.models import (
 )
 from tether.models.conform import conform
 from tether.models.infer import describe
-from tests.models.flavors.python_code import Threshold
 
 SAMPLE = pd.DataFrame(
     {
@@ -54,7 +54,7 @@ def test_missing_column() -> None:
 
 
 def test_extra_column() -> None:
-    with pytest.raises(ExtraColumn, match="'zip'.*drop it") as e:
+    with pytest.raises(ExtraColumn, match=r"'zip'.*drop it") as e:
         _check(SAMPLE.assign(zip=[1, 2, 3]))
     assert e.value.column == "zip"
 
@@ -87,7 +87,7 @@ def test_unseen_category_warns_and_strict_raises() -> None:
     other = SAMPLE.assign(city=["oslo", "rome", "paris"])
     with pytest.warns(UnseenCategoryWarning, match="'oslo'"):
         _check(other)
-    with pytest.raises(UnseenCategory, match="column 'city'.*'oslo'"):
+    with pytest.raises(UnseenCategory, match=r"column 'city'.*'oslo'"):
         _check(other, strict=True)
 
 
@@ -135,5 +135,5 @@ def test_dict_of_arrays() -> None:
 
 
 def test_wrong_kind_of_input() -> None:
-    with pytest.raises(WrongInputType, match="expected a table.*age, income, city, plan"):
+    with pytest.raises(WrongInputType, match=r"expected a table.*age, income, city, plan"):
         _check(np.zeros((3, 4)))

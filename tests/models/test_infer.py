@@ -5,10 +5,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from tests.models.flavors.python_code import Threshold
 from tether.models import SampleNotDescribable, save_model
 from tether.models.infer import MAX_CATEGORIES, describe
 from tether.models.signature import Schema, Signature
-from tests.models.flavors.python_code import Threshold
 
 
 def test_dataframe_columns() -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.models.flavors.conformance import need
 from tether.models import UnknownFlavor, get_flavor, save_model
 from tether.models.registry import choose_flavor
-from tests.models.flavors.conformance import need
 
 
 def test_import_tether_models_loads_no_model_library() -> None:
@@ -36,9 +36,7 @@ def test_unknown_flavour_names_the_known_ones() -> None:
         get_flavor("h5")
 
 
-def test_a_missing_library_names_the_extra(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_missing_library_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import numpy as np
 
     from tether.errors import MissingDependency

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.models.flavors.python_code import Threshold
 from tether.models import (
     BadManifest,
     CorruptModel,
@@ -17,7 +18,6 @@ from tether.models import (
     load_model,
     save_model,
 )
-from tests.models.flavors.python_code import Threshold
 
 X = np.array([[1.0, 2.0], [3.0, 0.0], [0.0, 0.0]])
 
@@ -64,7 +64,7 @@ def test_the_example_is_at_most_five_rows(tmp_path: Path) -> None:
 
 
 def test_no_manifest(tmp_path: Path) -> None:
-    with pytest.raises(ModelNotFound, match="no tether-model.json"):
+    with pytest.raises(ModelNotFound, match=r"no tether-model\.json"):
         load_model(tmp_path)
 
 
@@ -117,7 +117,7 @@ def test_changed_and_missing_files(tmp_path: Path) -> None:
 def test_unknown_flavour(tmp_path: Path) -> None:
     folder = _save(tmp_path / "m")
     _edit(folder, {"flavor": "cobol"})
-    with pytest.raises(UnknownFlavor, match="'cobol'; known flavours: .*sklearn"):
+    with pytest.raises(UnknownFlavor, match=r"'cobol'; known flavours: .*sklearn"):
         load_model(folder)
 
 

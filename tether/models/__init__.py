@@ -40,12 +40,6 @@ if TYPE_CHECKING:
     from tether.models.save import save_model
     from tether.models.signature import Schema, Signature, TensorSpec
 
-_ERRORS = (
-    "BadManifest CodeNotFound CorruptModel ExtraColumn LibraryVersionWarning MissingColumn "
-    "ModelExists ModelNotFound SampleNotDescribable SignatureError TrustedLoadWarning "
-    "UnexpectedNull UnknownFlavor UnseenCategory UnseenCategoryWarning UnsupportedModel "
-    "UntrustedModel WrongDtype WrongInputType WrongShape"
-).split()
 
 # public name -> module that defines it
 _LAZY = {
@@ -61,10 +55,62 @@ _LAZY = {
     "Schema": "tether.models.signature",
     "Signature": "tether.models.signature",
     "TensorSpec": "tether.models.signature",
-    **dict.fromkeys(_ERRORS, "tether.models.errors"),
+    "BadManifest": "tether.models.errors",
+    "CodeNotFound": "tether.models.errors",
+    "CorruptModel": "tether.models.errors",
+    "ExtraColumn": "tether.models.errors",
+    "LibraryVersionWarning": "tether.models.errors",
+    "MissingColumn": "tether.models.errors",
+    "ModelExists": "tether.models.errors",
+    "ModelNotFound": "tether.models.errors",
+    "SampleNotDescribable": "tether.models.errors",
+    "SignatureError": "tether.models.errors",
+    "TrustedLoadWarning": "tether.models.errors",
+    "UnexpectedNull": "tether.models.errors",
+    "UnknownFlavor": "tether.models.errors",
+    "UnseenCategory": "tether.models.errors",
+    "UnseenCategoryWarning": "tether.models.errors",
+    "UnsupportedModel": "tether.models.errors",
+    "UntrustedModel": "tether.models.errors",
+    "WrongDtype": "tether.models.errors",
+    "WrongInputType": "tether.models.errors",
+    "WrongShape": "tether.models.errors",
 }
 
-__all__ = list(_LAZY)
+__all__ = [
+    "BadManifest",
+    "CodeNotFound",
+    "CorruptModel",
+    "ExtraColumn",
+    "Flavor",
+    "LibraryVersionWarning",
+    "LoadedModel",
+    "MissingColumn",
+    "ModelExists",
+    "ModelMeta",
+    "ModelNotFound",
+    "SampleNotDescribable",
+    "Schema",
+    "Signature",
+    "SignatureError",
+    "TensorSpec",
+    "TrustedLoadWarning",
+    "UnexpectedNull",
+    "UnknownFlavor",
+    "UnseenCategory",
+    "UnseenCategoryWarning",
+    "UnsupportedModel",
+    "UntrustedModel",
+    "WrongDtype",
+    "WrongInputType",
+    "WrongShape",
+    "choose_flavor",
+    "flavor_names",
+    "get_flavor",
+    "load_model",
+    "register_flavor",
+    "save_model",
+]
 
 
 def __getattr__(name: str) -> Any:

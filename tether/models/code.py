@@ -38,5 +38,7 @@ def import_ref(ref: object) -> type[Any]:
             "saved it)"
         ) from None
     if not isinstance(value, type):
-        raise CodeNotFound(f"model code reference {ref} names a {type(value).__name__}, not a class")
+        raise CodeNotFound(
+            f"model code reference {ref} names a {type(value).__name__}, not a class"
+        )
     return value

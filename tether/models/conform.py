@@ -161,9 +161,7 @@ def _conform_array(spec: TensorSpec, array: Any, strict: bool) -> Any:
         want not in (-1, got) for want, got in zip(expected_shape, array.shape, strict=False)
     ):
         want = ", ".join("any" if d == -1 else str(d) for d in expected_shape)
-        raise WrongShape(
-            spec.name, f"{label} has shape {tuple(array.shape)}; expected ({want})"
-        )
+        raise WrongShape(spec.name, f"{label} has shape {tuple(array.shape)}; expected ({want})")
     if spec.dtype == "string":
         if array.dtype.kind == "U" or (array.dtype == object and _all_text(array)):
             present = array[array != None] if array.dtype == object else array  # noqa: E711

@@ -87,7 +87,7 @@ def describe_column(series: Any, name: str, what: str) -> TensorSpec:
     if isinstance(dtype, pd.CategoricalDtype):
         cats = tuple(_scalar(c, name, what) for c in dtype.categories)
         return TensorSpec(name, "category", (-1,), nullable, cats)
-    if dtype == object or pd.api.types.is_string_dtype(dtype):
+    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
         values = series.dropna()
         _check_all_text(values.map(type).unique(), name, what)
         return TensorSpec(name, "string", (-1,), nullable, _text_categories(values.unique()))

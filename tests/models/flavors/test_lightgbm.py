@@ -3,8 +3,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tether.models import load_model, save_model
 from tests.models.flavors.conformance import need, round_trip
+from tether.models import load_model, save_model
 
 lgb = need("lightgbm")
 

@@ -3,8 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tether.models import CorruptModel, load_model, save_model
 from tests.models.flavors.conformance import need, round_trip
+from tether.models import CorruptModel, load_model, save_model
 
 need("onnx")
 need("onnxruntime")
@@ -36,7 +36,7 @@ def test_wrong_dtype_is_refused_before_onnxruntime_sees_it(tmp_path: Path) -> No
 
 
 def test_garbage_onnx_file_is_a_clear_error(tmp_path: Path) -> None:
-    proto, x, _ = _model()
+    proto, _x, _ = _model()
     save_model(proto, tmp_path / "m")
     (tmp_path / "m" / "model.onnx").write_bytes(b"not a model")
     from tests.models.flavors.test_sklearn import _rewrite_digests

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from tether.models import UntrustedModel, load_model, save_model
 from tests.models.flavors.python_code import Boom
+from tether.models import UntrustedModel, load_model, save_model
 
 
 def test_malicious_pickle_is_refused_and_its_code_does_not_run(tmp_path: Path) -> None:
@@ -21,8 +21,8 @@ def test_a_pickle_renamed_into_another_flavour_is_not_unpickled(tmp_path: Path) 
     """The manifest says sklearn, the file is the malicious pickle: skops refuses it."""
     import json
 
-    from tether.models import CorruptModel
     from tests.models.flavors.test_sklearn import _rewrite_digests
+    from tether.models import CorruptModel
 
     target = tmp_path / "pwned.txt"
     save_model(Boom(str(target)), tmp_path / "m", flavor="pickle")

@@ -4,9 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tether.models import UnsupportedModel, load_model, save_model
 from tests.models.flavors.conformance import round_trip
 from tests.models.flavors.python_code import NoState, Threshold
+from tether.models import UnsupportedModel, load_model, save_model
 
 
 def test_state_protocol_round_trips_without_pickle(tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tether.models import CodeNotFound, CorruptModel, UnsupportedModel, load_model, save_model
 from tests.models.flavors.conformance import need, round_trip
+from tether.models import CodeNotFound, CorruptModel, UnsupportedModel, load_model, save_model
 
 torch = need("torch")
 need("safetensors")
@@ -34,7 +34,7 @@ def test_truncated_weights_are_a_clear_error(tmp_path: Path) -> None:
     save_model(_net(), tmp_path / "m")
     weights = tmp_path / "m" / "weights.safetensors"
     weights.write_bytes(weights.read_bytes()[:40])
-    with pytest.raises(CorruptModel, match="weights.safetensors.*digest"):
+    with pytest.raises(CorruptModel, match=r"weights.safetensors.*digest"):
         load_model(tmp_path / "m")
 
 

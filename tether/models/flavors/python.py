@@ -53,8 +53,7 @@ class PythonFlavor(Flavor):
             np = self.require("numpy")
             if any(a.dtype == object for a in arrays.values()):
                 raise UnsupportedModel(
-                    f"{ref}.get_state() returned an array of Python objects; "
-                    "use numbers or text"
+                    f"{ref}.get_state() returned an array of Python objects; use numbers or text"
                 )
             with (folder / ARRAYS).open("wb") as f:
                 np.savez(f, allow_pickle=False, **arrays)

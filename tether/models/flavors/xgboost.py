@@ -35,7 +35,10 @@ class XGBoostFlavor(Flavor):
     def load(self, files: ModelFiles, options: Mapping[str, Any], *, trust: bool) -> Any:
         xgb = self.require("xgboost")
         cls = import_ref(options.get("class"))
-        if not (cls.__module__.split(".")[0] == "xgboost" and issubclass(cls, xgb.Booster | xgb.XGBModel)):
+        if not (
+            cls.__module__.split(".")[0] == "xgboost"
+            and issubclass(cls, xgb.Booster | xgb.XGBModel)
+        ):
             raise UnsupportedModel(f"{options.get('class')} is not an XGBoost model class")
         model = cls()
         model.load_model(str(files.path(str(options.get("file")))))

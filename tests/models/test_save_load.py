@@ -137,3 +137,9 @@ def test_a_registry_can_store_the_folder_as_a_tree(tmp_path: Path) -> None:
     tree = store.put_tree(folder)
     store.get_tree(tree.digest, tmp_path / "restored")
     assert list(load_model(tmp_path / "restored").predict(X)) == ["n", "y", "n"]
+
+
+def test_another_build_of_the_same_release_does_not_warn(tmp_path: Path) -> None:
+    folder = _save(tmp_path / "m")
+    _edit(folder, {"libraries": {"numpy": np.__version__ + "+cu121"}})
+    load_model(folder)  # warnings are errors in the tests

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tether.errors import IntegrityError, InvalidInput, NotFound
+from tether.errors import Conflict, IntegrityError, InvalidInput, NotFound
 
 
 class ModelNotFound(NotFound):
@@ -16,7 +16,7 @@ class ModelNotFound(NotFound):
         )
 
 
-class ModelExists(InvalidInput):
+class ModelExists(Conflict):
     """``save_model`` was asked to write into a path that already exists."""
 
     def __init__(self, path: object) -> None:

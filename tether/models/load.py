@@ -86,7 +86,8 @@ def _warn_versions(meta: ModelMeta, flavor: Flavor) -> None:
     now = flavor.versions()
     for module, saved in sorted(meta.libraries.items()):
         current = now.get(module)
-        if current is not None and current != saved:
+        # the local label (+cpu, +cu121) names a build, not another release
+        if current is not None and current.split("+")[0] != saved.split("+")[0]:
             warnings.warn(
                 f"the model was saved with {module} {saved} and is loaded with {current}; "
                 "predictions may differ: install the same version or save the model again",

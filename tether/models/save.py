@@ -55,6 +55,7 @@ def save_model(
             if e.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
                 raise ModelExists(target) from None
             raise
+        _fsync(target.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -119,7 +120,16 @@ def _list_files(folder: Path) -> dict[str, FileEntry]:
                 continue
             info = hash_file(path)
             files[rel] = FileEntry(info.size, info.digest)
+            _fsync(path)  # on disk before the rename publishes the folder
     return files
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ log = logging.getLogger("tether.models")
 
 class PickleFlavor(Flavor):
     name = "pickle"
-    extra = "sklearn"  # nothing beyond the standard library; never used for a hint
+    extra = ""  # the standard library's pickle: nothing to install
     libraries = ()
 
     def save(self, model: Any, folder: Path, options: Mapping[str, Any]) -> dict[str, Any]:

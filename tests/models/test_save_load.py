@@ -84,6 +84,13 @@ def test_manifest_naming_a_file_outside_the_folder(tmp_path: Path, name: str) ->
         load_model(folder)
 
 
+def test_example_outside_the_folder(tmp_path: Path) -> None:
+    folder = _save(tmp_path / "m")
+    _edit(folder, {"example": "../../etc/passwd"})
+    with pytest.raises(BadManifest, match="relative path inside the model folder"):
+        load_model(folder)
+
+
 def test_option_naming_a_file_the_manifest_does_not_list(tmp_path: Path) -> None:
     folder = _save(tmp_path / "m")
     data = _manifest(folder)
@@ -143,3 +150,28 @@ def test_another_build_of_the_same_release_does_not_warn(tmp_path: Path) -> None
     folder = _save(tmp_path / "m")
     _edit(folder, {"libraries": {"numpy": np.__version__ + "+cu121"}})
     load_model(folder)  # warnings are errors in the tests
+
+
+def test_two_saves_racing_for_one_path(tmp_path: Path) -> None:
+    """One wins whole; the other gets ModelExists; no temporary folder is left."""
+    import threading
+
+    barrier, outcomes = threading.Barrier(2), []
+
+    def save(cut: float) -> None:
+        model = Threshold(np.array([1.0, -1.0]), cut, ["n", "y"])
+        barrier.wait()
+        try:
+            save_model(model, tmp_path / "m", sample=X)
+            outcomes.append("saved")
+        except ModelExists:
+            outcomes.append("exists")
+
+    threads = [threading.Thread(target=save, args=(c,)) for c in (0.0, 1.0)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["exists", "saved"]
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+    load_model(tmp_path / "m").predict(X)

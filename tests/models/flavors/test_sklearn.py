@@ -50,6 +50,17 @@ def test_a_skops_file_with_an_untrusted_type_is_refused(tmp_path: Path) -> None:
     assert np.array_equal(loaded.predict(X), model.predict(X))
 
 
+def test_a_skops_file_naming_a_dangerous_function_is_refused(tmp_path: Path) -> None:
+    """A transformer whose function is os.system: skops would hand it to the pipeline."""
+    import os
+
+    from sklearn.preprocessing import FunctionTransformer
+
+    save_model(FunctionTransformer(func=os.system), tmp_path / "m", flavor="sklearn")
+    with pytest.raises(UntrustedModel, match=r"system.*trust=True"):
+        load_model(tmp_path / "m")
+
+
 def test_a_damaged_skops_file_whose_digest_matches_is_a_clear_error(tmp_path: Path) -> None:
     """A hand-made folder: the manifest's digest matches a file skops cannot read."""
     X, y = _data()

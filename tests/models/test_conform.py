@@ -71,6 +71,12 @@ def test_int_is_cast_to_float_but_float_is_not_cast_to_int() -> None:
         _check(SAMPLE.assign(age=[30.5, 40.0, 50.0]))
 
 
+def test_datetimes_of_another_unit_are_cast() -> None:
+    sample = pd.DataFrame({"t": np.array(["2024-01-01"], dtype="datetime64[s]")})
+    x = pd.DataFrame({"t": np.array(["2024-05-01T10:00"], dtype="datetime64[ns]")})
+    assert _check(x, sample)["t"].dtype == "datetime64[s]"
+
+
 def test_text_where_numbers_were() -> None:
     with pytest.raises(WrongDtype, match="column 'income'"):
         _check(SAMPLE.assign(income=["a", "b", "c"]))

@@ -6,7 +6,13 @@ import pandas as pd
 import pytest
 
 from tests.models.flavors.conformance import need, predict_in_fresh_process, round_trip
-from tether.models import CorruptModel, UntrustedModel, load_model, save_model
+from tether.models import (
+    CorruptModel,
+    UnseenCategoryWarning,
+    UntrustedModel,
+    load_model,
+    save_model,
+)
 
 sklearn = need("sklearn")
 from sklearn.ensemble import RandomForestClassifier  # noqa: E402
@@ -84,3 +90,27 @@ def _rewrite_digests(folder: Path) -> None:
         info = hash_file(folder / name)
         data["files"][name] = {"size": info.size, "blake3": info.digest}
     manifest.write_text(json.dumps(data))
+
+
+def test_text_labels_and_a_text_column(tmp_path: Path) -> None:
+    """The output schema of labels held as Python strings; a pipeline with a text column."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, y = _data()
+    X = X.assign(city=np.where(X["age"] > 50, "rome", "oslo").astype(object))
+    labels = np.where(y == 1, "rich", "poor").astype(object)
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["city"]), remainder="passthrough"
+        ),
+        LogisticRegression(max_iter=500),
+    ).fit(X, labels)
+    after = round_trip(model, X, tmp_path / "m", "sklearn")
+    assert list(after) == list(model.predict(X))
+    loaded = load_model(tmp_path / "m")
+    assert loaded.signature is not None and loaded.signature.outputs is not None
+    assert loaded.signature.outputs.specs[0].categories == ("poor", "rich")
+    with pytest.warns(UnseenCategoryWarning, match="'paris'"):
+        loaded.predict(X.assign(city="paris"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.models.flavors.conformance import need
+from tests.models.flavors.support import need
 from tether.models import UnknownFlavor, get_flavor, save_model
 from tether.models.registry import choose_flavor
 

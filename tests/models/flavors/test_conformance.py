@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.models.flavors.conformance import need
-from tests.models.flavors.test_sklearn import _rewrite_digests
+from tests.models.flavors.support import need, rewrite_digests
 from tether.errors import TetherError
 from tether.models import (
     CorruptModel,
@@ -127,7 +126,7 @@ def test_garbage_with_a_matching_digest_is_a_tether_error(flavor: str, tmp_path:
     """The library's own exception never leaks: a file it cannot read is a CorruptModel."""
     _save(flavor, tmp_path / "m")
     _primary(tmp_path / "m").write_bytes(b"\x00garbage" * 8)
-    _rewrite_digests(tmp_path / "m")
+    rewrite_digests(tmp_path / "m")
     with pytest.raises(TetherError) as e:
         _load(flavor, tmp_path / "m")
     assert isinstance(e.value, CorruptModel), repr(e.value)

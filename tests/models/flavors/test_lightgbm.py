@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tests.models.flavors.conformance import need, round_trip
+from tests.models.flavors.support import need, round_trip
 from tether.models import load_model, save_model
 
 lgb = need("lightgbm")

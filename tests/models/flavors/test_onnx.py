@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.models.flavors.conformance import need, round_trip
+from tests.models.flavors.support import need, round_trip
 from tether.models import CorruptModel, load_model, save_model
 
 need("onnx")
@@ -39,8 +39,8 @@ def test_garbage_onnx_file_is_a_clear_error(tmp_path: Path) -> None:
     proto, _x, _ = _model()
     save_model(proto, tmp_path / "m")
     (tmp_path / "m" / "model.onnx").write_bytes(b"not a model")
-    from tests.models.flavors.test_sklearn import _rewrite_digests
+    from tests.models.flavors.support import rewrite_digests
 
-    _rewrite_digests(tmp_path / "m")
+    rewrite_digests(tmp_path / "m")
     with pytest.raises(CorruptModel, match="onnx could not load it"):
         load_model(tmp_path / "m")

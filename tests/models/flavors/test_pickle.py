@@ -21,7 +21,7 @@ def test_a_pickle_renamed_into_another_flavour_is_not_unpickled(tmp_path: Path) 
     """The manifest says sklearn, the file is the malicious pickle: skops refuses it."""
     import json
 
-    from tests.models.flavors.test_sklearn import _rewrite_digests
+    from tests.models.flavors.support import rewrite_digests
     from tether.models import CorruptModel
 
     target = tmp_path / "pwned.txt"
@@ -33,7 +33,7 @@ def test_a_pickle_renamed_into_another_flavour_is_not_unpickled(tmp_path: Path) 
     data["flavor"], data["options"] = "sklearn", {"file": "model.skops"}
     data["files"] = {"model.skops": data["files"].pop("model.pkl")}
     manifest.write_text(json.dumps(data))
-    _rewrite_digests(folder)
+    rewrite_digests(folder)
     with pytest.raises(CorruptModel):
         load_model(folder)
     assert not target.exists()

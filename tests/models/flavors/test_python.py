@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.models.flavors.conformance import round_trip
 from tests.models.flavors.python_code import NoState, Threshold
+from tests.models.flavors.support import round_trip
 from tether.models import UnsupportedModel, load_model, save_model
 
 

@@ -5,7 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.models.flavors.conformance import need, predict_in_fresh_process, round_trip
+from tests.models.flavors.support import (
+    need,
+    predict_in_fresh_process,
+    rewrite_digests,
+    round_trip,
+)
 from tether.models import (
     CorruptModel,
     UnseenCategoryWarning,
@@ -74,22 +79,9 @@ def test_a_damaged_skops_file_whose_digest_matches_is_a_clear_error(tmp_path: Pa
     skops_file = tmp_path / "m" / "model.skops"
     with zipfile.ZipFile(skops_file, "w") as z:
         z.writestr("nothing.txt", "no schema here")
-    _rewrite_digests(tmp_path / "m")
+    rewrite_digests(tmp_path / "m")
     with pytest.raises(CorruptModel, match="sklearn could not load it"):
         load_model(tmp_path / "m")
-
-
-def _rewrite_digests(folder: Path) -> None:
-    import json
-
-    from tether.objects.digest import hash_file
-
-    manifest = folder / "tether-model.json"
-    data = json.loads(manifest.read_text())
-    for name in data["files"]:
-        info = hash_file(folder / name)
-        data["files"][name] = {"size": info.size, "blake3": info.digest}
-    manifest.write_text(json.dumps(data))
 
 
 def test_text_labels_and_a_text_column(tmp_path: Path) -> None:

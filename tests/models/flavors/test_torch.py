@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.models.flavors.conformance import need, round_trip
+from tests.models.flavors.support import need, round_trip
 from tether.models import CodeNotFound, CorruptModel, UnsupportedModel, load_model, save_model
 
 torch = need("torch")

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.models.flavors.conformance import need, predict_in_fresh_process, round_trip
+from tests.models.flavors.support import need, predict_in_fresh_process, round_trip
 from tether.models import load_model, save_model
 
 xgb = need("xgboost")

@@ -1,4 +1,4 @@
-"""What every flavour must do, shared by the flavour tests (like fsspec's abstract tests)."""
+"""Helpers of the flavour tests: test libraries, round trips, fresh processes, hand-made folders."""
 
 from __future__ import annotations
 
@@ -73,3 +73,15 @@ def predict_in_fresh_process(folder: Path, inputs: Any, tmp_path: Path) -> Any:
     )
     assert done.returncode == 0, done.stderr
     return np.load(out_path, allow_pickle=False)
+
+
+def rewrite_digests(folder: Path) -> None:
+    """Make the manifest match the files again (a hand-made or hostile folder)."""
+    from tether.objects.digest import hash_file
+
+    manifest = folder / "tether-model.json"
+    data = json.loads(manifest.read_text())
+    for name in data["files"]:
+        info = hash_file(folder / name)
+        data["files"][name] = {"size": info.size, "blake3": info.digest}
+    manifest.write_text(json.dumps(data))

@@ -175,3 +175,12 @@ def test_two_saves_racing_for_one_path(tmp_path: Path) -> None:
     assert sorted(outcomes) == ["exists", "saved"]
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
     load_model(tmp_path / "m").predict(X)
+
+
+def test_a_folder_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    from tether.models import ModelWriteFailed
+
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(ModelWriteFailed, match=r"cannot save a model to .*writable"):
+        _save(tmp_path / "file" / "m")
+    assert (tmp_path / "file").read_text() == "not a folder"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tether.errors import Conflict, IntegrityError, InvalidInput, NotFound
+from tether.errors import Conflict, IntegrityError, InvalidInput, NotFound, StorageError
 
 
 class ModelNotFound(NotFound):
@@ -24,6 +24,18 @@ class ModelExists(Conflict):
         super().__init__(
             f"cannot save a model to {self.path}: it already exists; "
             "choose a new path or remove it first"
+        )
+
+
+class ModelWriteFailed(StorageError):
+    """The model folder could not be written (permissions, a full disk); nothing was left."""
+
+    def __init__(self, path: object, error: OSError) -> None:
+        self.path = str(path)
+        super().__init__(
+            f"cannot save a model to {self.path}: {error.strerror or error} "
+            f"({getattr(error, 'filename', None) or self.path}); check that the folder is "
+            "writable and the disk has room"
         )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tether.errors import InvalidInput, TetherError
-from tether.models.errors import ModelExists, UnsupportedModel
+from tether.models.errors import ModelExists, ModelWriteFailed, UnsupportedModel
 from tether.models.files import FileEntry
 from tether.models.flavor import Flavor
 from tether.models.manifest import MANIFEST, ModelMeta
@@ -45,8 +45,11 @@ def save_model(
     if target.exists() and not (target.is_dir() and not any(target.iterdir())):
         raise ModelExists(target)
     chosen = get_flavor(flavor) if flavor is not None else choose_flavor(model)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    except OSError as e:
+        raise ModelWriteFailed(target, e) from None
     try:
         meta = _write(model, chosen, tmp, sample, dict(options or {}))
         try:
@@ -56,6 +59,9 @@ def save_model(
                 raise ModelExists(target) from None
             raise
         _fsync(target.parent)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelWriteFailed(target, e) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -137,7 +143,7 @@ def _translated(flavor: Flavor, model: Any, verb: str) -> Any:
     """A library's own exception while saving becomes an UnsupportedModel naming the model."""
     try:
         yield
-    except TetherError:
+    except (TetherError, OSError):  # OSError: the disk, not the model (ModelWriteFailed)
         raise
     except Exception as e:
         raise UnsupportedModel(

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.models.flavors.support import need, round_trip
+from tests.models.flavors.support import need, predict_in_fresh_process, round_trip
 from tether.models import CodeNotFound, CorruptModel, UnsupportedModel, load_model, save_model
 
 torch = need("torch")
@@ -28,6 +28,15 @@ def test_weights_in_safetensors_and_the_class_by_import_path(tmp_path: Path) -> 
     assert options["init_kwargs"] == {"width": 3, "hidden": 5}
     assert (tmp_path / "m" / "weights.safetensors").is_file()
     assert not list((tmp_path / "m").glob("*.p*t"))  # no torch.save pickle
+
+
+@pytest.mark.slow
+def test_a_fresh_process_imports_the_class_and_loads_the_weights(tmp_path: Path) -> None:
+    net, x = _net(), np.random.default_rng(1).normal(size=(4, 3)).astype("float32")
+    with torch.no_grad():
+        before = net(torch.from_numpy(x)).numpy()
+    save_model(net, tmp_path / "m", sample=x)
+    assert np.array_equal(predict_in_fresh_process(tmp_path / "m", x, tmp_path), before)
 
 
 def test_truncated_weights_are_a_clear_error(tmp_path: Path) -> None:

@@ -77,3 +77,22 @@ def test_mixed_object_column_is_refused_with_its_name(tmp_path: Path) -> None:
 def test_samples_that_cannot_be_described(sample: object, match: str) -> None:
     with pytest.raises(SampleNotDescribable, match=match):
         describe(sample)
+
+
+def test_every_dtype_described_is_one_a_manifest_may_name() -> None:
+    from tether.models.signature import DTYPE
+
+    frame = pd.DataFrame(
+        {
+            "i8": np.array([1], dtype="int8"),
+            "u4": np.array([1], dtype="uint32"),
+            "f4": np.array([1], dtype="float32"),
+            "I": pd.array([1], dtype="Int64"),
+            "F": pd.array([1.0], dtype="Float64"),
+            "B": pd.array([True], dtype="boolean"),
+            "tz": pd.to_datetime(["2024-01-01"]).tz_localize("Europe/Paris"),
+            "ns": np.array(["2024-01-01"], dtype="datetime64[ns]"),
+        }
+    )
+    for spec in describe(frame).specs:
+        assert DTYPE.fullmatch(spec.dtype), spec

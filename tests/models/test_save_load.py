@@ -184,3 +184,12 @@ def test_a_folder_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> Non
     with pytest.raises(ModelWriteFailed, match=r"cannot save a model to .*writable"):
         _save(tmp_path / "file" / "m")
     assert (tmp_path / "file").read_text() == "not a folder"
+
+
+def test_a_signature_naming_an_unknown_dtype(tmp_path: Path) -> None:
+    folder = _save(tmp_path / "m")
+    signature = _manifest(folder)["signature"]
+    signature["inputs"]["specs"][0]["dtype"] = "os.system"  # type: ignore[index]
+    _edit(folder, {"signature": signature})
+    with pytest.raises(BadManifest, match=r"signature is malformed.*'os.system'"):
+        load_model(folder)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,6 @@ class ModelMeta:
     signature: Signature | None = None
     example: str | None = None
     python: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         data = {

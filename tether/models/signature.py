@@ -3,6 +3,7 @@ the categories seen, as plain JSON in the model's manifest."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,12 @@ KINDS = ("dataframe", "arrow", "ndarray", "dict")
 """``dataframe``/``arrow``: named columns; ``ndarray``: one tensor; ``dict``: named tensors."""
 
 Scalar = str | int | float | bool
+
+DTYPE = re.compile(
+    r"string|category|bool|boolean|u?int(8|16|32|64)|U?Int(8|16|32|64)|float(16|32|64)"
+    r"|Float(32|64)|datetime64\[(s|ms|us|ns)(, [\w/+-]+)?\]"
+)
+"""The dtypes ``infer.py`` writes; a manifest naming another is refused when read."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,8 @@ class TensorSpec:
         cats = data.get("categories")
         if not (name is None or isinstance(name, str)) or not isinstance(dtype, str):
             raise TypeError("name and dtype must be strings")
+        if DTYPE.fullmatch(dtype) is None:
+            raise TypeError(f"dtype {dtype!r} is not one a signature describes")
         if not isinstance(shape, list) or not all(type(d) is int for d in shape):
             raise TypeError("shape must be a list of integers")
         if cats is not None and not isinstance(cats, list):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 from typing import Any
 
 from tether.models.errors import CodeNotFound, UnsupportedModel
@@ -27,6 +28,9 @@ def import_ref(ref: object) -> type[Any]:
     if not isinstance(ref, str) or _REF.fullmatch(ref) is None:
         raise CodeNotFound(f"model code reference {ref!r} is not 'package.module:Class'")
     module, _, qualname = ref.partition(":")
+    if module.split(".")[0] in sys.stdlib_module_names:
+        # no model class lives there, and some of its modules act when imported (antigravity)
+        raise CodeNotFound(f"model code reference {ref} names a standard-library module")
     try:
         value: Any = importlib.import_module(module)
         for part in qualname.split("."):

@@ -57,6 +57,20 @@ def test_a_class_that_cannot_be_imported_is_named(tmp_path: Path) -> None:
         load_model(tmp_path / "m")
 
 
+def test_a_standard_library_module_is_never_imported(tmp_path: Path) -> None:
+    """Importing some modules acts (antigravity opens a browser): a manifest cannot ask it."""
+    import sys
+
+    save_model(_net(), tmp_path / "m")
+    manifest = tmp_path / "m" / "tether-model.json"
+    data = json.loads(manifest.read_text())
+    data["options"]["code"] = "antigravity:Anything"
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(CodeNotFound, match="standard-library"):
+        load_model(tmp_path / "m")
+    assert "antigravity" not in sys.modules
+
+
 def test_a_module_defined_in_a_function_is_refused_at_save(tmp_path: Path) -> None:
     class Local(torch.nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:

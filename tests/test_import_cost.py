@@ -41,7 +41,7 @@ def test_import_tether_loads_no_heavy_library() -> None:
 
 
 def test_layer_packages_import_cheaply() -> None:
-    loaded = _modules_after("import tether.config, tether.store, tether.objects")
+    loaded = _modules_after("import tether.config, tether.store, tether.objects, tether.models")
     heavy = {"sqlalchemy", "alembic", "fsspec", "s3fs", "numpy", "pandas", "pyarrow", "psycopg"}
     assert not loaded & heavy, f"layer packages loaded {sorted(loaded & heavy)}"
 
@@ -60,7 +60,7 @@ def test_lazy_packages_name_no_submodule() -> None:
     import importlib
     import pkgutil
 
-    for name in ("tether", "tether.config", "tether.data", "tether.objects"):
+    for name in ("tether", "tether.config", "tether.data", "tether.objects", "tether.models"):
         package = importlib.import_module(name)
         submodules = {m.name for m in pkgutil.iter_modules(package.__path__)}
         lazy = set(package._LAZY)

@@ -1,0 +1,120 @@
+"""Models: flavours that save and load models safely, and signatures that check their input.
+
+Names are imported on first use, so ``import tether.models`` loads no model library.
+"""
+
+from __future__ import annotations
+
+from tether.lazy import lazy_attribute
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from tether.models.errors import (
+        BadManifest,
+        CodeNotFound,
+        CorruptModel,
+        ExtraColumn,
+        LibraryVersionWarning,
+        MissingColumn,
+        ModelExists,
+        ModelNotFound,
+        ModelWriteFailed,
+        SampleNotDescribable,
+        SignatureError,
+        TrustedLoadWarning,
+        UnexpectedNull,
+        UnknownFlavor,
+        UnseenCategory,
+        UnseenCategoryWarning,
+        UnsupportedModel,
+        UntrustedModel,
+        WrongDtype,
+        WrongInputType,
+        WrongShape,
+    )
+    from tether.models.flavor import Flavor
+    from tether.models.load import LoadedModel, load_model
+    from tether.models.manifest import ModelMeta
+    from tether.models.registry import choose_flavor, flavor_names, get_flavor, register_flavor
+    from tether.models.save import save_model
+    from tether.models.signature import Schema, Signature, TensorSpec
+
+
+# public name -> module that defines it
+_LAZY = {
+    "save_model": "tether.models.save",
+    "load_model": "tether.models.load",
+    "LoadedModel": "tether.models.load",
+    "ModelMeta": "tether.models.manifest",
+    "Flavor": "tether.models.flavor",
+    "choose_flavor": "tether.models.registry",
+    "flavor_names": "tether.models.registry",
+    "get_flavor": "tether.models.registry",
+    "register_flavor": "tether.models.registry",
+    "Schema": "tether.models.signature",
+    "Signature": "tether.models.signature",
+    "TensorSpec": "tether.models.signature",
+    "BadManifest": "tether.models.errors",
+    "CodeNotFound": "tether.models.errors",
+    "CorruptModel": "tether.models.errors",
+    "ExtraColumn": "tether.models.errors",
+    "LibraryVersionWarning": "tether.models.errors",
+    "MissingColumn": "tether.models.errors",
+    "ModelExists": "tether.models.errors",
+    "ModelNotFound": "tether.models.errors",
+    "ModelWriteFailed": "tether.models.errors",
+    "SampleNotDescribable": "tether.models.errors",
+    "SignatureError": "tether.models.errors",
+    "TrustedLoadWarning": "tether.models.errors",
+    "UnexpectedNull": "tether.models.errors",
+    "UnknownFlavor": "tether.models.errors",
+    "UnseenCategory": "tether.models.errors",
+    "UnseenCategoryWarning": "tether.models.errors",
+    "UnsupportedModel": "tether.models.errors",
+    "UntrustedModel": "tether.models.errors",
+    "WrongDtype": "tether.models.errors",
+    "WrongInputType": "tether.models.errors",
+    "WrongShape": "tether.models.errors",
+}
+
+__all__ = [
+    "BadManifest",
+    "CodeNotFound",
+    "CorruptModel",
+    "ExtraColumn",
+    "Flavor",
+    "LibraryVersionWarning",
+    "LoadedModel",
+    "MissingColumn",
+    "ModelExists",
+    "ModelMeta",
+    "ModelNotFound",
+    "ModelWriteFailed",
+    "SampleNotDescribable",
+    "Schema",
+    "Signature",
+    "SignatureError",
+    "TensorSpec",
+    "TrustedLoadWarning",
+    "UnexpectedNull",
+    "UnknownFlavor",
+    "UnseenCategory",
+    "UnseenCategoryWarning",
+    "UnsupportedModel",
+    "UntrustedModel",
+    "WrongDtype",
+    "WrongInputType",
+    "WrongShape",
+    "choose_flavor",
+    "flavor_names",
+    "get_flavor",
+    "load_model",
+    "register_flavor",
+    "save_model",
+]
+
+
+def __getattr__(name: str) -> Any:
+    return lazy_attribute(__name__, _LAZY, name)

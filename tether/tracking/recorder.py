@@ -97,6 +97,7 @@ class RunRecorder:
         self._entries: list[Entry] = []
         self._steps: dict[str, int] = {}
         self.logs = RunLogs()
+        self._ended = False  # a recorder is active only inside lifecycle.recording
 
     def __repr__(self) -> str:
         return f"<RunRecorder {self.id}>"

@@ -17,7 +17,7 @@ from typing import Any
 
 from tether.config.errors import InvalidSetting
 from tether.config.remotes import Remote, check_key, remotes_from_config, select_remote
-from tether.config.workspace import Workspace
+from tether.config.workspace import WorkspaceDir
 
 
 def _parse_str(value: Any) -> str:
@@ -183,7 +183,7 @@ class Settings:
 
     def __init__(
         self,
-        workspace: Workspace | None,
+        workspace: WorkspaceDir | None,
         resolved: dict[str, Resolved],
         remotes: Mapping[str, Remote] | None = None,
     ) -> None:
@@ -232,7 +232,7 @@ class Settings:
         return str(value)
 
 
-def _workspace_defaults(workspace: Workspace) -> dict[str, Any]:
+def _workspace_defaults(workspace: WorkspaceDir) -> dict[str, Any]:
     """Defaults that live inside the workspace: the embedded SQLite file and objects folder."""
     return {
         "store.url": "sqlite:///" + str(workspace.dir / "tether.db"),
@@ -254,7 +254,7 @@ def resolve_relative(key: str, value: Any, base: Path) -> Any:
 
 
 def load_settings(
-    workspace: Workspace | None,
+    workspace: WorkspaceDir | None,
     flags: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:

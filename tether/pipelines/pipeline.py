@@ -6,8 +6,7 @@ import functools
 import inspect
 import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tether.data.dataset_ref import DatasetRef
 from tether.pipelines.errors import InvalidPipeline, NotImportable
@@ -15,6 +14,9 @@ from tether.pipelines.executors.base import Executor
 from tether.pipelines.graph import Const, Graph, OutputRef, Outputs, building
 from tether.pipelines.result import PipelineRun
 from tether.pipelines.task import FunctionRef
+
+if TYPE_CHECKING:
+    from tether.workspace import Workspace
 
 RESERVED = ("executor", "max_workers", "no_cache", "workspace")
 
@@ -87,7 +89,7 @@ class Pipeline:
         executor: str | Executor | None = None,
         max_workers: int | None = None,
         no_cache: bool = False,
-        workspace: str | os.PathLike[str] | None = None,
+        workspace: Workspace | str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> PipelineRun:
         if args:
@@ -108,7 +110,7 @@ class Pipeline:
         executor: str | Executor | None = None,
         max_workers: int | None = None,
         no_cache: bool = False,
-        workspace: str | os.PathLike[str] | None = None,
+        workspace: Workspace | str | os.PathLike[str] | None = None,
         on_step: Callable[[Any], None] | None = None,
         resumes: str | None = None,
         reuse: Mapping[str, Any] | None = None,
@@ -124,7 +126,7 @@ class Pipeline:
             executor=executor,
             max_workers=max_workers,
             no_cache=no_cache,
-            workspace=Path(workspace) if workspace is not None else None,
+            workspace=workspace,
             on_step=on_step,
             resumes=resumes,
             reuse=dict(reuse or {}),

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from tether.data import CheckoutReport, DataRepo, LinkMode, PointerCheckout, Transfer
     from tether.data.dataset_ref import DatasetRef
     from tether.objects import Progress
+    from tether.tracking.active import ActiveRun
     from tether.tracking.datasets import DatasetHandle
     from tether.tracking.recorder import RunRecorder
-    from tether.tracking.run import ActiveRun
     from tether.tracking.view import RunList, RunView
 
 

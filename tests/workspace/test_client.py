@@ -88,3 +88,11 @@ def test_push_pull_and_checkout_through_the_client(root: Path, tmp_path: Path) -
     other.checkout("images@1", to=clone / "out")
     assert (clone / "out" / "a.txt").read_text() == "alpha"
     assert other.dataset("images@1").version == 1
+
+
+def test_a_closed_workspace_opens_its_store_again_on_use(root: Path) -> None:
+    with tether.Workspace(root) as ws, ws.run(name="first", capture=False):
+        pass
+    with ws.run(name="second", capture=False):  # after close: reopened, not a dead store
+        pass
+    assert sorted(r.name for r in ws.search_runs()) == ["first", "second"]

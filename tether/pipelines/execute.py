@@ -21,7 +21,7 @@ from tether.pipelines.task import ObjectsSpec
 from tether.pipelines.values import store_value
 
 if TYPE_CHECKING:
-    from tether.pipelines.pipeline import Pipeline
+    from tether.pipelines.pipeline_def import Pipeline
     from tether.workspace import Workspace
 
 
@@ -53,7 +53,7 @@ def execute(
     resumes: str | None,
     reuse: dict[str, Any],
 ) -> PipelineRun:
-    from tether.pipelines.pipeline import check_importable, graph_spec, returns_spec
+    from tether.pipelines.pipeline_def import check_importable, graph_spec, returns_spec
     from tether.store import ObjectRecord
     from tether.tracking.api import run as tracked_run
     from tether.tracking.session import open_session

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import tether.tracking.lifecycle as lifecycle
 from tether.errors import InvalidInput
+from tether.tracking.active import ActiveRun, params_text
 from tether.tracking.provenance import capture_provenance
 from tether.tracking.recorder import RunRecorder
-from tether.tracking.run import ActiveRun, params_text
 from tether.tracking.session import flush_sessions, open_session
 from tether.tracking.view import RunList, RunView
 from tether.workspace import Workspace

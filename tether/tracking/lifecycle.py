@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from tether.tracking.active import ActiveRun
     from tether.tracking.recorder import RunRecorder
-    from tether.tracking.run import ActiveRun
 
 
 _lock = threading.RLock()

@@ -28,8 +28,12 @@ class Session:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self.settings: Settings = workspace.settings
-        self.store: Store = workspace.store
         self._flusher: int | None = None
+
+    @property
+    def store(self) -> Store:
+        """The workspace's store (opened again if the workspace was closed meanwhile)."""
+        return self.workspace.store
 
     @property
     def objects(self) -> ObjectStore:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from tether.tracking.active import HEARTBEAT_S
 from tether.tracking.process import process_alive
-from tether.tracking.run import HEARTBEAT_S
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -55,6 +55,7 @@ class Workspace:
         self.location: WorkspaceDir = find_workspace(path)
         self.overrides: dict[str, Any] = settings_flags(overrides)
         self._settings: Settings | None = None
+        self._key: tuple[str, str, str] | None = None
         self._store: Store | None = None
         self._objects: ObjectStore | None = None
 
@@ -67,6 +68,7 @@ class Workspace:
         ws.location = settings.workspace
         ws.overrides = {}
         ws._settings = settings
+        ws._key = None
         ws._store = None
         ws._objects = None
         return ws
@@ -100,8 +102,10 @@ class Workspace:
     @property
     def key(self) -> tuple[str, str, str]:
         """What identifies the data this workspace reads and writes."""
-        settings = self.settings
-        return (settings.store_url, settings.objects_url, settings.project)
+        if self._key is None:
+            settings = self.settings
+            self._key = (settings.store_url, settings.objects_url, settings.project)
+        return self._key
 
     @property
     def store(self) -> Store:

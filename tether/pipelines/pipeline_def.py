@@ -18,14 +18,17 @@ from tether.pipelines.task import FunctionRef
 if TYPE_CHECKING:
     from tether.workspace import Workspace
 
-RESERVED = ("executor", "max_workers", "no_cache", "workspace")
+RESERVED = ("executor", "max_workers", "no_cache", "workspace", "raise_on_failure")
 
 
 class Pipeline:
     """Call it with the pipeline's params to run it; returns a :class:`PipelineRun`.
 
     Keyword-only run options: ``executor`` (``"processes"`` (default), ``"inline"``, ``"ray"``
-    or an ``Executor``), ``max_workers``, ``no_cache`` and ``workspace``.
+    or an ``Executor``), ``max_workers``, ``no_cache``, ``workspace`` and
+    ``raise_on_failure``: a run that does not finish raises :class:`PipelineFailed`, whose
+    ``result`` is the :class:`PipelineRun` with what did finish, unless it is False (then the
+    failed run is returned).
     """
 
     def __init__(self, fn: Callable[..., Any], name: str, experiment: str | None) -> None:
@@ -90,6 +93,7 @@ class Pipeline:
         max_workers: int | None = None,
         no_cache: bool = False,
         workspace: Workspace | str | os.PathLike[str] | None = None,
+        raise_on_failure: bool = True,
         **kwargs: Any,
     ) -> PipelineRun:
         if args:
@@ -101,6 +105,7 @@ class Pipeline:
             max_workers=max_workers,
             no_cache=no_cache,
             workspace=workspace,
+            raise_on_failure=raise_on_failure,
         )
 
     def run(
@@ -114,11 +119,12 @@ class Pipeline:
         on_step: Callable[[Any], None] | None = None,
         resumes: str | None = None,
         reuse: Mapping[str, Any] | None = None,
+        raise_on_failure: bool = True,
     ) -> PipelineRun:
         from tether.pipelines.execute import execute
 
         graph, returned, bound = self.build(params or {})
-        return execute(
+        result = execute(
             self,
             graph,
             returned,
@@ -131,6 +137,7 @@ class Pipeline:
             resumes=resumes,
             reuse=dict(reuse or {}),
         )
+        return result.check() if raise_on_failure else result
 
 
 def pipeline(

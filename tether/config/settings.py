@@ -136,6 +136,15 @@ def user_config_path(env: Mapping[str, str]) -> Path:
     return Path(base) / "tether" / "config.toml"
 
 
+def tether_environment() -> tuple[tuple[object, object], ...]:
+    """The ``TETHER_*`` variables, to notice that they changed; scanned as bytes where the OS
+    allows, which skips decoding every variable on each run start."""
+    if os.supports_bytes_environ:
+        env = os.environb
+        return tuple(sorted((k, env[k]) for k in env if k.startswith(b"TETHER_")))
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("TETHER_")))
+
+
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for name, value in table.items():

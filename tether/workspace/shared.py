@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tether.config import find_workspace, load_settings
-from tether.config.settings import user_config_path
+from tether.config.settings import tether_environment, user_config_path
 from tether.workspace.core import Workspace, settings_flags
 
 _lock = threading.Lock()
@@ -31,15 +31,6 @@ def _mtime(path: Path) -> int:
         return 0
 
 
-def _tether_environment() -> tuple[tuple[object, object], ...]:
-    """The ``TETHER_*`` variables; scanned as bytes where the OS allows, which skips decoding
-    every variable on each run start."""
-    if os.supports_bytes_environ:
-        env = os.environb
-        return tuple(sorted((k, env[k]) for k in env if k.startswith(b"TETHER_")))
-    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("TETHER_")))
-
-
 def open_workspace(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Workspace:
     """The shared workspace found from ``path`` (default: the current folder)."""
     location = find_workspace(path)
@@ -47,7 +38,7 @@ def open_workspace(path: str | os.PathLike[str] | None = None, **overrides: Any)
     source = (
         location.root,
         flags,
-        _tether_environment(),
+        tether_environment(),
         _mtime(location.config_path),
         _mtime(user_config_path(os.environ)),
     )

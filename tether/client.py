@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from tether.data import CheckoutReport, DataRepo, LinkMode, PointerCheckout, Transfer
     from tether.data.dataset_ref import DatasetRef
     from tether.objects import Progress
+    from tether.store import DatasetVersion
     from tether.tracking.active import ActiveRun
     from tether.tracking.datasets import DatasetHandle
     from tether.tracking.recorder import RunRecorder
@@ -69,6 +70,20 @@ class Workspace(_Core):
         from tether.tracking.datasets import dataset
 
         return dataset(ref, workspace=self)
+
+    def add(
+        self,
+        path: str | os.PathLike[str],
+        name: str | None = None,
+        message: str | None = None,
+        *,
+        pointer: bool = True,
+    ) -> DatasetVersion:
+        """Version ``path`` as the next version of dataset ``name`` (see ``tether data add``);
+        inside an active run, the run is recorded as its maker."""
+        from tether.tracking.datasets import add
+
+        return add(path, name, message, workspace=self, pointer=pointer)
 
     def data(self) -> DataRepo:
         """This workspace as the data functions (``tether.data.*``) take it."""

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 import tether
-import tether.data
 from tether.config import InvalidSetting, init_workspace
 from tether.config.remotes import add_remote
 from tether.tracking.session import close_sessions
@@ -74,7 +73,7 @@ def test_push_pull_and_checkout_through_the_client(root: Path, tmp_path: Path) -
     (root / "images").mkdir()
     (root / "images" / "a.txt").write_text("alpha")
     ws = tether.Workspace(root)
-    tether.data.add(ws.data(), root / "images", name="images")
+    assert ws.add(root / "images", "images").version == 1
     pushed = ws.push()
     assert [f"{v.dataset}@{v.version}" for v in pushed.versions] == ["images@1"]
     assert pushed.report.copied >= 2
@@ -96,3 +95,14 @@ def test_a_closed_workspace_opens_its_store_again_on_use(root: Path) -> None:
     with ws.run(name="second", capture=False):  # after close: reopened, not a dead store
         pass
     assert sorted(r.name for r in ws.search_runs()) == ["first", "second"]
+
+
+def test_plumbing_lives_in_its_packages_not_at_the_top() -> None:
+    import tether.config
+    import tether.objects
+    import tether.store
+
+    for name in ("open_store", "load_settings", "ObjectStore"):
+        assert not hasattr(tether, name), f"tether.{name} is plumbing"
+    assert tether.store.open_store and tether.config.load_settings and tether.objects.ObjectStore
+    assert tether.Workspace.__module__ == "tether.client"

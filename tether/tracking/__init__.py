@@ -15,10 +15,11 @@ from tether.tracking.api import (
     search_runs,
     set_tags,
 )
-from tether.tracking.view import RunView
+from tether.tracking.view import RunList, RunView
 
 __all__ = [
     "ActiveRun",
+    "RunList",
     "RunView",
     "active_run",
     "flush",

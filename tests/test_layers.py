@@ -15,6 +15,7 @@ LAYERS = [
     "tether.config",
     "tether.store",
     "tether.objects",
+    "tether.workspace",
     "tether.data",
     "tether.tracking",
     "tether.pipelines",
@@ -23,6 +24,7 @@ LAYERS = [
     "tether.monitoring",
     "tether.automation",
     "tether.server",
+    "tether.client",
     "tether.demo",
     "tether.cli",
 ]

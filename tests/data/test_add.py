@@ -181,7 +181,7 @@ def test_stat_cache_skips_unchanged_files(
     calls: list[int] = []
     real = hashing._read
     monkeypatch.setattr(hashing, "_read", lambda f: calls.append(1) or real(f))
-    fresh = DataRepo(repo.workspace, repo.store, repo.objects, repo.project)
+    fresh = DataRepo(repo.workspace)
     (ws / "d" / "f3").write_text("new")
     r = add(fresh, "d")
     assert r.hashed == 1 and len(calls) == 1 and r.version.version == 2
@@ -192,7 +192,7 @@ def test_objects_missing_from_store_are_stored_again(repo: DataRepo, ws: Path) -
     r = add(repo, "d")
     [entry] = repo.objects.read_tree(r.version.tree_digest).entries
     repo.objects.delete(entry.digest)
-    fresh = DataRepo(repo.workspace, repo.store, repo.objects, repo.project)
+    fresh = DataRepo(repo.workspace)
     add(fresh, "d")
     assert repo.objects.exists(entry.digest)
     repo.store.record_objects([ObjectRecord(entry.digest, 1)])

@@ -19,12 +19,10 @@ from tether.errors import InvalidInput
 CHECKOUTS = textwrap.dedent(
     """
     import sys
-    from tether.config import find_workspace
     from tether.data import DataRepo, checkout
-    from tether.tracking.session import open_session
+    from tether.workspace import Workspace
 
-    session = open_session(sys.argv[1])
-    repo = DataRepo(find_workspace(sys.argv[1]), session.store, session.objects, session.project)
+    repo = DataRepo(Workspace(sys.argv[1]))
     print("ready", flush=True)
     for i in range(int(sys.argv[2])):
         checkout(repo, "d@1" if i % 2 else "d@2")

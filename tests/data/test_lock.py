@@ -14,6 +14,7 @@ import pytest
 from tests.data.conftest import write_tree
 from tether.data import DataRepo, DatasetBusy, add, checkout
 from tether.data.lock import dataset_lock
+from tether.workspace import Workspace
 
 HOLD = textwrap.dedent(
     """
@@ -49,7 +50,7 @@ def test_add_waits_then_fails_naming_the_holder(repo: DataRepo, ws: Path) -> Non
     write_tree(ws / "d", {"a": "1"})
     holder = _holder(ws, ws / "d")
     try:
-        busy = DataRepo(repo.workspace, repo.store, repo.objects, repo.project, lock_timeout_s=0.2)
+        busy = DataRepo(Workspace(ws, **{"data.lock_timeout_s": 0.2}))
         with pytest.raises(DatasetBusy, match=rf"d is locked by process {holder.pid} \(a tether"):
             add(busy, "d")
         assert repo.store.list_datasets(repo.project) == []
@@ -68,7 +69,7 @@ def test_checkout_waits_for_the_lock_too(repo: DataRepo, ws: Path) -> None:
     add(repo, "d")
     holder = _holder(ws, ws / "d")
     try:
-        busy = DataRepo(repo.workspace, repo.store, repo.objects, repo.project, lock_timeout_s=0.2)
+        busy = DataRepo(Workspace(ws, **{"data.lock_timeout_s": 0.2}))
         with pytest.raises(DatasetBusy, match=rf"locked by process {holder.pid}"):
             checkout(busy, "d@1")
         assert (ws / "d" / "a").read_text() == "2"

@@ -21,18 +21,7 @@ app = typer.Typer(
 
 
 def _repo(ctx: typer.Context) -> DataRepo:
-    from tether.data import DataRepo
-
-    cli = get(ctx)
-    settings = cli.settings()
-    return DataRepo(
-        cli.workspace(),
-        cli.store,  # opened only by commands that need it
-        cli.objects(),
-        settings.project,
-        workers=settings.objects_workers,
-        lock_timeout_s=settings["data.lock_timeout_s"],
-    )
+    return get(ctx).data_repo()
 
 
 def _size(n: int) -> str:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from tether.data.ref import parse_ref
     from tether.data.repo import DataRepo
     from tether.data.restore import PointerCheckout, checkout, checkout_pointers
+    from tether.data.transfer import Transfer, pull, push
 
 # public name -> module that defines it
 _LAZY = {
@@ -75,6 +76,9 @@ _LAZY = {
     "DataRepo": "tether.data.repo",
     "DatasetStatus": "tether.data.changes",
     "status": "tether.data.changes",
+    "Transfer": "tether.data.transfer",
+    "push": "tether.data.transfer",
+    "pull": "tether.data.transfer",
 }
 
 __all__ = [
@@ -98,6 +102,7 @@ __all__ = [
     "Pointer",
     "PointerCheckout",
     "ReservedPath",
+    "Transfer",
     "UnreadableFile",
     "UnsafeDestination",
     "UnsafePointer",
@@ -109,6 +114,8 @@ __all__ = [
     "files",
     "find_pointers",
     "parse_ref",
+    "pull",
+    "push",
     "read_pointer",
     "resolve",
     "status",

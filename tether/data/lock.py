@@ -17,14 +17,18 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tether.config import Workspace
+from tether.config import WorkspaceDir
 from tether.data.errors import DatasetBusy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from tether.workspace import Workspace
 
 DEFAULT_TIMEOUT_S = 60.0
 POLL_S = 0.05
 
 
-def lock_path(workspace: Workspace, data: Path) -> Path:
+def lock_path(workspace: WorkspaceDir | Workspace, data: Path) -> Path:
     """The lock file of the data at ``data`` (any spelling of the same real path)."""
     real = os.path.realpath(data)
     rel = os.path.relpath(real, os.path.realpath(workspace.root))
@@ -41,7 +45,7 @@ def _holder(fd: int) -> str:
 
 @contextlib.contextmanager
 def dataset_lock(
-    workspace: Workspace, data: Path, *, timeout: float = DEFAULT_TIMEOUT_S
+    workspace: WorkspaceDir | Workspace, data: Path, *, timeout: float = DEFAULT_TIMEOUT_S
 ) -> Iterator[None]:
     """Hold the lock of ``data`` for the ``with`` block; wait up to ``timeout`` seconds."""
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tether.config import Workspace
 from tether.config.locate import DIRNAME
 from tether.data.errors import (
     HoldsDataset,
@@ -15,6 +14,11 @@ from tether.data.errors import (
     WholeWorkspace,
 )
 from tether.data.pointer_files import SUFFIX
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from tether.config import WorkspaceDir
+    from tether.workspace import Workspace
 
 RESERVED = frozenset({".git", DIRNAME})
 """Names that data never takes and checkout never writes: git's repository and the workspace's
@@ -39,7 +43,7 @@ def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def inside_workspace(workspace: Workspace, path: str | os.PathLike[str]) -> Path:
+def inside_workspace(workspace: WorkspaceDir | Workspace, path: str | os.PathLike[str]) -> Path:
     """The absolute path of ``path``; WholeWorkspace when it is the workspace root or holds it,
     OutsideWorkspace when it (or its target) is outside,
     ReservedPath when it is (or lies in) a ``.git`` or ``.tether`` folder."""
@@ -60,7 +64,7 @@ def inside_workspace(workspace: Workspace, path: str | os.PathLike[str]) -> Path
     return Path(absolute)
 
 
-def relative(workspace: Workspace, path: Path) -> str:
+def relative(workspace: WorkspaceDir | Workspace, path: Path) -> str:
     """``path`` relative to the workspace root, as a POSIX string (for messages and inputs)."""
     try:
         return path.resolve().relative_to(workspace.root.resolve()).as_posix()

@@ -22,7 +22,8 @@ from tether.pipelines.task import ObjectsSpec
 from tether.pipelines.values import store_value
 
 if TYPE_CHECKING:
-    from tether.pipelines.pipeline import Pipeline
+    from tether.pipelines.pipeline_def import Pipeline
+    from tether.workspace import Workspace
 
 
 def _objects_spec(session: Any) -> ObjectsSpec:
@@ -48,7 +49,7 @@ def execute(
     executor: str | Executor | None,
     max_workers: int | None,
     no_cache: bool,
-    workspace: Path | None,
+    workspace: Workspace | str | os.PathLike[str] | None,
     on_step: Any,
     resumes: str | None,
     reuse: dict[str, Any],
@@ -57,12 +58,8 @@ def execute(
     from tether.tracking.api import run as tracked_run
     from tether.tracking.session import open_session
 
-    session = open_session(workspace)
-    ws = session.settings.workspace
-    if ws is None:
-        from tether.config import WorkspaceNotFound
-
-        raise WorkspaceNotFound("pipelines need a workspace; create one with `tether init`")
+    session = open_session(workspace)  # WorkspaceNotFound outside a workspace
+    ws = session.workspace
     returns = returns_spec(returned)
     resolver = Resolver(session)
     params = {k: resolver.resolve(v) for k, v in params.items()}
@@ -81,7 +78,7 @@ def execute(
         pipe.name,
         {k: plain(v) for k, v in params.items()},
         tags,
-        workspace=ws.root,
+        workspace=ws,
     ) as parent:
         record.add_io(session, parent.id, input_rows(params))
         consts: dict[int, str] = {}

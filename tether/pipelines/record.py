@@ -39,7 +39,7 @@ PIPELINE_TAG = "tether.pipeline"
 
 def _param_text(params: dict[str, Any]) -> dict[str, str]:
     from tether.pipelines.datasets import plain
-    from tether.tracking.run import params_text
+    from tether.tracking.active import params_text
 
     return params_text({k: plain(v) for k, v in params.items()})
 

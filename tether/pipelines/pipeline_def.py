@@ -6,8 +6,7 @@ import functools
 import inspect
 import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tether.data.dataset_ref import DatasetRef
 from tether.pipelines.errors import InvalidPipeline
@@ -17,14 +16,20 @@ from tether.pipelines.result import PipelineRun
 from tether.pipelines.task import FunctionRef
 from tether.store.validate import entity_name
 
-RESERVED = ("executor", "max_workers", "no_cache", "workspace")
+if TYPE_CHECKING:
+    from tether.workspace import Workspace
+
+RESERVED = ("executor", "max_workers", "no_cache", "workspace", "raise_on_failure")
 
 
 class Pipeline:
     """Call it with the pipeline's params to run it; returns a :class:`PipelineRun`.
 
     Keyword-only run options: ``executor`` (``"processes"`` (default), ``"inline"``, ``"ray"``
-    or an ``Executor``), ``max_workers``, ``no_cache`` and ``workspace``.
+    or an ``Executor``), ``max_workers``, ``no_cache``, ``workspace`` and
+    ``raise_on_failure``: a run that does not finish raises :class:`PipelineFailed`, whose
+    ``result`` is the :class:`PipelineRun` with what did finish, unless it is False (then the
+    failed run is returned).
     """
 
     def __init__(self, fn: Callable[..., Any], name: str, experiment: str | None) -> None:
@@ -88,7 +93,8 @@ class Pipeline:
         executor: str | Executor | None = None,
         max_workers: int | None = None,
         no_cache: bool = False,
-        workspace: str | os.PathLike[str] | None = None,
+        workspace: Workspace | str | os.PathLike[str] | None = None,
+        raise_on_failure: bool = True,
         **kwargs: Any,
     ) -> PipelineRun:
         if args:
@@ -100,6 +106,7 @@ class Pipeline:
             max_workers=max_workers,
             no_cache=no_cache,
             workspace=workspace,
+            raise_on_failure=raise_on_failure,
         )
 
     def run(
@@ -109,15 +116,16 @@ class Pipeline:
         executor: str | Executor | None = None,
         max_workers: int | None = None,
         no_cache: bool = False,
-        workspace: str | os.PathLike[str] | None = None,
+        workspace: Workspace | str | os.PathLike[str] | None = None,
         on_step: Callable[[Any], None] | None = None,
         resumes: str | None = None,
         reuse: Mapping[str, Any] | None = None,
+        raise_on_failure: bool = True,
     ) -> PipelineRun:
         from tether.pipelines.execute import execute
 
         graph, returned, bound = self.build(params or {})
-        return execute(
+        result = execute(
             self,
             graph,
             returned,
@@ -125,11 +133,12 @@ class Pipeline:
             executor=executor,
             max_workers=max_workers,
             no_cache=no_cache,
-            workspace=Path(workspace) if workspace is not None else None,
+            workspace=workspace,
             on_step=on_step,
             resumes=resumes,
             reuse=dict(reuse or {}),
         )
+        return result.check() if raise_on_failure else result
 
 
 def pipeline(

@@ -41,7 +41,7 @@ def test_import_tether_loads_no_heavy_library() -> None:
 
 
 def test_layer_packages_import_cheaply() -> None:
-    loaded = _modules_after("import tether.config, tether.store, tether.objects")
+    loaded = _modules_after("import tether.config, tether.store, tether.objects, tether.models")
     heavy = {"sqlalchemy", "alembic", "fsspec", "s3fs", "numpy", "pandas", "pyarrow", "psycopg"}
     assert not loaded & heavy, f"layer packages loaded {sorted(loaded & heavy)}"
 
@@ -54,27 +54,35 @@ def test_help_does_not_touch_storage_libraries() -> None:
     assert not loaded & heavy, f"tether --help loaded {sorted(loaded & heavy)}"
 
 
-def test_lazy_packages_name_no_submodule() -> None:
-    """A lazy package's public name that is also a submodule's name would turn into that module
-    once anything imports the submodule; every lazy name must import as what it says."""
+def test_no_public_name_shadows_a_submodule() -> None:
+    """A package's public name that is also a submodule's name turns into that module once
+    anything imports the submodule (or hides the submodule); in every package, every public
+    name must be what it says."""
     import importlib
     import pkgutil
 
-    for name in ("tether", "tether.config", "tether.data", "tether.objects"):
+    import tether
+
+    packages = ["tether"] + [
+        m.name for m in pkgutil.walk_packages(tether.__path__, "tether.") if m.ispkg
+    ]
+    clashes = []
+    for name in packages:
         package = importlib.import_module(name)
         submodules = {m.name for m in pkgutil.iter_modules(package.__path__)}
-        lazy = set(package._LAZY)
-        assert not lazy & submodules, f"{name}: {sorted(lazy & submodules)} are also submodules"
-        for public in lazy:
-            value = getattr(package, public)
-            assert not isinstance(value, type(package)), f"{name}.{public} is a module"
+        public = set(getattr(package, "__all__", ())) | set(getattr(package, "_LAZY", ()))
+        clashes += [f"{name}.{n}" for n in sorted(public & submodules)]
+        for n in public - submodules:
+            if isinstance(getattr(package, n), type(package)):
+                clashes.append(f"{name}.{n} (a module)")
+    assert not clashes, f"public names that are also submodules: {clashes}"
 
 
 def test_reading_settings_and_remotes_does_not_load_the_toml_editor(tmp_path: Path) -> None:
     """Every command reads the config; only `tether remote add/remove/default` edit it."""
     code = (
-        "from pathlib import Path\nfrom tether.config import Workspace, load_settings\n"
-        f"ws = Workspace(Path({str(tmp_path)!r}))\nws.dir.mkdir()\n"
+        "from pathlib import Path\nfrom tether.config import WorkspaceDir, load_settings\n"
+        f"ws = WorkspaceDir(Path({str(tmp_path)!r}))\nws.dir.mkdir()\n"
         'ws.config_path.write_text(\'[core]\\nproject = "p"\\nremote = "o"\\n'
         '[remotes.o]\\nurl = "/r"\\n\')\n'
         f"s = load_settings(ws, env={{'XDG_CONFIG_HOME': {str(tmp_path / 'xdg')!r}}})\n"

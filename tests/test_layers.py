@@ -15,6 +15,7 @@ LAYERS = [
     "tether.config",
     "tether.store",
     "tether.objects",
+    "tether.workspace",
     "tether.data",
     "tether.tracking",
     "tether.pipelines",
@@ -23,6 +24,7 @@ LAYERS = [
     "tether.monitoring",
     "tether.automation",
     "tether.server",
+    "tether.client",
     "tether.demo",
     "tether.cli",
 ]
@@ -41,6 +43,8 @@ def _layer(module: str) -> int | None:
 
 
 def _imports(tree: ast.AST, module: str, top_level_only: bool) -> set[str]:
+    """The tether modules (or package attributes) ``module`` imports, at module level or in
+    any function. ``from P import m`` of a submodule names ``P.m`` and ``P`` both."""
     found: set[str] = set()
     nodes = tree.body if top_level_only and isinstance(tree, ast.Module) else ast.walk(tree)
     for node in nodes:
@@ -54,6 +58,36 @@ def _imports(tree: ast.AST, module: str, top_level_only: bool) -> set[str]:
                 found.add(node.module)
                 found.update(f"{node.module}.{a.name}" for a in node.names)
     return {name for name in found if name.split(".")[0] == "tether"}
+
+
+def _runtime_imports(tree: ast.AST, module: str, modules: set[str]) -> set[str]:
+    """The tether modules that running ``module`` imports: at module level and inside
+    functions, but not under ``if TYPE_CHECKING:`` (annotations only). ``from P import m``
+    of a submodule ``m`` is an edge to ``P.m`` alone: that ``P`` is imported first is true of
+    every submodule import and makes no cycle of its own."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and ast.unparse(child.test) == "TYPE_CHECKING":
+                for other in child.orelse:
+                    visit_one(other)
+            else:
+                visit_one(child)
+
+    def visit_one(node: ast.AST) -> None:
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = module.rsplit(".", node.level)[0] if node.level else ""
+            package = ".".join(p for p in (base, node.module or "") if p)
+            for a in node.names:
+                sub = f"{package}.{a.name}"
+                found.add(sub if sub in modules else package)
+        visit(node)
+
+    visit(tree)
+    return {name for name in found if name in modules and name != module}
 
 
 def _sources() -> dict[str, ast.AST]:
@@ -80,23 +114,32 @@ def test_layers_import_only_downward() -> None:
     assert not violations, "upward imports:\n" + "\n".join(sorted(violations))
 
 
-def test_no_import_cycles_at_module_level() -> None:
+def test_no_import_cycles() -> None:
+    """No cycle among the imports a module runs, whether at module level or inside a function
+    (a function-level import only postpones a cycle, it does not remove it)."""
     sources = _sources()
-    graph = {
-        m: {i for i in _imports(t, m, top_level_only=True) if i in sources and i != m}
-        for m, t in sources.items()
-    }
+    graph = {m: _runtime_imports(t, m, set(sources)) for m, t in sources.items()}
     state: dict[str, int] = {}
 
     def visit(node: str, path: list[str]) -> None:
         state[node] = 1
-        for nxt in graph[node]:
+        for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
                 raise AssertionError("import cycle: " + " -> ".join([*path, node, nxt]))
             if nxt not in state:
                 visit(nxt, [*path, node])
         state[node] = 2
 
-    for module in graph:
+    for module in sorted(graph):
         if module not in state:
             visit(module, [])
+
+
+def test_the_cycle_check_sees_imports_inside_functions() -> None:
+    code = (
+        "from __future__ import annotations\nfrom typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from tether.c import C\n"
+        "def f():\n    from tether.b import g\n    from tether import d\n"
+    )
+    modules = {"tether.a", "tether.b", "tether.c", "tether.d"}
+    assert _runtime_imports(ast.parse(code), "tether.a", modules) == {"tether.b", "tether.d"}

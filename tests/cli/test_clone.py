@@ -413,3 +413,37 @@ def test_a_fresh_clone_pulls_an_older_version_by_name(
     assert "pulled 2 versions" in out and "registered" not in out
     assert run("data", "checkout", "images@2") == 0
     assert read(here / "data" / "images") == V2
+
+
+def test_a_clone_knows_the_history_even_when_only_the_latest_version_was_pushed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    os.chdir(root)
+    assert run("init", "--project", "p") == 0
+    assert run("remote", "add", "origin", str(tmp_path / "remote"), "--default") == 0
+    write(root / "data" / "images", V1)
+    assert run("data", "add", "data/images", "-m", "first") == 0
+    write(root / "data" / "images", V2)
+    assert run("data", "add", "data/images", "-m", "second") == 0
+    assert run("data", "push") == 0  # the latest version's files; the history's records
+    assert "wrote 2 dataset-version records" in capsys.readouterr().out
+    git(root, "add", "-A")
+    git(root, "-c", "user.email=t@x", "-c", "user.name=t", "commit", "-qm", "data")
+
+    here = clone(root)
+    assert run("data", "pull") == 0 and run("data", "checkout") == 0
+    capsys.readouterr()
+    assert read(here / "data" / "images") == V2
+    assert run("data", "log", "images", "--json") == 0
+    log = json_lines(capsys.readouterr().out)
+    assert [(v["version"], v["message"]) for v in log] == [(2, "second"), (1, "first")]
+    assert run("data", "diff", "images@1", "images@2", "--json") == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert (summary["added"], summary["modified"], summary["unchanged"]) == (1, 1, 1)
+    assert run("data", "checkout", "images@1") == 1  # its b.txt was never pushed
+    err = capsys.readouterr().err
+    assert "missing" in err and "tether data pull" in err
+    assert read(here / "data" / "images") == V2  # nothing changed

@@ -90,3 +90,34 @@ def test_delete_hides_a_dataset_until_restored(
     assert [(r["dataset"], r["deleted"]) for r in rows] == [("imgs", False), ("labels", False)]
     assert run("data", "delete", "nope") == 1
     assert "dataset 'nope' does not exist" in capsys.readouterr().err
+
+
+def test_hostile_adds_are_one_line_errors_and_record_nothing(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    (ws / "d").mkdir()
+    (ws / "d" / "a").write_text("1")
+    with open(os.fsencode(str(ws / "d")) + b"/\xff.bin", "wb") as f:
+        f.write(b"x")
+    cases = [
+        (["data", "add", "."], "is the workspace"),
+        (["data", "add", "d", "--name", "bad/name"], "not a valid name"),
+        (["data", "add", "d"], "is not valid UTF-8"),
+    ]
+    for args, problem in cases:
+        assert run(*args) == 1, args
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and problem in err and err.count("\n") == 1, err
+    assert not (ws / "d.tether").exists() and not (ws / ".gitignore").exists()
+    os.unlink(os.fsencode(str(ws / "d")) + b"/\xff.bin")
+    (tmp_path / "mine").write_text("secret\n")
+    (ws / ".gitignore").symlink_to(tmp_path / "mine")
+    assert run("data", "add", "d") == 1
+    err = capsys.readouterr().err
+    assert ".gitignore is a symbolic link" in err and err.count("\n") == 1
+    assert not (ws / "d.tether").exists()
+    assert run("data", "add", "d", "--force") == 0
+    assert (ws / ".gitignore").read_text() == "/d\n"
+    assert (tmp_path / "mine").read_text() == "secret\n"

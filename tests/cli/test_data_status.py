@@ -162,3 +162,40 @@ def test_other_arguments_and_empty_workspaces_go_to_typer(
     assert run("-C", str(tmp_path / "nowhere"), "data", "status") == 1
     assert "no Tether workspace found" in capsys.readouterr().err
     assert answers == [False, False, False]
+
+
+def test_both_paths_share_one_formatting_clean_and_dirty(
+    ws: Path,
+    answers: list[bool],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Text and --json come from one function (fast.render) on either path: the text printed
+    is the rendering of the rows that --json prints, byte for byte, clean or not."""
+    for args in (["data", "status"], ["data", "status", "--json"]):
+        assert _status(capsys, *args) == _typer_status(capsys, monkeypatch, *args)
+    assert answers == [True, True]
+    clean = _status(capsys, "data", "status", "--json")
+    assert _status(capsys, "data", "status") == fast.render(json.loads(clean), as_json=False)
+
+    (ws / "sub" / "tabs" / "a" / "3.bin").write_bytes(b"other")
+    (ws / "sub" / "tabs" / "a" / "0.bin").unlink()
+    (ws / "sub" / "tabs" / "a" / "new.bin").write_bytes(b"new")
+    shutil.rmtree(ws / "imgs")
+    text = _status(capsys, "data", "status")
+    rows = json.loads(_status(capsys, "data", "status", "--json"))
+    assert answers == [True, True, True, True, False, False]
+    assert text == (
+        "imgs  (imgs@1): missing; restore it with `tether data checkout`\n"
+        "notes.txt  (notes.txt@1): up to date\n"
+        "sub/tabs  (tables@1): 1 added, 1 removed, 1 modified\n"
+        "  added:     a/new.bin\n"
+        "  removed:   a/0.bin\n"
+        "  modified:  a/3.bin\n"
+    )
+    assert text == fast.render(rows, as_json=False)
+    assert [(r["path"], r["clean"], r["missing"]) for r in rows] == [
+        ("imgs", False, True),
+        ("notes.txt", True, False),
+        ("sub/tabs", False, False),
+    ]

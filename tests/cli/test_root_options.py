@@ -95,6 +95,7 @@ CASES: dict[str, tuple[str, ...]] = {
     "objects put": ("objects put {ws}/m.bin", "{digest}"),
     "objects get": ("objects get {digest} {ws}/out.bin", ""),
     "objects verify": ("objects verify", "ok"),
+    "objects repair": ("objects repair", "nothing to repair"),
     "objects ls": ("objects ls", "{digest}"),
     "objects show": ("objects show {tree}", "a.txt"),
     "store info": ("store info", "elsewhere"),

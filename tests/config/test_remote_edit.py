@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tether.config import Workspace, init_workspace, load_settings
+from tether.config import WorkspaceDir, init_workspace, load_settings
 from tether.config.remote_checks import InvalidRemote
 from tether.config.remote_edit import add_remote, remove_remote, set_default_remote
 
@@ -41,13 +41,13 @@ url = \'\'\'sqlite:////srv/[remotes.fake]/tether.db\'\'\'
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
+def ws(tmp_path: Path) -> WorkspaceDir:
     workspace, _ = init_workspace(tmp_path / "proj")
     workspace.config_path.write_text(HAND_WRITTEN)
     return workspace
 
 
-def test_add_remove_default_change_only_their_lines(ws: Workspace, tmp_path: Path) -> None:
+def test_add_remove_default_change_only_their_lines(ws: WorkspaceDir, tmp_path: Path) -> None:
     path = ws.config_path
     assert load_settings(ws, env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")}).remote().name == (
         "origin"
@@ -82,7 +82,7 @@ def test_add_remove_default_change_only_their_lines(ws: Workspace, tmp_path: Pat
     assert list(settings.remotes) == ["origin"] and settings.default_remote is None
 
 
-def test_a_new_default_goes_after_the_last_key_not_after_the_comments(ws: Workspace) -> None:
+def test_a_new_default_goes_after_the_last_key_not_after_the_comments(ws: WorkspaceDir) -> None:
     path = ws.config_path
     path.write_text('[core]\nproject = "p"\n\n# the store, later\n[store]\n')
     set_default_remote(path, "origin")
@@ -95,7 +95,7 @@ def test_a_new_default_goes_after_the_last_key_not_after_the_comments(ws: Worksp
     "name",
     ['a"b', "a]b", "[x]", "a\nb", "a.b", "a b", "a'b", "", "-a", "x" * 65, "a=b", "é"],
 )
-def test_hostile_names_are_refused_and_the_file_is_untouched(ws: Workspace, name: str) -> None:
+def test_hostile_names_are_refused_and_the_file_is_untouched(ws: WorkspaceDir, name: str) -> None:
     with pytest.raises(InvalidRemote, match="invalid remote name"):
         add_remote(ws.config_path, name, "/x")
     with pytest.raises(InvalidRemote, match="invalid remote name"):
@@ -107,7 +107,9 @@ def test_hostile_names_are_refused_and_the_file_is_untouched(ws: Workspace, name
     "url",
     ['/data/with "quotes"', "/data/it's", "/data/back\\slash", '/x"]\n[core]', "/é/ü"],
 )
-def test_urls_with_quotes_are_quoted_and_read_back(ws: Workspace, tmp_path: Path, url: str) -> None:
+def test_urls_with_quotes_are_quoted_and_read_back(
+    ws: WorkspaceDir, tmp_path: Path, url: str
+) -> None:
     if "\n" in url:
         with pytest.raises(InvalidRemote, match="control character"):
             add_remote(ws.config_path, "odd", url)
@@ -120,7 +122,7 @@ def test_urls_with_quotes_are_quoted_and_read_back(ws: Workspace, tmp_path: Path
 
 
 @pytest.mark.parametrize("bad", ["s3://b/x\ny", "s3://b/\tx", "s3://b/x\x00"])
-def test_control_characters_in_urls_are_refused(ws: Workspace, bad: str) -> None:
+def test_control_characters_in_urls_are_refused(ws: WorkspaceDir, bad: str) -> None:
     with pytest.raises(InvalidRemote, match="control character"):
         add_remote(ws.config_path, "r", bad)
     with pytest.raises(InvalidRemote, match="control character"):

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from tether.config import InvalidSetting, Settings, Workspace, init_workspace, load_settings
+from tether.config import InvalidSetting, Settings, WorkspaceDir, init_workspace, load_settings
 from tether.config.remote_checks import InvalidRemote, check_url
 from tether.config.remote_edit import (
     RemoteExists,
@@ -17,16 +17,16 @@ from tether.config.toml_edit import ConfigNotEditable
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
+def ws(tmp_path: Path) -> WorkspaceDir:
     workspace, _ = init_workspace(tmp_path / "proj")
     return workspace
 
 
-def settings(ws: Workspace, tmp_path: Path) -> Settings:
+def settings(ws: WorkspaceDir, tmp_path: Path) -> Settings:
     return load_settings(ws, env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
 
 
-def test_add_keeps_comments_and_settings_read_it_back(ws: Workspace, tmp_path: Path) -> None:
+def test_add_keeps_comments_and_settings_read_it_back(ws: WorkspaceDir, tmp_path: Path) -> None:
     before = ws.config_path.read_text()
     add_remote(ws.config_path, "origin", "s3://bucket/tether", endpoint_url="http://127.0.0.1:9000")
     add_remote(ws.config_path, "backup", "../backup", default=True)
@@ -51,7 +51,7 @@ def test_add_keeps_comments_and_settings_read_it_back(ws: Workspace, tmp_path: P
     assert s.resolved["core.remote"].source == str(ws.config_path)
 
 
-def test_core_remote_goes_into_the_existing_core_table(ws: Workspace) -> None:
+def test_core_remote_goes_into_the_existing_core_table(ws: WorkspaceDir) -> None:
     ws.config_path.write_text(
         "# top comment\n[core]\nproject = 'p'  # the project\n\n# about objects\n[objects]\n"
         "workers = 4\n"
@@ -66,7 +66,7 @@ def test_core_remote_goes_into_the_existing_core_table(ws: Workspace) -> None:
     assert "project = 'p'  # the project" in ws.config_path.read_text()
 
 
-def test_duplicate_needs_force_which_edits_in_place(ws: Workspace, tmp_path: Path) -> None:
+def test_duplicate_needs_force_which_edits_in_place(ws: WorkspaceDir, tmp_path: Path) -> None:
     ws.config_path.write_text(
         '[remotes.origin]\n# where the team keeps data\nurl = "s3://old/x"  # old bucket\n'
         'endpoint_url = "http://minio:9000"\n\n[objects]\nworkers = 2\n'
@@ -84,7 +84,7 @@ def test_duplicate_needs_force_which_edits_in_place(ws: Workspace, tmp_path: Pat
     assert settings(ws, tmp_path).remotes["origin"].endpoint_url == "https://s3.example"
 
 
-def test_remove_drops_only_that_table_and_the_default(ws: Workspace, tmp_path: Path) -> None:
+def test_remove_drops_only_that_table_and_the_default(ws: WorkspaceDir, tmp_path: Path) -> None:
     template = ws.config_path.read_text()
     add_remote(ws.config_path, "a", "/remote/a", default=True)
     add_remote(ws.config_path, "b", "/remote/b")
@@ -102,7 +102,7 @@ def test_remove_drops_only_that_table_and_the_default(ws: Workspace, tmp_path: P
         remove_remote(ws.config_path, "b")
 
 
-def test_no_default_and_unknown_remote_say_what_to_do(ws: Workspace, tmp_path: Path) -> None:
+def test_no_default_and_unknown_remote_say_what_to_do(ws: WorkspaceDir, tmp_path: Path) -> None:
     with pytest.raises(NoDefaultRemote, match=r"tether remote add NAME URL --default"):
         settings(ws, tmp_path).remote()
     add_remote(ws.config_path, "origin", "/r")
@@ -133,7 +133,7 @@ def test_bad_urls_are_refused(url: str, message: str) -> None:
     assert "hunter2" not in str(caught.value) and "sig=abc" not in str(caught.value)
 
 
-def test_good_urls_and_endpoints(ws: Workspace) -> None:
+def test_good_urls_and_endpoints(ws: WorkspaceDir) -> None:
     for url in [
         "s3://b/p",
         "gs://b",
@@ -163,7 +163,7 @@ def test_config_url_rewrites_relative_paths_against_the_root(tmp_path: Path) -> 
     assert config_url("s3://b/p", root, cwd=sub) == "s3://b/p"
 
 
-def test_bad_remote_tables_in_a_config_file(ws: Workspace, tmp_path: Path) -> None:
+def test_bad_remote_tables_in_a_config_file(ws: WorkspaceDir, tmp_path: Path) -> None:
     cases = {
         '[remotes.origin]\nurl = "/x"\ntoken = "s3cr3t"\n': "unknown field 'token'",
         '[remotes.origin]\nendpoint_url = "http://x:1"\n': "has no url",
@@ -178,7 +178,7 @@ def test_bad_remote_tables_in_a_config_file(ws: Workspace, tmp_path: Path) -> No
             settings(ws, tmp_path)
 
 
-def test_user_config_remotes_and_workspace_override(ws: Workspace, tmp_path: Path) -> None:
+def test_user_config_remotes_and_workspace_override(ws: WorkspaceDir, tmp_path: Path) -> None:
     user = tmp_path / "xdg" / "tether" / "config.toml"
     user.parent.mkdir(parents=True)
     user.write_text(
@@ -191,7 +191,7 @@ def test_user_config_remotes_and_workspace_override(ws: Workspace, tmp_path: Pat
     assert s.remotes["mine"].url == "/ws/store"
 
 
-def test_other_forms_are_edited_as_written(ws: Workspace) -> None:
+def test_other_forms_are_edited_as_written(ws: WorkspaceDir) -> None:
     ws.config_path.write_text('[core]\nproject = "p"\n[remotes]\norigin = { url = "/x" }  # old\n')
     add_remote(ws.config_path, "origin", "/y", force=True)
     assert ws.config_path.read_text() == (
@@ -204,7 +204,7 @@ def test_other_forms_are_edited_as_written(ws: Workspace) -> None:
     assert ws.config_path.read_text() == 'core.project = "p"  # dotted\ncore.remote = "x"\n'
 
 
-def test_an_edit_that_cannot_be_made_leaves_the_file_alone(ws: Workspace) -> None:
+def test_an_edit_that_cannot_be_made_leaves_the_file_alone(ws: WorkspaceDir) -> None:
     # an inline `remotes` table cannot be extended by a [remotes.NAME] table
     text = 'remotes = { origin = { url = "/x" } }\n'
     ws.config_path.write_text(text)
@@ -214,7 +214,7 @@ def test_an_edit_that_cannot_be_made_leaves_the_file_alone(ws: Workspace) -> Non
     assert not list(ws.dir.glob(".config.toml.*"))  # no temporary file left behind
 
 
-def test_headers_inside_multiline_strings_and_crlf(ws: Workspace, tmp_path: Path) -> None:
+def test_headers_inside_multiline_strings_and_crlf(ws: WorkspaceDir, tmp_path: Path) -> None:
     text = (
         '[core]\r\nproject = "p"\r\nnote = """\r\n[remotes.fake]\r\nurl = "/x"\r\n"""\r\n'
         '[remotes.real]\r\nurl = "/real"\r\n'

@@ -28,10 +28,7 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 @pytest.fixture
 def repo(ws: Path) -> DataRepo:
-    from tether.config import find_workspace
-
-    session = open_session(ws)
-    return DataRepo(find_workspace(ws), session.store, session.objects, session.project, workers=4)
+    return DataRepo(open_session(ws).workspace, workers=4)
 
 
 def write_tree(root: Path, files: dict[str, bytes | str]) -> Path:

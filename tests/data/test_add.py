@@ -128,18 +128,44 @@ def test_file_changing_while_hashed(
     from tether.data import hashing
 
     real = hashing.hash_bytes
+    touches = iter(range(1, 100))
 
-    def touching(data: bytes) -> str:
-        target = ws / "d" / "b"
+    def touching(data: bytes) -> str:  # a writer that touches b while each pass reads it
         if data == b"2":
-            os.utime(target, ns=(1, 1))
+            n = next(touches)
+            os.utime(ws / "d" / "b", ns=(n, n))
         return real(data)
 
     monkeypatch.setattr(hashing, "hash_bytes", touching)
-    with pytest.raises(FileChanged, match=r"d/b changed while it was being hashed"):
+    with pytest.raises(FileChanged, match=r"d/b changed while it was being hashed on each of 3"):
         add(repo, "d")
+    assert next(touches) == 4  # three attempts, then a clear failure
     assert repo.store.list_datasets(repo.project) == []
     assert not (ws / "d.tether").exists()
+
+
+def test_file_replaced_once_while_hashed_is_hashed_again(
+    repo: DataRepo, ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that replaces a file while add reads another: the version is the folder after
+    the write (never a mix), found by walking again."""
+    write_tree(ws / "d", {"a": "1", "b": "2"})
+    from tether.data import hashing
+
+    real = hashing.hash_bytes
+    once = [True]
+
+    def replacing(data: bytes) -> str:
+        if data == b"1" and once:
+            once.clear()
+            (ws / "d" / "b.new").write_text("two")
+            os.replace(ws / "d" / "b.new", ws / "d" / "b")  # a new inode, as a checkout makes
+        return real(data)
+
+    monkeypatch.setattr(hashing, "hash_bytes", replacing)
+    r = add(repo, "d")
+    tree = repo.objects.read_tree(r.version.tree_digest)
+    assert {e.path: e.size for e in tree.entries} == {"a": 1, "b": 3}
 
 
 def test_stat_cache_skips_unchanged_files(
@@ -155,7 +181,7 @@ def test_stat_cache_skips_unchanged_files(
     calls: list[int] = []
     real = hashing._read
     monkeypatch.setattr(hashing, "_read", lambda f: calls.append(1) or real(f))
-    fresh = DataRepo(repo.workspace, repo.store, repo.objects, repo.project)
+    fresh = DataRepo(repo.workspace)
     (ws / "d" / "f3").write_text("new")
     r = add(fresh, "d")
     assert r.hashed == 1 and len(calls) == 1 and r.version.version == 2
@@ -166,7 +192,7 @@ def test_objects_missing_from_store_are_stored_again(repo: DataRepo, ws: Path) -
     r = add(repo, "d")
     [entry] = repo.objects.read_tree(r.version.tree_digest).entries
     repo.objects.delete(entry.digest)
-    fresh = DataRepo(repo.workspace, repo.store, repo.objects, repo.project)
+    fresh = DataRepo(repo.workspace)
     add(fresh, "d")
     assert repo.objects.exists(entry.digest)
     repo.store.record_objects([ObjectRecord(entry.digest, 1)])

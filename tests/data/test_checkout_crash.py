@@ -94,3 +94,24 @@ def test_a_killed_checkout_never_leaves_new_data_behind_an_old_pointer(
             assert _tether(ws, "data", "checkout").wait() == 0  # what status tells users to do
             assert read_tree(d) == contents[pointer]
     assert len(hits) >= 2  # the kills landed in more than one phase
+
+
+def test_the_next_add_rolls_back_a_killed_checkout_and_removes_dead_temp_files(
+    repo: DataRepo, ws: Path
+) -> None:
+    from tether.config.atomic import TEMP
+
+    write_tree(ws / "d", {"a.txt": "old"})
+    add(repo, "d")
+    dead = _dead_pid()
+    os.makedirs(ws / f".d.{OLD}{dead}-abc")  # killed between the two renames: no d at all
+    os.rename(ws / "d", ws / f".d.{OLD}{dead}-abc" / "x")
+    killed = [f".d.tether.{TEMP}{dead}-aa", f"..gitignore.{TEMP}{dead}-bb"]
+    live = f".d.tether.{TEMP}{os.getpid()}-cc"  # another writer in this process, still going
+    for name in [*killed, live]:
+        (ws / name).write_text("half")
+    result = add(repo, "d")
+    assert not result.created  # the old data came back, so it is the same version
+    assert read_tree(ws / "d") == {"a.txt": b"old"}
+    assert _leftovers(ws) == []
+    assert sorted(x for x in os.listdir(ws) if TEMP in x) == [live]

@@ -144,3 +144,27 @@ def test_cli_names_the_pointer_in_one_line(
     assert err.startswith("error: refusing pointer file ") and "..tether" in err
     assert err.count("\n") == 1
     assert not (ws / "d").exists()
+
+
+def test_a_symlinked_gitignore_stops_checkout_before_any_data_moves(
+    repo: DataRepo, ws: Path, tmp_path: Path
+) -> None:
+    from tether.config.errors import SymlinkedFile
+
+    write_tree(ws / "data" / "d", {"a.txt": "one"})
+    add(repo, "data/d")
+    write_tree(ws / "data" / "d", {"a.txt": "two"})
+    add(repo, "data/d")
+    target = tmp_path / "elsewhere"
+    target.write_text("secret\n")
+    gitignore = ws / "data" / ".gitignore"
+    gitignore.unlink()
+    gitignore.symlink_to(target)
+    with pytest.raises(SymlinkedFile):
+        checkout(repo, "d@1")
+    assert (ws / "data" / "d" / "a.txt").read_text() == "two"  # nothing moved
+    assert "version = 2" in (ws / "data" / "d.tether").read_text()
+    assert target.read_text() == "secret\n"
+    checkout(repo, "d@1", force=True)  # replaces the link itself, never writes through it
+    assert (ws / "data" / "d" / "a.txt").read_text() == "one"
+    assert not gitignore.is_symlink() and target.read_text() == "secret\n"

@@ -7,8 +7,7 @@ import pytest
 from sklearn import metrics as skm
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from tether.models.evaluation import evaluate, infer_task
-from tether.models.gate_errors import (
+from tether.models.errors import (
     DataNotFound,
     InvalidData,
     MetricNeedsProbabilities,
@@ -17,6 +16,7 @@ from tether.models.gate_errors import (
     SliceSyntaxError,
     UnknownMetric,
 )
+from tether.models.evaluation import evaluate, infer_task
 from tether.models.metrics import METRICS, classification
 
 from .gatekit import Fixed, table

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from tether.models.bootstrap import paired_bootstrap
+from tether.models.errors import EvaluationMismatch
 from tether.models.evaluation import Evaluation, evaluate
-from tether.models.gate_errors import EvaluationMismatch
 from tether.models.gating import Decision, compare, gate
 from tether.models.metrics import METRICS
 

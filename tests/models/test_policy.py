@@ -4,7 +4,7 @@ from typing import Any
 import pytest
 
 from tether.errors import InvalidInput, NotFound
-from tether.models.gate_errors import InvalidPolicy, PolicyNotFound
+from tether.models.errors import InvalidPolicy, PolicyNotFound
 from tether.models.policy import Policy, load_policy
 
 EXAMPLE = """

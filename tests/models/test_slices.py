@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tether.errors import InvalidInput
-from tether.models.gate_errors import SliceColumnError, SliceSyntaxError, SliceTooComplex
+from tether.models.errors import SliceColumnError, SliceSyntaxError, SliceTooComplex
 from tether.models.slices import BoolOp, Compare, In, IsNull, Node, Not, Slice, parse_slice
 
 

@@ -54,7 +54,9 @@ def test_manifest_round_trip(entries: list[TreeEntry]) -> None:
     assert again.to_bytes() == tree.to_bytes()
 
 
-@pytest.mark.parametrize("bad", ["", "/abs", "a/../b", "..", "a//b", "./a", "a/", "a\x00b"])
+@pytest.mark.parametrize(
+    "bad", ["", "/abs", "a/../b", "..", "a//b", "./a", "a/", "a\x00b", "\udcff.bin", "a/b\ud800"]
+)
 def test_bad_paths_rejected(bad: str) -> None:
     with pytest.raises(InvalidInput):
         check_path(bad)
@@ -80,3 +82,11 @@ def test_non_canonical_manifest_rejected() -> None:
         Tree.from_bytes(data.replace(b",", b", "))
     with pytest.raises(InvalidInput):
         Tree.from_bytes(b"not json")
+
+
+def test_a_manifest_naming_a_file_that_is_not_utf8_is_rejected() -> None:
+    """JSON can escape a lone surrogate (what os.fsdecode makes of the byte 0xff); such a
+    manifest is refused as invalid, not a crash while re-encoding it."""
+    good = Tree.from_entries([TreeEntry("x.bin", "0" * 64, 1)]).to_bytes()
+    with pytest.raises(InvalidInput, match="must be relative UTF-8"):
+        Tree.from_bytes(good.replace(b'"x.bin"', b'"\\udcff.bin"'))

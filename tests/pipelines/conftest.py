@@ -32,7 +32,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     saved_path = list(sys.path)
     yield root
     sys.path[:] = saved_path
-    for run in list(lifecycle._stack):
+    for run in lifecycle.running():
         run.end("killed")
     close_sessions()
 

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tether import DatasetRef
-from tether.pipelines.canonical import NotEncodable, dumps, encode
+from tether.pipelines.canonical import dumps, encode
+from tether.pipelines.errors import NotEncodable
 
 scalars = (
     st.none()

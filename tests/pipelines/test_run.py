@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,32 +102,84 @@ def test_a_step_outside_a_pipeline_is_the_plain_function(write_module: WriteModu
     assert mod.stats([1, 2]) == (3, 2)
 
 
-def test_independent_steps_run_at_the_same_time(write_module: WriteModule) -> None:
+def test_independent_steps_run_at_the_same_time(write_module: WriteModule, tmp_path: Path) -> None:
+    """Each of three independent steps waits until all three have started: they can only
+    finish if the executor runs them at once (one after the other, the first would wait for
+    ever; the 60 s bound only keeps a broken executor from hanging the suite)."""
     mod = write_module(
-        """
+        f"""
         import time
+        from pathlib import Path
         from tether.pipelines import step, pipeline
 
-        @step
-        def nap(i: int) -> float:
-            time.sleep(1.0)
-            return time.time()
+        MEETING = Path({str(tmp_path / "meeting")!r})
 
         @step
-        def join(times: list) -> float:
-            return max(times) - min(times)
+        def meet(i: int) -> int:
+            (MEETING / str(i)).touch()
+            give_up = time.monotonic() + 60
+            while len(list(MEETING.iterdir())) < 3:
+                if time.monotonic() > give_up:
+                    raise RuntimeError(f"step {{i}} waited alone: the steps ran one by one")
+                time.sleep(0.01)
+            return i
+
+        @step
+        def join(met: list) -> list:
+            return met
 
         @pipeline
         def fan():
-            return join([nap(i) for i in range(3)])
+            return join([meet(i) for i in range(3)])
         """
     )
-    started = time.perf_counter()
+    (tmp_path / "meeting").mkdir()
     run = mod.fan(executor="processes", max_workers=3)
-    took = time.perf_counter() - started
-    assert run.status == "finished"
-    assert run.output() < 0.8  # the three naps ended together
-    assert took < 2.9
+    assert run.status == "finished", {n: s.error for n, s in run.steps.items()}
+    assert run.output() == [0, 1, 2]
+    assert sorted(p.name for p in (tmp_path / "meeting").iterdir()) == ["0", "1", "2"]
+
+
+def test_an_interrupted_pipeline_ends_its_running_steps_killed(
+    write_module: WriteModule, tmp_path: Path
+) -> None:
+    """Ctrl-C while a step runs (here raised by the on_step callback when another step ends)
+    stops the workers and records the running step's run as killed, not left running."""
+    mod = write_module(
+        f"""
+        import time
+        from pathlib import Path
+        from tether.pipelines import step, pipeline
+
+        @step
+        def quick() -> int:
+            return 1
+
+        @step
+        def stuck() -> int:
+            Path({str(tmp_path / "stuck-started")!r}).touch()
+            time.sleep(600)
+            return 2
+
+        @pipeline
+        def both():
+            return quick(), stuck()
+        """
+    )
+
+    def interrupt(state: Any) -> None:
+        if state.name == "quick":
+            give_up = time.monotonic() + 60  # a guard: the other step must be running
+            while not (tmp_path / "stuck-started").exists() and time.monotonic() < give_up:
+                time.sleep(0.01)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        mod.both.run(executor="processes", max_workers=2, on_step=interrupt)
+    session = open_session()
+    runs = {r.tags.get("tether.step"): r for r in session.store.list_runs(session.project)}
+    assert runs["stuck"].status == "killed" and runs["stuck"].error == "interrupted"
+    assert runs["quick"].status == "finished"
 
 
 def test_bad_calls_are_refused_while_building(write_module: WriteModule) -> None:
@@ -192,3 +246,11 @@ def flow(db: dict):
     for run_id in (run.id, run.steps["connect"].run_id or ""):
         stored = store.get_run(run_id).params["db"]
         assert "hunter2" not in stored and "***redacted***" in stored
+
+
+def test_a_bad_experiment_name_is_refused_at_definition() -> None:
+    from tether.errors import InvalidInput
+    from tether.pipelines import pipeline
+
+    with pytest.raises(InvalidInput, match=r"invalid experiment name: 'a/b' is not a valid"):
+        pipeline(experiment="a/b")(lambda: None)

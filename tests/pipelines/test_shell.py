@@ -62,7 +62,7 @@ def test_an_awk_step_between_python_steps(
 def test_a_failing_command_fails_its_step_with_stderr(
     write_module: WriteModule, executor: str
 ) -> None:
-    run = write_module(FLOW).broken(executor=executor)
+    run = write_module(FLOW).broken(executor=executor, raise_on_failure=False)
     step = run.steps["echo"]
     assert run.status == "failed" and step.status == "failed"
     assert "status 3" in (step.error or "") and "bad things" in (step.error or "")

@@ -102,7 +102,7 @@ def test_resume_keeps_what_reused_steps_logged(
         """
     )
     (workspace / "BROKEN").write_text("")
-    failed = mod.flow(executor=executor)
+    failed = mod.flow(executor=executor, raise_on_failure=False)
     assert failed.status == "failed"
     (workspace / "BROKEN").unlink()
     resumed = resume(failed.id, executor=executor)

@@ -229,3 +229,21 @@ def test_concurrent_alias_moves_form_one_chain(store_url: str) -> None:
     finally:
         for s in stores:
             s.close()
+
+
+@pytest.mark.parametrize("bad", ["bad/name", "", " x", "tab\there", "a@1", "..", "back\\slash"])
+def test_dataset_model_and_experiment_names_follow_one_rule(store: Store, bad: str) -> None:
+    store.get_or_create_project("p")
+    rule = r"not a valid name: dataset, model and experiment names are 1 to 250 characters"
+    with pytest.raises(InvalidInput, match=rf"invalid dataset name: .*{rule}"):
+        _dataset_version(store, bad)
+    with pytest.raises(InvalidInput, match=rf"invalid model name: .*{rule}"):
+        _model(store, bad)
+    with pytest.raises(InvalidInput, match=rf"invalid experiment name: .*{rule}"):
+        store.create_run("p", experiment=bad)
+    with pytest.raises(InvalidInput, match=rf"invalid experiment name: .*{rule}"):
+        store.list_runs("p", experiment=bad)
+    with pytest.raises(InvalidInput, match=rf"invalid dataset name: .*{rule}"):
+        store.get_dataset_version("p", bad)
+    assert store.list_datasets("p") == [] and store.list_models("p") == []
+    assert store.list_runs("p") == []

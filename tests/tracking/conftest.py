@@ -26,7 +26,7 @@ def workspace(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     yield root
-    for run in list(lifecycle._stack):
+    for run in lifecycle.running():
         run.end("killed")
     close_sessions()
 

@@ -187,7 +187,7 @@ def test_search_runs(workspace: Path) -> None:
             run.log_metric("acc", 0.5 + i / 10)
     found = tether.search_runs("params.model = 'a'", order_by="metrics.acc desc")
     assert isinstance(found, list) and [r.name for r in found] == ["r2", "r0"]
-    frame = tether.search_runs("metrics.acc >= 0.6", output="pandas")
+    frame = tether.search_runs("metrics.acc >= 0.6").to_pandas()
     assert sorted(frame["name"]) == ["r1", "r2"]
     assert set(frame.columns) >= {"run_id", "status", "params.model", "metrics.acc"}
     with pytest.raises(InvalidInput, match="position 13"):
@@ -213,3 +213,9 @@ def test_flush_makes_runs_durable_for_other_processes(workspace: Path, session: 
         assert other.get_run(child.id).status == "finished"
     finally:
         other.close()
+
+
+def test_a_bad_experiment_name_is_refused_before_anything_is_stored(workspace: Path) -> None:
+    with pytest.raises(InvalidInput, match=r"invalid experiment name: 'team/exp' is not a valid"):
+        tether.run("team/exp")
+    assert tether.active_run() is None

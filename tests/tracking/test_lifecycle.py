@@ -6,12 +6,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import tether
 from tether.tracking.session import Session
+from tether.tracking.view import RunView
 
 from .conftest import run_script
+
+T = TypeVar("T")
 
 LOOP = """
 import sys, time, tether
@@ -53,17 +58,38 @@ def test_sigterm_ends_the_run_killed_with_metrics_flushed(workspace: Path) -> No
     assert run.metric_summaries["step_time"].count > 20
 
 
-def test_sigkill_leaves_a_dead_run_missing_at_most_the_last_second(workspace: Path) -> None:
+def _until(what: str, found: Callable[[], T | None]) -> T:
+    """Poll ``found`` until it returns a value; the bound only keeps a failure from hanging the
+    suite (what is checked is that it happens, not how fast)."""
+    give_up = time.monotonic() + 30
+    while (value := found()) is None:
+        assert time.monotonic() < give_up, what
+        time.sleep(0.05)
+    return value
+
+
+def test_sigkill_leaves_a_dead_run_with_what_was_written_while_it_ran(workspace: Path) -> None:
+    """The background writer stores metrics while the loop runs, so a SIGKILL, which no
+    handler sees, loses only the points logged since its last write."""
     proc, run_id = _start_loop(workspace)
-    time.sleep(1.5)
-    killed_at = time.time()
+
+    def twenty_points() -> int | None:
+        try:
+            summary = tether.get_run(run_id).metric_summaries.get("step_time")
+        except tether.TetherError:  # not written yet
+            return None
+        return summary.count if summary and summary.count >= 20 else None
+
+    seen = _until("no metric reached the store while the process ran", twenty_points)
+    assert proc.poll() is None
     proc.kill()
     proc.communicate(timeout=30)
     run = tether.get_run(run_id)
     assert run.run.status == "running"  # the stored status: nobody was left to change it
     assert run.status == "dead"  # the status shown: its process is gone
-    last_logged = run.metrics["step_time"]
-    assert killed_at - last_logged < 1.0, f"lost {killed_at - last_logged:.2f}s of metrics"
+    steps = [p.step for p in run.metric_history("step_time")]
+    assert steps == list(range(len(steps)))  # what was logged, in order, up to the last write
+    assert len(steps) >= seen
 
 
 def test_uncaught_exception_fails_the_run(workspace: Path) -> None:
@@ -95,14 +121,15 @@ def test_sys_exit_inside_with(workspace: Path, session: Session) -> None:
     assert tether.get_run(proc.stdout.split()[0]).status == "failed"
 
 
-def test_a_short_run_reaches_the_store_within_a_second(workspace: Path) -> None:
-    """Run records are written in batches by the background thread, not at the block's end."""
+def test_a_short_run_reaches_the_store_while_its_process_lives_on(workspace: Path) -> None:
+    """Run records are written in batches by the background thread, not at the process's
+    end: the run is in the store while the process still sleeps."""
     code = (
         "import time, tether\n"
         "with tether.run(name='short') as run:\n"
         "    run.log_metric('m', 2.0)\n"
         "print(run.id, flush=True)\n"
-        "time.sleep(60)\n"
+        "time.sleep(600)\n"
     )
     (workspace / "short.py").write_text(code)
     proc = subprocess.Popen(
@@ -111,14 +138,15 @@ def test_a_short_run_reaches_the_store_within_a_second(workspace: Path) -> None:
     try:
         assert proc.stdout is not None
         run_id = proc.stdout.readline().strip()
-        ended = time.monotonic()
-        while True:
+
+        def stored() -> RunView | None:
             try:
-                run = tether.get_run(run_id)
-                break
+                return tether.get_run(run_id)
             except tether.TetherError:
-                assert time.monotonic() - ended < 2.0, "the run was not written within 2 s"
-                time.sleep(0.05)
+                return None
+
+        run = _until("the run was not written while its process ran", stored)
+        assert proc.poll() is None
         assert (run.status, run.metrics) == ("finished", {"m": 2.0})
     finally:
         proc.kill()

@@ -9,7 +9,8 @@ import pytest
 
 import tether
 from tether.store import ObjectRecord
-from tether.tracking.reproduce import ReproduceError, recorded_requirements, reproduce
+from tether.tracking.errors import ReproduceError
+from tether.tracking.reproduce import recorded_requirements, reproduce
 from tether.tracking.session import Session
 
 from .conftest import run_script

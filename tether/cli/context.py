@@ -16,20 +16,19 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
-    from tether.config import Settings, Workspace
+    from tether.config import Settings, WorkspaceDir
     from tether.data import DataRepo
     from tether.objects import ObjectStore
     from tether.store import Store
     from tether.tracking.session import Session
+    from tether.workspace import Workspace
 
 
 @dataclass
 class CliContext:
     workspace_dir: Path | None = None
     flags: dict[str, Any] = field(default_factory=dict)
-    _settings: Settings | None = None
-    _store: Store | None = None
-    _objects: ObjectStore | None = None
+    _workspace: Workspace | None = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -50,42 +49,30 @@ class CliContext:
             os.environ[name] = str(value)
 
     def workspace(self) -> Workspace:
-        from tether.config import find_workspace
+        """The command's workspace, under the flags; it opens its stores on first use."""
+        if self._workspace is None:
+            from tether.workspace import Workspace
 
-        return find_workspace(self.workspace_dir)
+            self._workspace = Workspace(self.workspace_dir, **self.flags)
+        return self._workspace
+
+    def location(self) -> WorkspaceDir:
+        return self.workspace().location
 
     def settings(self) -> Settings:
-        if self._settings is None:
-            from tether.config import load_settings
-
-            self._settings = load_settings(self.workspace(), self.flags)
-        return self._settings
+        return self.workspace().settings
 
     def store(self) -> Store:
-        if self._store is None:
-            from tether.store import open_store_from_settings
-
-            self._store = open_store_from_settings(self.settings())
-        return self._store
+        return self.workspace().store
 
     def objects(self) -> ObjectStore:
-        if self._objects is None:
-            from tether.objects import ObjectStore
-
-            self._objects = ObjectStore.from_settings(self.settings())
-        return self._objects
+        return self.workspace().objects
 
     def data_repo(self) -> DataRepo:
         from tether.data import DataRepo
 
-        settings = self.settings()
-        return DataRepo(
-            self.workspace(),
-            self.store,  # opened only by commands that need it
-            self.objects(),
-            settings.project,
-            workers=settings.objects_workers,
-        )
+        workspace = self.workspace()
+        return DataRepo(workspace, workers=workspace.settings.objects_workers)
 
     def session(self) -> Session:
         """The tracking session of this workspace, under the flags (exported by the root)."""
@@ -94,9 +81,8 @@ class CliContext:
         return open_session(self.workspace().root, project=self.settings().project)
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        if self._workspace is not None:
+            self._workspace.close()
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)

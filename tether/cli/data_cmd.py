@@ -21,17 +21,7 @@ app = typer.Typer(
 
 
 def _repo(ctx: typer.Context) -> DataRepo:
-    from tether.data import DataRepo
-
-    cli = get(ctx)
-    settings = cli.settings()
-    return DataRepo(
-        cli.workspace(),
-        cli.store,  # opened only by commands that need it
-        cli.objects(),
-        settings.project,
-        workers=settings.objects_workers,
-    )
+    return get(ctx).data_repo()
 
 
 def _size(n: int) -> str:
@@ -46,13 +36,19 @@ def add(
     path: Path = typer.Argument(..., help="A file, a folder, or a table (.parquet / .csv)."),
     name: str | None = typer.Option(None, "--name", help="Dataset name (default: PATH's name)."),
     message: str | None = typer.Option(None, "-m", "--message", help="What changed."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Replace PATH.tether or the .gitignore beside PATH when it is a symlink "
+        "(otherwise refused; the link's target is never read or written).",
+    ),
 ) -> None:
     """Version PATH as the next version of a dataset; write PATH.tether for git."""
     from tether.data import add as add_data
 
     repo = _repo(ctx)
     with progress_bar(f"adding {path}", None, unit_bytes=True) as advance:
-        result = add_data(repo, path, name=name, message=message, progress=advance)
+        result = add_data(repo, path, name=name, message=message, force=force, progress=advance)
     v = result.version
     what = f"{v.dataset}@{v.version} ({v.file_count} files, {_size(v.total_size)})"
     if result.created:
@@ -194,34 +190,13 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per dataset."),
 ) -> None:
     """What changed in the workspace since each pointer's version: added, removed, modified."""
-    # When nothing changed, tether.cli.data_status prints this output before Typer is imported:
-    # a change here must be made there too (tests/cli/test_data_status.py compares them).
+    # One formatting for this command and its fast path (tether.cli.data_status, which answers
+    # unchanged data before Typer is imported): tests/cli/test_data_status.py compares them.
+    from tether.cli.data_status import render
     from tether.data import status as data_status
 
     result = data_status(_repo(ctx))
-    if as_json:
-        typer.echo(json.dumps([s.to_dict() for s in result], indent=2))
-        return
-    if not result:
-        typer.echo("no datasets tracked here (no .tether pointer files)")
-    for s in result:
-        head = f"{s.path}  ({s.pointer.name}@{s.pointer.version})"
-        if s.missing:
-            typer.echo(f"{head}: missing; restore it with `tether data checkout`")
-        elif s.clean:
-            typer.echo(f"{head}: up to date")
-        else:
-            typer.echo(
-                f"{head}: {len(s.added)} added, {len(s.removed)} removed, "
-                f"{len(s.modified)} modified"
-            )
-            for label, paths in (
-                ("added", s.added),
-                ("removed", s.removed),
-                ("modified", s.modified),
-            ):
-                for p in paths:
-                    typer.echo(f"  {label + ':':<10} {p}")
+    typer.echo(render([s.to_dict() for s in result], as_json), nl=False)
 
 
 @app.command("checkout")

@@ -59,37 +59,13 @@ def _transfer(
     ctx: typer.Context, verb: str, refs: list[str] | None, name: str | None, all_versions: bool
 ) -> None:
     from tether.data.errors import format_size
-    from tether.data.remote import open_remote, plan_pull, plan_push
+    from tether.data.transfer import plan_transfer
 
     cli = get(ctx)
     settings = cli.settings()
-    remote = settings.remote(name)
-    remote_objects = open_remote(
-        remote, workers=settings.objects_workers, fsync=bool(settings["objects.fsync"])
+    remote, plan = plan_transfer(
+        cli.data_repo(), verb, refs, remote=name, all_versions=all_versions
     )
-    if verb == "push":
-        plan = plan_push(
-            cli.store(),
-            cli.objects(),
-            remote_objects,
-            settings.project,
-            refs or None,
-            all_versions=all_versions,
-        )
-    else:
-        from tether.data.pointer import find_pointers
-
-        root = cli.workspace().root
-        plan = plan_pull(
-            cli.store(),
-            cli.objects(),
-            remote_objects,
-            settings.project,
-            refs or None,
-            all_versions=all_versions,
-            pointers=[] if refs else find_pointers(root),
-            root=root,
-        )
     if not plan.versions:
         if verb == "push":
             typer.echo(

@@ -5,9 +5,10 @@ settings, ...) take longer than checking that an unchanged dataset is unchanged.
 :func:`tether.cli.main.main` first offers its arguments to :func:`answer`. It handles exactly
 ``tether [-C DIR | --workspace DIR] data status [--json]``, and only when every dataset's
 snapshot shows it unchanged (:func:`tether.data.snapshot.unchanged`): then it prints what the
-command prints. In every other case (other arguments, no pointer, a dataset missing or changed,
-an error) it prints nothing and returns False, and the Typer command runs as before; so any
-change, message or error is reported by that command. Imports here are kept to the minimum.
+command prints, through :func:`render`, the command's own formatting. In every other case
+(other arguments, no pointer, a dataset missing or changed, an error) it prints nothing and
+returns False, and the Typer command runs as before; so any change, message or error is
+reported by that command. Imports here are kept to the minimum.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import sys
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 
 def _parse(args: list[str]) -> tuple[str | None, bool] | None:
@@ -32,29 +34,41 @@ def _parse(args: list[str]) -> tuple[str | None, bool] | None:
     return workspace, args[2:] == ["--json"]
 
 
-def _report(datasets: list[tuple[str, str, int]], as_json: bool) -> str:
-    """What ``tether data status`` (tether.cli.data_cmd.status) prints for clean datasets."""
-    if not as_json:
-        return "".join(
-            f"{path}  ({name}@{version}): up to date\n" for path, name, version in datasets
-        )
-    import json
+def render(rows: Sequence[Mapping[str, Any]], as_json: bool) -> str:
+    """What ``tether data status`` prints for ``rows`` (``DatasetStatus.to_dict()`` each): the
+    one formatting of both paths, the Typer command (tether.cli.data_cmd.status) and this one."""
+    if as_json:
+        import json
 
-    rows = [
-        # tether.data.changes.DatasetStatus.to_dict of a clean dataset
-        {
-            "name": name,
-            "version": version,
-            "path": path,
-            "clean": True,
-            "missing": False,
-            "added": [],
-            "removed": [],
-            "modified": [],
-        }
-        for path, name, version in datasets
-    ]
-    return json.dumps(rows, indent=2) + "\n"
+        return json.dumps(list(rows), indent=2) + "\n"
+    if not rows:
+        return "no datasets tracked here (no .tether pointer files)\n"
+    lines = []
+    for s in rows:
+        head = f"{s['path']}  ({s['name']}@{s['version']})"
+        if s["missing"]:
+            lines.append(f"{head}: missing; restore it with `tether data checkout`")
+        elif s["clean"]:
+            lines.append(f"{head}: up to date")
+        else:
+            labels = ("added", "removed", "modified")
+            lines.append(f"{head}: " + ", ".join(f"{len(s[k])} {k}" for k in labels))
+            lines.extend(f"  {k + ':':<10} {p}" for k in labels for p in s[k])
+    return "".join(line + "\n" for line in lines)
+
+
+def _clean(path: str, name: str, version: int) -> dict[str, object]:
+    """``DatasetStatus.to_dict()`` of a clean dataset (tether.data.changes)."""
+    return {
+        "name": name,
+        "version": version,
+        "path": path,
+        "clean": True,
+        "missing": False,
+        "added": [],
+        "removed": [],
+        "modified": [],
+    }
 
 
 def _echo_safe(text: str) -> bool:
@@ -81,7 +95,7 @@ def answer(args: Sequence[str]) -> bool:
         return False
     if datasets is None:
         return False
-    text = _report(datasets, as_json)
+    text = render([_clean(*d) for d in datasets], as_json)
     if not _echo_safe(text):
         return False
     try:

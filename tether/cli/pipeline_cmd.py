@@ -60,7 +60,7 @@ def run_cmd(
     """Run a pipeline; prints each step as it ends and the run id."""
     from tether.errors import InvalidInput
     from tether.pipelines.loader import load_file
-    from tether.pipelines.pipeline import Pipeline
+    from tether.pipelines.pipeline_def import Pipeline
 
     file, sep, function = target.rpartition(":")
     if not sep or not file or not function:
@@ -76,6 +76,7 @@ def run_cmd(
         no_cache=no_cache,
         workspace=_workspace(ctx),
         on_step=_echo_step,
+        raise_on_failure=False,  # _finish says what failed and exits 1
     )
     _finish(result)
 
@@ -88,7 +89,7 @@ def resume_cmd(
     max_workers: int | None = typer.Option(None, "--max-workers", "-j"),
 ) -> None:
     """Re-run what failed in RUN and what depends on it; the rest is reused."""
-    from tether.pipelines.resume import resume
+    from tether.pipelines.resuming import resume
 
     _finish(
         resume(
@@ -97,6 +98,7 @@ def resume_cmd(
             max_workers=max_workers,
             workspace=_workspace(ctx),
             on_step=_echo_step,
+            raise_on_failure=False,
         )
     )
 
@@ -163,7 +165,7 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="The run and its steps as JSON."),
 ) -> None:
     """Steps of a pipeline run: status, timings, cache hits, and the graph."""
-    from tether.pipelines.resume import get_pipeline_run
+    from tether.pipelines.resuming import get_pipeline_run
 
     result = get_pipeline_run(run, workspace=_workspace(ctx))
     if as_json:

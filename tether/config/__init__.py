@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from tether.config.errors import InvalidSetting, WorkspaceNotFound
     from tether.config.settings import SETTINGS, Settings, load_settings
-    from tether.config.workspace import Workspace, find_workspace, init_workspace
+    from tether.config.workspace import WorkspaceDir, find_workspace, init_workspace
 
 # public name -> module that defines it
 _LAZY = {
@@ -23,7 +23,7 @@ _LAZY = {
     "SETTINGS": "tether.config.settings",
     "Settings": "tether.config.settings",
     "load_settings": "tether.config.settings",
-    "Workspace": "tether.config.workspace",
+    "WorkspaceDir": "tether.config.workspace",
     "find_workspace": "tether.config.workspace",
     "init_workspace": "tether.config.workspace",
 }
@@ -32,7 +32,7 @@ __all__ = [
     "SETTINGS",
     "InvalidSetting",
     "Settings",
-    "Workspace",
+    "WorkspaceDir",
     "WorkspaceNotFound",
     "find_workspace",
     "init_workspace",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from tether.errors import InvalidInput
+from tether.config.errors import InvalidRemote
 
 SCHEMES = ("file", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss")
 """URL schemes of remotes (besides plain folder paths); the object store implements each."""
@@ -18,10 +18,6 @@ ACCEPTED = "a folder path, file://, s3://, gs:// (or gcs://), az:// (or abfs://)
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class InvalidRemote(InvalidInput):
-    """A remote name, URL or endpoint is malformed; the message says which and why."""
 
 
 def check_name(name: str) -> str:

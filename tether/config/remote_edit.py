@@ -11,20 +11,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tether.config.errors import RemoteExists
 from tether.config.remote_checks import check_endpoint_for, check_name, check_url
 from tether.config.remotes import UnknownRemote
 from tether.config.toml_edit import ConfigNotEditable, TomlEditor, read_toml
-from tether.errors import Conflict
-
-
-class RemoteExists(Conflict):
-    """``remote add`` of a name that is already configured, without ``--force``."""
-
-    def __init__(self, name: str, url: str) -> None:
-        super().__init__(
-            f"remote {name!r} already exists (url {url}); pass --force to replace it, or "
-            f"remove it first with `tether remote remove {name}`"
-        )
 
 
 def config_url(url: str, root: Path, cwd: Path | None = None) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tether.config.errors import InvalidSetting
+from tether.config.errors import InvalidSetting, NoDefaultRemote, UnknownRemote
 from tether.config.remote_checks import (
     InvalidRemote,
     check_endpoint_for,
@@ -25,36 +25,9 @@ from tether.config.remote_checks import (
     check_url,
     url_scheme,
 )
-from tether.errors import ConfigError, NotFound
 
 FIELDS = ("url", "endpoint_url")
 """The keys a ``[remotes.NAME]`` table may hold."""
-
-
-class UnknownRemote(NotFound):
-    """No remote has the name that was asked for."""
-
-    def __init__(self, name: str, known: Mapping[str, object], why: str = "") -> None:
-        self.name = name
-        listed = ", ".join(sorted(known)) or "none"
-        super().__init__(
-            f"no remote named {name!r}{why}; configured remotes: {listed}; "
-            f"add it with `tether remote add {name} URL`"
-        )
-
-
-class NoDefaultRemote(ConfigError):
-    """A command needs a remote, none was named and ``core.remote`` is not set."""
-
-    def __init__(self, known: Mapping[str, object]) -> None:
-        hint = ""
-        if known:
-            names = ", ".join(sorted(known))
-            hint = f", or make one the default with `tether remote default NAME` ({names})"
-        super().__init__(
-            "no default remote is configured; pass --remote NAME, add one with "
-            f"`tether remote add NAME URL --default`{hint}"
-        )
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from tether.config.errors import InvalidSetting
 from tether.config.remotes import Remote, check_key, remotes_from_config, select_remote
-from tether.config.workspace import Workspace
+from tether.config.workspace import WorkspaceDir
 
 
 def _parse_str(value: Any) -> str:
@@ -116,6 +116,13 @@ SETTINGS: tuple[Setting, ...] = (
         False,
     ),
     Setting(
+        "data.lock_timeout_s",
+        _parse_float,
+        "Seconds `tether data add` and `checkout` wait for another add or checkout of the "
+        "same data before giving up.",
+        60.0,
+    ),
+    Setting(
         "tracking.reproduces",
         _parse_str,
         "Id of the run that new runs reproduce; set by `tether reproduce` for the re-run.",
@@ -134,6 +141,15 @@ class Resolved:
 def user_config_path(env: Mapping[str, str]) -> Path:
     base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "tether" / "config.toml"
+
+
+def tether_environment() -> tuple[tuple[object, object], ...]:
+    """The ``TETHER_*`` variables, to notice that they changed; scanned as bytes where the OS
+    allows, which skips decoding every variable on each run start."""
+    if os.supports_bytes_environ:
+        env = os.environb
+        return tuple(sorted((k, env[k]) for k in env if k.startswith(b"TETHER_")))
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("TETHER_")))
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -183,7 +199,7 @@ class Settings:
 
     def __init__(
         self,
-        workspace: Workspace | None,
+        workspace: WorkspaceDir | None,
         resolved: dict[str, Resolved],
         remotes: Mapping[str, Remote] | None = None,
     ) -> None:
@@ -232,7 +248,7 @@ class Settings:
         return str(value)
 
 
-def _workspace_defaults(workspace: Workspace) -> dict[str, Any]:
+def _workspace_defaults(workspace: WorkspaceDir) -> dict[str, Any]:
     """Defaults that live inside the workspace: the embedded SQLite file and objects folder."""
     return {
         "store.url": "sqlite:///" + str(workspace.dir / "tether.db"),
@@ -254,7 +270,7 @@ def resolve_relative(key: str, value: Any, base: Path) -> Any:
 
 
 def load_settings(
-    workspace: Workspace | None,
+    workspace: WorkspaceDir | None,
     flags: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:

@@ -22,21 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from tether.config.atomic import write_text_atomic
-from tether.config.errors import InvalidSetting
-from tether.errors import ConfigError
+from tether.config.errors import (
+    ConfigNotEditable,
+    InvalidSetting,
+)
 
 Table = tuple[str, ...]
 """A table's dotted name as its parts: ``("remotes", "origin")``."""
-
-
-class ConfigNotEditable(ConfigError):
-    """An edit of a config file could not be made without risking its other content."""
-
-    def __init__(self, path: Path, what: str) -> None:
-        super().__init__(
-            f"cannot update {path} safely ({what}); edit the file by hand, "
-            "see docs/remotes.md for the format"
-        )
 
 
 def read_toml(path: Path) -> tuple[str, dict[str, Any]]:

@@ -41,7 +41,7 @@ project = {project}
 
 
 @dataclass(frozen=True)
-class Workspace:
+class WorkspaceDir:
     """A project folder that holds a ``.tether/`` directory."""
 
     root: Path
@@ -55,7 +55,7 @@ class Workspace:
         return self.dir / CONFIG_NAME
 
 
-def find_workspace(start: Path | str | None = None) -> Workspace:
+def find_workspace(start: str | os.PathLike[str] | None = None) -> WorkspaceDir:
     """Walk up from ``start`` (default: the current folder) to the first ``.tether/``."""
     root = find_root(start)
     if root is None:
@@ -64,7 +64,7 @@ def find_workspace(start: Path | str | None = None) -> Workspace:
             f"no Tether workspace found in {here} or any parent folder; "
             "run `tether init` there to create one"
         )
-    return Workspace(Path(root))
+    return WorkspaceDir(Path(root))
 
 
 def default_project_name(root: Path) -> str:
@@ -72,12 +72,12 @@ def default_project_name(root: Path) -> str:
     return name or "default"
 
 
-def init_workspace(root: Path | str, project: str | None = None) -> tuple[Workspace, bool]:
+def init_workspace(root: Path | str, project: str | None = None) -> tuple[WorkspaceDir, bool]:
     """Create ``root/.tether`` with a config and a .gitignore; return (workspace, created).
 
     An existing workspace is left exactly as it is.
     """
-    ws = Workspace(Path(root).resolve())
+    ws = WorkspaceDir(Path(root).resolve())
     if ws.config_path.exists():
         return ws, False
     ws.dir.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         BadReference,
         CheckoutFailed,
         CorruptCheckout,
+        DatasetBusy,
         FileChanged,
         MissingObjects,
         NoPointer,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from tether.data.ref import parse_ref
     from tether.data.repo import DataRepo
     from tether.data.restore import PointerCheckout, checkout, checkout_pointers
+    from tether.data.transfer import Transfer, pull, push
 
 # public name -> module that defines it
 _LAZY = {
@@ -52,6 +54,7 @@ _LAZY = {
     "BadReference": "tether.data.errors",
     "CheckoutFailed": "tether.data.errors",
     "CorruptCheckout": "tether.data.errors",
+    "DatasetBusy": "tether.data.errors",
     "FileChanged": "tether.data.errors",
     "MissingObjects": "tether.data.errors",
     "NoPointer": "tether.data.errors",
@@ -73,6 +76,9 @@ _LAZY = {
     "DataRepo": "tether.data.repo",
     "DatasetStatus": "tether.data.changes",
     "status": "tether.data.changes",
+    "Transfer": "tether.data.transfer",
+    "push": "tether.data.transfer",
+    "pull": "tether.data.transfer",
 }
 
 __all__ = [
@@ -84,6 +90,7 @@ __all__ = [
     "CheckoutReport",
     "CorruptCheckout",
     "DataRepo",
+    "DatasetBusy",
     "DatasetStatus",
     "FileChanged",
     "LinkMode",
@@ -95,6 +102,7 @@ __all__ = [
     "Pointer",
     "PointerCheckout",
     "ReservedPath",
+    "Transfer",
     "UnreadableFile",
     "UnsafeDestination",
     "UnsafePointer",
@@ -106,6 +114,8 @@ __all__ = [
     "files",
     "find_pointers",
     "parse_ref",
+    "pull",
+    "push",
     "read_pointer",
     "resolve",
     "status",

@@ -49,8 +49,9 @@ def write_table(path: str | os.PathLike[str], fmt: int, rows: dict[Any, Any]) ->
     import contextlib
     from pathlib import Path
 
-    from tether.config.atomic import write_bytes_atomic
+    from tether.config.atomic import remove_dead_temps, write_bytes_atomic
 
+    remove_dead_temps(os.path.dirname(path))  # of a writer killed while replacing a table
     with contextlib.suppress(OSError):
         write_bytes_atomic(Path(path), marshal.dumps((fmt, rows)), durable=False)
         return stamp_of(path)

@@ -16,6 +16,42 @@ class OutsideWorkspace(InvalidInput):
         )
 
 
+class WholeWorkspace(InvalidInput):
+    """The path to version is the workspace root, or a folder that holds it."""
+
+    def __init__(self, path: str, root: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} is the workspace {root} itself or holds it (with its .tether/ folder); "
+            "version a folder or file inside the workspace instead, like `tether data add "
+            "data/`"
+        )
+
+
+class InsideDataset(Conflict):
+    """The path to version lies inside a folder that is already tracked data."""
+
+    def __init__(self, path: str, folder: str, pointer: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} is inside {folder}, which is tracked data already ({pointer}); a file "
+            f"there is versioned with its folder: run `tether data add {folder}` to record a "
+            "new version of it, or move the file out of that folder"
+        )
+
+
+class HoldsDataset(Conflict):
+    """The folder to version holds data that is tracked on its own (a pointer file inside)."""
+
+    def __init__(self, path: str, inner: str, pointer: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} holds {inner}, which is tracked data on its own ({pointer}); a dataset "
+            "cannot hold another: add the folders beside it one by one, or move that data out "
+            "(or delete its pointer file) first"
+        )
+
+
 class ReservedPath(InvalidInput):
     """A data path is (or lies in) a ``.git`` or ``.tether`` folder, which data never is."""
 
@@ -39,13 +75,26 @@ class UnreadableFile(InvalidInput):
 
 
 class FileChanged(IntegrityError):
-    """A file changed while it was hashed: its size or mtime differ before and after."""
+    """A file or folder changed while it was hashed: its size, mtime or inode differ before
+    and after (``add`` tries again a few times before it raises this)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, attempts: int = 1) -> None:
+        self.path = path
+        tries = f" on each of {attempts} attempts" if attempts > 1 else ""
+        super().__init__(
+            f"{path} changed while it was being hashed{tries}; nothing was recorded: stop "
+            "whatever writes to the data (another checkout, a download) and try again"
+        )
+
+
+class DatasetBusy(Conflict):
+    """Another command holds the lock of the data (an add or a checkout of the same path)."""
+
+    def __init__(self, path: str, holder: str, waited: float) -> None:
         self.path = path
         super().__init__(
-            f"{path} changed while it was being hashed; nothing was recorded, retry once "
-            "nothing writes to it"
+            f"{path} is locked by {holder} (a tether data add or checkout of the same data); "
+            f"waited {waited:g} s: let it finish and try again (or raise data.lock_timeout_s)"
         )
 
 
@@ -219,3 +268,46 @@ def format_size(n: int) -> str:
             return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"  # pragma: no cover
+
+
+class NotHereNorOnRemote(NotFound):
+    """A dataset (version) to pull is known neither to the workspace nor to the remote."""
+
+    def __init__(self, what: str, url: str) -> None:
+        super().__init__(
+            f"{what} in this workspace nor on the remote {url}; `tether data ls` lists the "
+            "datasets here, and a push from the workspace that has it puts it on the remote"
+        )
+
+
+class NotOnRemote(NotFound):
+    """A version to pull is not (or not completely) on the remote."""
+
+    def __init__(self, what: str, count: int, url: str) -> None:
+        super().__init__(
+            f"{what} is not on the remote {url}: {count} of its objects are missing there; "
+            "push it from a workspace that has it (tether data push)"
+        )
+
+
+class NotInWorkspace(NotFound):
+    """A version to push is not (or not completely) in the workspace's object store."""
+
+    def __init__(self, what: str, count: int, url: str) -> None:
+        super().__init__(
+            f"{what} is not complete in the object store {url}: {count} of its objects are "
+            "missing; pull it from a remote that has it (tether data pull) before pushing"
+        )
+
+
+class UnreadableTable(InvalidInput):
+    """A file that should be a table cannot be read as one."""
+
+    def __init__(self, what: str, format: str, reason: str) -> None:
+        self.what = what
+        self.format = format
+        self.reason = reason
+        super().__init__(
+            f"cannot read {what} as a {format} table: {reason}; "
+            f"check that it is a valid {format} file"
+        )

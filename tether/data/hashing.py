@@ -1,7 +1,8 @@
 """Digests of the scanned files: from the stat cache when unchanged, else hashed in parallel.
 
 With an object store, files not yet stored are stored in the same pass (each read once).
-A file whose size or mtime differs after it was read raises :class:`FileChanged`.
+A file whose size, mtime or inode after it was read differs from what the walk found raises
+:class:`FileChanged` (it was changed or replaced since the walk).
 """
 
 from __future__ import annotations
@@ -41,17 +42,30 @@ def default_workers() -> int:
 
 
 def _same(a: os.stat_result, b: os.stat_result) -> bool:
-    return a.st_size == b.st_size and a.st_mtime_ns == b.st_mtime_ns
+    """Whether ``b`` is the file of ``a``, unchanged: size, mtime and inode (a walk's stat on
+    Windows has no inode: 0, and then only size and mtime are compared)."""
+    return (
+        a.st_size == b.st_size
+        and a.st_mtime_ns == b.st_mtime_ns
+        and (a.st_ino == b.st_ino or not a.st_ino)
+        and (a.st_dev == b.st_dev or not a.st_dev)
+    )
 
 
 def _read(found: Found) -> tuple[ObjectInfo, os.stat_result, bytes | None]:
-    """Hash one file; return its info, its stat and (for small files) its bytes."""
+    """Hash one file; return its info, its stat and (for small files) its bytes.
+
+    The file must be the one the walk found, unchanged: its stat after reading (one
+    ``fstat``) must equal the walk's (size, mtime and inode), else :class:`FileChanged`.
+    """
+    before = found.stat
     try:
         fd = os.open(found.source, os.O_RDONLY)
+    except FileNotFoundError:
+        raise FileChanged(found.source) from None  # removed since the walk
     except OSError as e:
         raise UnreadableFile(found.source, e.strerror or str(e)) from None
     try:
-        before = os.fstat(fd)
         if before.st_size <= SMALL:
             data = os.read(fd, before.st_size + 1)
             info = ObjectInfo(hash_bytes(data), len(data))
@@ -65,7 +79,7 @@ def _read(found: Found) -> tuple[ObjectInfo, os.stat_result, bytes | None]:
         os.close(fd)
     if info.size != before.st_size or not _same(before, after):
         raise FileChanged(found.source)
-    return info, before, data
+    return info, after, data
 
 
 def _store(objects: ObjectStore, found: Found) -> tuple[ObjectInfo, os.stat_result]:
@@ -76,6 +90,8 @@ def _store(objects: ObjectStore, found: Found) -> tuple[ObjectInfo, os.stat_resu
     stored = objects.put_file(found.source)  # large: streamed again, checked by the store
     try:
         now = os.stat(found.source)
+    except FileNotFoundError:
+        raise FileChanged(found.source) from None
     except OSError as e:
         raise UnreadableFile(found.source, e.strerror or str(e)) from None
     if stored.digest != info.digest or not _same(st, now):

@@ -6,6 +6,8 @@ to ``d``, the old one deleted. A process killed on the way (SIGKILL, power loss)
 these behind, and between the two renames no ``d`` at all. :func:`recover`, run by the next
 checkout or status of ``d``, deletes every leftover of a dead process and, when ``d`` is missing,
 renames the old content back: an interrupted checkout rolls back to the data it started from.
+Temporary files of killed atomic writes beside ``d`` (its pointer file, the ``.gitignore``) go
+too.
 
 The pid in each name keeps a checkout that is still running (another process, or another
 thread here) from losing its folders; a name without one (older versions) is a leftover.
@@ -17,6 +19,8 @@ import contextlib
 import os
 import shutil
 
+from tether.config.atomic import pid_alive, remove_dead_temps
+
 CHECKOUT = "tether-checkout-"
 OLD = "tether-old-"
 
@@ -24,18 +28,6 @@ OLD = "tether-old-"
 def temp_prefix(dest: str, kind: str) -> str:
     """The name prefix of this process's temporary ``kind`` (CHECKOUT or OLD) beside ``dest``."""
     return f".{os.path.basename(dest)}.{kind}{os.getpid()}-"
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: someone else's live process
-        return True
-    return True
 
 
 def _owner(rest: str) -> int | None:
@@ -58,18 +50,18 @@ def recover(dest: str) -> int:
     """
     parent, name = os.path.split(dest)
     stem = f".{name}."
+    done = remove_dead_temps(parent)  # of the pointer file and the .gitignore beside the data
     try:
         with os.scandir(parent or ".") as it:
             found = [e.name for e in it if e.name.startswith(stem)]
     except OSError:
-        return 0
-    done = 0
+        return done
     for kind in (OLD, CHECKOUT):  # old content back first: dest must exist before any delete
         for entry in sorted(found):
             if not entry.startswith(stem + kind):
                 continue
             pid = _owner(entry[len(stem + kind) :])
-            if pid is not None and _alive(pid):
+            if pid is not None and pid_alive(pid):
                 continue
             path = os.path.join(parent, entry)
             if kind == OLD:

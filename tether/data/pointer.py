@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tether.config.atomic import write_text_atomic
+from tether.config.atomic import refuse_link, write_bytes_atomic, write_text_atomic
 from tether.data.errors import BadPointer, UnsafePointer
 from tether.data.paths import is_reserved
 from tether.data.pointer_files import HEADER, SUFFIX, pointer_files
+from tether.errors import InvalidInput
 from tether.objects.digest import is_digest
 
 Kind = Literal["file", "folder"]
@@ -49,9 +50,18 @@ def _q(s: str) -> str:
 
 
 def write_pointer(
-    data: Path, *, name: str, version: int, kind: Kind, tree: str, files: int, size: int
+    data: Path,
+    *,
+    name: str,
+    version: int,
+    kind: Kind,
+    tree: str,
+    files: int,
+    size: int,
+    force: bool = False,
 ) -> Pointer:
-    """Write (atomically) the pointer beside ``data``."""
+    """Write (atomically) the pointer beside ``data``; a symlink there is refused (replaced
+    with ``force``)."""
     path = pointer_path(data)
     # pointer_files.read_as_written reads exactly this form back without a TOML parser
     text = (
@@ -59,7 +69,7 @@ def write_pointer(
         + f"name = {_q(name)}\nversion = {version}\nkind = {_q(kind)}\ntree = {_q(tree)}\n"
         + f"files = {files}\nsize = {size}\n"
     )
-    write_text_atomic(path, text)
+    write_text_atomic(path, text, replace_link=force)
     return Pointer(path, name, version, kind, tree, files, size)
 
 
@@ -104,18 +114,56 @@ def find_pointers(root: Path) -> list[Pointer]:
     return [read_pointer(Path(p)) for p in pointer_files(str(root))]
 
 
-def ignore_in_git(data: Path) -> bool:
-    """List ``data`` in its folder's ``.gitignore`` (once); True when a line was added."""
+_GLOB = str.maketrans({c: "\\" + c for c in "\\*?[]!#"})
+
+
+def ignore_line(name: str) -> str:
+    """The ``.gitignore`` line that ignores exactly ``name`` in the same folder.
+
+    Glob characters, a backslash and ``!``/``#`` are escaped with a backslash, and so are
+    trailing spaces (git drops them otherwise), so ``x[bold]`` ignores ``x[bold]`` and not
+    ``xb``. A name with a line break cannot be written in a ``.gitignore``: check first with
+    :func:`check_ignorable`.
+    """
+    escaped = name.translate(_GLOB)
+    stripped = escaped.rstrip(" ")
+    return "/" + stripped + "\\ " * (len(escaped) - len(stripped))
+
+
+def check_ignorable(data: Path) -> None:
+    """Raise InvalidInput when ``data``'s name cannot be listed in a ``.gitignore``."""
+    if "\n" in data.name or "\r" in data.name:
+        raise InvalidInput(
+            f"{str(data)!r} has a line break in its name, which a .gitignore cannot list; "
+            "rename it, or add it without a pointer file"
+        )
+
+
+def ignore_in_git(data: Path, *, force: bool = False) -> bool:
+    """List ``data`` in its folder's ``.gitignore`` (once); True when a line was added.
+
+    The file is edited as bytes, so a ``.gitignore`` that is not UTF-8 keeps its lines as they
+    were. A ``.gitignore`` that is a symlink is refused; ``force`` replaces the link with a
+    file holding only this line (the link's target is never read).
+    """
+    check_ignorable(data)
     gitignore = data.parent / ".gitignore"
-    line = "/" + data.name
+    refuse_link(gitignore, force=force)
+    line = ignore_line(data.name)
     try:
-        text = gitignore.read_text(encoding="utf-8")
+        text = b"" if gitignore.is_symlink() else gitignore.read_bytes()
     except FileNotFoundError:
-        text = ""
-    existing = {x.strip() for x in text.splitlines()}
-    if line in existing or data.name in existing or line + "/" in existing:
+        text = b""
+    except OSError as e:
+        raise InvalidInput(
+            f"cannot read {gitignore} ({e.strerror}); fix its permissions and try again"
+        ) from None
+    lines = [x.rstrip(b"\r") for x in text.splitlines()]
+    existing = set(lines) | {x.strip() for x in lines}
+    bare = line[1:].encode("utf-8", "surrogateescape")
+    if existing & {b"/" + bare, bare, b"/" + bare + b"/", bare + b"/"}:
         return False
-    if text and not text.endswith("\n"):
-        text += "\n"
-    write_text_atomic(gitignore, text + line + "\n")
+    if text and not text.endswith(b"\n"):
+        text += b"\n"
+    write_bytes_atomic(gitignore, text + line.encode("utf-8", "surrogateescape") + b"\n")
     return True

@@ -17,24 +17,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tether.data.errors import BadRecord, VersionConflict
+from tether.data.errors import BadRecord, NotHereNorOnRemote, VersionConflict
 from tether.data.pointer import Pointer
 from tether.data.ref import parse_ref
 from tether.data.remote_records import RemoteRecords, record_path
-from tether.errors import InvalidInput, NotFound
+from tether.errors import InvalidInput
 from tether.store import DatasetNotFound, DatasetVersion, ProjectNotFound, RunNotFound, Store
 
 Key = tuple[str, int]
-
-
-class NotHereNorOnRemote(NotFound):
-    """A dataset (version) to pull is known neither to the workspace nor to the remote."""
-
-    def __init__(self, what: str, url: str) -> None:
-        super().__init__(
-            f"{what} in this workspace nor on the remote {url}; `tether data ls` lists the "
-            "datasets here, and a push from the workspace that has it puts it on the remote"
-        )
 
 
 @dataclass

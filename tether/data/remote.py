@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from tether.config.remotes import Remote
-from tether.data.errors import BadRecord
+from tether.data.errors import BadRecord, NotInWorkspace, NotOnRemote
 from tether.data.pointer import Pointer
 from tether.data.pull_select import select_pull
 from tether.data.ref import parse_ref
 from tether.data.remote_records import RemoteRecords, record_path
-from tether.errors import InvalidInput, NotFound
+from tether.errors import InvalidInput
 from tether.gcpause import gc_paused
 from tether.objects import (
     CorruptObject,
@@ -64,26 +64,6 @@ BATCH_BYTES = 16 * 1024 * 1024
 
 BATCH_THREADS = 8
 """Batches in flight at once: up to ``8 * BATCH_OBJECTS`` requests."""
-
-
-class NotOnRemote(NotFound):
-    """A version to pull is not (or not completely) on the remote."""
-
-    def __init__(self, what: str, count: int, url: str) -> None:
-        super().__init__(
-            f"{what} is not on the remote {url}: {count} of its objects are missing there; "
-            "push it from a workspace that has it (tether data push)"
-        )
-
-
-class NotInWorkspace(NotFound):
-    """A version to push is not (or not completely) in the workspace's object store."""
-
-    def __init__(self, what: str, count: int, url: str) -> None:
-        super().__init__(
-            f"{what} is not complete in the object store {url}: {count} of its objects are "
-            "missing; pull it from a remote that has it (tether data pull) before pushing"
-        )
 
 
 def open_remote(remote: Remote, *, workers: int | None = None, fsync: bool = False) -> ObjectStore:
@@ -166,7 +146,8 @@ class Plan:
     """Pull: versions the workspace's store lacks, recorded once the objects are in."""
     store: Store | None = field(default=None, repr=False)
     history_trees: list[str] = field(default_factory=list)
-    """Pull: manifests of registered versions not pulled, fetched where the remote has them."""
+    """Manifests of the other versions of the datasets transferred (their history), copied
+    where the source has them: for ``data log`` and ``data diff`` on the other side."""
     notes: list[str] = field(default_factory=list)
     records_written: int = 0
     registered: list[DatasetVersion] = field(default_factory=list)
@@ -442,10 +423,23 @@ def plan_push(
     all_versions: bool = False,
 ) -> Plan:
     """Plan a push of the selected versions from ``objects`` to ``remote_objects``, with the
-    records of the versions that the remote lacks (checked before anything is copied)."""
+    records of the versions that the remote lacks (checked before anything is copied), and the
+    records and tree manifests of the pushed datasets' other versions."""
     versions = select_versions(store, project, refs, all_versions=all_versions)
     plan = _plan_versions(objects, remote_objects, versions, pulling=False)
-    plan.records = RemoteRecords(remote_objects).to_write(plan.versions)
+    records = RemoteRecords(remote_objects)
+    plan.records = records.to_write(plan.versions)
+    # the rest of each pushed dataset's history: its records and tree manifests (small), so
+    # that `data log` and `data diff` work in a fresh clone; their files go only when pushed
+    pushed = {(v.dataset, v.version) for v in versions}
+    history = [
+        v
+        for name in sorted({v.dataset for v in versions})
+        for v in store.list_dataset_versions(project, name)
+        if (v.dataset, v.version) not in pushed
+    ]
+    plan.records.update(records.to_write(history, strict=False))
+    plan.history_trees = sorted({v.tree_digest for v in history} - set(plan.trees))
     return plan
 
 

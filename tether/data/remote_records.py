@@ -200,11 +200,14 @@ class RemoteRecords:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def to_write(self, versions: Sequence[DatasetVersion]) -> dict[str, bytes]:
+    def to_write(
+        self, versions: Sequence[DatasetVersion], *, strict: bool = True
+    ) -> dict[str, bytes]:
         """The records that ``versions`` lack on the remote, ready to write.
 
         Raises RemoteVersionConflict (nothing written) when the remote holds a record of one of
-        them with another tree; a damaged record there is a BadRecord.
+        them with another tree, unless not ``strict`` (history: the remote's record is kept and
+        this one left out); a damaged record there is a BadRecord.
         """
         from tether.data.errors import RemoteVersionConflict
 
@@ -217,7 +220,7 @@ class RemoteRecords:
             known = there.get((v.dataset, v.version))
             if known is None:
                 out[record_path(v.project, v.dataset, v.version)] = encode(v)
-            elif known.tree_digest != v.tree_digest:
+            elif known.tree_digest != v.tree_digest and strict:
                 raise RemoteVersionConflict(
                     f"{v.dataset}@{v.version}", self.url, known.tree_digest, v.tree_digest
                 )

@@ -1,36 +1,46 @@
-"""What every data operation works on: the workspace, the metadata store and the objects."""
+"""What every data operation works on: a workspace (its folder, store and objects) and the
+workspace's stat cache."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tether.config import Workspace
 from tether.data.statcache import StatCache
 
 if TYPE_CHECKING:
     from tether.objects import ObjectStore
     from tether.store import Store
+    from tether.workspace import Workspace
 
 
-@dataclass
 class DataRepo:
-    """``store`` may be a zero-argument callable: the metadata store is then opened on first
-    use (``status`` and pointer checkouts never need it)."""
+    """The data side of a :class:`~tether.workspace.Workspace`. The workspace opens its
+    metadata store on first use, so ``status`` and pointer checkouts never open it."""
 
-    workspace: Workspace
-    store_or_factory: Store | Callable[[], Store]
-    objects: ObjectStore
-    project: str
-    workers: int | None = None
-    _cache: StatCache | None = field(default=None, repr=False)
+    def __init__(self, workspace: Workspace, *, workers: int | None = None) -> None:
+        self.workspace = workspace
+        self.workers = workers
+        self._cache: StatCache | None = None
+
+    def __repr__(self) -> str:
+        return f"DataRepo({str(self.workspace.root)!r})"
+
+    @property
+    def lock_timeout_s(self) -> float:
+        """Seconds ``add`` and ``checkout`` wait for another command on the same data."""
+        return float(self.workspace.settings["data.lock_timeout_s"])
 
     @property
     def store(self) -> Store:
-        if callable(self.store_or_factory) and not hasattr(self.store_or_factory, "close"):
-            self.store_or_factory = self.store_or_factory()
-        return self.store_or_factory  # type: ignore[return-value]
+        return self.workspace.store
+
+    @property
+    def objects(self) -> ObjectStore:
+        return self.workspace.objects
+
+    @property
+    def project(self) -> str:
+        return self.workspace.project
 
     def stat_cache(self) -> StatCache:
         """The workspace's stat cache, loaded once per repo object."""

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from tether.config.atomic import write_bytes_atomic
+from tether.config.atomic import refuse_link, write_bytes_atomic
 from tether.data.changes import status_of
 from tether.data.dataset import resolve
 from tether.data.errors import (
@@ -30,6 +30,7 @@ from tether.data.errors import (
     UnsafePointer,
     WorkWouldBeLost,
 )
+from tether.data.lock import dataset_lock
 from tether.data.manifest import load_index
 from tether.data.materialize import CheckoutReport, LinkMode, materialize
 from tether.data.paths import inside_workspace, reserved_part
@@ -110,59 +111,65 @@ def checkout(
     if to is not None:
         dest = Path(os.path.abspath(to))
         _check_destination(repo, dest)
-        done = materialize(
-            repo.objects,
-            tree,
-            dest,
-            link=link,
-            cache=cache,
-            workers=repo.workers,
-            progress=progress,
-            recorded={},
-            force=force,
-        )
+        with dataset_lock(repo.workspace, dest, timeout=repo.lock_timeout_s):
+            done = materialize(
+                repo.objects,
+                tree,
+                dest,
+                link=link,
+                cache=cache,
+                workers=repo.workers,
+                progress=progress,
+                recorded={},
+                force=force,
+            )
         cache.save()
         return done
     pointers = [p for p in find_pointers(repo.workspace.root) if p.name == version.dataset]
     if not pointers:
         raise NoPointer(version.dataset)
     targets = [(p, pointer_data(repo, p)) for p in pointers]  # all checked before any write
+    for p, data in targets:  # control files that are symlinks: refused before any data moves
+        refuse_link(p.path, force=force)
+        refuse_link(data.parent / ".gitignore", force=force)
     report: CheckoutReport | None = None
     for p, data in targets:
-        old_text = p.path.read_bytes()
+        with dataset_lock(repo.workspace, data, timeout=repo.lock_timeout_s):
+            old_text = p.path.read_bytes()
 
-        def move_pointer(data: Path = data, p: Pointer = p) -> None:
-            write_pointer(
-                data,
-                name=version.dataset,
-                version=version.version,
-                kind=p.kind,
-                tree=version.tree_digest,
-                files=version.file_count,
-                size=version.total_size,
-            )
+            def move_pointer(data: Path = data, p: Pointer = p) -> None:
+                write_pointer(
+                    data,
+                    name=version.dataset,
+                    version=version.version,
+                    kind=p.kind,
+                    tree=version.tree_digest,
+                    files=version.file_count,
+                    size=version.total_size,
+                    force=force,
+                )
 
-        try:
-            report = materialize(
-                repo.objects,
-                tree,
-                data,
-                single_file=p.kind == "file",
-                link=link,
-                cache=cache,
-                workers=repo.workers,
-                progress=progress,
-                recorded=_recorded(repo, p, data),
-                force=force,
-                before_swap=move_pointer,
-            )
-        except BaseException:
-            if p.path.read_bytes() != old_text:  # the swap failed after the pointer moved
-                write_bytes_atomic(p.path, old_text)
-            raise
-        finally:
-            cache.save()
-        ignore_in_git(data)
+            try:
+                report = materialize(
+                    repo.objects,
+                    tree,
+                    data,
+                    single_file=p.kind == "file",
+                    link=link,
+                    cache=cache,
+                    workers=repo.workers,
+                    progress=progress,
+                    recorded=_recorded(repo, p, data),
+                    force=force,
+                    before_swap=move_pointer,
+                )
+            except BaseException:
+                if p.path.read_bytes() != old_text:  # the swap failed after the pointer moved
+                    write_bytes_atomic(p.path, old_text)
+                raise
+            finally:
+                cache.save()
+            ignore_in_git(data, force=force)
     assert report is not None
     return report
 
@@ -211,18 +218,19 @@ def checkout_pointers(
                 raise WorkWouldBeLost(str(repo.workspace.root), at_risk)
         reports = {}
         for p, data, tree, recorded in todo:
-            reports[p.path] = materialize(
-                repo.objects,
-                tree,
-                data,
-                single_file=p.kind == "file",
-                link=link,
-                cache=cache,
-                workers=repo.workers,
-                progress=progress,
-                recorded=recorded,
-                force=force,
-            )
+            with dataset_lock(repo.workspace, data, timeout=repo.lock_timeout_s):
+                reports[p.path] = materialize(
+                    repo.objects,
+                    tree,
+                    data,
+                    single_file=p.kind == "file",
+                    link=link,
+                    cache=cache,
+                    workers=repo.workers,
+                    progress=progress,
+                    recorded=recorded,
+                    force=force,
+                )
     finally:
         cache.save()
     return [PointerCheckout(p, reports.get(p.path)) for p, _ in targets]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from tether.data.errors import UnreadableTable
 from tether.errors import InvalidInput, MissingDependency
 
 if TYPE_CHECKING:
@@ -39,19 +40,6 @@ _EXTENSIONS: dict[str, TableFormat] = {
     ".csv.gz": "csv",
     ".csv.bz2": "csv",
 }
-
-
-class UnreadableTable(InvalidInput):
-    """A file that should be a table cannot be read as one."""
-
-    def __init__(self, what: str, format: str, reason: str) -> None:
-        self.what = what
-        self.format = format
-        self.reason = reason
-        super().__init__(
-            f"cannot read {what} as a {format} table: {reason}; "
-            f"check that it is a valid {format} file"
-        )
 
 
 def table_format(path: str) -> TableFormat | None:

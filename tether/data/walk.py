@@ -1,7 +1,8 @@
 """Listing the files of the data to version, with their stat, in one ``os.scandir`` pass.
 
 Symlinks are followed when they stay inside the data; a link that points outside it, a broken
-link, a loop and special files (FIFOs, sockets, devices) are clear errors naming the path.
+link, a loop, a second way to reach the same folder, a name that is not UTF-8, a path longer than
+the system allows and special files (FIFOs, sockets, devices) are clear errors naming the path.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import errno
 import os
 import stat
 
+from tether.data.errors import FileChanged
 from tether.errors import InvalidInput
 
 
@@ -38,28 +40,74 @@ def _special(shown: str) -> InvalidInput:
     )
 
 
-def scan(path: str) -> list[Found]:
-    """Every file of ``path`` (a file or a folder), in no particular order."""
+def printable(path: str) -> str:
+    """``path`` for a message: bytes that are not UTF-8 shown as ``\\xff``."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _not_utf8(shown: str) -> InvalidInput:
+    return InvalidInput(
+        f"the name of {printable(shown)} is not valid UTF-8; Tether stores file names as "
+        "UTF-8 (like git and JSON): rename it (convmv can fix a whole folder) or move it out "
+        "of the data"
+    )
+
+
+def _too_long(shown: str) -> InvalidInput:
+    return InvalidInput(
+        f"{printable(shown)[:200]}... is nested too deep: its path is longer than the system "
+        "allows (PATH_MAX), so it could not be checked out again; shorten the folder names "
+        "or flatten the folders"
+    )
+
+
+def scan(path: str, folders: list[tuple[str, os.stat_result]] | None = None) -> list[Found]:
+    """Every file of ``path`` (a file or a folder), in no particular order.
+
+    Each real folder is listed once: a symlink to a folder that is already part of the data
+    (or reached a second time through another link) is refused, so a chain of links cannot
+    make the walk exponential. ``folders``, when given, receives the real path and stat of
+    every folder listed, for :func:`changed_folder`.
+    """
     try:
         real = os.path.realpath(path, strict=True)
         st = os.stat(real)
     except OSError as e:
         if e.errno == errno.ELOOP:
             raise InvalidInput(f"{path} is a symlink loop; fix or remove the link") from None
+        if e.errno == errno.ENAMETOOLONG:
+            raise _too_long(path) from None
         raise InvalidInput(f"no file or folder at {path} ({e.strerror}); check the path") from None
     if stat.S_ISREG(st.st_mode):
         return [Found(os.path.basename(os.path.abspath(path)), real, st)]
     if not stat.S_ISDIR(st.st_mode):
         raise _special(path)
-    return _walk(real, path)
+    return _walk(real, path, folders if folders is not None else [])
+
+
+def changed_folder(folders: list[tuple[str, os.stat_result]]) -> str | None:
+    """The first folder whose inode or mtime changed since it was listed (an entry was added,
+    removed or renamed, or the folder itself was replaced), or None."""
+    for path, before in folders:
+        try:
+            now = os.stat(path)
+        except OSError:
+            return path
+        if (now.st_ino, now.st_dev, now.st_mtime_ns) != (
+            before.st_ino,
+            before.st_dev,
+            before.st_mtime_ns,
+        ):
+            return path
+    return None
 
 
 _BY_FD = os.scandir in os.supports_fd and hasattr(os, "O_DIRECTORY")
 """Folders are listed through a descriptor where the platform can (POSIX)."""
 
 
-def _listed(folder: str, shown: str) -> tuple[int | None, list[os.DirEntry[str]]]:
-    """An open descriptor of ``folder`` (the caller closes it) and the folder's entries.
+def _listed(folder: str, shown: str) -> tuple[int | None, os.stat_result, list[os.DirEntry[str]]]:
+    """An open descriptor of ``folder`` (the caller closes it), its stat and its entries.
 
     Listed through the descriptor, each entry's stat is an ``fstatat`` relative to it: the
     kernel looks up one name, not the whole path again (a walk of 20,000 files: 5% faster).
@@ -67,70 +115,104 @@ def _listed(folder: str, shown: str) -> tuple[int | None, list[os.DirEntry[str]]
     """
     try:
         if not _BY_FD:
+            st = os.stat(folder)
             with os.scandir(folder) as it:
-                return None, list(it)
+                return None, st, list(it)
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         try:
+            st = os.fstat(fd)
             with os.scandir(fd) as it:
-                return fd, list(it)
+                return fd, st, list(it)
         except BaseException:
             os.close(fd)
             raise
     except OSError as e:
+        if e.errno == errno.ENAMETOOLONG:
+            raise _too_long(shown) from None
+        if e.errno == errno.ENOENT:  # listed by its parent a moment ago: removed since
+            raise FileChanged(printable(shown)) from None
         raise InvalidInput(
-            f"cannot list folder {shown} ({e.strerror}); fix its permissions"
+            f"cannot list folder {printable(shown)} ({e.strerror}); fix its permissions"
         ) from None
 
 
-def _walk(root: str, shown_root: str) -> list[Found]:
+def _walk(root: str, shown_root: str, folders: list[tuple[str, os.stat_result]]) -> list[Found]:
     found: list[Found] = []
     append = found.append
-    stack: list[tuple[str, str, frozenset[str]]] = [(root, "", frozenset({root}))]
+    # (folder, prefix, ancestors, the symlink it was reached through or "")
+    stack: list[tuple[str, str, frozenset[str], str]] = [(root, "", frozenset({root}), "")]
+    seen: dict[tuple[int, int], tuple[str, str]] = {}  # (dev, ino) -> (prefix, via link)
     prefix_root = root.rstrip("/") + "/"
     while stack:
-        folder, prefix, ancestors = stack.pop()
-        fd, entries = _listed(folder, os.path.join(shown_root, prefix) if prefix else shown_root)
+        folder, prefix, ancestors, via = stack.pop()
+        fd, st, entries = _listed(
+            folder, os.path.join(shown_root, prefix) if prefix else shown_root
+        )
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            if fd is not None:
+                os.close(fd)
+            first, first_via = seen[key]
+            link, other = (via, first) if via else (first_via, prefix)
+            raise InvalidInput(
+                f"symlink {printable(os.path.join(shown_root, link.rstrip('/')))} points to "
+                f"the folder {printable(os.path.join(shown_root, other.rstrip('/')))}, which "
+                "is already part of the data; each folder may appear once in a dataset: "
+                "remove the link or replace it with a copy"
+            )
+        seen[key] = (prefix, via)
+        folders.append((folder, st))
         base = os.path.join(folder, "")
         try:
             for entry in entries:
                 name = entry.name
                 rel = prefix + name
+                if not name.isascii():
+                    try:
+                        name.encode("utf-8")
+                    except UnicodeEncodeError:
+                        raise _not_utf8(os.path.join(shown_root, rel)) from None
                 try:
                     if entry.is_file(follow_symlinks=False):  # most entries: tested first
                         append(Found(rel, base + name, entry.stat(follow_symlinks=False)))
                     elif entry.is_dir(follow_symlinks=False):
                         path = base + name
-                        stack.append((path, rel + "/", ancestors | {path}))
+                        stack.append((path, rel + "/", ancestors | {path}, ""))
                     elif entry.is_symlink():
                         real = os.path.realpath(base + name, strict=True)
-                        st = os.stat(real)
-                        shown = os.path.join(shown_root, rel)
+                        target = os.stat(real)
+                        shown = printable(os.path.join(shown_root, rel))
                         if not (real == root or real.startswith(prefix_root)):
                             raise InvalidInput(
-                                f"symlink {shown} points outside the data (to {real}); copy "
-                                "the target into the data or remove the link"
+                                f"symlink {shown} points outside the data (to "
+                                f"{printable(real)}); copy the target into the data or "
+                                "remove the link"
                             )
-                        if stat.S_ISDIR(st.st_mode):
+                        if stat.S_ISDIR(target.st_mode):
                             if real in ancestors:
                                 raise InvalidInput(
                                     f"symlink {shown} makes a loop (it points to its own "
-                                    f"parent {real}); remove the link"
+                                    f"parent {printable(real)}); remove the link"
                                 )
-                            stack.append((real, rel + "/", ancestors | {real}))
-                        elif stat.S_ISREG(st.st_mode):
-                            append(Found(rel, real, st))
+                            stack.append((real, rel + "/", ancestors | {real}, rel + "/"))
+                        elif stat.S_ISREG(target.st_mode):
+                            append(Found(rel, real, target))
                         else:
                             raise _special(shown)
                     else:
-                        raise _special(os.path.join(shown_root, rel))
+                        raise _special(printable(os.path.join(shown_root, rel)))
                 except OSError as e:
                     shown = os.path.join(shown_root, rel)
                     if e.errno == errno.ELOOP:
                         raise InvalidInput(
-                            f"symlink {shown} is a symlink loop; fix or remove it"
+                            f"symlink {printable(shown)} is a symlink loop; fix or remove it"
                         ) from None
+                    if e.errno == errno.ENAMETOOLONG:
+                        raise _too_long(shown) from None
+                    if e.errno == errno.ENOENT and not entry.is_symlink():
+                        raise FileChanged(printable(shown)) from None  # removed since listed
                     raise InvalidInput(
-                        f"cannot read {shown} ({e.strerror}); fix or remove it"
+                        f"cannot read {printable(shown)} ({e.strerror}); fix or remove it"
                     ) from None
         finally:
             if fd is not None:
@@ -162,7 +244,7 @@ def stat_columns(path: str) -> Columns | None:
     while stack:  # the order of _walk: a folder's files, then its subfolders, last one first
         folder, prefix = stack.pop()
         try:
-            fd, entries = _listed(folder, folder)
+            fd, _, entries = _listed(folder, folder)
         except InvalidInput:
             return None
         base = os.path.join(folder, "")

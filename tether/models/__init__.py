@@ -1,6 +1,7 @@
-"""Models: evaluation of a model on a table and gates between a challenger and a champion.
+"""Models: flavours that save and load models safely, signatures that check their input,
+evaluation of a model on a table and gates between a challenger and a champion.
 
-Names are imported on first use, so ``import tether.models`` loads no NumPy or pandas.
+Names are imported on first use, so ``import tether.models`` loads no model library.
 """
 
 from __future__ import annotations
@@ -12,24 +13,52 @@ if TYPE_CHECKING:
     from typing import Any
 
     from tether.models.bootstrap import BootstrapResult, paired_bootstrap
-    from tether.models.evaluation import Evaluation, SliceEvaluation, evaluate
-    from tether.models.gate_errors import (
+    from tether.models.errors import (
+        BadManifest,
+        CodeNotFound,
+        CorruptModel,
         DataNotFound,
         EvaluationMismatch,
+        ExtraColumn,
         InvalidData,
         InvalidPolicy,
+        LibraryVersionWarning,
         MetricNeedsProbabilities,
+        MissingColumn,
         MissingTarget,
+        ModelExists,
+        ModelNotFound,
+        ModelWriteFailed,
         PolicyNotFound,
+        SampleNotDescribable,
+        SignatureError,
         SliceColumnError,
         SliceSyntaxError,
         SliceTooComplex,
+        TrustedLoadWarning,
+        UnexpectedNull,
+        UnknownFlavor,
         UnknownMetric,
+        UnseenCategory,
+        UnseenCategoryWarning,
+        UnsupportedModel,
+        UntrustedModel,
+        WrongDtype,
+        WrongInputType,
+        WrongShape,
     )
+    from tether.models.evaluation import Evaluation, SliceEvaluation, evaluate
+    from tether.models.flavor import Flavor
     from tether.models.gating import Decision, Rule, compare, gate
     from tether.models.latency import Latency
+    from tether.models.load import LoadedModel, load_model
+    from tether.models.manifest import ModelMeta
     from tether.models.policy import Policy, load_policy
+    from tether.models.registry import choose_flavor, flavor_names, get_flavor, register_flavor
+    from tether.models.save import save_model
+    from tether.models.signature import Schema, Signature, TensorSpec
     from tether.models.slices import Slice, parse_slice
+
 
 # public name -> module that defines it
 _LAZY = {
@@ -47,45 +76,111 @@ _LAZY = {
     "parse_slice": "tether.models.slices",
     "BootstrapResult": "tether.models.bootstrap",
     "paired_bootstrap": "tether.models.bootstrap",
-    "DataNotFound": "tether.models.gate_errors",
-    "EvaluationMismatch": "tether.models.gate_errors",
-    "InvalidData": "tether.models.gate_errors",
-    "InvalidPolicy": "tether.models.gate_errors",
-    "MetricNeedsProbabilities": "tether.models.gate_errors",
-    "MissingTarget": "tether.models.gate_errors",
-    "PolicyNotFound": "tether.models.gate_errors",
-    "SliceColumnError": "tether.models.gate_errors",
-    "SliceSyntaxError": "tether.models.gate_errors",
-    "SliceTooComplex": "tether.models.gate_errors",
-    "UnknownMetric": "tether.models.gate_errors",
+    "DataNotFound": "tether.models.errors",
+    "EvaluationMismatch": "tether.models.errors",
+    "InvalidData": "tether.models.errors",
+    "InvalidPolicy": "tether.models.errors",
+    "MetricNeedsProbabilities": "tether.models.errors",
+    "MissingTarget": "tether.models.errors",
+    "PolicyNotFound": "tether.models.errors",
+    "SliceColumnError": "tether.models.errors",
+    "SliceSyntaxError": "tether.models.errors",
+    "SliceTooComplex": "tether.models.errors",
+    "UnknownMetric": "tether.models.errors",
+    "save_model": "tether.models.save",
+    "load_model": "tether.models.load",
+    "LoadedModel": "tether.models.load",
+    "ModelMeta": "tether.models.manifest",
+    "Flavor": "tether.models.flavor",
+    "choose_flavor": "tether.models.registry",
+    "flavor_names": "tether.models.registry",
+    "get_flavor": "tether.models.registry",
+    "register_flavor": "tether.models.registry",
+    "Schema": "tether.models.signature",
+    "Signature": "tether.models.signature",
+    "TensorSpec": "tether.models.signature",
+    "BadManifest": "tether.models.errors",
+    "CodeNotFound": "tether.models.errors",
+    "CorruptModel": "tether.models.errors",
+    "ExtraColumn": "tether.models.errors",
+    "LibraryVersionWarning": "tether.models.errors",
+    "MissingColumn": "tether.models.errors",
+    "ModelExists": "tether.models.errors",
+    "ModelNotFound": "tether.models.errors",
+    "ModelWriteFailed": "tether.models.errors",
+    "SampleNotDescribable": "tether.models.errors",
+    "SignatureError": "tether.models.errors",
+    "TrustedLoadWarning": "tether.models.errors",
+    "UnexpectedNull": "tether.models.errors",
+    "UnknownFlavor": "tether.models.errors",
+    "UnseenCategory": "tether.models.errors",
+    "UnseenCategoryWarning": "tether.models.errors",
+    "UnsupportedModel": "tether.models.errors",
+    "UntrustedModel": "tether.models.errors",
+    "WrongDtype": "tether.models.errors",
+    "WrongInputType": "tether.models.errors",
+    "WrongShape": "tether.models.errors",
 }
 
 __all__ = [
+    "BadManifest",
     "BootstrapResult",
+    "CodeNotFound",
+    "CorruptModel",
     "DataNotFound",
     "Decision",
     "Evaluation",
     "EvaluationMismatch",
+    "ExtraColumn",
+    "Flavor",
     "InvalidData",
     "InvalidPolicy",
     "Latency",
+    "LibraryVersionWarning",
+    "LoadedModel",
     "MetricNeedsProbabilities",
+    "MissingColumn",
     "MissingTarget",
+    "ModelExists",
+    "ModelMeta",
+    "ModelNotFound",
+    "ModelWriteFailed",
     "Policy",
     "PolicyNotFound",
     "Rule",
+    "SampleNotDescribable",
+    "Schema",
+    "Signature",
+    "SignatureError",
     "Slice",
     "SliceColumnError",
     "SliceEvaluation",
     "SliceSyntaxError",
     "SliceTooComplex",
+    "TensorSpec",
+    "TrustedLoadWarning",
+    "UnexpectedNull",
+    "UnknownFlavor",
     "UnknownMetric",
+    "UnseenCategory",
+    "UnseenCategoryWarning",
+    "UnsupportedModel",
+    "UntrustedModel",
+    "WrongDtype",
+    "WrongInputType",
+    "WrongShape",
+    "choose_flavor",
     "compare",
     "evaluate",
+    "flavor_names",
     "gate",
+    "get_flavor",
+    "load_model",
     "load_policy",
     "paired_bootstrap",
     "parse_slice",
+    "register_flavor",
+    "save_model",
 ]
 
 

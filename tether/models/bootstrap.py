@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tether.models.gate_errors import EvaluationMismatch
+from tether.models.errors import EvaluationMismatch
 from tether.models.metrics import Metric, Predictions, check_metric, mean_of_rows
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tether.models.gate_errors import DataNotFound, InvalidData
+from tether.models.errors import DataNotFound, InvalidData
 
 if TYPE_CHECKING:
     import pandas as pd

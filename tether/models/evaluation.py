@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tether.models.datasource import Data, DataResolver, load_table
-from tether.models.gate_errors import InvalidData, MissingTarget, UnknownMetric
+from tether.models.errors import InvalidData, MissingTarget, UnknownMetric
 from tether.models.latency import Latency, measure_latency
 from tether.models.metrics import (
     TASKS,

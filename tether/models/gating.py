@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from tether.models.bootstrap import BootstrapResult, paired_bootstrap
 from tether.models.datasource import Data, DataResolver, load_table
+from tether.models.errors import EvaluationMismatch
 from tether.models.evaluation import Evaluation, evaluate_frame
-from tether.models.gate_errors import EvaluationMismatch
 from tether.models.metrics import Task, get_metric
 from tether.models.policy import Policy, load_policy
 from tether.models.slices import Slice, parse_slice

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tether.models.gate_errors import InvalidData
+from tether.models.errors import InvalidData
 
 if TYPE_CHECKING:
     import pandas as pd

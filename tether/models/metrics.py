@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from tether.models.gate_errors import InvalidData, MetricNeedsProbabilities, UnknownMetric
+from tether.models.errors import InvalidData, MetricNeedsProbabilities, UnknownMetric
 
 if TYPE_CHECKING:
     import numpy as np

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tether.models.gate_errors import InvalidPolicy, PolicyNotFound, SliceSyntaxError
+from tether.models.errors import InvalidPolicy, PolicyNotFound, SliceSyntaxError
 from tether.models.metrics import METRICS
 from tether.models.slices import Slice, parse_slice
 

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from tether.models.gate_errors import SliceColumnError, SliceSyntaxError, SliceTooComplex
+from tether.models.errors import SliceColumnError, SliceSyntaxError, SliceTooComplex
 
 if TYPE_CHECKING:
     import numpy as np

@@ -39,7 +39,9 @@ def normalise_mode(mode: int) -> int:
 
 # one search finds every way a path can be unsafe: leading "/", empty, "." or ".." parts, NUL
 # \Z, not $: $ also matches before a final newline, and "\n" is a valid file name
-_BAD_PATH = re.compile(r"^/|//|/\Z|^\Z|(?:^|/)\.\.?(?:/|\Z)|\x00")
+# lone surrogates: a file name that was not UTF-8 (os.fsdecode's surrogateescape); not JSON-able
+_BAD_PATH = re.compile(r"^/|//|/\Z|^\Z|(?:^|/)\.\.?(?:/|\Z)|\x00|[\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _encode_string = json.encoder.encode_basestring  # JSON string quoting, non-ASCII kept as is
 _FIELDS = operator.itemgetter("path", "digest", "size", "mode")
 _path = operator.itemgetter(0)
@@ -54,7 +56,7 @@ def check_path(path: object) -> str:
         raise InvalidInput(f"tree entry path {path!r} must be a non-empty string")
     if _BAD_PATH.search(path):
         raise InvalidInput(
-            f"tree entry path {path!r} must be relative, without NUL and without empty, "
+            f"tree entry path {path!r} must be relative UTF-8, without NUL and without empty, "
             "'.' or '..' parts"
         )
     return path
@@ -131,7 +133,11 @@ def _check_entries(entries: tuple[TreeEntry, ...]) -> None:
     )
     if fine:
         joined = "\n" + "\n".join(paths) + "\n"
-        fine = joined.count("\n") == n + 1 and not any(bad in joined for bad in _BAD_JOINED)
+        fine = (
+            joined.count("\n") == n + 1
+            and not any(bad in joined for bad in _BAD_JOINED)
+            and (joined.isascii() or not _SURROGATE.search(joined))
+        )
     if fine:
         hexes = "\n".join(digests)
         fine = (

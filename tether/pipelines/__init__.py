@@ -17,11 +17,11 @@ from tether.pipelines.materializers import (
     unregister_materializer,
 )
 from tether.pipelines.metrics import Metrics
-from tether.pipelines.pipeline import Pipeline, pipeline
+from tether.pipelines.pipeline_def import Pipeline, pipeline
 from tether.pipelines.result import PipelineRun, StepRun
-from tether.pipelines.resume import get_pipeline_run, resume
+from tether.pipelines.resuming import get_pipeline_run, resume
 from tether.pipelines.shell import shell_step
-from tether.pipelines.step import Step, step
+from tether.pipelines.step_def import Step, step
 
 __all__ = [
     "Executor",

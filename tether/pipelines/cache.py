@@ -48,7 +48,8 @@ def cache_key(
     environment: str,
     materializers: str,
 ) -> str:
-    from tether.pipelines.canonical import NotEncodable, encode
+    from tether.pipelines.canonical import encode
+    from tether.pipelines.errors import NotEncodable
 
     encoded: dict[str, Any] = {}
     for name, value in params.items():

@@ -22,18 +22,9 @@ from pathlib import PurePath
 from typing import Any
 
 from tether.data.dataset_ref import DatasetRef
-from tether.pipelines.errors import InvalidPipeline
+from tether.pipelines.errors import NotEncodable
 
 MAX_DEPTH = 64
-
-
-class NotEncodable(InvalidPipeline):
-    """A value has no canonical encoding; ``where`` names the part that failed."""
-
-    def __init__(self, where: str, value: Any) -> None:
-        self.where = where
-        self.type_name = type(value).__name__
-        super().__init__(f"{where} is a {self.type_name}, which has no canonical encoding")
 
 
 def encode(value: Any, where: str = "value", depth: int = 0) -> Any:

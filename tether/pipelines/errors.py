@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tether.errors import IntegrityError, InvalidInput, NotFound, TetherError
 from tether.store.ids import short_id
@@ -15,6 +16,15 @@ class PipelineError(TetherError):
 
 class InvalidPipeline(InvalidInput):
     """A step or pipeline definition, or a call inside a pipeline, is malformed."""
+
+
+class NotEncodable(InvalidPipeline):
+    """A value has no canonical encoding; ``where`` names the part that failed."""
+
+    def __init__(self, where: str, value: object) -> None:
+        self.where = where
+        self.type_name = type(value).__name__
+        super().__init__(f"{where} is a {self.type_name}, which has no canonical encoding")
 
 
 class NoMaterializer(InvalidInput):
@@ -68,11 +78,13 @@ class StepFailed(PipelineError):
 
 
 class PipelineFailed(PipelineError):
-    """A pipeline run ended ``failed``; ``failed`` names the steps that failed."""
+    """A pipeline run ended ``failed``; ``failed`` names the steps that failed, ``result`` is
+    the run (a ``PipelineRun``: the steps that finished, their outputs, each step's error)."""
 
-    def __init__(self, run_id: str, failed: Sequence[str]) -> None:
+    def __init__(self, run_id: str, failed: Sequence[str], result: Any = None) -> None:
         self.run_id = run_id
         self.failed = list(failed)
+        self.result = result
         super().__init__(
             f"pipeline run {run_id} failed in step(s) {', '.join(self.failed)}; "
             f"see `tether pipeline show {short_id(run_id)}`, fix them and run "

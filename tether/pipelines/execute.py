@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 import tether.pipelines.record as record
 from tether.pipelines.cache import CacheHit, StepCache
 from tether.pipelines.datasets import Resolver, input_rows, plain
+from tether.pipelines.errors import InvalidPipeline, NotImportable
 from tether.pipelines.executors import make_executor
 from tether.pipelines.executors.base import Executor
-from tether.pipelines.graph import Const, Graph, OutputRef
+from tether.pipelines.graph import Const, Graph, OutputRef, Outputs
 from tether.pipelines.params import encode_params
 from tether.pipelines.result import PipelineRun, StepRun, cache_dir
 from tether.pipelines.runner import RunContext, Runner, StepState
@@ -21,7 +22,8 @@ from tether.pipelines.task import ObjectsSpec
 from tether.pipelines.values import store_value
 
 if TYPE_CHECKING:
-    from tether.pipelines.pipeline import Pipeline
+    from tether.pipelines.pipeline_def import Pipeline
+    from tether.workspace import Workspace
 
 
 def _objects_spec(session: Any) -> ObjectsSpec:
@@ -47,22 +49,17 @@ def execute(
     executor: str | Executor | None,
     max_workers: int | None,
     no_cache: bool,
-    workspace: Path | None,
+    workspace: Workspace | str | os.PathLike[str] | None,
     on_step: Any,
     resumes: str | None,
     reuse: dict[str, Any],
 ) -> PipelineRun:
-    from tether.pipelines.pipeline import check_importable, graph_spec, returns_spec
     from tether.store import ObjectRecord
     from tether.tracking.api import run as tracked_run
     from tether.tracking.session import open_session
 
-    session = open_session(workspace)
-    ws = session.settings.workspace
-    if ws is None:
-        from tether.config import WorkspaceNotFound
-
-        raise WorkspaceNotFound("pipelines need a workspace; create one with `tether init`")
+    session = open_session(workspace)  # WorkspaceNotFound outside a workspace
+    ws = session.workspace
     returns = returns_spec(returned)
     resolver = Resolver(session)
     params = {k: resolver.resolve(v) for k, v in params.items()}
@@ -81,9 +78,9 @@ def execute(
         pipe.name,
         {k: plain(v) for k, v in params.items()},
         tags,
-        workspace=ws.root,
+        workspace=ws,
     ) as parent:
-        record._add_io(session.store, parent.id, input_rows(params))
+        record.add_io(session, parent.id, input_rows(params))
         consts: dict[int, str] = {}
         records = []
         for node in graph.nodes.values():
@@ -94,8 +91,6 @@ def execute(
                     )
                     consts[id(src)] = stored.digest
                     records.append(ObjectRecord(stored.digest, stored.size, "tree"))
-        if records:
-            session.store.record_objects(records)
         spec = {
             "name": pipe.name,
             "function": vars(pipe.function_ref()),
@@ -105,7 +100,7 @@ def execute(
             "steps": graph_spec(graph, consts),
             "returns": returns,
         }
-        session.store.update_run_info(parent.id, {"pipeline": spec})
+        record.record_pipeline(session, parent.id, records, spec)
         ctx = RunContext(
             session=session,
             parent_id=parent.id,
@@ -178,7 +173,7 @@ def _record_returns(session: Any, run_id: str, returns: Any, states: dict[str, S
         value = states[step].outputs.get(out)
         if value is not None:
             rows.append(("output", "object", value.digest, ref))
-    record._add_io(session.store, run_id, rows)
+    record.add_io(session, run_id, rows)
 
 
 def _step_run(s: StepState, session: Any) -> StepRun:
@@ -218,3 +213,63 @@ def reuse_from(run: PipelineRun) -> dict[str, tuple[str, CacheHit]]:
 
 
 __all__ = ["OutputRef", "execute", "reuse_from"]
+
+
+def returns_spec(value: Any) -> Any:
+    """What the pipeline function returned, as ``"step.output"`` references."""
+    if value is None:
+        return None
+    if isinstance(value, OutputRef):
+        return f"{value.node}.{value.output}"
+    if isinstance(value, Outputs | tuple | list):
+        return [returns_spec(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): returns_spec(v) for k, v in value.items()}
+    raise InvalidPipeline(
+        "a pipeline function may return step outputs (one, a tuple or a dict of them) or None, "
+        f"not {type(value).__name__}"
+    )
+
+
+def graph_spec(graph: Graph, consts: dict[int, str]) -> list[dict[str, Any]]:
+    from tether.pipelines.datasets import plain
+
+    steps = []
+    for node in graph.nodes.values():
+        inputs = {
+            arg: f"{src.node}.{src.output}"
+            if isinstance(src, OutputRef)
+            else f"const:{consts[id(src)]}"
+            for arg, src in node.inputs.items()
+            if isinstance(src, OutputRef | Const)
+        }
+        steps.append(
+            {
+                "name": node.name,
+                "kind": node.definition.kind,
+                "inputs": inputs,
+                "outputs": list(node.outputs),
+                "params": plain(node.params),
+            }
+        )
+    return steps
+
+
+def check_importable(graph: Graph) -> None:
+    """Fail before the run starts if a worker process could not import a step."""
+    for node in graph.nodes.values():
+        d = node.definition
+        if d.kind != "python":
+            continue
+        ref = d.function_ref()
+        if "<locals>" in ref.qualname:
+            raise NotImportable(
+                f"step {node.name!r} ({ref.qualname}) is defined inside a function; the "
+                "process executor imports steps by module path, so define it at module level "
+                "(or run with executor='inline')"
+            )
+        if ref.file is None and ref.module == "__main__":
+            raise NotImportable(
+                f"step {node.name!r} is defined in an interactive session; move it into a .py "
+                "file or run with executor='inline'"
+            )

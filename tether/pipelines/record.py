@@ -9,6 +9,11 @@ What the step logged itself (``tether.log_metrics``, ``log_params``, ``set_tags`
 ``log_artifact``, the dataset versions it read; ``RunLogs`` from the worker) is written to its
 run here, and kept in ``info["step"]["logged"]``, so that a run answered from the cache carries
 the same params, tags, metrics, inputs and outputs as the run it reuses.
+
+This module is the only one of ``tether.pipelines`` that writes the metadata store, always in
+the calling process (tests/test_architecture.py); the pipeline's own run is a tracking run
+(``tether.run``). Workers read the store (a step's ``tether.dataset(...)``) and write only the
+object store: what a step logs travels back to the caller as ``RunLogs``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tether.store import Store
+    from tether.store import ObjectRecord, Store
 
 from tether.pipelines.cache import KEY_TAG, outputs_to_json
 from tether.pipelines.values import StoredValue
@@ -34,7 +39,7 @@ PIPELINE_TAG = "tether.pipeline"
 
 def _param_text(params: dict[str, Any]) -> dict[str, str]:
     from tether.pipelines.datasets import plain
-    from tether.tracking.run import params_text
+    from tether.tracking.active import params_text
 
     return params_text({k: plain(v) for k, v in params.items()})
 
@@ -42,6 +47,25 @@ def _param_text(params: dict[str, Any]) -> dict[str, str]:
 def _add_io(store: Store, run_id: str, rows: Iterable[IoRow]) -> None:
     """Record (direction, kind, ref, name) rows in one transaction."""
     store.add_run_io_many(run_id, list(rows))
+
+
+def add_io(session: Any, run_id: str, rows: Iterable[IoRow]) -> None:
+    """Record (direction, kind, ref, name) rows of the pipeline run in one transaction."""
+    _add_io(session.store, run_id, rows)
+
+
+def record_pipeline(
+    session: Any, run_id: str, objects: list[ObjectRecord], spec: dict[str, Any]
+) -> None:
+    """The pipeline run's spec (``info["pipeline"]``) and the objects of its constant inputs."""
+    if objects:
+        session.store.record_objects(objects)
+    session.store.update_run_info(run_id, {"pipeline": spec})
+
+
+def kill_step_run(session: Any, run_id: str) -> None:
+    """End a step run that was running when the pipeline was interrupted."""
+    session.store.finish_run(run_id, "killed", error="interrupted")
 
 
 def start_step_run(

@@ -84,9 +84,10 @@ class PipelineRun:
         return [n for n, s in self.steps.items() if s.status in ("failed", "killed")]
 
     def check(self) -> PipelineRun:
-        """Raise ``PipelineFailed`` naming the failed steps unless the run finished."""
+        """Raise ``PipelineFailed`` naming the failed steps (and carrying this run) unless the
+        run finished."""
         if self.status != "finished":
-            raise PipelineFailed(self.id, self.failed or [self.status])
+            raise PipelineFailed(self.id, self.failed or [self.status], self)
         return self
 
     def output(self, name: str | None = None) -> Any:

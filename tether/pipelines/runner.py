@@ -1,8 +1,9 @@
 """Running a built graph: cache lookups, submission in graph order, retries, failure, tracking.
 
-The runner lives in the calling process and is the only writer to the metadata store. A step
-starts when all its inputs are finished; a step whose input failed (or was skipped) is skipped;
-independent branches carry on. Each step becomes a child run of the pipeline run.
+The runner lives in the calling process, which alone writes the metadata store (through
+``record.py``). A step starts when all its inputs are finished; a step whose input failed (or
+was skipped) is skipped; independent branches carry on. Each step becomes a child run of the
+pipeline run.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class Runner:
             for state in self.states.values():
                 if state.status == "running" and state.run_id is not None:
                     state.status = "killed"
-                    self.ctx.session.store.finish_run(state.run_id, "killed", error="interrupted")
+                    record.kill_step_run(self.ctx.session, state.run_id)
             raise
         return self.states
 

@@ -25,7 +25,7 @@ from tether.pipelines.errors import InvalidPipeline, StepFailed
 from tether.pipelines.graph import Node, current_graph
 from tether.pipelines.materializers import PathMaterializer
 from tether.pipelines.source import files_digest
-from tether.pipelines.step import StepOptions, _validate
+from tether.pipelines.step_def import StepOptions, _validate
 from tether.pipelines.task import ShellSpec, StepTask
 from tether.pipelines.values import StoredValue, data_path, restore, store_folder_with
 

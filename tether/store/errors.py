@@ -20,6 +20,26 @@ class InvalidField(InvalidInput):
         super().__init__(f"invalid {field}: {problem}")
 
 
+class FilterTooLarge(InvalidInput):
+    """A filter past one of the limits; the message names the limit."""
+
+    def __init__(self, what: str, limit: int) -> None:
+        super().__init__(
+            f"filter too large: more than {limit:,} {what}; split it into several searches "
+            "or simplify it"
+        )
+
+
+class FilterSyntaxError(InvalidInput):
+    """A filter or order-by expression that does not parse; the message points at the token."""
+
+    def __init__(self, text: str, position: int, problem: str) -> None:
+        self.text = text
+        self.position = position
+        pointer = " " * position + "^"
+        super().__init__(f"{problem} at position {position}:\n  {text}\n  {pointer}")
+
+
 class ProjectNotFound(NotFound):
     def __init__(self, project: str) -> None:
         super().__init__(

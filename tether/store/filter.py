@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from tether.errors import InvalidInput
+from tether.store.errors import FilterSyntaxError, FilterTooLarge
 
 Namespace = Literal["params", "metrics", "tags", "attributes"]
 ATTRIBUTES = ("id", "name", "status", "experiment", "start_time", "end_time", "parent_id")
@@ -41,26 +41,6 @@ MAX_DEPTH = 50  # nested parentheses and 'not's
 MAX_CONDITIONS = 500  # comparisons in all (SQLite refuses expressions nested 1,000 deep)
 MAX_VALUES = 10_000  # literals in all 'in' lists together (one query parameter each)
 MAX_ORDER_KEYS = 20
-
-
-class FilterTooLarge(InvalidInput):
-    """A filter past one of the limits; the message names the limit."""
-
-    def __init__(self, what: str, limit: int) -> None:
-        super().__init__(
-            f"filter too large: more than {limit:,} {what}; split it into several searches "
-            "or simplify it"
-        )
-
-
-class FilterSyntaxError(InvalidInput):
-    """A filter or order-by expression that does not parse; the message points at the token."""
-
-    def __init__(self, text: str, position: int, problem: str) -> None:
-        self.text = text
-        self.position = position
-        pointer = " " * position + "^"
-        super().__init__(f"{problem} at position {position}:\n  {text}\n  {pointer}")
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z_][\w\-/]*(?:\.(?:[A-Za-z_][\w\-/]*|\d+))*", re.ASCII)

@@ -64,6 +64,36 @@ def name(field: str, value: object) -> str:
     return value
 
 
+NAME_RULE = (
+    "dataset, model and experiment names are 1 to 250 characters of valid Unicode, without "
+    "'/', '\\', '@', control characters or leading/trailing spaces, and not '.' or '..'"
+)
+_NOT_IN_NAMES = re.compile(r"[/\\@\x00-\x1f\x7f]")
+
+
+def entity_name(field: str, value: object) -> str:
+    """A dataset, model or experiment name: the one rule every entry point applies.
+
+    Stricter than :func:`name` (keys may hold '/'): such names become paths (checkouts,
+    caches) and references (``name@3``), so they hold no separator and no '@'.
+    """
+    if (
+        type(value) is str
+        and 0 < len(value) <= MAX_NAME
+        and value == value.strip()
+        and not _NOT_IN_NAMES.search(value)
+        and value not in (".", "..")
+        and (value.isascii() or _utf8(value))
+    ):
+        return value
+    shown = repr(value) if isinstance(value, str) else type(value).__name__
+    raise InvalidField(field, f"{shown} is not a valid name: {NAME_RULE}")
+
+
+def optional_entity_name(field: str, value: object) -> str | None:
+    return None if value is None else entity_name(field, value)
+
+
 def optional_name(field: str, value: object) -> str | None:
     return None if value is None else name(field, value)
 

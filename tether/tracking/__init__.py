@@ -1,5 +1,6 @@
 """Tracked runs: params, metrics, artifacts, lineage, automatic capture, reproduction."""
 
+from tether.tracking.active import ActiveRun
 from tether.tracking.api import (
     active_run,
     flush,
@@ -14,11 +15,11 @@ from tether.tracking.api import (
     search_runs,
     set_tags,
 )
-from tether.tracking.run import ActiveRun
-from tether.tracking.view import RunView
+from tether.tracking.view import RunList, RunView
 
 __all__ = [
     "ActiveRun",
+    "RunList",
     "RunView",
     "active_run",
     "flush",

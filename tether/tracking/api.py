@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import tether.tracking.lifecycle as lifecycle
 from tether.errors import InvalidInput
+from tether.store.validate import entity_name
+from tether.tracking.active import ActiveRun, params_text
 from tether.tracking.provenance import capture_provenance
 from tether.tracking.recorder import RunRecorder
-from tether.tracking.run import ActiveRun, params_text
 from tether.tracking.session import flush_sessions, open_session
-from tether.tracking.view import RunView
+from tether.tracking.view import RunList, RunView
+from tether.workspace import Workspace
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from tether.store import DatasetVersion
 
 _UNSET: Any = object()
+
+Run = RunView
+"""A stored run as users read it (``tether.Run``): what ``get_run`` and ``search_runs`` return."""
 
 
 def run(
@@ -31,7 +33,7 @@ def run(
     *,
     parent: ActiveRun | RunRecorder | str | None = _UNSET,
     project: str | None = None,
-    workspace: str | os.PathLike[str] | None = None,
+    workspace: Workspace | str | os.PathLike[str] | None = None,
     capture: bool = True,
 ) -> ActiveRun:
     """Start a run. Inside another active run it becomes that run's child unless ``parent=None``.
@@ -39,7 +41,8 @@ def run(
     Code (git commit and uncommitted diff), environment, host and command are recorded unless
     ``capture=False``. Secret-looking params and tags are stored redacted.
     """
-    session = open_session(Path(workspace) if workspace is not None else None, project=project)
+    entity_name("experiment name", experiment)  # before anything is captured or stored
+    session = open_session(workspace, project=project)
     if parent is _UNSET:
         parent = lifecycle.active()
     parent_id = parent.id if isinstance(parent, ActiveRun | RunRecorder) else parent
@@ -111,10 +114,10 @@ def log_input(source: DatasetVersion | str, name: str | None = None) -> None:
     _require_active().log_input(source, name)
 
 
-def get_run(run_id: str, *, workspace: str | os.PathLike[str] | None = None) -> RunView:
+def get_run(run_id: str, *, workspace: Workspace | str | os.PathLike[str] | None = None) -> RunView:
     """A run by its id, or by the first or last characters of it (``tether runs ls`` shows
     the last 12)."""
-    session = open_session(Path(workspace) if workspace is not None else None)
+    session = open_session(workspace)
     return RunView(session, session.store.get_run(session.store.resolve_run_id(run_id)))
 
 
@@ -124,14 +127,14 @@ def search_runs(
     limit: int = 1000,
     *,
     experiment: str | None = None,
-    output: Literal["runs", "pandas"] = "runs",
     project: str | None = None,
-    workspace: str | os.PathLike[str] | None = None,
-) -> list[RunView] | pd.DataFrame:
-    """Runs matching ``filter`` (see docs/tracking.md for the grammar), sorted by ``order_by``."""
+    workspace: Workspace | str | os.PathLike[str] | None = None,
+) -> RunList:
+    """Runs matching ``filter`` (see docs/tracking.md for the grammar), sorted by ``order_by``;
+    ``.to_pandas()`` of the result gives them as a DataFrame."""
     from tether.store.filter import parse_filter, parse_order_by
 
-    session = open_session(Path(workspace) if workspace is not None else None, project=project)
+    session = open_session(workspace, project=project)
     runs = session.store.search_runs(
         session.project,
         parse_filter(filter),
@@ -139,11 +142,4 @@ def search_runs(
         limit=limit,
         experiment=experiment,
     )
-    views = [RunView(session, r) for r in runs]
-    if output == "pandas":
-        from tether.tracking.frame import runs_frame
-
-        return runs_frame(session, views)
-    if output != "runs":
-        raise InvalidInput(f"output must be 'runs' or 'pandas', not {output!r}")
-    return views
+    return RunList(session, (RunView(session, r) for r in runs))

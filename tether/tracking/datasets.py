@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tether.config import find_workspace
 from tether.data import DataRepo, cached_path, find_pointers, resolve
 from tether.data import add as _add
 from tether.data import files as _files
@@ -22,17 +21,12 @@ from tether.store import DatasetVersion
 from tether.tracking import lifecycle
 from tether.tracking.recorder import RunRecorder
 from tether.tracking.session import open_session
+from tether.workspace import Workspace
 
 
-def _repo(workspace: Path | str | None) -> DataRepo:
+def _repo(workspace: Workspace | str | os.PathLike[str] | None) -> DataRepo:
     session = open_session(workspace)
-    return DataRepo(
-        find_workspace(workspace),
-        session.store,
-        session.objects,
-        session.project,
-        workers=session.settings.objects_workers,
-    )
+    return DataRepo(session.workspace, workers=session.settings.objects_workers)
 
 
 class DatasetHandle:
@@ -103,7 +97,9 @@ class DatasetHandle:
         return None
 
 
-def dataset(ref: str | DatasetRef, *, workspace: Path | str | None = None) -> DatasetHandle:
+def dataset(
+    ref: str | DatasetRef, *, workspace: Workspace | str | os.PathLike[str] | None = None
+) -> DatasetHandle:
     """The dataset version ``ref`` names: ``"name"`` or ``"name@latest"`` (the latest),
     ``"name@3"``, or a :class:`DatasetRef`.
 
@@ -124,7 +120,7 @@ def add(
     name: str | None = None,
     message: str | None = None,
     *,
-    workspace: Path | str | None = None,
+    workspace: Workspace | str | os.PathLike[str] | None = None,
     pointer: bool = True,
 ) -> DatasetVersion:
     """Version ``path`` (file, folder or table) as the next version of dataset ``name``.

@@ -17,7 +17,7 @@ def runs_frame(session: Session, runs: list[RunView]) -> pd.DataFrame:
     try:
         import pandas as pd
     except ImportError:
-        raise MissingDependency("search_runs(output='pandas')", "pandas", "pandas") from None
+        raise MissingDependency("RunList.to_pandas()", "pandas", "pandas") from None
     summaries = session.store.get_metric_summaries_many([r.id for r in runs])
     rows: list[dict[str, Any]] = []
     for r in runs:

@@ -21,61 +21,72 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from tether.tracking.active import ActiveRun
     from tether.tracking.recorder import RunRecorder
-    from tether.tracking.run import ActiveRun
 
 
 _lock = threading.RLock()
-_stack: list[ActiveRun] = []
+# every run started and not yet ended, in any thread or task: what flush and exit work on
+_open: list[ActiveRun] = []
 _installed = False
 _previous_sigterm: Any = None
 _previous_excepthook = sys.excepthook
 
-
-# a pipeline step's in-memory run, active in the step's thread only (recorder.py)
-_recording: contextvars.ContextVar[RunRecorder | None] = contextvars.ContextVar(
-    "tether_step_recorder", default=None
+# The active-run stack of this thread or asyncio task (innermost last). A thread starts with
+# an empty stack; an asyncio task starts with a copy of its creator's. A pipeline step's
+# in-memory run (recorder.py) is pushed here too, in the step's thread. A run ended from
+# another context may still sit in this tuple, so readers skip ended runs.
+_active: contextvars.ContextVar[tuple[ActiveRun | RunRecorder, ...]] = contextvars.ContextVar(
+    "tether_active_runs", default=()
 )
 
 
 def active() -> ActiveRun | RunRecorder | None:
-    recorder = _recording.get()
-    if recorder is not None:
-        return recorder
-    with _lock:
-        return _stack[-1] if _stack else None
+    """The innermost run of this thread or asyncio task that has not ended, or None."""
+    stack = _active.get()
+    for run in reversed(stack):
+        if not run._ended:
+            return run
+    return None
 
 
 @contextlib.contextmanager
 def recording(recorder: RunRecorder) -> Iterator[RunRecorder]:
-    """Make ``recorder`` the active run of this thread while the block runs."""
-    token = _recording.set(recorder)
+    """Make ``recorder`` the active run of this thread (or task) while the block runs."""
+    token = _active.set((*_active.get(), recorder))
     try:
         yield recorder
     finally:
-        _recording.reset(token)
+        _active.reset(token)
 
 
 def running() -> list[ActiveRun]:
+    """Every run not yet ended, whichever thread or task started it."""
     with _lock:
-        return list(_stack)
+        return list(_open)
 
 
 def push(run: ActiveRun) -> None:
+    """Make ``run`` the active run of this thread or task (and open until it ends)."""
     with _lock:
         _install()
-        _stack.append(run)
+        _open.append(run)
+    _active.set((*_active.get(), run))
 
 
 def forget(run: ActiveRun) -> None:
+    """``run`` has ended: drop it from the open runs, and from this context's stack."""
     with _lock:
-        if run in _stack:
-            _stack.remove(run)
+        if run in _open:
+            _open.remove(run)
+    stack = _active.get()
+    if run in stack:
+        _active.set(tuple(r for r in stack if r is not run))
 
 
 def _end_all(status: str, error: str | None = None) -> None:
     with _lock:
-        runs = list(reversed(_stack))
+        runs = list(reversed(_open))
     for run in runs:
         try:
             run.end(status, error=error)

@@ -97,6 +97,7 @@ class RunRecorder:
         self._entries: list[Entry] = []
         self._steps: dict[str, int] = {}
         self.logs = RunLogs()
+        self._ended = False  # a recorder is active only inside lifecycle.recording
 
     def __repr__(self) -> str:
         return f"<RunRecorder {self.id}>"
@@ -105,7 +106,7 @@ class RunRecorder:
         self.log_params({key: value})
 
     def log_params(self, params: Mapping[str, Any]) -> None:
-        from tether.tracking.run import params_text
+        from tether.tracking.active import params_text
 
         self.logs.params.update(params_text(params))
 
@@ -113,7 +114,7 @@ class RunRecorder:
         self.set_tags({key: value})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        from tether.tracking.run import params_text
+        from tether.tracking.active import params_text
 
         self.logs.tags.update(params_text(tags))
 
@@ -138,7 +139,7 @@ class RunRecorder:
         """Nothing to do: the step's logs are written when the step ends."""
 
     def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> str:
-        from tether.tracking.run import _relative_name
+        from tether.tracking.active import _relative_name
 
         source = Path(path)
         digest = self._store(source)

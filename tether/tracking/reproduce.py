@@ -21,16 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tether.errors import InvalidInput, NotFound, TetherError
+from tether.errors import InvalidInput, NotFound
 from tether.tracking.capture import PackageChange, diff_packages
+from tether.tracking.errors import ReproduceError
 
 if TYPE_CHECKING:
     from tether.store import Run
     from tether.tracking.session import Session
-
-
-class ReproduceError(TetherError):
-    """The run cannot be rebuilt (no commit, interactive, the repository is gone...)."""
 
 
 @dataclass(frozen=True)

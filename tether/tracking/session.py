@@ -7,15 +7,13 @@ import logging
 import os
 import sys
 import threading
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tether.config import Settings, find_workspace, load_settings
-from tether.config.settings import user_config_path
 from tether.store.errors import DeferredWriteFailed
+from tether.workspace import Workspace, open_workspace
 
 if TYPE_CHECKING:
+    from tether.config import Settings
     from tether.objects import ObjectStore
     from tether.store import Store
 
@@ -24,12 +22,22 @@ if TYPE_CHECKING:
 FLUSH_S = 0.5
 
 
-@dataclass
 class Session:
-    settings: Settings
-    store: Store
-    objects: ObjectStore
-    _flusher: int | None = None
+    """What runs of one workspace share: its store, and the ticker that flushes it."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.settings: Settings = workspace.settings
+        self._flusher: int | None = None
+
+    @property
+    def store(self) -> Store:
+        """The workspace's store (opened again if the workspace was closed meanwhile)."""
+        return self.workspace.store
+
+    @property
+    def objects(self) -> ObjectStore:
+        return self.workspace.objects
 
     @property
     def project(self) -> str:
@@ -55,51 +63,27 @@ log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _sessions: dict[tuple[str, str, str], Session] = {}
-_by_source: dict[tuple[object, ...], Session] = {}
 
 
-def _mtime(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return 0
-
-
-def _tether_environment() -> tuple[tuple[object, object], ...]:
-    """The ``TETHER_*`` variables; scanned as bytes where the OS allows, which skips decoding
-    every variable on each run start."""
-    if os.supports_bytes_environ:
-        env = os.environb
-        return tuple(sorted((k, env[k]) for k in env if k.startswith(b"TETHER_")))
-    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("TETHER_")))
-
-
-def open_session(workspace: Path | str | None = None, *, project: str | None = None) -> Session:
-    """The session for the workspace found from ``workspace`` (default: the current folder).
-
-    Settings are resolved again only when their sources change (the config files, the
-    ``TETHER_*`` environment), so starting many runs in one process stays cheap.
-    """
-    ws = find_workspace(workspace)
-    env = _tether_environment()
-    source = (ws.root, project, env, _mtime(ws.config_path), _mtime(user_config_path(os.environ)))
+def open_session(
+    workspace: Workspace | str | os.PathLike[str] | None = None, *, project: str | None = None
+) -> Session:
+    """The session of ``workspace``: a :class:`Workspace`, or the shared workspace found from
+    a folder (default: the current one). One session per store, objects and project."""
+    if not isinstance(workspace, Workspace):
+        workspace = open_workspace(workspace, project=project)
+    elif project is not None and project != workspace.project:
+        workspace = open_workspace(workspace.root, **workspace.overrides, project=project)
+    key = workspace.key
     with _lock:
-        cached = _by_source.get(source)
-    if cached is not None:
-        return cached
-    settings = load_settings(ws, {"core.project": project})
-    key = (settings.store_url, settings.objects_url, settings.project)
+        session = _sessions.get(key)
+    if session is not None:
+        return session
     with _lock:
         session = _sessions.get(key)
         if session is None:
-            from tether.objects import ObjectStore
-            from tether.store import open_store_from_settings
-
-            store = open_store_from_settings(settings)
-            store.get_or_create_project(settings.project)
-            session = Session(settings, store, ObjectStore.from_settings(settings))
-            _sessions[key] = session
-        _by_source[source] = session
+            workspace.store.get_or_create_project(workspace.project)
+            session = _sessions[key] = Session(workspace)
         return session
 
 
@@ -112,20 +96,22 @@ def flush_sessions() -> None:
 
 
 def close_sessions() -> None:
+    from tether.workspace import close_workspaces
+
     with _lock:
         sessions = list(_sessions.values())
         _sessions.clear()
-        _by_source.clear()
     for session in sessions:
         if session._flusher is not None:
             from tether.tracking.ticker import ticker
 
             ticker.remove(session._flusher)
         try:
-            session.store.close()  # writes what is deferred first
+            session.workspace.close()  # writes what is deferred first
         except Exception as e:  # the process is going down; say so and carry on
             url = session.store.url
             print(f"tether: could not write run records to {url}: {e}", file=sys.stderr)
+    close_workspaces()
 
 
 atexit.register(close_sessions)

@@ -8,10 +8,14 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from tether.tracking.active import HEARTBEAT_S
 from tether.tracking.process import process_alive
-from tether.tracking.run import HEARTBEAT_S
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import pandas as pd
+
     from tether.store import MetricPoint, MetricSummary, Run, RunIO
     from tether.tracking.session import Session
 
@@ -38,6 +42,9 @@ class EnvInfo:
 
 
 class RunView:
+    """A stored run as users read it (``tether.Run``): what ``get_run`` and ``search_runs``
+    return."""
+
     def __init__(self, session: Session, run: Run) -> None:
         self._session = session
         self.run = run
@@ -121,3 +128,17 @@ class RunView:
     @property
     def command(self) -> dict[str, Any]:
         return dict(self.run.info.get("command") or {})
+
+
+class RunList(list[RunView]):
+    """What ``search_runs`` returns: a list of runs; :meth:`to_pandas` gives a DataFrame of
+    them (one row a run: attributes, ``params.*``, ``metrics.*``, ``tags.*``)."""
+
+    def __init__(self, session: Session, runs: Iterable[RunView] = ()) -> None:
+        super().__init__(runs)
+        self._session = session
+
+    def to_pandas(self) -> pd.DataFrame:
+        from tether.tracking.frame import runs_frame
+
+        return runs_frame(self._session, list(self))

@@ -12,7 +12,6 @@ import pytest
 
 import tether
 from tether.tracking.capture import REDACTED, capture_command
-from tether.tracking.capture.command import _module_from_orig_argv
 
 PRINT_CAPTURE = (
     "import json\n"
@@ -21,12 +20,18 @@ PRINT_CAPTURE = (
 )
 
 
-def run_python(*args: str, cwd: Path) -> dict[str, Any]:
+def run_python(*args: str, cwd: Path, stdin: str | None = None) -> dict[str, Any]:
     """Run a fresh interpreter that prints its own capture_command()."""
     env = {**os.environ, "PYTHONPATH": str(cwd)}
     env.pop("JPY_SESSION_NAME", None)
     out = subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+        [sys.executable, *args],
+        cwd=cwd,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        input=stdin,
     ).stdout
     result: dict[str, Any] = json.loads(out.splitlines()[-1])
     return result
@@ -114,17 +119,25 @@ def test_real_module_and_real_c(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("orig", "module"),
+    ("args", "module"),
     [
-        (["python", "-m", "pkg.train", "-m", "x"], "pkg.train"),
-        (["python", "-mpkg"], "pkg"),
-        (["python", "-u", "-W", "error", "-X", "dev", "-m", "pkg"], "pkg"),
-        (["python", "train.py", "-m", "pkg"], None),
-        (["python", "-c", "pass", "-m", "pkg"], None),
-        (["python", "-"], None),
-        (["python"], None),
-        (["python", "-m"], None),
+        (["-m", "jobs.fit", "-m", "x"], "jobs.fit"),  # the script's own -m is an argument
+        (["-mjobs.fit"], "jobs.fit"),
+        (["-u", "-W", "ignore", "-X", "dev", "-m", "jobs.fit"], "jobs.fit"),
+        (["job.py", "-m", "jobs.fit"], None),
+        (["-c", PRINT_CAPTURE, "-m", "jobs.fit"], None),
+        (["-", "-m", "jobs.fit"], None),  # the program from stdin
+        ([], None),
     ],
 )
-def test_module_from_interpreter_command_line(orig: list[str], module: str | None) -> None:
-    assert _module_from_orig_argv(orig) == module
+def test_module_from_interpreter_command_line(
+    tmp_path: Path, args: list[str], module: str | None
+) -> None:
+    """The module a real interpreter runs, read from its own command line (sys.orig_argv)."""
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "__init__.py").write_text("")
+    (tmp_path / "jobs" / "fit.py").write_text(PRINT_CAPTURE)
+    (tmp_path / "job.py").write_text(PRINT_CAPTURE)
+    info = run_python(*args, cwd=tmp_path, stdin=PRINT_CAPTURE)
+    assert info["module"] == module
+    assert info["orig_argv"][1:] == args

@@ -5,7 +5,6 @@ import pytest
 from tether.tracking.capture import (
     REDACTED,
     is_secret_name,
-    redact,
     redact_argv,
     strip_url_credentials,
 )
@@ -15,6 +14,7 @@ from tether.tracking.capture.redact import (
     NameRule,
     ValueRule,
     name_words,
+    redact,
     redact_text,
 )
 

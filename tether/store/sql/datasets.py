@@ -48,7 +48,7 @@ class DatasetsMixin(SqlCore):
     ) -> DatasetVersion:
         """Add the next version (1, 2, 3...) of a dataset, creating the dataset at version 1."""
         validate.name("project", project)
-        validate.name("dataset", dataset)
+        validate.entity_name("dataset name", dataset)
         validate.name("tree_digest", tree_digest)
         validate.count("file_count", file_count)
         validate.count("total_size", total_size)
@@ -99,7 +99,7 @@ class DatasetsMixin(SqlCore):
         """
         for v in versions:
             validate.name("project", v.project)
-            validate.name("dataset", v.dataset)
+            validate.entity_name("dataset name", v.dataset)
             validate.version("version", v.version)
             validate.name("tree_digest", v.tree_digest)
             validate.count("file_count", v.file_count)
@@ -174,7 +174,7 @@ class DatasetsMixin(SqlCore):
     ) -> DatasetVersion:
         """One version; ``version=None`` means the latest."""
         validate.name("project", project)
-        validate.name("dataset", dataset)
+        validate.entity_name("dataset name", dataset)
         if version is not None:
             validate.version("version", version)
         with self._read() as conn:
@@ -208,7 +208,7 @@ class DatasetsMixin(SqlCore):
 
     def _set_deleted(self, project: str, dataset: str, when: Any) -> None:
         validate.name("project", project)
-        validate.name("dataset", dataset)
+        validate.entity_name("dataset name", dataset)
         with self._write() as conn:
             dataset_id, _ = self._dataset(conn, project, dataset)
             conn.execute(
@@ -218,7 +218,7 @@ class DatasetsMixin(SqlCore):
     def list_dataset_versions(self, project: str, dataset: str) -> list[DatasetVersion]:
         """Oldest first."""
         validate.name("project", project)
-        validate.name("dataset", dataset)
+        validate.entity_name("dataset name", dataset)
         with self._read() as conn:
             dataset_id, _ = self._dataset(conn, project, dataset)
             rows = conn.execute(

@@ -56,7 +56,7 @@ class RegistryMixin(SqlCore):
         run_id: str | None = None,
     ) -> ModelVersion:
         validate.name("project", project)
-        validate.name("model", model)
+        validate.entity_name("model name", model)
         validate.name("artifact_digest", artifact_digest)
         validate.name("flavor", flavor)
         signature_ = None if signature is None else validate.json_map("signature", signature)
@@ -106,7 +106,7 @@ class RegistryMixin(SqlCore):
 
     def get_model_version(self, project: str, model: str, version: int) -> ModelVersion:
         validate.name("project", project)
-        validate.name("model", model)
+        validate.entity_name("model name", model)
         validate.version("version", version)
         with self._read() as conn:
             model_id = self._model_id(conn, project, model)
@@ -123,7 +123,7 @@ class RegistryMixin(SqlCore):
     def list_model_versions(self, project: str, model: str) -> list[ModelVersion]:
         """Oldest first."""
         validate.name("project", project)
-        validate.name("model", model)
+        validate.entity_name("model name", model)
         with self._read() as conn:
             model_id = self._model_id(conn, project, model)
             rows = conn.execute(
@@ -143,7 +143,7 @@ class RegistryMixin(SqlCore):
     ) -> AliasEvent:
         """Point ``alias`` at ``version`` and record who moved it and why, atomically."""
         validate.name("project", project)
-        validate.name("model", model)
+        validate.entity_name("model name", model)
         _alias_name(alias)
         validate.version("version", version)
         validate.name("actor", actor)
@@ -178,7 +178,7 @@ class RegistryMixin(SqlCore):
 
     def get_alias(self, project: str, model: str, alias: str) -> ModelVersion:
         validate.name("project", project)
-        validate.name("model", model)
+        validate.entity_name("model name", model)
         _alias_name(alias)
         with self._read() as conn:
             model_id = self._model_id(conn, project, model)
@@ -195,7 +195,7 @@ class RegistryMixin(SqlCore):
     ) -> list[AliasEvent]:
         """Oldest first."""
         validate.name("project", project)
-        validate.name("model", model)
+        validate.entity_name("model name", model)
         if alias is not None:
             _alias_name(alias)
         query = sa.select(

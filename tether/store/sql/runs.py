@@ -132,7 +132,7 @@ class RunsMixin(SqlCore):
         the next read or write through this store), batched with other deferred runs.
         """
         validate.name("project", project)
-        validate.name("experiment", experiment)
+        validate.entity_name("experiment name", experiment)
         validate.optional_name("name", name)
         validate.optional_text("parent_id", parent_id)
         validate.status(status)
@@ -293,7 +293,7 @@ class RunsMixin(SqlCore):
     ) -> list[Run]:
         """Newest first; soft-deleted runs only with ``include_deleted``."""
         validate.name("project", project)
-        validate.optional_name("experiment", experiment)
+        validate.optional_entity_name("experiment name", experiment)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidField("limit", f"expected a positive whole number, got {limit!r}")
         with self._read() as conn:

@@ -214,7 +214,7 @@ class SearchMixin(SqlCore):
         include_deleted: bool = False,
     ) -> list[Run]:
         validate.name("project", project)
-        validate.optional_name("experiment", experiment)
+        validate.optional_entity_name("experiment name", experiment)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidField("limit", f"expected a positive whole number, got {limit!r}")
         compiler = _Compiler()

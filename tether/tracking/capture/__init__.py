@@ -1,4 +1,8 @@
-"""Automatic capture of what produced a run: code (git), environment, host and command."""
+"""Automatic capture of what produced a run: code (git), environment, host and command.
+
+Redacting secrets is ``tether.tracking.capture.redact`` (the module: no public name here
+shadows a submodule).
+"""
 
 from tether.tracking.capture.bundle import Capture, capture_all
 from tether.tracking.capture.command import CommandInfo, capture_command
@@ -13,7 +17,6 @@ from tether.tracking.capture.host import GpuInfo, HostInfo, capture_host
 from tether.tracking.capture.redact import (
     REDACTED,
     is_secret_name,
-    redact,
     redact_argv,
     strip_url_credentials,
 )
@@ -34,7 +37,6 @@ __all__ = [
     "capture_host",
     "diff_packages",
     "is_secret_name",
-    "redact",
     "redact_argv",
     "strip_url_credentials",
 ]

@@ -6,24 +6,30 @@ import functools
 import inspect
 import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tether.data.dataset_ref import DatasetRef
-from tether.pipelines.errors import InvalidPipeline, NotImportable
+from tether.pipelines.errors import InvalidPipeline
 from tether.pipelines.executors.base import Executor
-from tether.pipelines.graph import Const, Graph, OutputRef, Outputs, building
+from tether.pipelines.graph import Graph, building
 from tether.pipelines.result import PipelineRun
 from tether.pipelines.task import FunctionRef
+from tether.store.validate import entity_name
 
-RESERVED = ("executor", "max_workers", "no_cache", "workspace")
+if TYPE_CHECKING:
+    from tether.workspace import Workspace
+
+RESERVED = ("executor", "max_workers", "no_cache", "workspace", "raise_on_failure")
 
 
 class Pipeline:
     """Call it with the pipeline's params to run it; returns a :class:`PipelineRun`.
 
     Keyword-only run options: ``executor`` (``"processes"`` (default), ``"inline"``, ``"ray"``
-    or an ``Executor``), ``max_workers``, ``no_cache`` and ``workspace``.
+    or an ``Executor``), ``max_workers``, ``no_cache``, ``workspace`` and
+    ``raise_on_failure``: a run that does not finish raises :class:`PipelineFailed`, whose
+    ``result`` is the :class:`PipelineRun` with what did finish, unless it is False (then the
+    failed run is returned).
     """
 
     def __init__(self, fn: Callable[..., Any], name: str, experiment: str | None) -> None:
@@ -87,7 +93,8 @@ class Pipeline:
         executor: str | Executor | None = None,
         max_workers: int | None = None,
         no_cache: bool = False,
-        workspace: str | os.PathLike[str] | None = None,
+        workspace: Workspace | str | os.PathLike[str] | None = None,
+        raise_on_failure: bool = True,
         **kwargs: Any,
     ) -> PipelineRun:
         if args:
@@ -99,6 +106,7 @@ class Pipeline:
             max_workers=max_workers,
             no_cache=no_cache,
             workspace=workspace,
+            raise_on_failure=raise_on_failure,
         )
 
     def run(
@@ -108,15 +116,16 @@ class Pipeline:
         executor: str | Executor | None = None,
         max_workers: int | None = None,
         no_cache: bool = False,
-        workspace: str | os.PathLike[str] | None = None,
+        workspace: Workspace | str | os.PathLike[str] | None = None,
         on_step: Callable[[Any], None] | None = None,
         resumes: str | None = None,
         reuse: Mapping[str, Any] | None = None,
+        raise_on_failure: bool = True,
     ) -> PipelineRun:
         from tether.pipelines.execute import execute
 
         graph, returned, bound = self.build(params or {})
-        return execute(
+        result = execute(
             self,
             graph,
             returned,
@@ -124,11 +133,12 @@ class Pipeline:
             executor=executor,
             max_workers=max_workers,
             no_cache=no_cache,
-            workspace=Path(workspace) if workspace is not None else None,
+            workspace=workspace,
             on_step=on_step,
             resumes=resumes,
             reuse=dict(reuse or {}),
         )
+        return result.check() if raise_on_failure else result
 
 
 def pipeline(
@@ -140,66 +150,7 @@ def pipeline(
     """Make ``fn`` a pipeline. Its runs are tracked in ``experiment`` (default: its name)."""
 
     def wrap(f: Callable[..., Any]) -> Pipeline:
+        entity_name("experiment name", experiment or name or f.__name__)  # fail at definition
         return Pipeline(f, name or f.__name__, experiment)
 
     return wrap(fn) if fn is not None else wrap
-
-
-def returns_spec(value: Any) -> Any:
-    """What the pipeline function returned, as ``"step.output"`` references."""
-    if value is None:
-        return None
-    if isinstance(value, OutputRef):
-        return f"{value.node}.{value.output}"
-    if isinstance(value, Outputs | tuple | list):
-        return [returns_spec(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): returns_spec(v) for k, v in value.items()}
-    raise InvalidPipeline(
-        "a pipeline function may return step outputs (one, a tuple or a dict of them) or None, "
-        f"not {type(value).__name__}"
-    )
-
-
-def graph_spec(graph: Graph, consts: dict[int, str]) -> list[dict[str, Any]]:
-    from tether.pipelines.datasets import plain
-
-    steps = []
-    for node in graph.nodes.values():
-        inputs = {
-            arg: f"{src.node}.{src.output}"
-            if isinstance(src, OutputRef)
-            else f"const:{consts[id(src)]}"
-            for arg, src in node.inputs.items()
-            if isinstance(src, OutputRef | Const)
-        }
-        steps.append(
-            {
-                "name": node.name,
-                "kind": node.definition.kind,
-                "inputs": inputs,
-                "outputs": list(node.outputs),
-                "params": plain(node.params),
-            }
-        )
-    return steps
-
-
-def check_importable(graph: Graph) -> None:
-    """Fail before the run starts if a worker process could not import a step."""
-    for node in graph.nodes.values():
-        d = node.definition
-        if d.kind != "python":
-            continue
-        ref = d.function_ref()
-        if "<locals>" in ref.qualname:
-            raise NotImportable(
-                f"step {node.name!r} ({ref.qualname}) is defined inside a function; the "
-                "process executor imports steps by module path, so define it at module level "
-                "(or run with executor='inline')"
-            )
-        if ref.file is None and ref.module == "__main__":
-            raise NotImportable(
-                f"step {node.name!r} is defined in an interactive session; move it into a .py "
-                "file or run with executor='inline'"
-            )

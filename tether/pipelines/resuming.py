@@ -7,21 +7,23 @@ Steps that finished in the old run are reused when their cache key is unchanged 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tether.pipelines.errors import NotImportable
 from tether.pipelines.executors.base import Executor
 from tether.pipelines.params import decode_params
 from tether.pipelines.result import PipelineRun, load_pipeline_run
 
+if TYPE_CHECKING:
+    from tether.workspace import Workspace
+
 
 def get_pipeline_run(
-    run_id: str, *, workspace: str | os.PathLike[str] | None = None
+    run_id: str, *, workspace: Workspace | str | os.PathLike[str] | None = None
 ) -> PipelineRun:
     from tether.tracking.session import open_session
 
-    session = open_session(Path(workspace) if workspace is not None else None)
+    session = open_session(workspace)
     return load_pipeline_run(session, run_id)
 
 
@@ -30,13 +32,15 @@ def resume(
     *,
     executor: str | Executor | None = None,
     max_workers: int | None = None,
-    workspace: str | os.PathLike[str] | None = None,
+    workspace: Workspace | str | os.PathLike[str] | None = None,
     on_step: Any = None,
+    raise_on_failure: bool = True,
 ) -> PipelineRun:
-    """Re-run only what failed in pipeline run ``run_id`` and what depends on it."""
+    """Re-run only what failed in pipeline run ``run_id`` and what depends on it; a run that
+    fails again raises ``PipelineFailed`` unless ``raise_on_failure`` is False."""
     from tether.pipelines.execute import reuse_from
     from tether.pipelines.loader import resolve
-    from tether.pipelines.pipeline import Pipeline
+    from tether.pipelines.pipeline_def import Pipeline
     from tether.pipelines.task import FunctionRef
 
     old = get_pipeline_run(run_id, workspace=workspace)
@@ -54,4 +58,5 @@ def resume(
         on_step=on_step,
         resumes=old.id,
         reuse=reuse_from(old),
+        raise_on_failure=raise_on_failure,
     )

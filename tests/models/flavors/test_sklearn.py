@@ -1,0 +1,108 @@
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.models.flavors.support import (
+    need,
+    predict_in_fresh_process,
+    rewrite_digests,
+    round_trip,
+)
+from tether.models import (
+    CorruptModel,
+    UnseenCategoryWarning,
+    UntrustedModel,
+    load_model,
+    save_model,
+)
+
+sklearn = need("sklearn")
+from sklearn.ensemble import RandomForestClassifier  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+
+def _data() -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"age": rng.integers(18, 80, 60), "income": rng.normal(50, 10, 60)})
+    y = (X["age"] + X["income"] > 95).astype(int).to_numpy()
+    return X, y
+
+
+@pytest.mark.slow
+def test_round_trip_in_this_and_a_fresh_process(tmp_path: Path) -> None:
+    X, y = _data()
+    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    before = model.predict(X)
+    assert np.array_equal(round_trip(model, X, tmp_path / "m", "sklearn"), before)
+    assert np.array_equal(predict_in_fresh_process(tmp_path / "m", X, tmp_path), before)
+
+
+def test_array_sample(tmp_path: Path) -> None:
+    X, y = _data()
+    array = X.to_numpy()
+    model = LogisticRegression().fit(array, y)
+    assert np.array_equal(round_trip(model, array, tmp_path / "m", "sklearn"), model.predict(array))
+
+
+class Custom(LogisticRegression):
+    """A type skops does not know: loading it would build code the file names."""
+
+
+def test_a_skops_file_with_an_untrusted_type_is_refused(tmp_path: Path) -> None:
+    X, y = _data()
+    model = Custom().fit(X, y)
+    save_model(model, tmp_path / "m")
+    with pytest.raises(UntrustedModel, match=r"Custom.*trust=True"):
+        load_model(tmp_path / "m")
+    loaded = load_model(tmp_path / "m", trust=True)
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_a_skops_file_naming_a_dangerous_function_is_refused(tmp_path: Path) -> None:
+    """A transformer whose function is os.system: skops would hand it to the pipeline."""
+    import os
+
+    from sklearn.preprocessing import FunctionTransformer
+
+    save_model(FunctionTransformer(func=os.system), tmp_path / "m", flavor="sklearn")
+    with pytest.raises(UntrustedModel, match=r"system.*trust=True"):
+        load_model(tmp_path / "m")
+
+
+def test_a_damaged_skops_file_whose_digest_matches_is_a_clear_error(tmp_path: Path) -> None:
+    """A hand-made folder: the manifest's digest matches a file skops cannot read."""
+    X, y = _data()
+    save_model(LogisticRegression().fit(X, y), tmp_path / "m")
+    skops_file = tmp_path / "m" / "model.skops"
+    with zipfile.ZipFile(skops_file, "w") as z:
+        z.writestr("nothing.txt", "no schema here")
+    rewrite_digests(tmp_path / "m")
+    with pytest.raises(CorruptModel, match="sklearn could not load it"):
+        load_model(tmp_path / "m")
+
+
+def test_text_labels_and_a_text_column(tmp_path: Path) -> None:
+    """The output schema of labels held as Python strings; a pipeline with a text column."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, y = _data()
+    X = X.assign(city=np.where(X["age"] > 50, "rome", "oslo").astype(object))
+    labels = np.where(y == 1, "rich", "poor").astype(object)
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["city"]), remainder="passthrough"
+        ),
+        LogisticRegression(max_iter=500),
+    ).fit(X, labels)
+    after = round_trip(model, X, tmp_path / "m", "sklearn")
+    assert list(after) == list(model.predict(X))
+    loaded = load_model(tmp_path / "m")
+    assert loaded.signature is not None and loaded.signature.outputs is not None
+    assert loaded.signature.outputs.specs[0].categories == ("poor", "rich")
+    with pytest.warns(UnseenCategoryWarning, match="'paris'"):
+        loaded.predict(X.assign(city="paris"))

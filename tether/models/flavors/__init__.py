@@ -1,0 +1,1 @@
+"""The built-in model flavours, one module each, imported on first use (models/registry.py)."""

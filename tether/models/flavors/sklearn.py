@@ -1,0 +1,51 @@
+"""scikit-learn estimators and pipelines as skops files: loading builds only the types skops
+knows to be safe, unless the caller trusts the file."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tether.models.errors import UntrustedModel
+from tether.models.files import ModelFiles
+from tether.models.flavor import Flavor
+
+FILE = "model.skops"
+
+
+class SklearnFlavor(Flavor):
+    name = "sklearn"
+    extra = "sklearn"
+    libraries = ("sklearn", "skops", "numpy")
+
+    def save(self, model: Any, folder: Path, options: Mapping[str, Any]) -> dict[str, Any]:
+        sio = self.require("skops.io")
+        sio.dump(model, folder / FILE)
+        return {"file": FILE}
+
+    def load(self, files: ModelFiles, options: Mapping[str, Any], *, trust: bool) -> Any:
+        sio = self.require("skops.io")
+        path = files.path(str(options.get("file", FILE)))
+        found = sio.get_untrusted_types(file=path)
+        untrusted = [name for name in found if not _sklearn_class(name)]
+        if untrusted and not trust:
+            raise UntrustedModel(
+                f"refusing to load {path}: it uses types skops does not know to be safe: "
+                f"{', '.join(untrusted)}; pass trust=True if you trust where it came from"
+            )
+        return sio.load(path, trusted=found)
+
+
+def _sklearn_class(name: str) -> bool:
+    """A class defined by scikit-learn itself (``sklearn.tree._tree.Tree``, which skops does
+    not trust by default). Functions stay untrusted: a ``FunctionTransformer`` calls them."""
+    module, _, attr = name.rpartition(".")
+    if module.split(".")[0] != "sklearn":
+        return False
+    try:
+        value = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(value, type) and value.__module__.split(".")[0] == "sklearn"

@@ -266,3 +266,16 @@ def test_predictions_of_the_wrong_length_are_refused() -> None:
 
     with pytest.raises(InvalidData, match="predict returned one value for 2 rows"):
         evaluate(Scalar(), table(np.array([0, 1])), target="y", latency=False)
+
+
+def test_a_saved_and_loaded_model_can_be_evaluated(tmp_path: Path) -> None:
+    from tether.models import load_model, save_model
+
+    frame = _frame(n=300)
+    cols = ["a", "b", "c", "d"]
+    model = LogisticRegression(max_iter=500).fit(frame[cols], frame["y"])
+    save_model(model, tmp_path / "m", sample=frame[cols])
+    loaded = load_model(tmp_path / "m")
+    ev = evaluate(loaded, frame[[*cols, "y"]], target="y", latency=False)
+    assert ev.task == "classification"
+    assert ev.metrics["accuracy"] == pytest.approx(model.score(frame[cols], frame["y"]))

@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tether.objects import (
+    CorruptObject,
     InvalidDigest,
     NotATree,
     ObjectNotFound,
@@ -37,9 +38,19 @@ def test_put_get_round_trip(store: ObjectStore) -> None:
 )
 @given(data=st.binary(max_size=4096))
 def test_any_bytes_round_trip(store: ObjectStore, data: bytes) -> None:
+    # gcp-storage-emulator drops a lone trailing b"\r" of an upload (its multipart parser; real
+    # GCS keeps it): Tether's size check catches that, see the test below
+    assume(not (store.url.startswith("gs://") and data.endswith(b"\r") and data[-2:] != b"\r\n"))
     info = store.put_bytes(data)
     assert info.digest == hash_bytes(data)
     assert store.get_bytes(info.digest) == data
+
+
+@pytest.mark.gcs
+def test_an_upload_the_service_shortens_is_caught(gcs_store: ObjectStore) -> None:
+    with pytest.raises(CorruptObject, match="expected size 2 after upload, found size 1"):
+        gcs_store.put_bytes(b"a\r")  # the emulator's bug above stands in for a faulty service
+    assert gcs_store.missing([hash_bytes(b"a\r")])
 
 
 def test_empty_object(store: ObjectStore, tmp_path: Path) -> None:

@@ -279,3 +279,7 @@ def test_a_saved_and_loaded_model_can_be_evaluated(tmp_path: Path) -> None:
     ev = evaluate(loaded, frame[[*cols, "y"]], target="y", latency=False)
     assert ev.task == "classification"
     assert ev.metrics["accuracy"] == pytest.approx(model.score(frame[cols], frame["y"]))
+    # probabilities come through the loaded model too: the same scores as the live estimator
+    live = evaluate(model, frame[[*cols, "y"]], target="y", latency=False)
+    for metric in ("roc_auc", "log_loss"):
+        assert ev.metrics[metric] == pytest.approx(live.metrics[metric])

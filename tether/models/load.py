@@ -47,6 +47,23 @@ class LoadedModel:
             inputs = conform(self.meta.signature.inputs, inputs, strict=strict)
         return self._flavor.predict(self.model, inputs)
 
+    def __getattr__(self, name: str) -> Any:
+        # predict_proba (and classes_) only where the model has them, so evaluation can tell
+        model = self.__dict__.get("model")
+        if name == "predict_proba" and hasattr(model, "predict_proba"):
+            return self._predict_proba
+        if name == "classes_" and hasattr(model, "classes_"):  # the order of those columns
+            return model.classes_
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _predict_proba(self, inputs: Any, *, strict: bool = False) -> Any:
+        """Class probabilities, with the input checked as for :meth:`predict`."""
+        if self.meta.signature is not None:
+            from tether.models.conform import conform
+
+            inputs = conform(self.meta.signature.inputs, inputs, strict=strict)
+        return self.model.predict_proba(inputs)
+
     def input_example(self) -> Any:
         """The first rows of the sample the model was saved with (``None`` without one)."""
         if self.meta.example is None or self.meta.signature is None:

@@ -49,7 +49,7 @@ class LoadedModel:
 
     def __getattr__(self, name: str) -> Any:
         # predict_proba (and classes_) only where the model has them, so evaluation can tell
-        model = self.__dict__.get("model")
+        model: Any = self.__dict__.get("model")
         if name == "predict_proba" and hasattr(model, "predict_proba"):
             return self._predict_proba
         if name == "classes_" and hasattr(model, "classes_"):  # the order of those columns

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import BinaryIO
 
 from tether.errors import InvalidInput
+from tether.objects.base import LocalCapabilities
 from tether.objects.copy import SourceReadError, copy_fd, copy_hashing, copy_hashing_fd
 from tether.objects.digest import SMALL, is_digest
 from tether.objects.errors import (
@@ -73,7 +74,7 @@ def _same(a: os.stat_result, b: os.stat_result) -> bool:
     return a.st_size == b.st_size and a.st_mtime_ns == b.st_mtime_ns and a.st_ino == b.st_ino
 
 
-class LocalBackend:
+class LocalBackend(LocalCapabilities):
     """A folder on a local (or mounted) filesystem."""
 
     def __init__(self, root: str, url: str, *, fsync: bool = False) -> None:

@@ -33,8 +33,9 @@ from tether.data.errors import (
 from tether.data.leftovers import CHECKOUT, OLD, recover, temp_prefix
 from tether.data.paths import is_reserved, reserved_part
 from tether.data.statcache import NoStatCache
-from tether.errors import InvalidInput
-from tether.objects.digest import SMALL, hash_bytes, hash_fd, hash_file
+from tether.errors import IntegrityError, InvalidInput
+from tether.objects.digest import hash_file
+from tether.objects.ingest import ingest
 from tether.objects.parallel import default_workers
 from tether.objects.tree import Tree, TreeEntry
 from tether.objects.types import Progress, no_progress
@@ -71,19 +72,11 @@ class _Existing:
 
 
 def _hash_path(path: str) -> str | None:
+    """The digest of the file at ``path``; None when it cannot be read (or changes)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
+        return ingest(path)[0].digest
+    except (InvalidInput, IntegrityError):
         return None
-    try:
-        size = os.fstat(fd).st_size
-        if size <= SMALL:
-            return hash_bytes(os.read(fd, size + 1))
-        return hash_fd(fd).digest
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _list_existing(dest: str) -> dict[str, _Existing]:

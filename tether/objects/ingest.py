@@ -63,10 +63,11 @@ def ingest(
     local = store.local if store is not None else None
     try:
         try:
-            st = os.fstat(fd)
-            if expect is None and not stat.S_ISREG(st.st_mode):
-                raise InvalidInput(f"{path} is not a regular file")
-            before = expect or st
+            if expect is None:
+                expect = os.fstat(fd)
+                if not stat.S_ISREG(expect.st_mode):
+                    raise InvalidInput(f"{path} is not a regular file")
+            before = expect
             if before.st_size <= SMALL:
                 # the bytes hashed are the bytes written, so no change can slip in
                 data = os.read(fd, before.st_size + 1)
@@ -77,7 +78,7 @@ def ingest(
                 if hasattr(os, "posix_fadvise"):
                     os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
                 if local is not None:  # one pass: hashed while written
-                    info = local.put_fd(fd, path, st, progress)
+                    info = local.put_fd(fd, path, os.fstat(fd), progress)
                 else:
                     info = hash_fd(fd, progress)
                 after = os.fstat(fd)

@@ -229,3 +229,37 @@ def test_the_docs_check_sees_a_missing_file(tmp_path: Path) -> None:
         "nothere.py",
         "DESIGN.md",
     ]
+
+
+# --- one object layer
+
+
+BACKEND_MODULES = ("backends", "base", "fsck", "local", "owner", "pack", "remote")
+"""Modules of tether.objects that hold backends and their internals."""
+
+
+def test_only_the_object_layer_reaches_into_backends() -> None:
+    """Above tether.objects, code uses ``ObjectStore``'s public methods (and ``store.local``,
+    the declared local interface): never ``.backend``, a backend module, or a probe such as
+    ``getattr(store, "put_fd")``."""
+    found = []
+    for path, tree in _trees(PACKAGE).items():
+        if path.is_relative_to(PACKAGE / "objects"):
+            continue
+        for node in ast.walk(tree):
+            where = f"{_rel(path)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Attribute) and node.attr == "backend":
+                found.append(f"{where} {ast.unparse(node)}")
+            elif isinstance(node, ast.ImportFrom) and node.module in {
+                f"tether.objects.{m}" for m in BACKEND_MODULES
+            }:
+                found.append(f"{where} from {node.module} import ...")
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr")
+                and len(node.args) >= 2
+                and re.search(r"\b(objects|store)\b", ast.unparse(node.args[0]))
+            ):
+                found.append(f"{where} {ast.unparse(node)}")
+    assert not found, "reaching into an object backend outside tether.objects:\n" + "\n".join(found)

@@ -125,9 +125,9 @@ def test_file_changing_while_hashed(
     repo: DataRepo, ws: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_tree(ws / "d", {"a": "1", "b": "2"})
-    from tether.data import hashing
+    from tether.objects import ingest
 
-    real = hashing.hash_bytes
+    real = ingest.hash_bytes
     touches = iter(range(1, 100))
 
     def touching(data: bytes) -> str:  # a writer that touches b while each pass reads it
@@ -136,7 +136,7 @@ def test_file_changing_while_hashed(
             os.utime(ws / "d" / "b", ns=(n, n))
         return real(data)
 
-    monkeypatch.setattr(hashing, "hash_bytes", touching)
+    monkeypatch.setattr(ingest, "hash_bytes", touching)
     with pytest.raises(FileChanged, match=r"d/b changed while it was being hashed on each of 3"):
         add(repo, "d")
     assert next(touches) == 4  # three attempts, then a clear failure
@@ -150,9 +150,9 @@ def test_file_replaced_once_while_hashed_is_hashed_again(
     """A writer that replaces a file while add reads another: the version is the folder after
     the write (never a mix), found by walking again."""
     write_tree(ws / "d", {"a": "1", "b": "2"})
-    from tether.data import hashing
+    from tether.objects import ingest
 
-    real = hashing.hash_bytes
+    real = ingest.hash_bytes
     once = [True]
 
     def replacing(data: bytes) -> str:
@@ -162,7 +162,7 @@ def test_file_replaced_once_while_hashed_is_hashed_again(
             os.replace(ws / "d" / "b.new", ws / "d" / "b")  # a new inode, as a checkout makes
         return real(data)
 
-    monkeypatch.setattr(hashing, "hash_bytes", replacing)
+    monkeypatch.setattr(ingest, "hash_bytes", replacing)
     r = add(repo, "d")
     tree = repo.objects.read_tree(r.version.tree_digest)
     assert {e.path: e.size for e in tree.entries} == {"a": 1, "b": 3}
@@ -176,11 +176,11 @@ def test_stat_cache_skips_unchanged_files(
     for p in (ws / "d").iterdir():
         os.utime(p, ns=(1_000_000_123, 1_000_000_123))
     assert add(repo, "d").hashed == 50
-    from tether.data import hashing
+    from tether.objects import ingest
 
     calls: list[int] = []
-    real = hashing._read
-    monkeypatch.setattr(hashing, "_read", lambda f: calls.append(1) or real(f))
+    real = ingest.ingest
+    monkeypatch.setattr(ingest, "ingest", lambda *a, **k: calls.append(1) or real(*a, **k))
     fresh = DataRepo(repo.workspace)
     (ws / "d" / "f3").write_text("new")
     r = add(fresh, "d")

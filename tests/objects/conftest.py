@@ -103,7 +103,7 @@ def cloud_store(request: pytest.FixtureRequest) -> ObjectStore:
 def tamper(objects: ObjectStore, digest: str, data: bytes) -> None:
     """Overwrite a stored object's bytes in place, loose or packed (same size when packed)."""
     backend: Any = objects.backend
-    path = backend.local_path(digest)
+    path = objects.local.local_path(digest) if objects.local is not None else None
     if path is not None:
         os.chmod(path, 0o644)
         Path(path).write_bytes(data)

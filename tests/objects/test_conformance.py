@@ -61,6 +61,20 @@ def test_empty_object(store: ObjectStore, tmp_path: Path) -> None:
     assert store.get_bytes(info.digest) == b""
 
 
+def test_local_capabilities_are_declared_only_by_a_folder(store: ObjectStore) -> None:
+    """What only a local folder can do is one declared interface, found by ``store.local``."""
+    from tether.objects.base import LocalCapabilities
+
+    if "://" in store.url and not store.url.startswith("file://"):
+        assert store.local is None and not store.is_local
+        return
+    assert isinstance(store.local, LocalCapabilities) and store.is_local
+    info = store.put_bytes(b"loose")
+    path = store.local.local_path(info.digest)
+    assert path is not None and Path(path).read_bytes() == b"loose"
+    assert store.local.loose_path(info.digest) == path
+
+
 def test_put_file_small_and_large(store: ObjectStore, tmp_path: Path) -> None:
     for size in (10, 3 * 1024 * 1024 + 7):
         src = tmp_path / f"f{size}"

@@ -135,7 +135,7 @@ def _snapshot(repo: DataRepo, data: Path, cache: NoStatCache, progress: Progress
             check_path_lengths(data, files)
             if folders:
                 check_holds_no_dataset(data, [f.path for f in files])
-            with repo.objects.backend.batch():
+            with repo.objects.batch():
                 hashed = digest_files(
                     files, cache, objects=repo.objects, workers=repo.workers, progress=progress
                 )

@@ -42,8 +42,8 @@ def cached_path(repo: DataRepo, version: DatasetVersion) -> Path:
     if folder.is_dir():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    root = getattr(repo.objects.backend, "root", None)
-    store_root = Path(root) if repo.objects.is_local and root is not None else None
+    local = repo.objects.local
+    store_root = Path(local.root) if local is not None else None
     link: LinkMode = (
         "hardlink" if store_root is not None and _same_device(store_root, folder.parent) else "copy"
     )

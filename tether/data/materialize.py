@@ -30,12 +30,13 @@ from tether.data.errors import (
     UnsafeDestination,
     WorkWouldBeLost,
 )
-from tether.data.hashing import default_workers
 from tether.data.leftovers import CHECKOUT, OLD, recover, temp_prefix
 from tether.data.paths import is_reserved, reserved_part
 from tether.data.statcache import NoStatCache
-from tether.errors import InvalidInput
-from tether.objects.digest import SMALL, hash_bytes, hash_fd, hash_file
+from tether.errors import IntegrityError, InvalidInput
+from tether.objects.digest import hash_file
+from tether.objects.ingest import ingest
+from tether.objects.parallel import default_workers
 from tether.objects.tree import Tree, TreeEntry
 from tether.objects.types import Progress, no_progress
 
@@ -71,19 +72,11 @@ class _Existing:
 
 
 def _hash_path(path: str) -> str | None:
+    """The digest of the file at ``path``; None when it cannot be read (or changes)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
+        return ingest(path)[0].digest
+    except (InvalidInput, IntegrityError):
         return None
-    try:
-        size = os.fstat(fd).st_size
-        if size <= SMALL:
-            return hash_bytes(os.read(fd, size + 1))
-        return hash_fd(fd).digest
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _list_existing(dest: str) -> dict[str, _Existing]:
@@ -132,13 +125,12 @@ class _Materializer:
         self.cache = cache
         self.readonly = readonly
         # local copies are kernel work: more threads than CPUs only take turns on the GIL
-        self.workers = min(workers, max(2, os.cpu_count() or 1)) if objects.is_local else workers
+        local = objects.local is not None
+        self.workers = min(workers, max(2, os.cpu_count() or 1)) if local else workers
         self.progress = progress
         self.dry_run = False
-        self.local = objects.backend.local_path
-        self.loose = getattr(objects.backend, "path", None)  # where a loose copy would be
-        self.packed = getattr(objects.backend, "packed", None)
-        if link != "copy" and not objects.is_local:
+        self.store = objects.local  # None on object storage: no loose files, no packs
+        if link != "copy" and self.store is None:
             raise InvalidInput(
                 f"--link {link} needs a local object store; {objects.url} is not one "
                 "(use the default copy)"
@@ -151,7 +143,7 @@ class _Materializer:
     def matches(self, entry: TreeEntry, old: _Existing) -> bool:
         """Whether the existing file can stay as it is for this link mode."""
         st = old.st
-        obj = self.loose(entry.digest) if self.loose is not None else None
+        obj = self.store.path(entry.digest) if self.store is not None else None
         try:
             ost = os.stat(obj) if obj is not None else None
         except OSError:
@@ -186,17 +178,20 @@ class _Materializer:
         if self.readonly:
             mode = 0o555 if mode & 0o111 else 0o444
         if self.link == "copy":
-            packed = self.packed(entry.digest) if self.packed is not None else None
+            store = self.store
+            packed = store.packed(entry.digest) if store is not None else None
             if packed is not None:  # most small objects: no loose file to look for
                 fd, offset, size = packed
                 st, digest = _copy.copy_range(fd, offset, size, dst, mode)
-            elif (obj := self.local(entry.digest)) is not None:
+            elif store is not None and (obj := store.local_path(entry.digest)) is not None:
                 st, digest = _copy.copy_file(obj, dst, mode)
             else:
-                with self.objects.backend.open(entry.digest) as reader:
+                with self.objects.open_unchecked(entry.digest) as reader:
                     st, digest = _copy.copy_stream(reader, dst, mode)
         else:  # links need a file of their own: a packed object is unpacked first
-            obj = self.objects.backend.loose_path(entry.digest)  # type: ignore[attr-defined]
+            if self.store is None:  # refused in __init__
+                raise InvalidInput(f"--link {self.link} needs a local object store")
+            obj = self.store.loose_path(entry.digest)
             digest = hash_file(obj).digest  # a link shares the object: check it in place
             if digest == entry.digest:
                 if self.link == "symlink":

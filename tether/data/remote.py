@@ -1,12 +1,11 @@
 """Push and pull dataset versions between the workspace's object store and a remote.
 
-A transfer is planned first: the selected versions' tree manifests are read (for a pull, from
+A transfer is planned here: the selected versions' tree manifests are read (for a pull, from
 the remote when the workspace lacks them), their members listed, and the destination asked
-which of them it lacks. Only those are copied, in parallel, files before the trees that list
-them, so a destination never holds a tree whose files are missing. Copies land in chunks: each
-chunk is committed before the next starts (one filesystem sync per chunk on a local folder;
-every object is atomic on object storage), so an interrupted push or pull keeps what it had
-finished and a re-run copies only what is still missing. Every copy is verified on the way.
+which of them it lacks. Only those are copied, by the object layer's one transfer engine
+(:mod:`tether.objects.sync`: verified, in committed chunks, small objects to object storage in
+batches), files before the trees that list them, so a destination never holds a tree whose
+files are missing.
 
 After the objects, a push writes the record of each version the remote lacks
 (:mod:`tether.data.remote_records`), and a pull registers the versions the workspace's
@@ -16,8 +15,7 @@ files and the remote.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,6 @@ from tether.data.remote_records import RemoteRecords, record_path
 from tether.errors import InvalidInput
 from tether.gcpause import gc_paused
 from tether.objects import (
-    CorruptObject,
     NotATree,
     ObjectNotFound,
     ObjectStore,
@@ -39,31 +36,10 @@ from tether.objects import (
     TransferReport,
     Tree,
 )
-from tether.objects.digest import SMALL, hash_bytes, hash_fd
-from tether.objects.parallel import pmap, split_map
+from tether.objects.parallel import pmap
+from tether.objects.sync import copy_objects, copy_present, write_objects
 from tether.objects.types import no_progress
 from tether.store import DatasetNotFound, DatasetVersion, ProjectNotFound, Store
-
-CHUNK_OBJECTS = 4096
-"""Objects committed together: an interruption loses at most one chunk of finished copies."""
-
-CHUNK_BYTES = 512 * 1024 * 1024
-"""...or this many bytes, whichever comes first."""
-
-
-BATCH_OBJECTS = 32
-"""Small objects (up to ``SMALL`` bytes) sent to or fetched from object storage in one call;
-fsspec keeps the requests of a call in flight together, and the call ends with its slowest.
-
-Measured against the moto server, 20,000 objects of 50 KiB: 256 a call and 4 calls at a time
-took 66.5-72.8 s; 32 and 8 at a time 59.0-61.1 s (16 x 16: 58.0 s, 64 x 8: 59.3 s); 5,000
-objects of 1 KiB: 14.8-15.3 s against 13.7-15.0 s."""
-
-BATCH_BYTES = 16 * 1024 * 1024
-"""...or this many bytes, whichever comes first (a batch is held in memory)."""
-
-BATCH_THREADS = 8
-"""Batches in flight at once: up to ``8 * BATCH_OBJECTS`` requests."""
 
 
 def open_remote(remote: Remote, *, workers: int | None = None, fsync: bool = False) -> ObjectStore:
@@ -169,68 +145,33 @@ class Plan:
     def run(
         self, *, workers: int | None = None, progress: Progress | None = None
     ) -> TransferReport:
-        """Copy what ``dst`` lacks; ``progress`` advances by bytes copied (from many threads)."""
+        """Copy what ``dst`` lacks (:mod:`tether.objects.sync`), then write the records of a
+        push or register the versions of a pull; ``progress`` advances by bytes copied (from
+        many threads)."""
         report = progress or no_progress
-        threads = workers if workers and workers > 0 else max(self.src.workers, self.dst.workers)
-
-        def copy(digest: str) -> int:
-            size = copy_object(self.src, self.dst, digest)
-            report(size)
-            return size
-
-        def write_tree(digest: str) -> int:
-            data = self.manifests[digest]
-            self.dst.backend.write_bytes(digest, data)
-            report(len(data))
-            return len(data)
-
-        local = self.src.is_local and self.dst.is_local
-
-        def copy_many(digests: list[str]) -> list[int]:
-            """Small objects to or from object storage: one concurrent batch each way."""
-            data = self.src.backend.read_many(digests)
-            for digest, blob in data.items():
-                _check(digest, hash_bytes(blob), self.src.url)
-            self.dst.backend.write_many(data)
-            sizes = [len(data[d]) for d in digests]
-            report(sum(sizes))
-            return sizes
-
-        copied = 0
-        nbytes = 0
-        started = 0  # files of the chunks before this one
-        for chunk in _groups(self.need_files, self.files, CHUNK_OBJECTS, CHUNK_BYTES):
-            try:
-                with self.dst.backend.batch():
-                    if local:  # see split_map: small local copies go faster in this thread
-                        sizes = split_map(
-                            copy, chunk, threads, here=lambda d: self.files[d] <= SMALL
-                        )
-                    else:
-                        small = [d for d in chunk if self.files[d] <= SMALL]
-                        large = [d for d in chunk if self.files[d] > SMALL]
-                        batches = list(_groups(small, self.files, BATCH_OBJECTS, BATCH_BYTES))
-                        sizes = pmap(copy, large, threads)
-                        for got in pmap(copy_many, batches, BATCH_THREADS):
-                            sizes += got
-            except ObjectNotFound:
-                if not self.pulling:
-                    raise
-                # the remote lacks files its trees list: say which version, and how many
-                lacking = self.src.missing(self.need_files[started:])
-                _raise_incomplete(self.members, self.labels, lacking, NotOnRemote, self.src.url)
+        try:
+            copied, nbytes = copy_objects(
+                self.src, self.dst, self.need_files, self.files, workers=workers, progress=report
+            )
+        except ObjectNotFound:
+            if not self.pulling:
                 raise
-            started += len(chunk)
-            copied += len(sizes)
-            nbytes += sum(sizes)
+            # the remote lacks files its trees list: say which version, and how many
+            lacking = self.src.missing(self.need_files)
+            _raise_incomplete(self.members, self.labels, lacking, NotOnRemote, self.src.url)
+            raise
         if self.need_trees:
-            with self.dst.backend.batch():
-                sizes = pmap(write_tree, self.need_trees, threads)
-            copied += len(sizes)
-            nbytes += sum(sizes)
+            n, b = write_objects(
+                self.dst,
+                {d: self.manifests[d] for d in self.need_trees},
+                workers=workers,
+                progress=report,
+            )
+            copied += n
+            nbytes += b
         skipped = self.objects - copied
         if self.history_trees:
-            got_trees = _copy_present(self.src, self.dst, self.history_trees)
+            got_trees = copy_present(self.src, self.dst, self.history_trees)
             report(got_trees.bytes)
             copied += got_trees.copied
             skipped += got_trees.skipped
@@ -242,68 +183,6 @@ class Plan:
             self.store.get_or_create_project(self.register[0].project)
             self.registered = self.store.register_dataset_versions(self.register)
         return TransferReport(copied=copied, skipped=skipped, bytes=nbytes)
-
-
-def _groups(
-    digests: Sequence[str], sizes: Mapping[str, int], max_objects: int, max_bytes: int
-) -> Iterator[list[str]]:
-    """``digests`` in order, cut into groups of at most ``max_objects`` or about ``max_bytes``."""
-    group: list[str] = []
-    total = 0
-    for d in digests:
-        group.append(d)
-        total += sizes[d]
-        if len(group) >= max_objects or total >= max_bytes:
-            yield group
-            group, total = [], 0
-    if group:
-        yield group
-
-
-def copy_object(src: ObjectStore, dst: ObjectStore, digest: str) -> int:
-    """Copy one object, verifying its bytes on the way; return its size.
-
-    From a local store each file is read once: small ones are hashed in memory and written,
-    large ones are hashed while a local destination writes them. A local destination files what
-    it writes under the digest it computed, so a corrupt source can never be stored under the
-    digest it should have had.
-    """
-    path = src.backend.local_path(digest)
-    if path is None and src.is_local:  # packed (or absent: ObjectNotFound)
-        data = src.backend.read_many([digest])[digest]
-        _check(digest, hash_bytes(data), src.url)
-        dst.backend.write_bytes(digest, data)
-        return len(data)
-    if path is None:
-        with src.backend.open(digest) as reader:
-            return dst.backend.write_stream(digest, reader, src.url)
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        raise ObjectNotFound(digest, src.url) from None
-    try:
-        st = os.fstat(fd)
-        if st.st_size <= SMALL:
-            data = os.read(fd, st.st_size + 1)
-            _check(digest, hash_bytes(data), src.url)
-            dst.backend.write_bytes(digest, data)
-            return len(data)
-        put_fd = getattr(dst.backend, "put_fd", None)
-        if put_fd is not None:
-            info = put_fd(fd, path, st)
-            _check(digest, info.digest, src.url)
-            return int(info.size)
-        info = hash_fd(fd)
-    finally:
-        os.close(fd)
-    _check(digest, info.digest, src.url)
-    dst.backend.write_file(digest, path, st)
-    return int(info.size)
-
-
-def _check(expected: str, actual: str, url: str) -> None:
-    if actual != expected:
-        raise CorruptObject(expected, url, expected=f"digest {expected}", actual=f"digest {actual}")
 
 
 def _read_manifest(stores: Sequence[ObjectStore], digest: str) -> tuple[bytes, Tree] | None:
@@ -372,20 +251,6 @@ def plan_trees(
         members=members,
         pulling=pulling,
     )
-
-
-def _copy_present(src: ObjectStore, dst: ObjectStore, digests: Sequence[str]) -> TransferReport:
-    """Copy the small objects (tree manifests) among ``digests`` that ``src`` holds and
-    ``dst`` lacks; ``skipped`` counts those already in ``dst`` (not those ``src`` lacks)."""
-    need = dst.missing(digests)
-    there = sorted(need - src.missing(need))
-    data = src.backend.read_many(there)
-    for digest, blob in data.items():
-        _check(digest, hash_bytes(blob), src.url)
-    with dst.backend.batch():
-        dst.backend.write_many(data)
-    nbytes = sum(len(b) for b in data.values())
-    return TransferReport(copied=len(data), skipped=len(digests) - len(need), bytes=nbytes)
 
 
 def _raise_incomplete(
@@ -560,7 +425,6 @@ __all__ = [
     "NotInWorkspace",
     "NotOnRemote",
     "Plan",
-    "copy_object",
     "open_remote",
     "plan_pull",
     "plan_push",

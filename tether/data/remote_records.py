@@ -16,10 +16,7 @@ copied.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -27,7 +24,7 @@ from typing import Any
 from tether.data.errors import BadRecord
 from tether.objects import ObjectStore
 from tether.objects.digest import hash_bytes, is_digest
-from tether.objects.remote import translate
+from tether.objects.sidefiles import SideFiles
 from tether.store import DatasetVersion
 
 FOLDER = "datasets"
@@ -118,36 +115,22 @@ def decode(data: bytes, where: str, *, project: str, dataset: str, version: int)
 
 
 class RemoteRecords:
-    """The records under a remote object store's root (a local folder or a bucket prefix)."""
+    """The records under a remote object store's root (a local folder or a bucket prefix),
+    kept there as the object layer's side files (:mod:`tether.objects.sidefiles`)."""
 
     def __init__(self, objects: ObjectStore) -> None:
-        backend: Any = objects.backend
         self.url = objects.url
-        self._root: str = backend.root.rstrip("/")
-        self._fs: Any = None if objects.is_local else backend.fs
-        self._fsync = objects.fsync
+        self._files = SideFiles(objects)
 
     def where(self, path: str) -> str:
-        return f"{self.url.rstrip('/')}/{path}"
+        return self._files.where(path)
 
     # -- reading ----------------------------------------------------------------------------
 
     def versions(self, project: str, dataset: str) -> list[int]:
         """The version numbers the remote holds records of, in order."""
-        folder = f"{self._root}/{FOLDER}/{dataset_key(project, dataset)}"
-        try:
-            if self._fs is None:
-                names = os.listdir(folder)
-            else:
-                names = [
-                    n.rsplit("/", 1)[-1] for n in self._fs.ls(folder, detail=False, refresh=True)
-                ]
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        except Exception as e:
-            translate(e, self.url)
         found = []
-        for name in names:
+        for name in self._files.names(f"{FOLDER}/{dataset_key(project, dataset)}"):
             stem, dot, ext = name.partition(".")
             if dot and ext == "json" and stem.isascii() and stem.isdigit() and stem[0] != "0":
                 found.append(int(stem))
@@ -155,32 +138,7 @@ class RemoteRecords:
 
     def _read(self, paths: Sequence[str]) -> dict[str, bytes]:
         """The bytes of the records that exist among ``paths``."""
-        out: dict[str, bytes] = {}
-        if self._fs is None:
-            for path in paths:
-                try:
-                    with open(f"{self._root}/{path}", "rb") as f:
-                        out[path] = f.read()
-                except (FileNotFoundError, NotADirectoryError):
-                    continue
-                except OSError as e:
-                    translate(e, self.url)
-            return out
-        if not paths:
-            return out
-        keys = {f"{self._root}/{p}": p for p in paths}
-        try:
-            got = self._fs.cat(list(keys), on_error="return")
-        except Exception as e:
-            translate(e, self.url)
-        for key, path in keys.items():
-            value = got.get(key, FileNotFoundError(key))
-            if isinstance(value, FileNotFoundError):
-                continue
-            if isinstance(value, BaseException):
-                translate(value, self.url)
-            out[path] = bytes(value)
-        return out
+        return self._files.read(paths)
 
     def read(
         self, project: str, wanted: Iterable[tuple[str, int]]
@@ -228,39 +186,4 @@ class RemoteRecords:
 
     def write(self, records: Mapping[str, bytes]) -> None:
         """Write records (paths from :meth:`to_write`), each atomically; never replaces one."""
-        if not records:
-            return
-        if self._fs is not None:
-            try:
-                self._fs.pipe({f"{self._root}/{p}": data for p, data in records.items()})
-            except Exception as e:
-                translate(e, self.url, write=True)
-            return
-        for path, data in records.items():
-            try:
-                self._write_local(path, data)
-            except OSError as e:
-                translate(e, self.url, write=True)
-
-    def _write_local(self, path: str, data: bytes) -> None:
-        final = f"{self._root}/{path}"
-        tmp_dir = os.path.join(self._root, "tmp")  # the store's own; stale files are cleaned
-        os.makedirs(tmp_dir, exist_ok=True)
-        os.makedirs(os.path.dirname(final), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix="record-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                if self._fsync:
-                    f.flush()
-                    os.fsync(f.fileno())
-            try:
-                os.link(tmp, final)  # fails when a record is there: never replaced
-            except FileExistsError:
-                pass  # written meanwhile by another push; to_write compared what it could
-            except OSError:  # a filesystem without hard links
-                if not os.path.exists(final):
-                    os.replace(tmp, final)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+        self._files.write_new(records)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from tether.lazy import lazy_attribute
 
 if TYPE_CHECKING:
+    from tether.objects.base import LocalCapabilities
     from tether.objects.digest import hash_bytes, hash_file
     from tether.objects.errors import (
         CorruptObject,
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
         ObjectsNotWritable,
         SourceChanged,
         UnknownObjectsScheme,
+        UnreadableSource,
     )
     from tether.objects.store import ObjectStore
     from tether.objects.sync import TransferReport, expand_trees, transfer
@@ -38,6 +40,8 @@ _LAZY = {
     "ObjectsNotWritable": "tether.objects.errors",
     "SourceChanged": "tether.objects.errors",
     "UnknownObjectsScheme": "tether.objects.errors",
+    "UnreadableSource": "tether.objects.errors",
+    "LocalCapabilities": "tether.objects.base",
     "ObjectStore": "tether.objects.store",
     "TransferReport": "tether.objects.sync",
     "expand_trees": "tether.objects.sync",
@@ -53,6 +57,7 @@ _LAZY = {
 __all__ = [
     "CorruptObject",
     "InvalidDigest",
+    "LocalCapabilities",
     "NotATree",
     "ObjectInfo",
     "ObjectNotFound",
@@ -65,6 +70,7 @@ __all__ = [
     "TreeEntry",
     "TreeInfo",
     "UnknownObjectsScheme",
+    "UnreadableSource",
     "VerifyReport",
     "expand_trees",
     "hash_bytes",

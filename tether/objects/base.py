@@ -7,9 +7,12 @@ is atomic: a reader sees the whole object under its digest or nothing.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import BinaryIO, Protocol
+
+from tether.objects.types import ObjectInfo, Progress, no_progress
 
 
 class Backend(Protocol):
@@ -29,9 +32,6 @@ class Backend(Protocol):
 
     def open(self, digest: str) -> BinaryIO:
         """A readable binary stream of the object; ObjectNotFound when absent."""
-
-    def local_path(self, digest: str) -> str | None:
-        """The object's path on the local disk, when the backend is a local folder."""
 
     def write_bytes(self, digest: str, data: bytes | memoryview) -> None:
         """Store ``data`` (already hashed to ``digest``) atomically."""
@@ -65,3 +65,48 @@ class Backend(Protocol):
 
     def list(self) -> Iterator[str]:
         """Every stored digest."""
+
+
+class LocalCapabilities(ABC):
+    """What only a store in a local folder can do, beside the :class:`Backend` primitives.
+
+    A backend that can declares it by subclassing this; ``ObjectStore.local`` is that backend,
+    or None for object storage, so callers test ``store.local is not None`` instead of probing
+    for attributes. Objects are loose files (``<root>/ab/cdef…``) or packed (``<root>/packs``).
+    """
+
+    root: str
+    """The folder holding the objects."""
+
+    @abstractmethod
+    def path(self, digest: str) -> str:
+        """Where the object's loose file is, or would be (it may not exist)."""
+
+    @abstractmethod
+    def local_path(self, digest: str) -> str | None:
+        """The object's loose file; None when it is packed or not stored."""
+
+    @abstractmethod
+    def loose_path(self, digest: str) -> str:
+        """The object's loose file, unpacking it first when it is only packed (for hard links
+        and symlinks, which need a file of their own); ObjectNotFound when absent."""
+
+    @abstractmethod
+    def packed(self, digest: str) -> tuple[int, int, int] | None:
+        """``(fd, offset, size)`` of a packed object, for kernel copies (copy_file_range);
+        None when it is not packed (a miss is cheap: the caller falls back to the loose file)."""
+
+    @abstractmethod
+    def put_fd(
+        self, src: int, path: str, st: os.stat_result, progress: Progress = no_progress
+    ) -> ObjectInfo:
+        """Store the open file ``src`` (stat ``st``) in one pass, hashing while writing; the
+        object is filed under the digest computed. SourceChanged when it changed meanwhile."""
+
+    @abstractmethod
+    def known_bad(self) -> set[str]:
+        """Digests whose stored copy ``verify`` found damaged (puts store them again)."""
+
+    @abstractmethod
+    def set_known_bad(self, digests: Iterable[str]) -> None:
+        """Replace the list of damaged copies."""

@@ -70,6 +70,15 @@ class SourceChanged(IntegrityError):
         )
 
 
+class UnreadableSource(InvalidInput):
+    """A file to hash or store could not be read."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot read {path}: {reason}")
+
+
 class ObjectsNotWritable(StorageError):
     """The object store's folder or bucket cannot be written."""
 

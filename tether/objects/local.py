@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import BinaryIO
 
-from tether.errors import InvalidInput
+from tether.objects.base import LocalCapabilities
 from tether.objects.copy import SourceReadError, copy_fd, copy_hashing, copy_hashing_fd
 from tether.objects.digest import SMALL, is_digest
 from tether.objects.errors import (
@@ -30,6 +30,7 @@ from tether.objects.errors import (
     ObjectNotFound,
     ObjectsNotWritable,
     SourceChanged,
+    UnreadableSource,
 )
 from tether.objects.owner import owner_token, sweep
 from tether.objects.pack import PackIndex, Packs, PackWriter
@@ -73,7 +74,7 @@ def _same(a: os.stat_result, b: os.stat_result) -> bool:
     return a.st_size == b.st_size and a.st_mtime_ns == b.st_mtime_ns and a.st_ino == b.st_ino
 
 
-class LocalBackend:
+class LocalBackend(LocalCapabilities):
     """A folder on a local (or mounted) filesystem."""
 
     def __init__(self, root: str, url: str, *, fsync: bool = False) -> None:
@@ -520,7 +521,7 @@ class LocalBackend:
                     src, fd, direct=st.st_size >= DIRECT_MIN, progress=progress
                 )
             except SourceReadError as e:
-                raise InvalidInput(f"cannot read {path}: {e.error.strerror or e}") from None
+                raise UnreadableSource(path, e.error.strerror or str(e)) from None
             if size != st.st_size or not _same(st, os.fstat(src)):
                 raise SourceChanged(path)
             stored = self.stored(digest, size)

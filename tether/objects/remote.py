@@ -133,9 +133,6 @@ class FsspecBackend:
         except Exception as e:
             translate(e, self.url, digest=digest)
 
-    def local_path(self, digest: str) -> str | None:
-        return None
-
     def list(self) -> Iterator[str]:
         try:
             keys = self.fs.find(self.root)

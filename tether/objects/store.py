@@ -6,24 +6,26 @@ import contextlib
 import io
 import os
 import shutil
-import stat
 import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tether.errors import InvalidInput
 from tether.objects.backends import open_backend, parse_url
+from tether.objects.base import LocalCapabilities
 from tether.objects.copy import copy_hashing
-from tether.objects.digest import SMALL, check_digest, hash_bytes, hash_fd
-from tether.objects.errors import CorruptObject, NotATree, ObjectNotFound, SourceChanged
-from tether.objects.parallel import default_workers, pmap, split_map
+from tether.objects.digest import check_digest, hash_bytes
+from tether.objects.errors import CorruptObject, NotATree, ObjectNotFound
+from tether.objects.ingest import ingest, ingest_many
+from tether.objects.parallel import default_workers, pmap
 from tether.objects.reader import VerifyingReader
 from tether.objects.tree import Tree, TreeEntry, normalise_mode
 from tether.objects.types import ObjectInfo, Progress, TreeInfo, no_progress
 from tether.objects.verify import VerifyReport, verify_object, verify_objects
-from tether.objects.walk import FoundFile, list_files
+from tether.objects.walk import list_files
 
 if TYPE_CHECKING:
     from tether.objects.fsck import RepairReport
@@ -58,6 +60,10 @@ class ObjectStore:
         self.workers = workers if workers and workers > 0 else default_workers()
         self.fsync = fsync
         self.backend = open_backend(url, self.storage_options, fsync=fsync)
+        self.local: LocalCapabilities | None = (
+            self.backend if isinstance(self.backend, LocalCapabilities) else None
+        )
+        """What only a local folder can do (loose paths, packs, one-pass puts), or None."""
         # parsed trees by digest: immutable, and big ones take a while to parse
         self._trees: OrderedDict[str, Tree] = OrderedDict()
         self._trees_lock = threading.Lock()
@@ -65,7 +71,7 @@ class ObjectStore:
     @property
     def is_local(self) -> bool:
         """Objects are files on a local (or mounted) filesystem, not behind a network API."""
-        return hasattr(self.backend, "put_fd")
+        return self.local is not None
 
     @classmethod
     def from_settings(cls, settings: Any) -> ObjectStore:
@@ -103,66 +109,32 @@ class ObjectStore:
         In a local folder the file is read once: hashed and written at the same time.
         Elsewhere it is hashed first and uploaded only when the object is missing.
         """
-        return self._put_path(os.fspath(path), progress or no_progress)[0]
-
-    def _put_path(self, path: str, progress: Progress) -> tuple[ObjectInfo, int]:
-        """Store one file; return its info and its ``st_mode``."""
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError as e:
-            raise InvalidInput(f"cannot read {path}: {e.strerror}") from None
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise InvalidInput(f"{path} is not a regular file")
-            if st.st_size <= SMALL:
-                # Small: the bytes hashed are the bytes written, so no change can slip in.
-                data = os.read(fd, st.st_size + 1)
-                if len(data) != st.st_size:
-                    raise SourceChanged(path)
-                info = ObjectInfo(hash_bytes(data), len(data))
-                if not self.backend.stored(info.digest, info.size):
-                    self.backend.write_bytes(info.digest, data)
-                progress(info.size)
-                return info, st.st_mode
-            if hasattr(os, "posix_fadvise"):
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-            put_fd = getattr(self.backend, "put_fd", None)
-            if put_fd is not None:  # a local folder: one pass, hashing while writing
-                return put_fd(fd, path, st, progress), st.st_mode
-            info = hash_fd(fd, progress)
-            after = os.fstat(fd)
-        finally:
-            os.close(fd)
-        if info.size != st.st_size or after.st_mtime_ns != st.st_mtime_ns:
-            raise SourceChanged(path)
-        if not self.backend.stored(info.digest, info.size):
-            self.backend.write_file(info.digest, path, st)
-        return info, st.st_mode
+        return ingest(os.fspath(path), self, progress=progress or no_progress)[0]
 
     def put_tree(self, folder: PathLike, *, progress: Progress | None = None) -> TreeInfo:
         """Store every file under ``folder`` in parallel, then its tree manifest.
 
         ``progress`` advances by bytes of files stored.
         """
-        report = progress or no_progress
         files = list_files(folder)
-
-        def put(found: FoundFile) -> TreeEntry:
-            info, mode = self._put_path(found.source, report)
-            return TreeEntry(found.path, info.digest, info.size, normalise_mode(mode))
-
-        def small_and_local(found: FoundFile) -> bool:  # see split_map: faster in one thread
-            try:
-                return self.is_local and os.path.getsize(found.source) <= SMALL
-            except OSError:
-                return True  # put reports the error
-
-        with self.backend.batch():
-            entries = split_map(put, files, self.workers, here=small_and_local)
-        tree = Tree.from_entries(entries)
+        with self.batch():
+            got = ingest_many(
+                [f.source for f in files],
+                self,
+                workers=self.workers,
+                progress=progress or no_progress,
+            )
+        tree = Tree.from_entries(
+            TreeEntry(f.path, info.digest, info.size, normalise_mode(st.st_mode))
+            for f, (info, st) in zip(files, got, strict=True)
+        )
         info = self.put_bytes(tree.to_bytes())
         return TreeInfo(info.digest, tree.size, tree.count)
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Group many writes: a local folder packs small objects and syncs once at the end
+        (see ``LocalBackend.batch``); object storage writes each at once."""
+        return self.backend.batch()
 
     # -- reading --------------------------------------------------------------------------
 
@@ -183,6 +155,10 @@ class ObjectStore:
         check_digest(digest)
         raw = VerifyingReader(self.backend.open(digest), digest, self.url)
         return io.BufferedReader(raw, buffer_size=1024 * 1024)
+
+    def open_unchecked(self, digest: str) -> BinaryIO:
+        """The stored bytes as they are, for a caller that hashes what it copies anyway."""
+        return self.backend.open(check_digest(digest))
 
     def get_file(self, digest: str, dest: PathLike) -> None:
         """Write the object to ``dest`` atomically; verified while copying."""
@@ -324,7 +300,7 @@ class ObjectStore:
         and the damaged copies are noted so that puts store those objects again.
         """
         report = progress or no_progress
-        if not self.is_local:
+        if self.local is None:
             return verify_objects(self.backend, self.list(), self.workers, report)
         from tether.objects.fsck import check
 
@@ -332,8 +308,8 @@ class ObjectStore:
         damage = check(backend, self.workers, report)
         corrupt = damage.corrupt()
         lost = {d for d in damage.unreadable(set()) if backend.size(d) is None}
-        if set(backend.known_bad()) != corrupt:
-            backend.set_known_bad(corrupt)
+        if set(self.local.known_bad()) != corrupt:
+            self.local.set_known_bad(corrupt)
         return VerifyReport(
             ok=damage.ok, corrupt=sorted(corrupt), lost=sorted(lost), packs=damage.packs
         )

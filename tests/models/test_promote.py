@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import tether.models as tm
 from tether.config import init_workspace
 from tether.errors import TetherError
 from tether.store import Store
-from tether.store.errors import AliasNotFound, ModelNotFound, ModelVersionNotFound
+from tether.store.errors import AliasNotFound, DatasetNotFound, ModelNotFound, ModelVersionNotFound
 from tether.tracking import lifecycle
 from tether.tracking.session import close_sessions
 from tether.workspace import open_workspace
@@ -164,15 +165,15 @@ def _corrupt_cache(ws: Path, version: int) -> None:
     victim.write_bytes(b"garbage")
 
 
-BAD: dict[str, tuple[str, dict[str, Any], str, type[TetherError] | None]] = {
-    # case: (challenger, policy changes, data, error type or None for any TetherError)
+BAD: dict[str, tuple[str, dict[str, Any], str, type[TetherError]]] = {
+    # case: (challenger, policy changes, data, error)
     "unknown model": ("nope@2", {}, "churn@1", ModelNotFound),
     "missing version": ("m@9", {}, "churn@1", ModelVersionNotFound),
     "unknown metric": ("m@2", {"max_regression": {"logloss": 0.1}}, "churn@1", tm.InvalidPolicy),
     "malformed slice": ("m@2", {"slices": ["segment =="]}, "churn@1", tm.InvalidPolicy),
     "no target": ("m@2", {}, "data-no-target", tm.MissingTarget),
-    "corrupt artifact": ("m@3", {}, "churn@1", None),
-    "unknown dataset": ("m@2", {}, "nodata@1", None),
+    "corrupt artifact": ("m@3", {}, "churn@1", tm.CorruptModel),
+    "unknown dataset": ("m@2", {}, "nodata@1", DatasetNotFound),
 }
 
 
@@ -188,7 +189,7 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(
     before = _events(registered)
     runs = len(registered.search_runs("proj", None))
     for case, (challenger, changes, data, error) in BAD.items():
-        with pytest.raises(error or TetherError):
+        with pytest.raises(error):
             tm.promote_if_better(challenger, "champion", data, {**POLICY, **changes}, target="y")
         assert registered.get_alias("proj", "m", "champion").version == 1, case
         assert _events(registered) == before, case
@@ -222,7 +223,7 @@ def test_racing_promotions_leave_one_chain_of_events(
     assert errors == []
     events = registered.list_alias_events("proj", "m", "champion")
     assert 2 <= len(events) <= 3
-    for previous, event in zip(events, events[1:], strict=False):
+    for previous, event in itertools.pairwise(events):
         assert event.from_version == previous.to_version
         assert event.reason is not None and f"against m@{event.from_version}" in event.reason
     assert registered.get_alias("proj", "m", "champion").version == events[-1].to_version

@@ -109,6 +109,18 @@ def test_a_model_object_is_evaluated_without_a_run(
     assert type(ev) is tm.Evaluation and ev.metrics["accuracy"] > 0.8
 
 
+def test_a_model_object_reads_a_dataset_reference_without_a_run(
+    registered: Store, models: tuple[pd.DataFrame, Any, Any]
+) -> None:
+    _, strong, _ = models
+    ev = tm.evaluate(strong, "churn@1", target="y", latency=False)
+    assert type(ev) is tm.Evaluation and ev.source == "churn@1" and ev.rows == 300
+    with pytest.raises(tm.DataNotFound, match="'missing.parquet' does not exist"):
+        tm.evaluate(strong, "missing.parquet", target="y")
+    registered.flush()
+    assert registered.search_runs("proj", None) == []
+
+
 def test_gate_on_references_evaluates_both_as_runs(registered: Store) -> None:
     decision = tm.gate("m@2", "m@1", "churn@1", POLICY, target="y")
     assert decision.passed, decision.reasons

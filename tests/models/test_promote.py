@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 
 import tether.models as tm
+from tests.objects.conftest import tamper
 from tether.config import init_workspace
 from tether.errors import TetherError
+from tether.objects.errors import CorruptObject
 from tether.store import Store
 from tether.store.errors import AliasNotFound, DatasetNotFound, ModelNotFound, ModelVersionNotFound
 from tether.tracking import lifecycle
@@ -115,7 +117,7 @@ def test_a_model_object_reads_a_dataset_reference_without_a_run(
     _, strong, _ = models
     ev = tm.evaluate(strong, "churn@1", target="y", latency=False)
     assert type(ev) is tm.Evaluation and ev.source == "churn@1" and ev.rows == 300
-    with pytest.raises(tm.DataNotFound, match="'missing.parquet' does not exist"):
+    with pytest.raises(tm.DataNotFound, match=r"'missing\.parquet' does not exist"):
         tm.evaluate(strong, "missing.parquet", target="y")
     registered.flush()
     assert registered.search_runs("proj", None) == []
@@ -166,15 +168,28 @@ def test_a_first_promotion_still_obeys_the_latency_ceiling(registered: Store) ->
         registered.get_alias("proj", "m", "champion")
 
 
-def _corrupt_cache(ws: Path, version: int) -> None:
-    """Damage the cached artifact the loader reads (a digest mismatch)."""
+def _cache(ws: Path, version: int) -> Path:
+    digest = open_workspace().store.get_model_version("proj", "m", version).artifact_digest
+    return ws / ".tether" / "cache" / "models" / digest
+
+
+def _corrupt_artifact(version: int) -> None:
+    """Damage the largest file of the version's artifact in the object store."""
     w = open_workspace()
-    digest = w.store.get_model_version("proj", "m", version).artifact_digest
-    folder = ws / ".tether" / "cache" / "models" / digest
-    w.objects.get_tree(digest, folder)
-    victim = max((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    tree = w.objects.read_tree(w.store.get_model_version("proj", "m", version).artifact_digest)
+    victim = max(tree.entries, key=lambda e: e.size)
+    tamper(w.objects, victim.digest, b"x")
+
+
+def test_a_damaged_cached_copy_is_fetched_again(registered: Store, ws: Path) -> None:
+    tm.evaluate("m@2", "churn@1", target="y", latency=False)
+    victim = max(
+        (p for p in _cache(ws, 2).rglob("*") if p.is_file()), key=lambda p: p.stat().st_size
+    )
     victim.chmod(0o644)
     victim.write_bytes(b"garbage")
+    again = tm.evaluate("m@2", "churn@1", target="y", latency=False)
+    assert again.metrics["accuracy"] > 0.8
 
 
 BAD: dict[str, tuple[str, dict[str, Any], str, type[TetherError]]] = {
@@ -184,7 +199,7 @@ BAD: dict[str, tuple[str, dict[str, Any], str, type[TetherError]]] = {
     "unknown metric": ("m@2", {"max_regression": {"logloss": 0.1}}, "churn@1", tm.InvalidPolicy),
     "malformed slice": ("m@2", {"slices": ["segment =="]}, "churn@1", tm.InvalidPolicy),
     "no target": ("m@2", {}, "data-no-target", tm.MissingTarget),
-    "corrupt artifact": ("m@3", {}, "churn@1", tm.CorruptModel),
+    "corrupt artifact": ("m@3", {}, "churn@1", CorruptObject),
     "unknown dataset": ("m@2", {}, "nodata@1", DatasetNotFound),
 }
 
@@ -194,7 +209,7 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(
 ) -> None:
     frame, strong, _ = models
     register("m", strong, frame.drop(columns=["y"]).head(20))
-    _corrupt_cache(ws, 3)
+    _corrupt_artifact(3)
     frame.drop(columns=["y"]).to_parquet(ws / "data-no-target")
     registered.set_alias("proj", "m", "champion", 1, actor="t", reason="start")
     registered.flush()
@@ -209,6 +224,7 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(
         tm.gate("m@2", "m@nope", "churn@1", POLICY, target="y")
     registered.flush()
     assert len(registered.search_runs("proj", None)) == runs  # no half-made evaluation run
+    assert not _cache(ws, 3).exists()  # nothing of the damaged artifact written
 
 
 def test_racing_promotions_leave_one_chain_of_events(

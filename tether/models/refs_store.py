@@ -8,6 +8,7 @@ A stand-in for the registry's ``load``: the evaluation and gate code calls only
 from __future__ import annotations
 
 import os
+import shutil
 from typing import TYPE_CHECKING
 
 from tether.errors import InvalidInput
@@ -55,12 +56,18 @@ def load_ref(
     ref: str, trust: bool = False, *, workspace: Workspace | str | os.PathLike[str] | None = None
 ) -> LoadedModel:
     """Load the version ``ref`` names from a cached copy of its artifact tree
-    (``.tether/cache/models/<tree digest>/``, written once, every file verified)."""
+    (``.tether/cache/models/<tree digest>/``, written once, every file verified); a damaged
+    copy is written again from the objects."""
+    from tether.models.errors import CorruptModel
     from tether.models.load import load_model
 
     ws = _workspace(workspace)
     version = resolve_model(ref, workspace=ws)
     folder = ws.dir / "cache" / "models" / version.artifact_digest
-    if not folder.is_dir():
-        ws.objects.get_tree(version.artifact_digest, folder)
+    if folder.is_dir():
+        try:
+            return load_model(folder, trust=trust)
+        except CorruptModel:
+            shutil.rmtree(folder, ignore_errors=True)
+    ws.objects.get_tree(version.artifact_digest, folder)  # CorruptObject: nothing written
     return load_model(folder, trust=trust)

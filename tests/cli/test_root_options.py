@@ -110,7 +110,7 @@ CASES: dict[str, tuple[str, ...]] = {
     "objects ls": ("objects ls", "{digest}"),
     "objects show": ("objects show {tree}", "a.txt"),
     "store info": ("store info", "elsewhere"),
-    "runs ls": ("runs ls", "only-there"),
+    "runs ls": ("runs ls -e default", "only-there"),  # not the evaluation runs of models gate
     "runs show": ("runs show {run}", "only-there"),
     "runs compare": ("runs compare {run} {run}", "only-there"),
     "runs plot": ("runs plot {run} -m acc -o {ws}/p.svg", "wrote"),

@@ -256,3 +256,24 @@ def test_racing_promotions_leave_one_chain_of_events(
         assert event.reason is not None and f"against m@{event.from_version}" in event.reason
     assert registered.get_alias("proj", "m", "champion").version == events[-1].to_version
     assert events[-1].to_version in (2, 3)
+
+
+def test_an_alias_moved_during_the_gate_is_gated_against_again(
+    registered: Store, ws: Path, models: tuple[pd.DataFrame, Any, Any]
+) -> None:
+    frame, strong, _ = models
+    register("m", strong, frame.drop(columns=["y"]).head(20))  # m@3, as good as m@2
+    registered.set_alias("proj", "m", "champion", 1, actor="t")
+
+    def moving(ref: str) -> Path:  # the data is read after the champion was: move it now
+        registered.set_alias("proj", "m", "champion", 3, actor="other", reason="meanwhile")
+        return ws / "data" / "eval.parquet"
+
+    decision = tm.promote_if_better(
+        "m@2", "champion", "eval-data", POLICY, target="y", resolver=moving
+    )
+    assert isinstance(decision.champion, tm.TrackedEvaluation)
+    assert decision.champion.model == "m@3"  # gated again, against the new holder
+    assert not decision.passed  # m@2 does not beat its equal
+    events = registered.list_alias_events("proj", "m", "champion")
+    assert [(e.from_version, e.to_version) for e in events] == [(None, 1), (1, 3)]

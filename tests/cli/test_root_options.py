@@ -37,6 +37,16 @@ def flow(n: int = 1):
 NO_STORE = {"init", "demo", "remote add", "remote ls", "remote remove", "remote default"}
 
 
+def _model(ws: Path) -> None:
+    """Model ``m@1`` and its evaluation data, in the stores the root options name."""
+    from tests.models.registrykit import churn, fitted, register
+
+    frame = churn(100)
+    register("m", fitted(frame, ["signal"]), frame.drop(columns=["y"]).head(5), ws)
+    frame.to_parquet(ws / "eval.parquet")
+    (ws / "gate.toml").write_text('primary = "accuracy"\nresamples = 50\n')
+
+
 class World:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -79,6 +89,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             r.log_metrics({"acc": 0.5})
             w.digest = r.log_artifact(w.ws / "m.bin")
         w.run_id = r.id
+        _model(w.ws)
     finally:
         for k in [k for k in os.environ if k.startswith("TETHER_")]:
             del os.environ[k]
@@ -99,7 +110,7 @@ CASES: dict[str, tuple[str, ...]] = {
     "objects ls": ("objects ls", "{digest}"),
     "objects show": ("objects show {tree}", "a.txt"),
     "store info": ("store info", "elsewhere"),
-    "runs ls": ("runs ls", "only-there"),
+    "runs ls": ("runs ls -e default", "only-there"),  # not the evaluation runs of models gate
     "runs show": ("runs show {run}", "only-there"),
     "runs compare": ("runs compare {run} {run}", "only-there"),
     "runs plot": ("runs plot {run} -m acc -o {ws}/p.svg", "wrote"),
@@ -122,6 +133,10 @@ CASES: dict[str, tuple[str, ...]] = {
     "pipeline resume": ("pipeline resume {pipeline}", "double: cached"),
     "lineage": ("lineage {run}", "dataset imgs@1"),
     "reproduce": ("reproduce {run}", "was started interactively"),
+    "models gate": (
+        "models gate m@1 m@1 --data {ws}/eval.parquet --policy {ws}/gate.toml --target y",
+        "## Model gate: failed",  # a model does not beat itself
+    ),
 }
 
 
@@ -154,8 +169,8 @@ def test_command_uses_the_stores_the_root_options_name(
     codes = [run(*world.flags, *part.split()) for part in args.format(**fill).split(" ; ")]
     out, err = capsys.readouterr()
     text = out + err
-    if command == "reproduce":  # found the run (a `python -c` one), then refused
-        assert codes == [1]
+    if command in ("reproduce", "models gate"):  # found what it needs, then refused / failed
+        assert codes == [1], text
     else:
         assert set(codes) == {0}, text
     assert expected.format(**fill) in text, text

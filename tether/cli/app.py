@@ -114,6 +114,14 @@ def _lineage(app: typer.Typer) -> None:
     app.command("lineage")(lineage_cmd.lineage)
 
 
+def _models(app: typer.Typer) -> None:  # the registry's `models` group gets `gate` at merge
+    from tether.cli import models_gate_cmd
+
+    models = typer.Typer(help="Registered models: gate a challenger.", no_args_is_help=True)
+    models.command("gate")(models_gate_cmd.gate)
+    app.add_typer(models, name="models")
+
+
 def _reproduce(app: typer.Typer) -> None:
     from tether.cli import reproduce_cmd
 
@@ -133,6 +141,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "pipeline": _pipeline,
     "lineage": _lineage,
     "reproduce": _reproduce,
+    "models": _models,
 }
 
 

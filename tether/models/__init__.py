@@ -47,26 +47,31 @@ if TYPE_CHECKING:
         WrongInputType,
         WrongShape,
     )
-    from tether.models.evaluation import Evaluation, SliceEvaluation, evaluate
+    from tether.models.evaluation import Evaluation, SliceEvaluation
     from tether.models.flavor import Flavor
-    from tether.models.gating import Decision, Rule, compare, gate
+    from tether.models.gating import Decision, Rule, compare
     from tether.models.latency import Latency
     from tether.models.load import LoadedModel, load_model
     from tether.models.manifest import ModelMeta
     from tether.models.policy import Policy, load_policy
+    from tether.models.promote import AliasKeptMoving, gate, promote_if_better
     from tether.models.registry import choose_flavor, flavor_names, get_flavor, register_flavor
     from tether.models.save import save_model
     from tether.models.signature import Schema, Signature, TensorSpec
     from tether.models.slices import Slice, parse_slice
+    from tether.models.tracked import TrackedEvaluation, evaluate
 
 
 # public name -> module that defines it
 _LAZY = {
-    "evaluate": "tether.models.evaluation",
+    "evaluate": "tether.models.tracked",
+    "TrackedEvaluation": "tether.models.tracked",
+    "promote_if_better": "tether.models.promote",
+    "AliasKeptMoving": "tether.models.promote",
     "Evaluation": "tether.models.evaluation",
     "SliceEvaluation": "tether.models.evaluation",
     "Latency": "tether.models.latency",
-    "gate": "tether.models.gating",
+    "gate": "tether.models.promote",
     "compare": "tether.models.gating",
     "Decision": "tether.models.gating",
     "Rule": "tether.models.gating",
@@ -123,6 +128,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AliasKeptMoving",
     "BadManifest",
     "BootstrapResult",
     "CodeNotFound",
@@ -158,6 +164,7 @@ __all__ = [
     "SliceSyntaxError",
     "SliceTooComplex",
     "TensorSpec",
+    "TrackedEvaluation",
     "TrustedLoadWarning",
     "UnexpectedNull",
     "UnknownFlavor",
@@ -179,6 +186,7 @@ __all__ = [
     "load_policy",
     "paired_bootstrap",
     "parse_slice",
+    "promote_if_better",
     "register_flavor",
     "save_model",
 ]

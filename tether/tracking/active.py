@@ -18,7 +18,7 @@ from tether.tracking.capture.redact import redact, redact_text
 from tether.tracking.ticker import ticker
 
 if TYPE_CHECKING:
-    from tether.store import DatasetVersion, Run
+    from tether.store import DatasetVersion, ModelVersion, Run
     from tether.tracking.session import Session
 
 log = logging.getLogger(__name__)
@@ -120,13 +120,15 @@ class ActiveRun:
         return record.digest
 
     def log_input(
-        self, source: DatasetVersion | str | os.PathLike[str], name: str | None = None
+        self,
+        source: DatasetVersion | ModelVersion | str | os.PathLike[str],
+        name: str | None = None,
     ) -> str:
         """Record what this run read; return the reference recorded.
 
         ``source`` is a local file or folder (stored as an object, so that ``tether reproduce``
-        can put it back at the same relative path), a dataset version or ``"dataset@3"``, an
-        object digest, or a run id.
+        can put it back at the same relative path), a dataset version or ``"dataset@3"``, a
+        model version, an object digest, or a run id.
         """
         if isinstance(source, os.PathLike) or (isinstance(source, str) and os.path.exists(source)):
             digest = self._store_path(Path(source))
@@ -138,7 +140,9 @@ class ActiveRun:
         self.session.store.add_run_io(self.id, "input", kind, ref, name=name)
         return ref
 
-    def log_output(self, source: DatasetVersion | str, name: str | None = None) -> None:
+    def log_output(
+        self, source: DatasetVersion | ModelVersion | str, name: str | None = None
+    ) -> None:
         kind, ref = lineage_ref(self.session, source)
         self.session.store.add_run_io(self.id, "output", kind, ref, name=name)
 

@@ -107,3 +107,17 @@ def test_bad_input_exits_1_with_one_line_and_changes_nothing(
     assert message in err and err.startswith("error: ") and "Traceback" not in out + err
     assert models.get_alias("cli", "m", "champion").version == 1
     assert models.list_alias_events("cli", "m") == events
+
+
+def test_json_stays_valid_when_a_metric_is_undefined(
+    models: Store, ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    frame = pd.read_parquet(ws / "eval.parquet")
+    frame[frame["y"] == 1].to_parquet(ws / "eval.parquet")  # one class: ROC AUC is undefined
+    (ws / "gate.toml").write_text('primary = "roc_auc"\nresamples = 50\n')
+    assert gate("m@2", "m@1", "--json") == 1
+    out = capsys.readouterr().out
+    got = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert got["passed"] is False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -60,7 +60,7 @@ def gate(
     if as_json:
         out = decision.to_dict()
         out["promoted"] = _promoted(decision, moved)
-        typer.echo(json.dumps(out, indent=2, default=str))
+        typer.echo(json.dumps(_finite(out), indent=2, default=str, allow_nan=False))
     else:
         typer.echo(decision.to_markdown() + _footer(decision, moved), nl=False)
     if not decision.passed:
@@ -104,3 +104,16 @@ def _footer(decision: Decision, alias: str | None) -> str:
     if promoted is not None:
         lines.append(f"- promoted: alias `{alias}` now points at `{promoted['to']}`")
     return ("\n" + "\n".join(lines) + "\n") if lines else ""
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as null: JSON has no NaN (an undefined bootstrap)."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -98,6 +98,7 @@ CASES: dict[str, tuple[str, ...]] = {
     "objects repair": ("objects repair", "nothing to repair"),
     "objects ls": ("objects ls", "{digest}"),
     "objects show": ("objects show {tree}", "a.txt"),
+    "gc": ("gc --dry-run --grace 0", "referenced (kept)"),
     "store info": ("store info", "elsewhere"),
     "runs ls": ("runs ls", "only-there"),
     "runs show": ("runs show {run}", "only-there"),

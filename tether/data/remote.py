@@ -30,6 +30,7 @@ from tether.data.ref import parse_ref
 from tether.data.remote_records import RemoteRecords, record_path
 from tether.errors import InvalidInput
 from tether.gcpause import gc_paused
+from tether.objects.gclock import writing
 from tether.objects import (
     CorruptObject,
     NotATree,
@@ -521,17 +522,18 @@ def pull(
 ) -> TransferReport:
     """Copy the selected versions' objects that the workspace lacks from the remote, and
     register the versions the store lacks (see :func:`plan_pull`)."""
-    plan = plan_pull(
-        store,
-        objects,
-        remote_objects,
-        project,
-        refs,
-        all_versions=all_versions,
-        pointers=pointers,
-        root=root,
-    )
-    return plan.run(progress=progress)
+    with writing(objects):  # the collection lock: versions registered before `tether gc` looks
+        plan = plan_pull(
+            store,
+            objects,
+            remote_objects,
+            project,
+            refs,
+            all_versions=all_versions,
+            pointers=pointers,
+            root=root,
+        )
+        return plan.run(progress=progress)
 
 
 def push_trees(

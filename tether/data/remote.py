@@ -30,7 +30,6 @@ from tether.data.ref import parse_ref
 from tether.data.remote_records import RemoteRecords, record_path
 from tether.errors import InvalidInput
 from tether.gcpause import gc_paused
-from tether.objects.gclock import writing
 from tether.objects import (
     CorruptObject,
     NotATree,
@@ -41,6 +40,7 @@ from tether.objects import (
     Tree,
 )
 from tether.objects.digest import SMALL, hash_bytes, hash_fd
+from tether.objects.gclock import writing
 from tether.objects.parallel import pmap, split_map
 from tether.objects.types import no_progress
 from tether.store import DatasetNotFound, DatasetVersion, ProjectNotFound, Store

@@ -61,22 +61,22 @@ class ReferencesMixin(SqlCore):
                 .join(t.projects, p.id == m.project_id)
             )
             roots += [ObjectRoot(a, f"model {pr}/{mo} v{n}", None) for a, pr, mo, n in rows]
-            rows = conn.execute(
+            io_rows = conn.execute(
                 sa.select(io.ref, io.run_id, io.direction, io.name, o.kind)
                 .join(t.runs, r.id == io.run_id)
                 .outerjoin(t.objects, o.digest == io.ref)
                 .where(io.kind == "object", r.deleted_at.is_(None))
                 .execution_options(yield_per=_CHUNK)
             )
-            for ref, run_id, direction, name, kind in rows:
+            for ref, run_id, direction, name, kind in io_rows:
                 what = f"run {run_id} {direction} {name or ref}"
                 roots.append(ObjectRoot(ref, what, None if kind is None else kind == "tree"))
-            rows = conn.execute(
+            info_rows = conn.execute(
                 sa.select(r.id, r.info)
                 .where(r.deleted_at.is_(None))
                 .execution_options(yield_per=_CHUNK)
             )
-            for run_id, info in rows:
+            for run_id, info in info_rows:
                 roots.extend(_info_roots(run_id, info))
         return roots
 

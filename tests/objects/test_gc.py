@@ -263,3 +263,71 @@ def test_collect_refuses_a_remote_store(root: Path, s3_endpoint: str) -> None:
     )
     with pytest.raises(CollectionUnsupported, match="local object store"):
         collect(remote, tether.Workspace(root).store)
+
+
+ADDER = """
+import pathlib, sys, tether
+root, n = pathlib.Path(sys.argv[1]), int(sys.argv[2])
+ws = tether.Workspace(root)
+pool = [f"shared content {k}\\n".encode() * 40 for k in range(12)]
+for i in range(n):
+    data = root / f"d{i}"
+    data.mkdir()
+    for j in range(6):  # files that older, deleted versions had: found stored, not written
+        (data / f"f{j}").write_bytes(pool[(i * 5 + j) % len(pool)])
+    (data / "own").write_bytes(f"only in version {i}".encode())
+    (data / "big").write_bytes(bytes([i % 3]) * 1_200_000)  # loose, not packed
+    version = ws.add(data, name=f"ds{i}", pointer=False)
+    for e in ws.objects.read_tree(version.tree_digest).entries:
+        ws.objects.get_bytes(e.digest)  # raises if a collection took it
+    if i:
+        ws.store.delete_dataset("proj", f"ds{i - 1}")
+print("added", n)
+"""
+
+COLLECTOR = """
+import pathlib, sys, tether
+root, stop = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+ws = tether.Workspace(root)
+runs = removed = 0
+while not stop.exists() or runs == 0:
+    removed += ws.gc(grace_s=0).removed
+    runs += 1
+print("collected", runs, removed)
+"""
+
+
+@pytest.mark.slow
+def test_collection_with_no_grace_is_safe_against_a_concurrent_add(root: Path) -> None:
+    """Two processes: one adds versions that reuse the objects of deleted ones, the other
+    collects with no grace at all; every version is complete when recorded and stays so."""
+    tether.Workspace(root).store.get_or_create_project("proj")
+    stop = root / "stop"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    collector = subprocess.Popen(
+        [sys.executable, "-c", COLLECTOR, str(root), str(stop)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        adder = subprocess.run(
+            [sys.executable, "-c", ADDER, str(root), "12"],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env=env,
+        )
+    finally:
+        stop.touch()
+        out, err = collector.communicate(timeout=120)
+    assert adder.returncode == 0, adder.stderr
+    assert collector.returncode == 0, err
+    runs, removed = map(int, out.split()[1:])
+    assert runs >= 2 and removed > 0, out  # it did collect while the adds went on
+    ws = tether.Workspace(root)
+    last = ws.store.get_dataset_version("proj", "ds11")
+    ws.objects.get_tree(last.tree_digest, root / "out")
+    assert (root / "out" / "own").read_bytes() == b"only in version 11"
+    assert ws.objects.verify_all().clean

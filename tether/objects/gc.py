@@ -166,12 +166,21 @@ class _Marker:
             self.live.add(digest)
             if digest in self.expanded:
                 continue
-            if digest not in self.stored:
+            if digest not in self.stored and not self._stored_now(digest):
                 self.absent.add(digest)
                 continue
+            self.absent.discard(digest)
             sure = root.tree is True or (root.tree is None and digest in self.known_trees)
             if sure or (root.tree is None and self._looks_like_tree(digest, root.what)):
                 self._expand(digest, root.what, sure=sure)
+
+    def _stored_now(self, digest: str) -> bool:
+        """Stored since the listing (by a writer that recorded it since: its tree's members
+        may be older copies, listed and otherwise unreferenced)."""
+        try:
+            return self.objects.backend.size(digest) is not None
+        except OSError:
+            return True  # cannot tell: read it, and stop if it cannot be read
 
     def _looks_like_tree(self, digest: str, what: str) -> bool:
         try:
@@ -199,7 +208,9 @@ class _Marker:
             for entry in tree.entries:
                 member = entry.digest
                 self.live.add(member)
-                if member in self.known_trees and member in self.stored:
+                if member in self.known_trees and (
+                    member in self.stored or self._stored_now(member)
+                ):
                     pending.append((member, f"{what} ({entry.path})", True))
 
 

@@ -5,7 +5,9 @@ A writer such as ``tether data add`` stores its objects (or finds them already s
 it records the dataset version that refers to them; between the two, nothing refers to them.
 Holding ``<objects>/gc.lock`` shared across both steps means a collector that holds it
 exclusively sees every such writer either finished (its version recorded, so a root) or not
-started (nothing stored or relied on yet). See docs/architecture.md, "Garbage collection".
+started (nothing stored or relied on yet). Taking it also lists the packs again, so that the
+writer does not rely on a copy that a collection removed from a pack it rewrote. See
+docs/architecture.md, "Garbage collection".
 
 Only local stores have the lock (``flock`` on a file); elsewhere both are no-ops.
 """
@@ -51,6 +53,9 @@ def writing(objects: ObjectStore) -> Iterator[None]:
         return
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
+        packs = getattr(objects.backend, "packs", None)
+        if packs is not None:  # a collection may have rewritten packs since this process looked
+            packs.refresh(force=True)
         _held.n = getattr(_held, "n", 0) + 1
         try:
             yield

@@ -34,3 +34,24 @@ def test_a_run_after_collection_stores_the_package_list_again(workspace: Path) -
     with ws.run(name="second") as second:
         pass
     assert ws.objects.exists(_env_digest(ws, second.id))
+
+
+def test_capture_freshens_a_package_list_already_stored(workspace: Path) -> None:
+    """A run finds the package list stored and records it a moment later: a collection in
+    between keeps it, as if just written (the grace period covers it)."""
+    import time
+
+    from tether.tracking.provenance import capture_provenance
+    from tether.tracking.session import open_session
+
+    ws = tether.Workspace(workspace)
+    with ws.run(name="first") as first:
+        pass
+    ws.store.delete_run(first.id)
+    digest = _env_digest(ws, first.id)
+    time.sleep(1.2)  # older than the grace period below
+    capture_provenance(open_session(workspace))  # what a new run does before it is recorded
+
+    ws.gc(grace_s=1.0)
+
+    assert ws.objects.exists(digest)

@@ -83,3 +83,14 @@ def collecting(objects: ObjectStore) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def freshen(objects: ObjectStore, digest: str) -> None:
+    """Mark a loose object as just written (its mtime), so that the grace period of a
+    collection keeps it: for writers that found it already stored and record it later,
+    without the lock (like git, which freshens the objects it would have written)."""
+    local_path = getattr(objects.backend, "local_path", None)
+    path = local_path(digest) if local_path is not None else None
+    if path is not None:
+        with contextlib.suppress(OSError):
+            os.utime(path)

@@ -68,9 +68,11 @@ def cached_git(cwd: Path, warnings: list[str]) -> GitInfo | None:
 def _store_once(session: Session, data: bytes, digest: str | None = None) -> str:
     """Put ``data`` (a look when it is stored: `tether gc` may have removed it since, and
     each workspace has its own objects), and record it once per store and process."""
+    from tether.objects.gclock import freshen
     from tether.store import ObjectRecord
 
     info = session.objects.put_bytes(data, digest=digest)
+    freshen(session.objects, info.digest)  # the run that records it is written a moment later
     key = (session.store.url, session.objects.url, info.digest)
     if key not in _recorded:
         session.store.record_objects([ObjectRecord(info.digest, info.size)])

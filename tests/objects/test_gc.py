@@ -331,3 +331,42 @@ def test_collection_with_no_grace_is_safe_against_a_concurrent_add(root: Path) -
     ws.objects.get_tree(last.tree_digest, root / "out")
     assert (root / "out" / "own").read_bytes() == b"only in version 11"
     assert ws.objects.verify_all().clean
+
+
+def test_a_tree_within_the_grace_period_keeps_its_older_files(root: Path) -> None:
+    """A writer that records later (a pipeline step) stores a new tree of files that were
+    stored long ago and are unreferenced: the tree is kept by the grace, and so are they."""
+    import time
+
+    ws = tether.Workspace(root)
+    files = {"a.txt": b"old file a", "b.txt": b"old file b"}
+    ws.add(_files(root, "old", files))
+    ws.store.delete_dataset("proj", "old")
+    time.sleep(1.5)  # as old as the grace period below: what is written after is younger
+    (root / "renamed" / "x").mkdir(parents=True)
+    new = ws.objects.put_tree(_files(root, "renamed/x", files).parent)
+
+    report = ws.gc(grace_s=1.5)
+
+    assert report.removed == 1  # the deleted version's tree, not its files
+    ws.objects.get_tree(new.digest, root / "out")
+    assert (root / "out" / "x" / "a.txt").read_bytes() == b"old file a"
+
+
+def test_a_step_value_found_stored_is_kept_until_its_step_is_recorded(root: Path) -> None:
+    """A step stores a value equal to an old, unreferenced one (a deleted run's output): the
+    store finds it there; a collection before the step is recorded keeps it and its files."""
+    import time
+
+    from tether.pipelines.values import load_value, store_value
+
+    ws = tether.Workspace(root)
+    ws.store.get_or_create_project("proj")  # opened now, not in the timed part
+    first = store_value(ws.objects, {"rows": list(range(50))}, "output", root / "scratch")
+    time.sleep(1.5)  # as old as the grace period below: what is written after is younger
+    again = store_value(ws.objects, {"rows": list(range(50))}, "output", root / "scratch")
+    assert again.digest == first.digest
+
+    ws.gc(grace_s=1.5)
+
+    assert load_value(ws.objects, again.digest, root / "cache") == {"rows": list(range(50))}

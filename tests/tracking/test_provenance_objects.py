@@ -49,9 +49,9 @@ def test_capture_freshens_a_package_list_already_stored(workspace: Path) -> None
         pass
     ws.store.delete_run(first.id)
     digest = _env_digest(ws, first.id)
-    time.sleep(1.2)  # older than the grace period below
+    time.sleep(1.5)  # as old as the grace period below: what is written after is younger
     capture_provenance(open_session(workspace))  # what a new run does before it is recorded
 
-    ws.gc(grace_s=1.0)
+    ws.gc(grace_s=1.5)
 
     assert ws.objects.exists(digest)

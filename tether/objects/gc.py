@@ -154,6 +154,7 @@ class _Marker:
         self.stored = stored
         self.known_trees = trees
         self.live: set[str] = set()
+        self.protected: set[str] = set()  # files of trees within the grace period
         self.expanded: set[str] = set()
         self.absent: set[str] = set()
 
@@ -174,6 +175,20 @@ class _Marker:
             if sure or (root.tree is None and self._looks_like_tree(digest, root.what)):
                 self._expand(digest, root.what, sure=sure)
 
+    def protect(self, digests: Iterable[str]) -> None:
+        """Keep the members of the trees among ``digests`` (objects within the grace period:
+        a writer may record such a tree later, relying on its files, however old they are)."""
+        for digest in digests:
+            if digest in self.expanded:
+                continue
+            try:
+                with self.objects.backend.open(digest) as f:
+                    if bytes(f.read(len(MAGIC))) != MAGIC:
+                        continue
+            except ObjectNotFound:
+                continue  # removed meanwhile: nothing to keep
+            self._expand(digest, f"the recent tree {digest}", sure=False, into=self.protected)
+
     def _stored_now(self, digest: str) -> bool:
         """Stored since the listing (by a writer that recorded it since: its tree's members
         may be older copies, listed and otherwise unreferenced)."""
@@ -189,8 +204,9 @@ class _Marker:
         except ObjectNotFound as e:  # listed, but unreadable: a lost packed copy
             raise CollectionAborted(f"object {digest} ({what}) cannot be read: {e}") from None
 
-    def _expand(self, digest: str, what: str, *, sure: bool) -> None:
+    def _expand(self, digest: str, what: str, *, sure: bool, into: set[str] | None = None) -> None:
         """Mark a tree's members (and their members, for members that are trees)."""
+        keep = self.live if into is None else into
         pending = [(digest, what, sure)]
         while pending:
             digest, what, sure = pending.pop()
@@ -207,7 +223,7 @@ class _Marker:
                 raise CollectionAborted(f"tree {digest} of {what} is damaged: {e}") from None
             for entry in tree.entries:
                 member = entry.digest
-                self.live.add(member)
+                keep.add(member)
                 if member in self.known_trees and (
                     member in self.stored or self._stored_now(member)
                 ):
@@ -242,15 +258,28 @@ def collect(
     listing = _list(backend, report_progress)
     marker = _Marker(objects, listing.objects, store.tree_digests())
     marker.mark(roots, report_progress)
+    marker.protect(_young(listing, cutoff))
     if dry_run:
         return _sweep(backend, listing, marker, cutoff, pack_threshold, True, report_progress)
     with collecting(objects):
         # writers that stored before now have recorded by now: their roots are new
         marker.known_trees |= store.tree_digests()
         marker.mark(store.object_roots(), report_progress)
+        # trees stored since the listing, by writers that record later, keep their files
+        marker.protect(_list(backend, report_progress).objects.keys() - listing.objects.keys())
         report = _sweep(backend, listing, marker, cutoff, pack_threshold, False, report_progress)
     report.temporaries = backend.sweep_temporaries()
     return report
+
+
+def _young(listing: _Listing, cutoff: float) -> list[str]:
+    """The listed objects with a copy written within the grace period."""
+    young_packs = {name for name, t in listing.pack_times.items() if t >= cutoff}
+    return [
+        d
+        for d, c in listing.objects.items()
+        if (c.loose_time is not None and c.loose_time >= cutoff) or young_packs & set(c.packs)
+    ]
 
 
 def _sweep(
@@ -270,8 +299,10 @@ def _sweep(
         if digest in live:
             report.kept += 1
             report.kept_bytes += copies.size
-        elif (copies.loose_time is not None and copies.loose_time >= cutoff) or any(
-            listing.pack_times[p] >= cutoff for p in copies.packs
+        elif (
+            digest in marker.protected
+            or (copies.loose_time is not None and copies.loose_time >= cutoff)
+            or any(listing.pack_times[p] >= cutoff for p in copies.packs)
         ):
             report.young += 1
             report.young_bytes += copies.size

@@ -159,6 +159,7 @@ class _Marker:
         self.absent: set[str] = set()
 
     def mark(self, roots: Iterable[ObjectRoot], progress: Progress) -> None:
+        self.objects.backend.packs.refresh(force=True)  # type: ignore[attr-defined]
         for root in roots:
             digest = root.digest
             if not is_digest(digest):
@@ -192,8 +193,12 @@ class _Marker:
     def _stored_now(self, digest: str) -> bool:
         """Stored since the listing (by a writer that recorded it since: its tree's members
         may be older copies, listed and otherwise unreferenced)."""
-        try:
-            return self.objects.backend.size(digest) is not None
+        backend: LocalBackend = self.objects.backend  # type: ignore[assignment]
+        try:  # the packs were listed when this pass began: one lookup each, no listing
+            return (
+                os.path.exists(backend.path(digest))
+                or backend.packs.locate(digest, fresh=False) is not None
+            )
         except OSError:
             return True  # cannot tell: read it, and stop if it cannot be read
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from tether.data import CheckoutReport, DataRepo, LinkMode, PointerCheckout, Transfer
     from tether.data.dataset_ref import DatasetRef
     from tether.objects import Progress
+    from tether.objects.gc import GcReport
     from tether.store import DatasetVersion
     from tether.tracking.active import ActiveRun
     from tether.tracking.datasets import DatasetHandle
@@ -136,3 +137,25 @@ class Workspace(_Core):
                 raise InvalidInput("checkout(to=...) needs a dataset: checkout('name@3', to=...)")
             return checkout_pointers(self.data(), link=link, force=force)
         return checkout(self.data(), ref, to=to, link=link, force=force)
+
+    # objects
+    def gc(
+        self,
+        *,
+        grace_s: float | None = None,
+        dry_run: bool = False,
+        pack_threshold: float | None = None,
+        progress: Progress | None = None,
+    ) -> GcReport:
+        """Remove the objects nothing in this workspace's store refers to; see ``tether gc``
+        (``grace_s`` defaults to an hour, ``pack_threshold`` to half)."""
+        from tether.objects.gc import DEFAULT_GRACE_S, DEFAULT_PACK_THRESHOLD, collect
+
+        return collect(
+            self.objects,
+            self.store,
+            grace_s=DEFAULT_GRACE_S if grace_s is None else grace_s,
+            dry_run=dry_run,
+            pack_threshold=DEFAULT_PACK_THRESHOLD if pack_threshold is None else pack_threshold,
+            progress=progress,
+        )

@@ -109,6 +109,7 @@ CASES: dict[str, tuple[str, ...]] = {
     "objects repair": ("objects repair", "nothing to repair"),
     "objects ls": ("objects ls", "{digest}"),
     "objects show": ("objects show {tree}", "a.txt"),
+    "gc": ("gc --dry-run --grace 0", "referenced (kept)"),
     "store info": ("store info", "elsewhere"),
     "runs ls": ("runs ls -e default", "only-there"),  # not the evaluation runs of models gate
     "runs show": ("runs show {run}", "only-there"),

@@ -128,12 +128,19 @@ def _reproduce(app: typer.Typer) -> None:
     app.command("reproduce")(reproduce_cmd.reproduce)
 
 
+def _gc(app: typer.Typer) -> None:
+    from tether.cli import gc_cmd
+
+    app.command("gc")(gc_cmd.gc)
+
+
 # top-level command -> what registers it, in the order `tether --help` lists them
 COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "init": _init,
     "demo": _demo,
     "config": _config,
     "objects": _objects,
+    "gc": _gc,
     "store": _store,
     "runs": _runs,
     "data": _data,

@@ -28,6 +28,7 @@ from tether.data.statcache import NoStatCache
 from tether.data.walk import Found, changed_folder, printable, scan
 from tether.errors import InvalidInput
 from tether.gcpause import gc_paused
+from tether.objects.gclock import writing
 from tether.objects.tree import Tree, TreeEntry
 from tether.objects.types import ObjectInfo, Progress, no_progress
 from tether.store import DatasetVersion, ObjectRecord
@@ -176,7 +177,8 @@ def add(
     if pointer:
         _check_control_files(data, force=force)
     cache = repo.stat_cache()
-    with dataset_lock(repo.workspace, data, timeout=repo.lock_timeout_s):
+    # the collection lock: what this stores is recorded before `tether gc` may look
+    with dataset_lock(repo.workspace, data, timeout=repo.lock_timeout_s), writing(repo.objects):
         recover(str(data))  # a killed checkout's leftovers: rolled back before anything is read
         snap = _snapshot(repo, data, cache, progress)
         kind = snap.kind

@@ -36,6 +36,7 @@ from tether.objects import (
     TransferReport,
     Tree,
 )
+from tether.objects.gclock import writing
 from tether.objects.parallel import pmap
 from tether.objects.sync import copy_objects, copy_present, write_objects
 from tether.objects.types import no_progress
@@ -148,6 +149,12 @@ class Plan:
         """Copy what ``dst`` lacks (:mod:`tether.objects.sync`), then write the records of a
         push or register the versions of a pull; ``progress`` advances by bytes copied (from
         many threads)."""
+        if self.pulling:  # the collection lock: versions registered before `tether gc` looks
+            with writing(self.dst):
+                return self._run(workers, progress)
+        return self._run(workers, progress)
+
+    def _run(self, workers: int | None, progress: Progress | None) -> TransferReport:
         report = progress or no_progress
         try:
             copied, nbytes = copy_objects(
@@ -396,7 +403,7 @@ def pull(
         pointers=pointers,
         root=root,
     )
-    return plan.run(progress=progress)
+    return plan.run(progress=progress)  # under the collection lock, as every pull
 
 
 def push_trees(

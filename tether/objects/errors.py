@@ -123,3 +123,24 @@ class NotATree(InvalidInput):
     def __init__(self, digest: str, reason: str) -> None:
         self.digest = digest
         super().__init__(f"object {digest} is not a tree manifest: {reason}")
+
+
+class CollectionAborted(IntegrityError):
+    """Garbage collection stopped before deleting anything it could not prove unreferenced."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"garbage collection stopped, nothing was deleted: {reason}; run "
+            "`tether objects verify` and `tether objects repair`, then `tether gc` again"
+        )
+
+
+class CollectionUnsupported(InvalidInput):
+    """Garbage collection of this kind of object store is not implemented."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            f"garbage collection works on a local object store, not on {url}; run "
+            "`tether gc` in a workspace whose objects.url is a local folder"
+        )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import tether.pipelines.materializers as mats
 from tether.errors import InvalidInput
+from tether.objects.gclock import freshen
 from tether.pipelines.errors import NoMaterializer
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ def store_folder_with(
         meta = {"materializer": m.name, "version": m.version}
         (root / META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
         info = objects.put_tree(root)
+        freshen(objects, info.digest)  # found stored: `tether gc`'s grace keeps it (and its files)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return StoredValue(info.digest, info.size, info.count, m.name, key)

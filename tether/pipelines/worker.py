@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import tether.pipelines.materializers as materializers
 from tether.objects import ObjectStore
+from tether.objects.gclock import freshen
 from tether.pipelines.errors import InvalidPipeline, StepFailed
 from tether.pipelines.task import ObjectsSpec, StepResult, StepTask
 from tether.pipelines.values import StoredValue, load_value, store_value
@@ -155,6 +156,7 @@ def execute_task(task: StepTask, *, in_process: bool = False) -> StepResult:
         with contextlib.suppress(OSError):
             log_file.unlink()
     info = objects.put_bytes(logs)
+    freshen(objects, info.digest)  # found stored: `tether gc`'s grace keeps it until recorded
     stored_logs = StoredValue(info.digest, info.size, 1, "logs")
     if timed_out:
         error = f"timed out after {task.timeout} s"

@@ -16,6 +16,7 @@ from tether.store.entities import (
     MetricSummary,
     ModelVersion,
     ObjectRecord,
+    ObjectRoot,
     Project,
     Run,
     RunIO,
@@ -168,6 +169,15 @@ class Store(ABC):
     def record_objects(self, records: Iterable[ObjectRecord]) -> None: ...
     @abstractmethod
     def get_object_record(self, digest: str) -> ObjectRecord: ...
+    @abstractmethod
+    def object_roots(self) -> list[ObjectRoot]:
+        """Every object digest the store refers to, in every project (garbage collection's
+        roots): versions of datasets not deleted, inputs and outputs of runs not deleted,
+        their captured diffs and package lists, step outputs and logs, model artifacts."""
+
+    @abstractmethod
+    def tree_digests(self) -> set[str]:
+        """The digests recorded as trees (``record_objects`` with kind ``tree``)."""
 
     # datasets
     @abstractmethod

@@ -89,6 +89,19 @@ class ObjectRecord:
 
 
 @dataclass(frozen=True)
+class ObjectRoot:
+    """An object the metadata store refers to, so garbage collection keeps it.
+
+    ``tree``: True when the object is a tree (its members are kept too), False when a blob,
+    None when the store does not know (the collector looks at the object).
+    """
+
+    digest: str
+    what: str  # who refers to it, for messages: "dataset churn v3", "run 0190... output x"
+    tree: bool | None = None
+
+
+@dataclass(frozen=True)
 class DatasetVersion:
     project: str
     dataset: str

@@ -97,11 +97,14 @@ class ActiveRun:
     # artifacts and lineage
     def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> str:
         """Store a file or folder as an output of this run; return its digest."""
+        from tether.objects.gclock import writing
+
         source = Path(path)
-        digest = self._store_path(source)
-        self.session.store.add_run_io(
-            self.id, "output", "object", digest, name=name or _relative_name(source)
-        )
+        with writing(self.session.objects):  # recorded before `tether gc` may look
+            digest = self._store_path(source)
+            self.session.store.add_run_io(
+                self.id, "output", "object", digest, name=name or _relative_name(source)
+            )
         return digest
 
     def _store_path(self, source: Path) -> str:
@@ -131,10 +134,13 @@ class ActiveRun:
         model version, an object digest, or a run id.
         """
         if isinstance(source, os.PathLike) or (isinstance(source, str) and os.path.exists(source)):
-            digest = self._store_path(Path(source))
-            self.session.store.add_run_io(
-                self.id, "input", "object", digest, name=name or _relative_name(Path(source))
-            )
+            from tether.objects.gclock import writing
+
+            with writing(self.session.objects):  # recorded before `tether gc` may look
+                digest = self._store_path(Path(source))
+                self.session.store.add_run_io(
+                    self.id, "input", "object", digest, name=name or _relative_name(Path(source))
+                )
             return digest
         kind, ref = lineage_ref(self.session, source)
         self.session.store.add_run_io(self.id, "input", kind, ref, name=name)

@@ -29,7 +29,7 @@ GIT_REUSE_S = 2.0
 
 _git_lock = threading.Lock()
 _git_cache: dict[str, tuple[float, tuple[int, ...], GitInfo | None, tuple[str, ...]]] = {}
-_recorded: set[str] = set()  # object digests this process already stored and recorded
+_recorded: set[tuple[str, str, str]] = set()  # (store, objects, digest) recorded already
 _command_cache: dict[tuple[tuple[str, ...], str], tuple[CommandInfo, Any, tuple[str, ...]]] = {}
 _process_cache: dict[int, tuple[dict[str, Any], dict[str, Any], tuple[str, ...]]] = {}
 
@@ -66,15 +66,17 @@ def cached_git(cwd: Path, warnings: list[str]) -> GitInfo | None:
 
 
 def _store_once(session: Session, data: bytes, digest: str | None = None) -> str:
-    """Put ``data`` and record it, unless this process already did."""
+    """Put ``data`` (a look when it is stored: `tether gc` may have removed it since, and
+    each workspace has its own objects), and record it once per store and process."""
+    from tether.objects.gclock import freshen
     from tether.store import ObjectRecord
 
-    if digest is not None and digest in _recorded:
-        return digest
-    info = session.objects.put_bytes(data)
-    if info.digest not in _recorded:
+    info = session.objects.put_bytes(data, digest=digest)
+    freshen(session.objects, info.digest)  # the run that records it is written a moment later
+    key = (session.store.url, session.objects.url, info.digest)
+    if key not in _recorded:
         session.store.record_objects([ObjectRecord(info.digest, info.size)])
-        _recorded.add(info.digest)
+        _recorded.add(key)
     return info.digest
 
 

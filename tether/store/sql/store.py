@@ -10,6 +10,7 @@ from tether.store.sql.metrics import MetricsMixin
 from tether.store.sql.migrate import ensure_schema
 from tether.store.sql.objects import ObjectsMixin
 from tether.store.sql.projects import ProjectsMixin
+from tether.store.sql.references import ReferencesMixin
 from tether.store.sql.registry import RegistryMixin
 from tether.store.sql.run_io import RunIOMixin
 from tether.store.sql.runs import RunsMixin
@@ -25,6 +26,7 @@ class SqlStore(
     MetricsMixin,
     RunIOMixin,
     ObjectsMixin,
+    ReferencesMixin,
     DatasetsMixin,
     RegistryMixin,
     AuditMixin,

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from tether.models.bootstrap import BootstrapResult, paired_bootstrap
     from tether.models.errors import (
+        AliasKeptMoving,
         BadManifest,
         CodeNotFound,
         CorruptModel,
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
     from tether.models.load import LoadedModel, load_model
     from tether.models.manifest import ModelMeta
     from tether.models.policy import Policy, load_policy
-    from tether.models.promote import AliasKeptMoving, gate, promote_if_better
+    from tether.models.promote import gate, promote_if_better
     from tether.models.registry import choose_flavor, flavor_names, get_flavor, register_flavor
     from tether.models.save import save_model
     from tether.models.signature import Schema, Signature, TensorSpec
@@ -67,7 +68,7 @@ _LAZY = {
     "evaluate": "tether.models.tracked",
     "TrackedEvaluation": "tether.models.tracked",
     "promote_if_better": "tether.models.promote",
-    "AliasKeptMoving": "tether.models.promote",
+    "AliasKeptMoving": "tether.models.errors",
     "Evaluation": "tether.models.evaluation",
     "SliceEvaluation": "tether.models.evaluation",
     "Latency": "tether.models.latency",

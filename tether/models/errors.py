@@ -189,3 +189,13 @@ class PolicyNotFound(NotFound):
 
 class EvaluationMismatch(InvalidInput):
     """Two evaluations a gate compares were not made on the same rows or the same task."""
+
+
+class AliasKeptMoving(Conflict):
+    """An alias kept moving while a challenger was gated against it."""
+
+    def __init__(self, model: str, alias: str, attempts: int) -> None:
+        super().__init__(
+            f"alias {alias!r} of model {model!r} moved {attempts} times while the challenger "
+            "was being gated; nothing was promoted, run the promotion again"
+        )

@@ -24,7 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from tether.errors import Conflict, InvalidInput
+from tether.errors import InvalidInput
+from tether.models.errors import AliasKeptMoving
 from tether.models.gating import Decision, Rule, compare
 from tether.models.gating import gate as gate_evaluations
 from tether.models.policy import Policy, load_policy
@@ -54,14 +55,6 @@ PolicyArg = Policy | Mapping[str, Any] | str | os.PathLike[str]
 
 _locks_guard = threading.Lock()
 _locks: dict[tuple[str, str, str, str], threading.Lock] = {}
-
-
-class AliasKeptMoving(Conflict):
-    def __init__(self, model: str, alias: str, attempts: int) -> None:
-        super().__init__(
-            f"alias {alias!r} of model {model!r} moved {attempts} times while the challenger "
-            "was being gated; nothing was promoted, run the promotion again"
-        )
 
 
 def gate(

@@ -1,4 +1,5 @@
-"""Models: flavours that save and load models safely, and signatures that check their input.
+"""Models: flavours that save and load models safely, signatures that check their input, and
+the registry (``log``, ``load("name@alias")``, aliases, cards, MLflow export).
 
 Names are imported on first use, so ``import tether.models`` loads no model library.
 """
@@ -34,8 +35,16 @@ if TYPE_CHECKING:
         WrongInputType,
         WrongShape,
     )
+    from tether.models.aliases import history, rollback, set_alias
+    from tether.models.card import model_card
+    from tether.models.fetch import load, model_folder, model_version
     from tether.models.flavor import Flavor
-    from tether.models.load import LoadedModel, load_model
+    from tether.models.mlflow_export import export_mlflow
+    from tether.models.mlflow_import import import_mlflow
+    from tether.models.publish import log
+    from tether.models.refs import ModelRef
+    from tether.models.registry_errors import BadMlflowModel, BadModelRef, NothingToRollBack
+    from tether.models.loaded import LoadedModel, load_model
     from tether.models.manifest import ModelMeta
     from tether.models.registry import choose_flavor, flavor_names, get_flavor, register_flavor
     from tether.models.save import save_model
@@ -44,9 +53,23 @@ if TYPE_CHECKING:
 
 # public name -> module that defines it
 _LAZY = {
+    "log": "tether.models.publish",
+    "load": "tether.models.fetch",
+    "model_folder": "tether.models.fetch",
+    "model_version": "tether.models.fetch",
+    "set_alias": "tether.models.aliases",
+    "history": "tether.models.aliases",
+    "rollback": "tether.models.aliases",
+    "ModelRef": "tether.models.refs",
+    "model_card": "tether.models.card",
+    "export_mlflow": "tether.models.mlflow_export",
+    "import_mlflow": "tether.models.mlflow_import",
+    "BadModelRef": "tether.models.registry_errors",
+    "BadMlflowModel": "tether.models.registry_errors",
+    "NothingToRollBack": "tether.models.registry_errors",
     "save_model": "tether.models.save",
-    "load_model": "tether.models.load",
-    "LoadedModel": "tether.models.load",
+    "load_model": "tether.models.loaded",
+    "LoadedModel": "tether.models.loaded",
     "ModelMeta": "tether.models.manifest",
     "Flavor": "tether.models.flavor",
     "choose_flavor": "tether.models.registry",
@@ -80,6 +103,20 @@ _LAZY = {
 }
 
 __all__ = [
+    "BadMlflowModel",
+    "BadModelRef",
+    "ModelRef",
+    "NothingToRollBack",
+    "export_mlflow",
+    "history",
+    "import_mlflow",
+    "load",
+    "log",
+    "model_card",
+    "model_folder",
+    "model_version",
+    "rollback",
+    "set_alias",
     "BadManifest",
     "CodeNotFound",
     "CorruptModel",

@@ -108,6 +108,12 @@ def _pipeline(app: typer.Typer) -> None:
     app.add_typer(pipeline_cmd.app, name="pipeline")
 
 
+def _models(app: typer.Typer) -> None:
+    from tether.cli import models_cmd
+
+    app.add_typer(models_cmd.app, name="models")
+
+
 def _lineage(app: typer.Typer) -> None:
     from tether.cli import lineage_cmd
 
@@ -131,6 +137,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "data": _data,
     "remote": _remote,
     "pipeline": _pipeline,
+    "models": _models,
     "lineage": _lineage,
     "reproduce": _reproduce,
 }

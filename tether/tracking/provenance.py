@@ -29,7 +29,8 @@ GIT_REUSE_S = 2.0
 
 _git_lock = threading.Lock()
 _git_cache: dict[str, tuple[float, tuple[int, ...], GitInfo | None, tuple[str, ...]]] = {}
-_recorded: set[str] = set()  # object digests this process already stored and recorded
+# (store, objects, project) and digest of what this process already stored and recorded there
+_recorded: set[tuple[tuple[str, str, str], str]] = set()
 _command_cache: dict[tuple[tuple[str, ...], str], tuple[CommandInfo, Any, tuple[str, ...]]] = {}
 _process_cache: dict[int, tuple[dict[str, Any], dict[str, Any], tuple[str, ...]]] = {}
 
@@ -69,12 +70,13 @@ def _store_once(session: Session, data: bytes, digest: str | None = None) -> str
     """Put ``data`` and record it, unless this process already did."""
     from tether.store import ObjectRecord
 
-    if digest is not None and digest in _recorded:
+    where = session.workspace.key  # another workspace has other stores: store it there too
+    if digest is not None and (where, digest) in _recorded:
         return digest
     info = session.objects.put_bytes(data)
-    if info.digest not in _recorded:
+    if (where, info.digest) not in _recorded:
         session.store.record_objects([ObjectRecord(info.digest, info.size)])
-        _recorded.add(info.digest)
+        _recorded.add((where, info.digest))
     return info.digest
 
 

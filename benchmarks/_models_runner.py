@@ -60,7 +60,7 @@ def log_tether() -> dict[str, Any]:
 
     import tether
     import tether.models as tm
-    import tether.models.publish  # noqa: F401  imported before the clock, as MLflow's modules
+    import tether.models.publish
     from tether.tracking.session import open_session
 
     open_session()  # the store opened (and created) before the clock, as MLflow's is

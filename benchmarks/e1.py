@@ -102,7 +102,9 @@ def run(opts: Options) -> list[harness.Result]:
         python = pythons[tool]
         assert isinstance(python, Path)
 
-        def load_once(_: None, tool: str = tool, python: Path = python, ws: Path = ws) -> harness.Sample:
+        def load_once(
+            _: None, tool: str = tool, python: Path = python, ws: Path = ws
+        ) -> harness.Sample:
             sample = _step(python, ws, "load", tool, opts.timeout)
             sample.op_s = None  # the whole process is the measure
             return sample
@@ -170,7 +172,10 @@ def _import_floor(pythons: dict[str, Path | Exception]) -> str:
                 return ""
             times.append(s.wall_s)
         parts.append(f"{tool} venv {statistics.median(times):.2f} s")
-    return "floor: a fresh `python -c 'import skops.io'` (both sides load skops files): " + ", ".join(parts)
+    return (
+        "floor: a fresh `python -c 'import skops.io'` (both sides load skops files): "
+        + ", ".join(parts)
+    )
 
 
 if __name__ == "__main__":

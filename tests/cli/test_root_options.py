@@ -144,7 +144,10 @@ CASES: dict[str, tuple[str, ...]] = {
     ),
     "models card": ("models card clf@1 -o {ws}/card.md", "wrote"),
     "models export": ("models export clf@1 {ws}/mlflow-out", "wrote"),
-    "models import": ("models export clf@2 {ws}/mlflow-in ; models import {ws}/mlflow-in c2", "c2@1"),
+    "models import": (
+        "models export clf@2 {ws}/mlflow-in ; models import {ws}/mlflow-in c2",
+        "c2@1",
+    ),
     "reproduce": ("reproduce {run}", "was started interactively"),
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,7 @@ def test_concurrent_moves_never_lose_an_event(three: None, store_url: str) -> No
     events = tm.history("churn", "champion")
     assert len(events) == threads * moves
     assert events[0].from_version is None
-    for before, after in zip(events, events[1:], strict=False):
+    for before, after in itertools.pairwise(events):
         assert after.from_version == before.to_version  # each move saw the one before it
     assert tm.model_version("churn@champion").version == events[-1].to_version
 

@@ -16,8 +16,16 @@ from tether.models.card import write_card
 
 
 def _git(ws: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
-    done = subprocess.run(["git", *args], cwd=ws, env=env, capture_output=True, text=True, check=True)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    done = subprocess.run(
+        ["git", *args], cwd=ws, env=env, capture_output=True, text=True, check=True
+    )
     return done.stdout.strip()
 
 
@@ -45,7 +53,11 @@ def trained(ws: Path) -> str:
     with tether.run(name="evaluate", tags={"tether.evaluation": "people@1"}) as ev:
         ev.log_input(tm.model_version("churn@1"))
         ev.log_metrics(
-            {"accuracy": 0.8, "slices/segment == 'b'/accuracy": 0.75, "slices/age >= 60/accuracy": 1.0}
+            {
+                "accuracy": 0.8,
+                "slices/segment == 'b'/accuracy": 0.75,
+                "slices/age >= 60/accuracy": 1.0,
+            }
         )
     with tether.run(
         name="gate",

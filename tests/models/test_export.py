@@ -92,7 +92,11 @@ def test_a_malicious_pickle_is_never_read_without_trust(ws: Path, tmp_path: Path
         (None, "no MLmodel"),
         ("flavors: [", "not readable YAML"),
         ("flavors:\n  onnx: {}\n", "only the sklearn flavour"),
-        ("flavors:\n  sklearn:\n    pickled_model: ../outside.skops\n    serialization_format: skops\n", "not a file inside"),
+        (
+            "flavors:\n  sklearn:\n    pickled_model: ../outside.skops\n"
+            "    serialization_format: skops\n",
+            "not a file inside",
+        ),
     ],
 )
 def test_a_bad_mlflow_folder_is_refused(ws: Path, mlmodel: str | None, match: str) -> None:
@@ -130,7 +134,10 @@ for name in sys.argv[1:]:
     m = mlflow.pyfunc.load_model(name)
     info = m.metadata.saved_input_example_info
     raw = json.load(open(name + "/input_example.json"))
-    x = pd.DataFrame(raw["data"], columns=raw["columns"]) if info["type"] == "dataframe" else np.array(raw)
+    if info["type"] == "dataframe":
+        x = pd.DataFrame(raw["data"], columns=raw["columns"])
+    else:
+        x = np.array(raw)
     out[name] = np.asarray(m.predict(x)).tolist()
 print(json.dumps(out))
 """

@@ -146,21 +146,24 @@ def test_load_inside_a_run_records_the_version_as_an_input(ws: Path, clf: Any) -
 def test_log_and_load_in_fresh_processes(ws: Path, clf: Any, xy: Any, tmp_path: Path) -> None:
     x, _ = xy
     np.save(tmp_path / "x.npy", x, allow_pickle=False)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
     log_code = (
         "import numpy as np, tether.models as tm\n"
         "from sklearn.linear_model import LogisticRegression\n"
-        "x = np.load(r'%s')\n"
+        "x = np.load(r'{}')\n"
         "clf = LogisticRegression().fit(x, (x[:, 0] + x[:, 1] > 0).astype('int64'))\n"
         "mv = tm.log(clf, 'churn', sample=x[:5])\n"
         "tm.set_alias('churn', 'champion', mv.version)\n"
-        "np.save(r'%s', clf.predict(x))\n"
-    ) % (tmp_path / "x.npy", tmp_path / "expected.npy")
+        "np.save(r'{}', clf.predict(x))\n"
+    ).format(tmp_path / "x.npy", tmp_path / "expected.npy")
     load_code = (
         "import numpy as np, tether.models as tm\n"
-        "x = np.load(r'%s')\n"
-        "np.save(r'%s', tm.load('churn@champion').predict(x))\n"
-    ) % (tmp_path / "x.npy", tmp_path / "got.npy")
+        "x = np.load(r'{}')\n"
+        "np.save(r'{}', tm.load('churn@champion').predict(x))\n"
+    ).format(tmp_path / "x.npy", tmp_path / "got.npy")
     for code in (log_code, load_code):
         done = subprocess.run(
             [sys.executable, "-c", code], cwd=ws, env=env, capture_output=True, text=True
@@ -169,7 +172,7 @@ def test_log_and_load_in_fresh_processes(ws: Path, clf: Any, xy: Any, tmp_path: 
     np.testing.assert_array_equal(np.load(tmp_path / "got.npy"), np.load(tmp_path / "expected.npy"))
 
 
-STEP_MODULE = '''
+STEP_MODULE = """
 import numpy as np
 import tether.models as tm
 from tether.pipelines import pipeline, step
@@ -189,7 +192,7 @@ def train(n: int) -> int:
 @pipeline
 def flow(n: int = 1):
     return train(n)
-'''
+"""
 
 
 def test_a_model_logged_in_a_pipeline_step_is_made_by_the_steps_run(
@@ -199,7 +202,9 @@ def test_a_model_logged_in_a_pipeline_step_is_made_by_the_steps_run(
 
     from tether.pipelines.loader import load_file
 
-    frame = pd.DataFrame({"a": [0.0, 1, 2, 3, 4, 5], "b": [1.0, 0, 1, 0, 1, 0], "y": [0, 0, 0, 1, 1, 1]})
+    frame = pd.DataFrame(
+        {"a": [0.0, 1, 2, 3, 4, 5], "b": [1.0, 0, 1, 0, 1, 0], "y": [0, 0, 0, 1, 1, 1]}
+    )
     frame.to_parquet(ws / "table.parquet")
     tether.Workspace(ws).add(ws / "table.parquet", "table")
     (ws / "flows_reg.py").write_text(STEP_MODULE)
@@ -211,8 +216,12 @@ def test_a_model_logged_in_a_pipeline_step_is_made_by_the_steps_run(
     mv = tm.model_version("stepped")
     assert (mv.version, mv.run_id) == (1, step_run)
     store = open_session(ws).store
-    assert ("model_version", "stepped@1") in {(o.kind, o.ref) for o in store.list_run_io(step_run, "output")}
-    assert ("dataset_version", "table@1") in {(o.kind, o.ref) for o in store.list_run_io(step_run, "input")}
+    assert ("model_version", "stepped@1") in {
+        (o.kind, o.ref) for o in store.list_run_io(step_run, "output")
+    }
+    assert ("dataset_version", "table@1") in {
+        (o.kind, o.ref) for o in store.list_run_io(step_run, "input")
+    }
     again = module.flow(executor="inline")  # cached: the step made no second version
     assert again.steps["train"].cached
     assert [v.version for v in tm.history("stepped")] == []

@@ -221,7 +221,6 @@ def test_a_bad_experiment_name_is_refused_before_anything_is_stored(workspace: P
     assert tether.active_run() is None
 
 
-
 def test_each_workspace_gets_the_environment_object_its_runs_name(
     tmp_path: Path, workspace: Path
 ) -> None:

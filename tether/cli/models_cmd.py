@@ -64,7 +64,7 @@ def ls(ctx: typer.Context, as_json: bool = JSON) -> None:
     from tether.models.aliases import aliases_of, list_models, versions
 
     ws = _ws(ctx)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in list_models(workspace=ws):
         latest = versions(name, workspace=ws)[-1]
         rows.append(
@@ -160,8 +160,8 @@ def rollback(
 ) -> None:
     """Move NAME@ALIAS back to the version it pointed at before; the move is recorded."""
     from tether.models.aliases import rollback as roll_back
+    from tether.models.errors import BadModelRef
     from tether.models.refs import ModelRef
-    from tether.models.registry_errors import BadModelRef
 
     parsed = ModelRef.parse(ref)
     if parsed.alias is None:
@@ -181,8 +181,8 @@ def history(
 ) -> None:
     """Every alias move of a model: when, which alias, from and to which version, who, why."""
     from tether.models.aliases import history as alias_history
+    from tether.models.errors import BadModelRef
     from tether.models.refs import ModelRef
-    from tether.models.registry_errors import BadModelRef
 
     parsed = ModelRef.parse(name)
     if parsed.version is not None:
@@ -220,8 +220,8 @@ def export(
     fmt: str = typer.Option("mlflow", "--format", help="Only mlflow for now."),
 ) -> None:
     """Write REF as an MLflow model folder (MLmodel, the flavour's files, signature, example)."""
+    from tether.models.errors import UnsupportedExport
     from tether.models.mlflow_export import export_mlflow
-    from tether.models.registry_errors import UnsupportedExport
 
     if fmt != "mlflow":
         raise UnsupportedExport(fmt, "the only export format is mlflow (--format mlflow)")

@@ -12,8 +12,12 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/ar
 if TYPE_CHECKING:
     from typing import Any
 
+    from tether.models.aliases import history, rollback, set_alias
+    from tether.models.card import model_card
     from tether.models.errors import (
         BadManifest,
+        BadMlflowModel,
+        BadModelRef,
         CodeNotFound,
         CorruptModel,
         ExtraColumn,
@@ -22,6 +26,7 @@ if TYPE_CHECKING:
         ModelExists,
         ModelNotFound,
         ModelWriteFailed,
+        NothingToRollBack,
         SampleNotDescribable,
         SignatureError,
         TrustedLoadWarning,
@@ -35,17 +40,14 @@ if TYPE_CHECKING:
         WrongInputType,
         WrongShape,
     )
-    from tether.models.aliases import history, rollback, set_alias
-    from tether.models.card import model_card
     from tether.models.fetch import load, model_folder, model_version
     from tether.models.flavor import Flavor
+    from tether.models.loaded import LoadedModel, load_model
+    from tether.models.manifest import ModelMeta
     from tether.models.mlflow_export import export_mlflow
     from tether.models.mlflow_import import import_mlflow
     from tether.models.publish import log
     from tether.models.refs import ModelRef
-    from tether.models.registry_errors import BadMlflowModel, BadModelRef, NothingToRollBack
-    from tether.models.loaded import LoadedModel, load_model
-    from tether.models.manifest import ModelMeta
     from tether.models.registry import choose_flavor, flavor_names, get_flavor, register_flavor
     from tether.models.save import save_model
     from tether.models.signature import Schema, Signature, TensorSpec
@@ -64,9 +66,9 @@ _LAZY = {
     "model_card": "tether.models.card",
     "export_mlflow": "tether.models.mlflow_export",
     "import_mlflow": "tether.models.mlflow_import",
-    "BadModelRef": "tether.models.registry_errors",
-    "BadMlflowModel": "tether.models.registry_errors",
-    "NothingToRollBack": "tether.models.registry_errors",
+    "BadModelRef": "tether.models.errors",
+    "BadMlflowModel": "tether.models.errors",
+    "NothingToRollBack": "tether.models.errors",
     "save_model": "tether.models.save",
     "load_model": "tether.models.loaded",
     "LoadedModel": "tether.models.loaded",
@@ -103,21 +105,9 @@ _LAZY = {
 }
 
 __all__ = [
+    "BadManifest",
     "BadMlflowModel",
     "BadModelRef",
-    "ModelRef",
-    "NothingToRollBack",
-    "export_mlflow",
-    "history",
-    "import_mlflow",
-    "load",
-    "log",
-    "model_card",
-    "model_folder",
-    "model_version",
-    "rollback",
-    "set_alias",
-    "BadManifest",
     "CodeNotFound",
     "CorruptModel",
     "ExtraColumn",
@@ -128,7 +118,9 @@ __all__ = [
     "ModelExists",
     "ModelMeta",
     "ModelNotFound",
+    "ModelRef",
     "ModelWriteFailed",
+    "NothingToRollBack",
     "SampleNotDescribable",
     "Schema",
     "Signature",
@@ -145,11 +137,21 @@ __all__ = [
     "WrongInputType",
     "WrongShape",
     "choose_flavor",
+    "export_mlflow",
     "flavor_names",
     "get_flavor",
+    "history",
+    "import_mlflow",
+    "load",
     "load_model",
+    "log",
+    "model_card",
+    "model_folder",
+    "model_version",
     "register_flavor",
+    "rollback",
     "save_model",
+    "set_alias",
 ]
 
 

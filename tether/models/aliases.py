@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from tether.workspace import Workspace
 
 
-
 def actor() -> str:
     """Who moves an alias: the login name (``unknown`` where the system has none)."""
     import getpass
@@ -63,7 +62,7 @@ def rollback(
     The previous version is read from the alias's last move, so a rollback is itself a move
     (recorded, with ``reason``), and rolling back twice returns to where it started.
     """
-    from tether.models.registry_errors import NothingToRollBack
+    from tether.models.errors import NothingToRollBack
 
     ws = _workspace(workspace)
     ws.store.get_alias(ws.project, name, alias)  # AliasNotFound names it
@@ -72,9 +71,7 @@ def rollback(
     if last.from_version is None:
         raise NothingToRollBack(name, alias)
     why = reason or f"rollback from version {last.to_version}"
-    return ws.store.set_alias(
-        ws.project, name, alias, last.from_version, actor=actor(), reason=why
-    )
+    return ws.store.set_alias(ws.project, name, alias, last.from_version, actor=actor(), reason=why)
 
 
 def versions(

@@ -108,7 +108,9 @@ def gather(workspace: Workspace, ref: str) -> CardData:
     refs: list[str] = []
     for r in (run, pipeline_run):
         if r is not None:
-            refs += [io.ref for io in store.list_run_io(r.id, "input") if io.kind == "dataset_version"]
+            refs += [
+                io.ref for io in store.list_run_io(r.id, "input") if io.kind == "dataset_version"
+            ]
     metrics: dict[str, float] = {}
     if run is not None:
         metrics = {k: s.last_value for k, s in store.get_metric_summaries(run.id).items()}
@@ -191,7 +193,9 @@ def _evaluations(workspace: Workspace, ref: str) -> tuple[list[Evaluation], list
                     if name:
                         slices.setdefault(name, {})[metric] = value
             data = run.tags[EVALUATION_TAG]
-            evaluations.append(Evaluation(run.id, time, data, dict(sorted(overall.items())), slices))
+            evaluations.append(
+                Evaluation(run.id, time, data, dict(sorted(overall.items())), slices)
+            )
         if GATE_PASSED_TAG in run.tags:
             reasons = run.tags.get(GATE_REASONS_TAG, "").splitlines()
             gates.append(Gate(run.id, time, run.tags[GATE_PASSED_TAG] == "true", reasons))

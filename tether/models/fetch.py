@@ -36,7 +36,9 @@ def model_version(
 
 
 def model_folder(
-    ref: str | ModelRef | ModelVersion, *, workspace: Workspace | str | os.PathLike[str] | None = None
+    ref: str | ModelRef | ModelVersion,
+    *,
+    workspace: Workspace | str | os.PathLike[str] | None = None,
 ) -> Path:
     """The local folder holding the version's files (fetched into the cache once)."""
     from tether.store import ModelVersion

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tether.models.registry_errors import UnsupportedExport
+from tether.models.errors import UnsupportedExport
 
 if TYPE_CHECKING:
     from tether.models.manifest import ModelMeta
@@ -53,9 +53,7 @@ def yaml_module() -> Any:
     try:
         import yaml
     except ImportError:
-        raise MissingDependency(
-            "reading and writing MLflow's MLmodel file needs PyYAML: pip install 'tether[mlflow]'"
-        ) from None
+        raise MissingDependency("reading and writing an MLmodel file", "mlflow", "pyyaml") from None
     return yaml
 
 

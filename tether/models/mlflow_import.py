@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tether.models.registry_errors import BadMlflowModel
+from tether.models.errors import BadMlflowModel
 
 if TYPE_CHECKING:
     from tether.store import ModelVersion
@@ -103,9 +103,11 @@ def _read_sklearn(root: Path, conf: dict[str, Any], *, trust: bool) -> Any:
                 return cloudpickle.load(f)
             import pickle
 
-            return pickle.load(f)  # noqa: S301 - the caller passed trust=True
+            return pickle.load(f)  # the caller passed trust=True
     except Exception as e:
-        raise BadMlflowModel(root, f"{path.name} could not be read ({type(e).__name__}: {e})") from None
+        raise BadMlflowModel(
+            root, f"{path.name} could not be read ({type(e).__name__}: {e})"
+        ) from None
 
 
 def _read_skops(path: Path, *, trust: bool) -> Any:

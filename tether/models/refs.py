@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tether.models.registry_errors import BadModelRef
+from tether.models.errors import BadModelRef
 
 if TYPE_CHECKING:
     from tether.store import ModelVersion, Store

@@ -233,4 +233,6 @@ def _code_label(info: dict[str, Any]) -> str:
     code = info.get("code")
     if not isinstance(code, dict) or not code.get("commit"):
         return ""
-    return f" code {str(code['commit'])[:8]}" + (" + uncommitted changes" if code.get("dirty") else "")
+    return f" code {str(code['commit'])[:8]}" + (
+        " + uncommitted changes" if code.get("dirty") else ""
+    )

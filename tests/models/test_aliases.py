@@ -63,6 +63,7 @@ def test_nothing_to_roll_back_changes_nothing(three: None) -> None:
         ("churn", "champion", 9, NotFound),
         ("churn", "12", 1, InvalidInput),
         ("churn", "", 1, InvalidInput),
+        ("churn", "latest", 1, InvalidInput),
     ],
 )
 def test_a_bad_move_changes_nothing(

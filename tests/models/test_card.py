@@ -107,3 +107,10 @@ def test_a_card_of_an_unknown_version_is_an_error_and_writes_nothing(ws: Path, c
     with pytest.raises(tether.TetherError, match="no version 7"):
         write_card("churn@7", ws / "card.md")
     assert not (ws / "card.md").exists()
+
+
+def test_a_card_that_cannot_be_written_is_a_clear_error(ws: Path, clf: Any) -> None:
+    tm.log(clf, "churn")
+    (ws / "a-file").write_text("not a folder")
+    with pytest.raises(tm.CardWriteFailed, match="cannot write the model card"):
+        write_card("churn", ws / "a-file" / "card.md")

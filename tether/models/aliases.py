@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from tether.models.fetch import _workspace
+from tether.models.fetch import workspace_of
 
 if TYPE_CHECKING:
     from tether.store import AliasEvent, ModelVersion
@@ -35,7 +35,16 @@ def set_alias(
     workspace: Workspace | str | os.PathLike[str] | None = None,
 ) -> AliasEvent:
     """Point ``alias`` of model ``name`` at ``version``; return the recorded move."""
-    ws = _workspace(workspace)
+    from tether.models.refs import LATEST
+
+    if alias == LATEST:
+        from tether.errors import InvalidInput
+
+        raise InvalidInput(
+            f"alias {LATEST!r} is reserved: 'name@latest' means the latest version; "
+            "choose another alias name"
+        )
+    ws = workspace_of(workspace)
     return ws.store.set_alias(ws.project, name, alias, version, actor=actor(), reason=reason)
 
 
@@ -46,7 +55,7 @@ def history(
     workspace: Workspace | str | os.PathLike[str] | None = None,
 ) -> list[AliasEvent]:
     """Every alias move of model ``name`` (or of one ``alias``), oldest first."""
-    ws = _workspace(workspace)
+    ws = workspace_of(workspace)
     return ws.store.list_alias_events(ws.project, name, alias)
 
 
@@ -64,7 +73,7 @@ def rollback(
     """
     from tether.models.errors import NothingToRollBack
 
-    ws = _workspace(workspace)
+    ws = workspace_of(workspace)
     ws.store.get_alias(ws.project, name, alias)  # AliasNotFound names it
     events = ws.store.list_alias_events(ws.project, name, alias)
     last = events[-1]
@@ -78,7 +87,7 @@ def versions(
     name: str, *, workspace: Workspace | str | os.PathLike[str] | None = None
 ) -> list[ModelVersion]:
     """The versions of model ``name``, oldest first."""
-    ws = _workspace(workspace)
+    ws = workspace_of(workspace)
     return ws.store.list_model_versions(ws.project, name)
 
 
@@ -93,5 +102,5 @@ def aliases_of(
 
 
 def list_models(*, workspace: Workspace | str | os.PathLike[str] | None = None) -> list[str]:
-    ws = _workspace(workspace)
+    ws = workspace_of(workspace)
     return ws.store.list_models(ws.project)

@@ -191,11 +191,11 @@ def model_card(
 ) -> str:
     """The card of the version ``ref`` names, as Markdown (``format="markdown"``) or HTML."""
     from tether.errors import InvalidInput
-    from tether.models.fetch import _workspace
+    from tether.models.fetch import workspace_of
 
     if format not in ("markdown", "html"):
         raise InvalidInput(f"card format {format!r} is not known; use 'markdown' or 'html'")
-    title, parts = sections(gather(_workspace(workspace), ref))
+    title, parts = sections(gather(workspace_of(workspace), ref))
     return to_markdown(title, parts) if format == "markdown" else to_html(title, parts)
 
 
@@ -211,5 +211,10 @@ def write_card(
     path = Path(output)
     fmt = "html" if path.suffix.lower() in (".html", ".htm") else "markdown"
     text = model_card(ref, format=fmt, workspace=workspace)
-    write_text_atomic(path, text)
+    try:
+        write_text_atomic(path, text)
+    except OSError as e:
+        from tether.models.errors import CardWriteFailed
+
+        raise CardWriteFailed(path, e) from None
     return path

@@ -170,3 +170,14 @@ class UnsupportedExport(InvalidInput):
 
     def __init__(self, flavor: str, why: str) -> None:
         super().__init__(f"cannot export a {flavor!r} model to MLflow: {why}")
+
+
+class CardWriteFailed(StorageError):
+    """The model card could not be written where asked; nothing was left there."""
+
+    def __init__(self, path: object, error: OSError) -> None:
+        self.path = str(path)
+        super().__init__(
+            f"cannot write the model card to {self.path}: {error.strerror or error}; "
+            "choose a folder you can write to"
+        )

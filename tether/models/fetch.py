@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from tether.workspace import Workspace
 
 
-def _workspace(workspace: Workspace | str | os.PathLike[str] | None) -> Workspace:
+def workspace_of(workspace: Workspace | str | os.PathLike[str] | None) -> Workspace:
     from tether.workspace import Workspace, open_workspace
 
     return workspace if isinstance(workspace, Workspace) else open_workspace(workspace)
@@ -31,7 +31,7 @@ def model_version(
     """The version ``ref`` names (``name``, ``name@3``, ``name@alias``)."""
     from tether.models.refs import resolve
 
-    ws = _workspace(workspace)
+    ws = workspace_of(workspace)
     return resolve(ws.store, ws.project, ref)
 
 
@@ -43,7 +43,7 @@ def model_folder(
     """The local folder holding the version's files (fetched into the cache once)."""
     from tether.store import ModelVersion
 
-    ws = _workspace(workspace)
+    ws = workspace_of(workspace)
     version = ref if isinstance(ref, ModelVersion) else model_version(ref, workspace=ws)
     return cached_tree(ws, version.artifact_digest)
 
@@ -67,7 +67,7 @@ def load(
     """
     from tether.models.loaded import load_model
 
-    ws = _workspace(workspace)
+    ws = workspace_of(workspace)
     version = model_version(ref, workspace=ws)
     loaded = load_model(cached_tree(ws, version.artifact_digest), trust=trust)
     loaded.version = version

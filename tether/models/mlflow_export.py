@@ -65,12 +65,12 @@ def export_mlflow(
 ) -> Path:
     """Write the version ``ref`` names as the new MLflow model folder ``folder``."""
     from tether.models.errors import ModelExists, ModelWriteFailed
-    from tether.models.fetch import _workspace, model_folder
+    from tether.models.fetch import model_folder, workspace_of
     from tether.models.files import ModelFiles
     from tether.models.manifest import MANIFEST, read_manifest
 
     yaml = yaml_module()
-    ws = _workspace(workspace)
+    ws = workspace_of(workspace)
     source = model_folder(ref, workspace=ws)
     meta = read_manifest(source)
     ModelFiles(source, meta.files, source / MANIFEST).verify()

@@ -59,6 +59,16 @@ def test_a_pickle_model_needs_trust_to_be_registered(ws: Path, clf: Any) -> None
     assert open_session(ws).store.list_models("proj") == []
 
 
+def test_a_pickle_version_loads_only_with_trust(ws: Path, clf: Any, xy: Any) -> None:
+    x, _ = xy
+    tm.log(clf, "p", flavor="pickle", trust=True)
+    with pytest.raises(tm.UntrustedModel):
+        tm.load("p")
+    with pytest.warns(tm.TrustedLoadWarning):
+        model = tm.load("p", trust=True)
+    np.testing.assert_array_equal(model.predict(x), clf.predict(x))
+
+
 def test_load_by_name_version_alias_and_latest(ws: Path, clf: Any, clf2: Any, xy: Any) -> None:
     x, _ = xy
     tm.log(clf, "churn", sample=x[:5])

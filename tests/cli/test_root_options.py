@@ -90,6 +90,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             w.digest = r.log_artifact(w.ws / "m.bin")
         w.run_id = r.id
         _model(w.ws)
+        _log_models(w.ws)
     finally:
         for k in [k for k in os.environ if k.startswith("TETHER_")]:
             del os.environ[k]
@@ -97,6 +98,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         close_sessions()
     assert not (w.ws / ".tether" / "tether.db").exists()
     yield w
+
+
+def _log_models(root: Path) -> None:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    import tether.models as tm
+
+    x = np.arange(20.0).reshape(10, 2)
+    y = np.array([0, 1] * 5)
+    for c in (1.0, 0.5):
+        tm.log(LogisticRegression(C=c).fit(x, y), "clf", sample=x[:5], workspace=root)
 
 
 # command -> (arguments after it, text its output must hold); {run} {digest} {ws} filled in
@@ -133,6 +146,20 @@ CASES: dict[str, tuple[str, ...]] = {
     "pipeline show": ("pipeline show {pipeline}", "double"),
     "pipeline resume": ("pipeline resume {pipeline}", "double: cached"),
     "lineage": ("lineage {run}", "dataset imgs@1"),
+    "models ls": ("models ls", "clf"),
+    "models show": ("models show clf@1", "sklearn"),
+    "models promote": ("models promote clf@1 --alias a", "a: "),
+    "models history": ("models promote clf@1 --alias h ; models history clf", "h: "),
+    "models rollback": (
+        "models promote clf@1 -a r ; models promote clf@2 -a r ; models rollback clf@r",
+        "r: 2 -> 1",
+    ),
+    "models card": ("models card clf@1 -o {ws}/card.md", "wrote"),
+    "models export": ("models export clf@1 {ws}/mlflow-out", "wrote"),
+    "models import": (
+        "models export clf@2 {ws}/mlflow-in ; models import {ws}/mlflow-in c2",
+        "c2@1",
+    ),
     "reproduce": ("reproduce {run}", "was started interactively"),
     "models gate": (
         "models gate m@1 m@1 --data {ws}/eval.parquet --policy {ws}/gate.toml --target y",

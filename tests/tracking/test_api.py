@@ -219,3 +219,22 @@ def test_a_bad_experiment_name_is_refused_before_anything_is_stored(workspace: P
     with pytest.raises(InvalidInput, match=r"invalid experiment name: 'team/exp' is not a valid"):
         tether.run("team/exp")
     assert tether.active_run() is None
+
+
+def test_each_workspace_gets_the_environment_object_its_runs_name(
+    tmp_path: Path, workspace: Path
+) -> None:
+    """The package list is stored once per object store, not once per process: a second
+    workspace in the same process holds the object its runs point at."""
+    from tether.config import init_workspace
+
+    other = tmp_path / "other"
+    init_workspace(other, project="proj")
+    digests = []
+    for root in (workspace, other):
+        with tether.run(name="r", workspace=root) as run:
+            pass
+        digest = run.session.store.get_run(run.id).info["env"]["packages_digest"]
+        digests.append(digest)
+        assert run.session.objects.exists(digest), root
+    assert digests[0] == digests[1]

@@ -108,18 +108,17 @@ def _pipeline(app: typer.Typer) -> None:
     app.add_typer(pipeline_cmd.app, name="pipeline")
 
 
+def _models(app: typer.Typer) -> None:
+    from tether.cli import models_cmd, models_gate_cmd
+
+    models_cmd.app.command("gate")(models_gate_cmd.gate)
+    app.add_typer(models_cmd.app, name="models")
+
+
 def _lineage(app: typer.Typer) -> None:
     from tether.cli import lineage_cmd
 
     app.command("lineage")(lineage_cmd.lineage)
-
-
-def _models(app: typer.Typer) -> None:  # the registry's `models` group gets `gate` at merge
-    from tether.cli import models_gate_cmd
-
-    models = typer.Typer(help="Registered models: gate a challenger.", no_args_is_help=True)
-    models.command("gate")(models_gate_cmd.gate)
-    app.add_typer(models, name="models")
 
 
 def _reproduce(app: typer.Typer) -> None:
@@ -146,9 +145,9 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "data": _data,
     "remote": _remote,
     "pipeline": _pipeline,
+    "models": _models,
     "lineage": _lineage,
     "reproduce": _reproduce,
-    "models": _models,
 }
 
 

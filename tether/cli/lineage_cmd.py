@@ -20,7 +20,7 @@ def lineage(
     target: str = typer.Argument(
         ...,
         help="Run id (or its first or last characters), object digest, NAME@N (a dataset "
-        "version), model:NAME@N.",
+        "version), model:NAME@N, NAME@ALIAS (a model alias: NAME@champion).",
     ),
     depth: int = typer.Option(
         DEFAULT_DEPTH, "--depth", min=0, help="At most this many hops each way; 0: no limit."

@@ -70,7 +70,7 @@ def gate(
 def _check_champion(champion: str, challenger: str, alias: str, workspace: Workspace) -> None:
     """With --promote, the gate is against the alias's holder; CHAMPION must name it."""
     from tether.errors import InvalidInput
-    from tether.models.refs_store import resolve_model
+    from tether.models.fetch import model_version as resolve_model
 
     champ = resolve_model(champion, workspace=workspace)
     chal = resolve_model(challenger, workspace=workspace)

@@ -1,5 +1,6 @@
 """Models: flavours that save and load models safely, signatures that check their input,
-evaluation of a model on a table and gates between a challenger and a champion.
+the registry (``log``, ``load("name@alias")``, aliases, cards, MLflow export), evaluation of a
+model on a table and gates between a challenger and a champion.
 
 Names are imported on first use, so ``import tether.models`` loads no model library.
 """
@@ -12,10 +13,15 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/ar
 if TYPE_CHECKING:
     from typing import Any
 
+    from tether.models.aliases import history, rollback, set_alias
     from tether.models.bootstrap import BootstrapResult, paired_bootstrap
+    from tether.models.card import model_card
     from tether.models.errors import (
         AliasKeptMoving,
         BadManifest,
+        BadMlflowModel,
+        BadModelRef,
+        CardWriteFailed,
         CodeNotFound,
         CorruptModel,
         DataNotFound,
@@ -30,6 +36,7 @@ if TYPE_CHECKING:
         ModelExists,
         ModelNotFound,
         ModelWriteFailed,
+        NothingToRollBack,
         PolicyNotFound,
         SampleNotDescribable,
         SignatureError,
@@ -49,13 +56,18 @@ if TYPE_CHECKING:
         WrongShape,
     )
     from tether.models.evaluation import Evaluation, SliceEvaluation
+    from tether.models.fetch import load, model_folder, model_version
     from tether.models.flavor import Flavor
     from tether.models.gating import Decision, Rule, compare
     from tether.models.latency import Latency
-    from tether.models.load import LoadedModel, load_model
+    from tether.models.loaded import LoadedModel, load_model
     from tether.models.manifest import ModelMeta
+    from tether.models.mlflow_export import export_mlflow
+    from tether.models.mlflow_import import import_mlflow
     from tether.models.policy import Policy, load_policy
     from tether.models.promote import gate, promote_if_better
+    from tether.models.publish import log
+    from tether.models.refs import ModelRef
     from tether.models.registry import choose_flavor, flavor_names, get_flavor, register_flavor
     from tether.models.save import save_model
     from tether.models.signature import Schema, Signature, TensorSpec
@@ -65,6 +77,21 @@ if TYPE_CHECKING:
 
 # public name -> module that defines it
 _LAZY = {
+    "log": "tether.models.publish",
+    "load": "tether.models.fetch",
+    "model_folder": "tether.models.fetch",
+    "model_version": "tether.models.fetch",
+    "set_alias": "tether.models.aliases",
+    "history": "tether.models.aliases",
+    "rollback": "tether.models.aliases",
+    "ModelRef": "tether.models.refs",
+    "model_card": "tether.models.card",
+    "export_mlflow": "tether.models.mlflow_export",
+    "import_mlflow": "tether.models.mlflow_import",
+    "BadModelRef": "tether.models.errors",
+    "CardWriteFailed": "tether.models.errors",
+    "BadMlflowModel": "tether.models.errors",
+    "NothingToRollBack": "tether.models.errors",
     "evaluate": "tether.models.tracked",
     "TrackedEvaluation": "tether.models.tracked",
     "promote_if_better": "tether.models.promote",
@@ -94,8 +121,8 @@ _LAZY = {
     "SliceTooComplex": "tether.models.errors",
     "UnknownMetric": "tether.models.errors",
     "save_model": "tether.models.save",
-    "load_model": "tether.models.load",
-    "LoadedModel": "tether.models.load",
+    "load_model": "tether.models.loaded",
+    "LoadedModel": "tether.models.loaded",
     "ModelMeta": "tether.models.manifest",
     "Flavor": "tether.models.flavor",
     "choose_flavor": "tether.models.registry",
@@ -131,7 +158,10 @@ _LAZY = {
 __all__ = [
     "AliasKeptMoving",
     "BadManifest",
+    "BadMlflowModel",
+    "BadModelRef",
     "BootstrapResult",
+    "CardWriteFailed",
     "CodeNotFound",
     "CorruptModel",
     "DataNotFound",
@@ -151,7 +181,9 @@ __all__ = [
     "ModelExists",
     "ModelMeta",
     "ModelNotFound",
+    "ModelRef",
     "ModelWriteFailed",
+    "NothingToRollBack",
     "Policy",
     "PolicyNotFound",
     "Rule",
@@ -180,16 +212,26 @@ __all__ = [
     "choose_flavor",
     "compare",
     "evaluate",
+    "export_mlflow",
     "flavor_names",
     "gate",
     "get_flavor",
+    "history",
+    "import_mlflow",
+    "load",
     "load_model",
     "load_policy",
+    "log",
+    "model_card",
+    "model_folder",
+    "model_version",
     "paired_bootstrap",
     "parse_slice",
     "promote_if_better",
     "register_flavor",
+    "rollback",
     "save_model",
+    "set_alias",
 ]
 
 

@@ -19,7 +19,7 @@ from tether.models.datasource import Data, DataResolver, Table, load_table
 from tether.models.errors import DataNotFound
 from tether.models.evaluation import Evaluation
 from tether.models.evaluation import evaluate as evaluate_model
-from tether.models.refs_store import load_ref, resolve_model
+from tether.models.fetch import load, model_version
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,9 +96,9 @@ def load_version(model: str | ModelVersion, workspace: Workspace) -> tuple[Model
     from tether.store import ModelVersion
 
     version = (
-        model if isinstance(model, ModelVersion) else resolve_model(model, workspace=workspace)
+        model if isinstance(model, ModelVersion) else model_version(model, workspace=workspace)
     )
-    return version, load_ref(version_ref(version), workspace=workspace)
+    return version, load(version_ref(version), workspace=workspace)
 
 
 def record_evaluation(

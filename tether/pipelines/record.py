@@ -126,6 +126,23 @@ def _record_logged_objects(session: Any, logged: RunLogs | None) -> None:
         session.store.record_objects([ObjectRecord(d, s, k) for d, s, k in logged.objects])
 
 
+def _create_logged_models(session: Any, run_id: str, logged: RunLogs) -> list[IoRow]:
+    """The model versions the step logged (``tether.models.log``), made by the step's run;
+    a cached step made none: the run it reuses made them."""
+    rows: list[IoRow] = []
+    for m in logged.models:
+        version = session.store.create_model_version(
+            session.project,
+            m["name"],
+            artifact_digest=m["digest"],
+            flavor=m["flavor"],
+            signature=m.get("signature"),
+            run_id=run_id,
+        )
+        rows.append(("output", "model_version", f"{m['name']}@{version.version}", m["name"]))
+    return rows
+
+
 def record_cached(
     session: Any,
     *,
@@ -209,6 +226,8 @@ def finish_step(
     if records:
         session.store.record_objects(records)
     extra = [*extra_io, *(logged.io if logged else ())]
+    if logged is not None and logged.models and not error:
+        extra += _create_logged_models(session, run_id, logged)
     _add_io(session.store, run_id, io_rows(inputs, outputs, logs, extra))
     if logged is not None and logged.params:
         session.store.log_params(run_id, logged.params)

@@ -89,8 +89,9 @@ class Lineage:
 
 
 def resolve_node(session: Session, target: str) -> Node:
-    """A run id (or its first or last characters), an object digest, ``dataset@N``, or
-    ``model:NAME@N`` (``dataset:NAME@N`` where a model has the same name)."""
+    """A run id (or its first or last characters), an object digest, ``dataset@N``,
+    ``model:NAME@N`` (``dataset:NAME@N`` where a model has the same name) or ``NAME@ALIAS``
+    (the model version the alias points at)."""
     store = session.store
     if DIGEST.fullmatch(target):
         store.get_object_record(target)
@@ -102,6 +103,9 @@ def resolve_node(session: Session, target: str) -> Node:
         name, _, version = target.rpartition("@")
         if version.isdigit():
             return _version_node(session, kind, name, int(version))
+        if kind in (None, "model") and version:  # name@champion: the version it points at
+            found = store.get_alias(session.project, name, version)
+            return Node("model_version", f"{name}@{found.version}")
     return Node("run", store.resolve_run_id(target))
 
 
@@ -214,7 +218,7 @@ def _label(session: Session, lineage: Lineage) -> None:
                 continue
             deleted = ", deleted" if run.deleted_at is not None else ""
             lineage.labels[node] = f"run {short_id(run.id)} {run.name or ''}".rstrip() + (
-                f" ({run.status}{deleted})"
+                f" ({run.status}{deleted})" + _code_label(run.info)
             )
         elif node.kind == "object":
             lineage.labels[node] = f"object {node.ref[:16]}"
@@ -222,3 +226,13 @@ def _label(session: Session, lineage: Lineage) -> None:
             lineage.labels[node] = f"dataset {node.ref}"
         else:
             lineage.labels[node] = f"model {node.ref}"
+
+
+def _code_label(info: dict[str, Any]) -> str:
+    """`` code 1a2b3c4d`` (`` + uncommitted changes`` when the tree was dirty), or nothing."""
+    code = info.get("code")
+    if not isinstance(code, dict) or not code.get("commit"):
+        return ""
+    return f" code {str(code['commit'])[:8]}" + (
+        " + uncommitted changes" if code.get("dirty") else ""
+    )

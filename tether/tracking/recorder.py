@@ -38,6 +38,8 @@ class RunLogs:
     objects: list[tuple[str, int, str]] = field(default_factory=list)  # digest, size, kind
     datasets: dict[str, str] = field(default_factory=dict)  # as asked -> "name@version" read
     returned: dict[str, dict[str, float]] = field(default_factory=dict)  # output -> metrics
+    # model versions to create: name, tree digest, tree size, flavour, signature (JSON)
+    models: list[dict[str, Any]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
@@ -48,6 +50,7 @@ class RunLogs:
             or self.objects
             or self.datasets
             or self.returned
+            or self.models
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -59,6 +62,7 @@ class RunLogs:
             "objects": [list(o) for o in self.objects],
             "datasets": self.datasets,
             "returned": self.returned,
+            "models": self.models,
         }
 
     @classmethod
@@ -83,6 +87,7 @@ class RunLogs:
                 str(o): {str(k): float(v) for k, v in m.items()}
                 for o, m in (data.get("returned") or {}).items()
             },
+            [dict(m) for m in data.get("models") or [] if isinstance(m, dict)],
         )
 
 
@@ -191,6 +196,15 @@ class RunRecorder:
         raise InvalidInput(
             f"cannot record {type(source).__name__} as a run input or output; "
             "pass a dataset version, 'name@version', an object digest or a run id"
+        )
+
+    def log_model(
+        self, name: str, digest: str, size: int, flavor: str, signature: dict[str, Any] | None
+    ) -> None:
+        """A model version of ``name`` whose tree is stored: created when the step is recorded."""
+        self.logs.objects.append((digest, size, "tree"))
+        self.logs.models.append(
+            {"name": name, "digest": digest, "flavor": flavor, "signature": signature}
         )
 
     def note_dataset(self, asked: str, name: str, version: int) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tether.errors import TetherError
 from tether.models.errors import CorruptModel, LibraryVersionWarning
@@ -15,6 +15,9 @@ from tether.models.flavor import Flavor
 from tether.models.manifest import MANIFEST, ModelMeta, read_manifest
 from tether.models.registry import get_flavor
 from tether.models.signature import Signature
+
+if TYPE_CHECKING:
+    from tether.store import ModelVersion
 
 
 class LoadedModel:
@@ -25,6 +28,7 @@ class LoadedModel:
         self.model = model
         self._flavor = flavor
         self._files = files
+        self.version: ModelVersion | None = None  # the registry's version, when loaded by ref
 
     @property
     def flavor(self) -> str:

@@ -1,0 +1,114 @@
+"""Aliases: moves recorded with who, why, from and to; rollback; concurrent moves lose nothing."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tether.models as tm
+from tether.errors import InvalidInput, NotFound
+from tether.store import open_store
+from tether.tracking.lineage import resolve_node, trace
+from tether.tracking.session import open_session
+
+
+@pytest.fixture
+def three(ws: Path, clf: Any) -> None:
+    for _ in range(3):
+        tm.log(clf, "churn")
+
+
+def test_history_records_every_move(three: None) -> None:
+    tm.set_alias("churn", "champion", 1, reason="first")
+    tm.set_alias("churn", "champion", 3, reason="better on accuracy")
+    tm.set_alias("churn", "staging", 2)
+    events = tm.history("churn")
+    assert [(e.alias, e.from_version, e.to_version, e.reason) for e in events] == [
+        ("champion", None, 1, "first"),
+        ("champion", 1, 3, "better on accuracy"),
+        ("staging", None, 2, None),
+    ]
+    assert all(e.actor for e in events)
+    assert [e.to_version for e in tm.history("churn", "staging")] == [2]
+    assert tm.load("churn@champion").version.version == 3  # type: ignore[union-attr]
+
+
+def test_rollback_returns_to_the_previous_version_and_is_recorded(three: None) -> None:
+    tm.set_alias("churn", "champion", 1)
+    tm.set_alias("churn", "champion", 2)
+    event = tm.rollback("churn", "champion", reason="v2 broke checkout")
+    assert (event.from_version, event.to_version, event.reason) == (2, 1, "v2 broke checkout")
+    assert tm.model_version("churn@champion").version == 1
+    assert len(tm.history("churn")) == 3
+    assert tm.rollback("churn", "champion").reason == "rollback from version 1"
+
+
+def test_nothing_to_roll_back_changes_nothing(three: None) -> None:
+    tm.set_alias("churn", "champion", 1)
+    with pytest.raises(tm.NothingToRollBack, match="no earlier version"):
+        tm.rollback("churn", "champion")
+    with pytest.raises(NotFound, match="alias 'staging'"):
+        tm.rollback("churn", "staging")
+    assert len(tm.history("churn")) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "alias", "version", "error"),
+    [
+        ("nope", "champion", 1, NotFound),
+        ("churn", "champion", 9, NotFound),
+        ("churn", "12", 1, InvalidInput),
+        ("churn", "", 1, InvalidInput),
+        ("churn", "latest", 1, InvalidInput),
+    ],
+)
+def test_a_bad_move_changes_nothing(
+    three: None, name: str, alias: str, version: int, error: type
+) -> None:
+    with pytest.raises(error):
+        tm.set_alias(name, alias, version)
+    assert tm.history("churn") == []
+
+
+def test_concurrent_moves_never_lose_an_event(three: None, store_url: str) -> None:
+    """Threads with their own store connections move one alias at once."""
+    threads, moves = 4, 10
+    errors: list[BaseException] = []
+
+    def mover(i: int) -> None:
+        try:
+            with open_store(store_url) as store:
+                for j in range(moves):
+                    store.set_alias("proj", "churn", "champion", 1 + (i + j) % 3, actor=f"t{i}")
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    workers = [threading.Thread(target=mover, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+    events = tm.history("churn", "champion")
+    assert len(events) == threads * moves
+    assert events[0].from_version is None
+    for before, after in itertools.pairwise(events):
+        assert after.from_version == before.to_version  # each move saw the one before it
+    assert tm.model_version("churn@champion").version == events[-1].to_version
+
+
+def test_lineage_follows_an_alias_to_the_run_that_made_it(ws: Path, clf: Any) -> None:
+    import tether
+
+    with tether.run(name="train") as run:
+        tm.log(clf, "churn")
+    tm.set_alias("churn", "champion", 1)
+    session = open_session(ws)
+    node = resolve_node(session, "churn@champion")
+    assert (node.kind, node.ref) == ("model_version", "churn@1")
+    graph = trace(session, node)
+    assert ("run", run.id) in {(a.kind, a.ref) for a, _, _ in graph.edges}

@@ -1,0 +1,48 @@
+"""Monitoring: drift detectors over a reference and a current table, data quality, reports.
+
+Names are imported on first use, so ``import tether.monitoring`` loads no NumPy or pyarrow.
+"""
+
+from __future__ import annotations
+
+from tether.lazy import lazy_attribute
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from tether.monitoring.compare import drift
+    from tether.monitoring.detectors import DETECTORS
+    from tether.monitoring.errors import (
+        BadSetting,
+        CorruptProfile,
+        UnknownColumn,
+        UnknownTest,
+        UnreadableTable,
+    )
+    from tether.monitoring.issues import Issue
+    from tether.monitoring.predictions import PredictionWindow
+    from tether.monitoring.reference import ReferenceProfile, profile
+    from tether.monitoring.report import ColumnResult, DriftReport
+
+_LAZY = {
+    "drift": "tether.monitoring.compare",
+    "profile": "tether.monitoring.reference",
+    "ReferenceProfile": "tether.monitoring.reference",
+    "DriftReport": "tether.monitoring.report",
+    "ColumnResult": "tether.monitoring.report",
+    "Issue": "tether.monitoring.issues",
+    "DETECTORS": "tether.monitoring.detectors",
+    "PredictionWindow": "tether.monitoring.predictions",
+    "BadSetting": "tether.monitoring.errors",
+    "CorruptProfile": "tether.monitoring.errors",
+    "UnknownColumn": "tether.monitoring.errors",
+    "UnknownTest": "tether.monitoring.errors",
+    "UnreadableTable": "tether.monitoring.errors",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    return lazy_attribute(__name__, _LAZY, name)

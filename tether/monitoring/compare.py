@@ -131,8 +131,8 @@ def drift(
 
     if windows and cur.num_rows:
         order = list(windows)
-        for batch in cur.batches(order):
-            for n, arr in zip(order, batch.columns, strict=True):
+        for part, arrays in cur.batches(order):
+            for n, arr in zip(part, arrays, strict=True):
                 windows[n].add(arr)
 
     for n, w in windows.items():

@@ -177,8 +177,8 @@ def profile_table(table: Table, columns: list[str] | None = None) -> ReferencePr
     """The statistics of ``table`` (of ``columns``, default all), in one pass over it."""
     names = columns if columns is not None else table.names
     chunks: dict[str, list[Any]] = {n: [] for n in names}
-    for batch in table.batches(names):
-        for n, arr in zip(names, batch.columns, strict=True):
+    for part, arrays in table.batches(names):
+        for n, arr in zip(part, arrays, strict=True):
             chunks[n].append(arr)
     out: dict[str, ColumnStats] = {}
     for n in names:

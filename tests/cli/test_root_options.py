@@ -121,6 +121,8 @@ CASES: dict[str, tuple[str, ...]] = {
     "pipeline show": ("pipeline show {pipeline}", "double"),
     "pipeline resume": ("pipeline resume {pipeline}", "double: cached"),
     "lineage": ("lineage {run}", "dataset imgs@1"),
+    # found imgs@1 in the store the options name (a folder of one text file), then refused
+    "monitor drift": ("monitor drift imgs@1 -r imgs@1", "a.txt is not a .parquet or .csv"),
     "reproduce": ("reproduce {run}", "was started interactively"),
 }
 
@@ -154,7 +156,7 @@ def test_command_uses_the_stores_the_root_options_name(
     codes = [run(*world.flags, *part.split()) for part in args.format(**fill).split(" ; ")]
     out, err = capsys.readouterr()
     text = out + err
-    if command == "reproduce":  # found the run (a `python -c` one), then refused
+    if command in ("reproduce", "monitor drift"):  # found what they name, then refused
         assert codes == [1]
     else:
         assert set(codes) == {0}, text

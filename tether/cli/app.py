@@ -108,6 +108,12 @@ def _pipeline(app: typer.Typer) -> None:
     app.add_typer(pipeline_cmd.app, name="pipeline")
 
 
+def _monitor(app: typer.Typer) -> None:
+    from tether.cli import monitor_cmd
+
+    app.add_typer(monitor_cmd.app, name="monitor")
+
+
 def _lineage(app: typer.Typer) -> None:
     from tether.cli import lineage_cmd
 
@@ -131,6 +137,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "data": _data,
     "remote": _remote,
     "pipeline": _pipeline,
+    "monitor": _monitor,
     "lineage": _lineage,
     "reproduce": _reproduce,
 }

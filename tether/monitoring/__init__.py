@@ -16,11 +16,13 @@ if TYPE_CHECKING:
     from tether.monitoring.errors import (
         BadSetting,
         CorruptProfile,
+        NoTrainingData,
         UnknownColumn,
         UnknownTest,
         UnreadableTable,
     )
     from tether.monitoring.issues import Issue
+    from tether.monitoring.lineage import training_reference
     from tether.monitoring.predictions import PredictionWindow
     from tether.monitoring.reference import ReferenceProfile, profile
     from tether.monitoring.report import ColumnResult, DriftReport
@@ -34,6 +36,8 @@ _LAZY = {
     "Issue": "tether.monitoring.issues",
     "DETECTORS": "tether.monitoring.detectors",
     "PredictionWindow": "tether.monitoring.predictions",
+    "training_reference": "tether.monitoring.lineage",
+    "NoTrainingData": "tether.monitoring.errors",
     "BadSetting": "tether.monitoring.errors",
     "CorruptProfile": "tether.monitoring.errors",
     "UnknownColumn": "tether.monitoring.errors",

@@ -55,6 +55,7 @@ def drift(
     threshold: float | None = None,
     drift_share: float = 0.5,
     correction: str | None = "bh",
+    workspace: Any = None,
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` column by column.
 
@@ -62,13 +63,15 @@ def drift(
     reference (``"churn@4"``); ``reference`` may also be a :class:`ReferenceProfile`.
     ``tests`` is one test name for every column it fits, or a dict column -> test name.
     ``prediction`` and ``target`` name the model's output and the label: they are tested and
-    reported on their own, not counted in the share of drifted features.
+    reported on their own, not counted in the share of drifted features. A dataset reference
+    is resolved in ``workspace`` (a :class:`tether.Workspace` or folder; default: found from
+    the current folder).
     """
     _check(alpha, drift_share, correction)
     if isinstance(tests, str):
         get_detector(tests, "numeric" if tests in ("ks", "wasserstein", "psi") else "categorical", "*")
-    prof = reference if isinstance(reference, ReferenceProfile) else profile(reference)
-    cur = read_table(current, "current")
+    prof = profile(reference, workspace=workspace)
+    cur = read_table(current, "current", workspace)
     issues: list[Issue] = list(prof.issues) + list(cur.issues)
     roles = {n: r for n, r in ((prediction, "prediction"), (target, "target")) if n}
 

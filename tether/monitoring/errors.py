@@ -42,3 +42,18 @@ class CorruptProfile(IntegrityError):
         super().__init__(
             f"the reference profile {path} cannot be read ({why}); delete it and it is rebuilt"
         )
+
+
+class NoTrainingData(InvalidInput):
+    """The run that made a model read no dataset version, or several."""
+
+    def __init__(self, run_id: str, found: list[str]) -> None:
+        self.found = found
+        if found:
+            why = f"it read {len(found)} dataset versions ({', '.join(found)}); name the one"
+        else:
+            why = "it read no dataset version (read data with tether.dataset('name@N')); name"
+        super().__init__(
+            f"no training reference for run {run_id}: {why} to compare with, e.g. "
+            "drift('name@N', current)"
+        )

@@ -194,12 +194,14 @@ def profile_table(table: Table, columns: list[str] | None = None) -> ReferencePr
     return ReferenceProfile(table.label, table.num_rows, out, list(table.issues))
 
 
-def profile(reference: Any, *, columns: list[str] | None = None) -> ReferenceProfile:
+def profile(
+    reference: Any, *, columns: list[str] | None = None, workspace: Any = None
+) -> ReferenceProfile:
     """Reference statistics of a DataFrame, Arrow table, Parquet/CSV path or dataset reference;
     a dataset version's profile is stored in the workspace cache and reused (see cache.py)."""
     if isinstance(reference, ReferenceProfile):
         return reference
-    table = read_table(reference, "reference")
+    table = read_table(reference, "reference", workspace)
     if table.dataset_key is not None and columns is None:
         from tether.monitoring.cache import cached_profile
 

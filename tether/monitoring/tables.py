@@ -111,22 +111,23 @@ def _from_path(path: Path, label: str) -> Table:
     raise UnreadableTable(label, f"{path} is not a .parquet or .csv file")
 
 
-def _from_dataset(ref: str, label: str) -> Table:
+def _from_dataset(ref: str, label: str, workspace: Any) -> Table:
     from tether.data.table import table_file
     from tether.tracking.datasets import dataset
 
     from tether.tracking.session import open_session
 
-    handle = dataset(ref)
+    handle = dataset(ref, workspace=workspace)
     entry = table_file(handle.ref, handle.files())
     table = _from_path(handle.path() / entry.path, f"{label} {handle.ref}")
     table.dataset_key = handle.tree_digest
-    table.cache_dir = open_session(None).workspace.location.dir / "cache" / "monitoring"
+    table.cache_dir = open_session(workspace).workspace.location.dir / "cache" / "monitoring"
     return table
 
 
-def read_table(obj: Any, label: str) -> Table:
-    """``obj`` as a :class:`Table`; UnreadableTable when it is none of the accepted kinds."""
+def read_table(obj: Any, label: str, workspace: Any = None) -> Table:
+    """``obj`` as a :class:`Table`; UnreadableTable when it is none of the accepted kinds.
+    A dataset reference is resolved in ``workspace`` (default: the one found from here)."""
     if isinstance(obj, Table):
         return obj
     if isinstance(obj, (str, os.PathLike)):
@@ -135,7 +136,7 @@ def read_table(obj: Any, label: str) -> Table:
             return _from_path(path, label)
         if isinstance(obj, str) and not path.suffix and os.sep not in obj:
             try:
-                return _from_dataset(obj, label)
+                return _from_dataset(obj, label, workspace)
             except NotFound as e:
                 raise UnreadableTable(label, str(e)) from None
         raise UnreadableTable(label, f"no file {obj}")

@@ -25,10 +25,11 @@ ARGS = ["--disable-gpu", "--no-first-run", "--disable-background-networking",
 def _report() -> tm.DriftReport:
     rng = np.random.default_rng(0)
     n = 3_000
+    old, new = ["a", "b", "c"], ["a", "b", "c", "d"]
     ref = pd.DataFrame({"x": rng.normal(0, 1, n), "y": rng.normal(0, 1, n),
-                        "c": rng.choice(["a", "b", "c"], n, p=[0.6, 0.3, 0.1])})  # fmt: skip
+                        "c": rng.choice(old, n, p=[0.6, 0.3, 0.1])})  # fmt: skip
     cur = pd.DataFrame({"x": rng.normal(1.0, 1, n), "y": rng.normal(0, 1, n),
-                        "c": rng.choice(["a", "b", "c", "d"], n, p=[0.1, 0.3, 0.5, 0.1])})  # fmt: skip
+                        "c": rng.choice(new, n, p=[0.1, 0.3, 0.5, 0.1])})  # fmt: skip
     return tm.drift(ref, cur)
 
 

@@ -23,8 +23,10 @@ def drift(
     ),
     columns: str | None = typer.Option(None, "--columns", help="Comma-separated columns only."),
     test: str | None = typer.Option(
-        None, "--test", help="One test for every column it fits: ks, wasserstein, psi, "
-        "chisquare, jensenshannon (default: by column type and size)."
+        None,
+        "--test",
+        help="One test for every column it fits: ks, wasserstein, psi, "
+        "chisquare, jensenshannon (default: by column type and size).",
     ),
     prediction: str | None = typer.Option(None, "--prediction", help="The model output column."),
     target: str | None = typer.Option(None, "--target", help="The label column."),

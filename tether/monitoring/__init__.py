@@ -11,6 +11,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/ar
 if TYPE_CHECKING:
     from typing import Any
 
+    from tether.monitoring.cache import profile
     from tether.monitoring.compare import drift
     from tether.monitoring.detectors import DETECTORS
     from tether.monitoring.errors import (
@@ -24,12 +25,12 @@ if TYPE_CHECKING:
     from tether.monitoring.issues import Issue
     from tether.monitoring.lineage import training_reference
     from tether.monitoring.predictions import PredictionWindow
-    from tether.monitoring.reference import ReferenceProfile, profile
+    from tether.monitoring.reference import ReferenceProfile
     from tether.monitoring.report import ColumnResult, DriftReport
 
 _LAZY = {
     "drift": "tether.monitoring.compare",
-    "profile": "tether.monitoring.reference",
+    "profile": "tether.monitoring.cache",
     "ReferenceProfile": "tether.monitoring.reference",
     "DriftReport": "tether.monitoring.report",
     "ColumnResult": "tether.monitoring.report",
@@ -45,7 +46,23 @@ _LAZY = {
     "UnreadableTable": "tether.monitoring.errors",
 }
 
-__all__ = list(_LAZY)
+__all__ = [
+    "DETECTORS",
+    "BadSetting",
+    "ColumnResult",
+    "CorruptProfile",
+    "DriftReport",
+    "Issue",
+    "NoTrainingData",
+    "PredictionWindow",
+    "ReferenceProfile",
+    "UnknownColumn",
+    "UnknownTest",
+    "UnreadableTable",
+    "drift",
+    "profile",
+    "training_reference",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -5,9 +5,11 @@ local and rebuildable (a damaged or older-format file is recomputed), like the d
 
 from __future__ import annotations
 
+from typing import Any
+
 from tether.monitoring.errors import CorruptProfile
 from tether.monitoring.reference import FORMAT, ReferenceProfile, profile_table
-from tether.monitoring.tables import Table
+from tether.monitoring.tables import Table, read_table
 
 
 def cached_profile(table: Table) -> ReferenceProfile:
@@ -25,3 +27,16 @@ def cached_profile(table: Table) -> ReferenceProfile:
     path.parent.mkdir(parents=True, exist_ok=True)
     made.save(path)
     return made
+
+
+def profile(
+    reference: Any, *, columns: list[str] | None = None, workspace: Any = None
+) -> ReferenceProfile:
+    """Reference statistics of a DataFrame, Arrow table, Parquet/CSV path or dataset reference;
+    a dataset version's profile is stored in the workspace cache and reused."""
+    if isinstance(reference, ReferenceProfile):
+        return reference
+    table = read_table(reference, "reference", workspace)
+    if table.dataset_key is not None and columns is None:
+        return cached_profile(table)
+    return profile_table(table, columns)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from tether.monitoring.cache import profile
 from tether.monitoring.columns import column_kind
 from tether.monitoring.detectors import Detector, default_detector, get_detector, run_detector
 from tether.monitoring.errors import BadSetting, UnknownColumn
 from tether.monitoring.issues import Issue
-from tether.monitoring.reference import ColumnStats, ReferenceProfile, profile
+from tether.monitoring.reference import ColumnStats
 from tether.monitoring.report import ColumnResult, DriftReport
 from tether.monitoring.tables import read_table
 from tether.monitoring.window import CategoricalWindow, NumericWindow
@@ -29,9 +30,7 @@ def _check(alpha: float, drift_share: float, correction: str | None) -> None:
         raise BadSetting(f"correction must be 'bh' or None, not {correction!r}")
 
 
-def _test_for(
-    name: str, kind: str, ref_rows: int, tests: str | dict[str, str] | None
-) -> Detector:
+def _test_for(name: str, kind: str, ref_rows: int, tests: str | dict[str, str] | None) -> Detector:
     wanted = tests.get(name) if isinstance(tests, dict) else tests
     if wanted is None:
         return default_detector(kind, ref_rows)
@@ -69,7 +68,9 @@ def drift(
     """
     _check(alpha, drift_share, correction)
     if isinstance(tests, str):
-        get_detector(tests, "numeric" if tests in ("ks", "wasserstein", "psi") else "categorical", "*")
+        get_detector(
+            tests, "numeric" if tests in ("ks", "wasserstein", "psi") else "categorical", "*"
+        )
     prof = profile(reference, workspace=workspace)
     cur = read_table(current, "current", workspace)
     issues: list[Issue] = list(prof.issues) + list(cur.issues)
@@ -89,9 +90,7 @@ def drift(
     if cur.num_rows == 0:
         issues.append(Issue(None, "empty", "the current table has no rows", None))
     if prof.rows <= 1:
-        issues.append(
-            Issue(None, "small_reference", f"the reference has {prof.rows} row(s)", None)
-        )
+        issues.append(Issue(None, "small_reference", f"the reference has {prof.rows} row(s)", None))
 
     results: dict[str, ColumnResult] = {}
     windows: dict[str, NumericWindow | CategoricalWindow] = {}
@@ -100,7 +99,9 @@ def drift(
         role = roles.get(n, "feature")
         if ref is None:
             issues.append(Issue(n, "added_column", "not in the reference"))
-            results[n] = ColumnResult(n, column_kind(cur.schema.field(n).type), role, note="not in the reference")
+            results[n] = ColumnResult(
+                n, column_kind(cur.schema.field(n).type), role, note="not in the reference"
+            )
             continue
         if n not in cur_names:
             issues.append(Issue(n, "removed_column", "not in the current table"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def _bars(ref: list[float], cur: list[float], labels: list[str]) -> str:
             parts.append(
                 f'<rect x="{x + j * bw:.2f}" y="{H - PAD - h:.2f}" width="{bw:.2f}" '
                 f'height="{h:.2f}" fill="{color}"><title>{html.escape(labels[i])}: '
-                f'{"reference" if j == 0 else "current"} {v:.2%}</title></rect>'
+                f"{'reference' if j == 0 else 'current'} {v:.2%}</title></rect>"
             )
     axis = f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" stroke="#888"/>'
     ends = ""
@@ -65,7 +66,7 @@ def plot_svg(c: ColumnResult) -> str:
     if p.get("type") == "numeric":
         edges = p["edges"]
         ref, cur = list(p["reference"]), list(p["current"])
-        labels = [f"{a:.3g} to {b:.3g}" for a, b in zip(edges, edges[1:], strict=False)]
+        labels = [f"{a:.3g} to {b:.3g}" for a, b in pairwise(edges)]
         if p["current_below"] or p["current_above"]:
             ref, cur = [0.0, *ref, 0.0], [p["current_below"], *cur, p["current_above"]]
             labels = [f"below {edges[0]:.3g}", *labels, f"above {edges[-1]:.3g}"]
@@ -73,8 +74,20 @@ def plot_svg(c: ColumnResult) -> str:
     return _bars(list(p.get("reference", [])), list(p.get("current", [])), p.get("categories", []))
 
 
-COLUMNS = ["column", "role", "kind", "test", "statistic", "p_value", "adjusted_p", "threshold",
-           "drift", "reference_missing", "current_missing", "note"]
+COLUMNS = [
+    "column",
+    "role",
+    "kind",
+    "test",
+    "statistic",
+    "p_value",
+    "adjusted_p",
+    "threshold",
+    "drift",
+    "reference_missing",
+    "current_missing",
+    "note",
+]
 
 
 def render(report: DriftReport, *, fragment: bool = False) -> str:
@@ -114,14 +127,11 @@ def render(report: DriftReport, *, fragment: bool = False) -> str:
         f"<td>{_fmt(i.share)}</td></tr>"
         for i in report.issues
     )
-    quality = (
-        "<h2>Data quality</h2>"
-        + (
-            f"<table><tr><th>column</th><th>issue</th><th>detail</th><th>share</th></tr>"
-            f"{issues}</table>"
-            if issues
-            else "<p>No issues found.</p>"
-        )
+    quality = "<h2>Data quality</h2>" + (
+        f"<table><tr><th>column</th><th>issue</th><th>detail</th><th>share</th></tr>"
+        f"{issues}</table>"
+        if issues
+        else "<p>No issues found.</p>"
     )
     plots = f"<h2>Drifted columns</h2>{legend}<div class='plots'>{figures}</div>" if figures else ""
     body = head + plots + table + quality

@@ -12,7 +12,7 @@ from typing import Any
 from tether.monitoring.columns import Kind, column_kind, number_label, numeric_values, value_counts
 from tether.monitoring.errors import CorruptProfile
 from tether.monitoring.issues import Issue
-from tether.monitoring.tables import Table, read_table
+from tether.monitoring.tables import Table
 
 FORMAT = 1  # bump when the stored layout changes: old profiles are then rebuilt
 SAMPLE_CAP = 1_000_000  # sorted reference values kept per numeric column
@@ -189,21 +189,8 @@ def profile_table(table: Table, columns: list[str] | None = None) -> ReferencePr
         elif kind == "categorical":
             out[n] = _categorical(t, table.num_rows, chunks[n])
         else:
-            out[n] = ColumnStats(kind, str(t), table.num_rows, table.num_rows if kind == "null" else 0)
+            out[n] = ColumnStats(
+                kind, str(t), table.num_rows, table.num_rows if kind == "null" else 0
+            )
         chunks[n] = []  # release the column's batches as soon as it is summarised
     return ReferenceProfile(table.label, table.num_rows, out, list(table.issues))
-
-
-def profile(
-    reference: Any, *, columns: list[str] | None = None, workspace: Any = None
-) -> ReferenceProfile:
-    """Reference statistics of a DataFrame, Arrow table, Parquet/CSV path or dataset reference;
-    a dataset version's profile is stored in the workspace cache and reused (see cache.py)."""
-    if isinstance(reference, ReferenceProfile):
-        return reference
-    table = read_table(reference, "reference", workspace)
-    if table.dataset_key is not None and columns is None:
-        from tether.monitoring.cache import cached_profile
-
-        return cached_profile(table)
-    return profile_table(table, columns)

@@ -52,8 +52,13 @@ class Table:
                 for k in range(0, len(columns), step):
                     names = columns[k : k + step]
                     part = f.read_row_group(i, columns=names)
-                    yield names, [c.combine_chunks() if c.num_chunks != 1 else c.chunk(0)
-                                  for c in part.columns]
+                    yield (
+                        names,
+                        [
+                            c.combine_chunks() if c.num_chunks != 1 else c.chunk(0)
+                            for c in part.columns
+                        ],
+                    )
 
 
 def _pyarrow() -> Any:
@@ -114,7 +119,6 @@ def _from_path(path: Path, label: str) -> Table:
 def _from_dataset(ref: str, label: str, workspace: Any) -> Table:
     from tether.data.table import table_file
     from tether.tracking.datasets import dataset
-
     from tether.tracking.session import open_session
 
     handle = dataset(ref, workspace=workspace)

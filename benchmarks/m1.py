@@ -123,9 +123,8 @@ def _verdict(r: harness.Result) -> str:
     wrong = sorted(flagged - set(SHIFTED))
     missed = sorted(set(SHIFTED) - flagged)
     ok = not wrong and not missed
-    return (
-        f"{r.label}: flagged {len(flagged)} "
-        + ("(exactly the 13 shifted)" if ok else f"(false: {wrong}, missed: {missed})")
+    return f"{r.label}: flagged {len(flagged)} " + (
+        "(exactly the 13 shifted)" if ok else f"(false: {wrong}, missed: {missed})"
     )
 
 
@@ -138,9 +137,7 @@ def run(opts: Options) -> list[harness.Result]:
     jobs: list[harness.Case] = []
 
     def measured(cmd: list[str], cwd: Path | None = None) -> Any:
-        return lambda _: harness.run_measured(
-            cmd, cwd=cwd, timeout=opts.timeout, stdout_json=True
-        )
+        return lambda _: harness.run_measured(cmd, cwd=cwd, timeout=opts.timeout, stdout_json=True)
 
     anchors: dict[str, Path | str] = {}
     for name, install in (("evidently", None), ("nannyml", NANNYML)):
@@ -196,9 +193,7 @@ def run(opts: Options) -> list[harness.Result]:
         notes,
     )
     extra = {"shifted": SHIFTED, "repeat": opts.repeat}
-    extra["flagged"] = {
-        r.label: r.samples[-1].extra.get("flagged") for r in results if r.samples
-    }
+    extra["flagged"] = {r.label: r.samples[-1].extra.get("flagged") for r in results if r.samples}
     harness.save_results(WORKLOAD, results, extra)
     print(json.dumps({"verdicts": notes[:-2]}))
     return results

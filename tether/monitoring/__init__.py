@@ -11,6 +11,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/ar
 if TYPE_CHECKING:
     from typing import Any
 
+    from tether.monitoring.alerts import Alert, Alerter, alerts_for
     from tether.monitoring.cache import profile
     from tether.monitoring.compare import drift
     from tether.monitoring.detectors import DETECTORS
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from tether.monitoring.report import ColumnResult, DriftReport
 
 _LAZY = {
+    "Alert": "tether.monitoring.alerts",
+    "Alerter": "tether.monitoring.alerts",
+    "alerts_for": "tether.monitoring.alerts",
     "drift": "tether.monitoring.compare",
     "profile": "tether.monitoring.cache",
     "ReferenceProfile": "tether.monitoring.reference",
@@ -48,6 +52,8 @@ _LAZY = {
 
 __all__ = [
     "DETECTORS",
+    "Alert",
+    "Alerter",
     "BadSetting",
     "ColumnResult",
     "CorruptProfile",
@@ -59,6 +65,7 @@ __all__ = [
     "UnknownColumn",
     "UnknownTest",
     "UnreadableTable",
+    "alerts_for",
     "drift",
     "profile",
     "training_reference",

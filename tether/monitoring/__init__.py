@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     )
     from tether.monitoring.issues import Issue
     from tether.monitoring.lineage import training_reference
+    from tether.monitoring.scoring import estimate, performance
     from tether.monitoring.predictions import PredictionWindow
     from tether.monitoring.reference import ReferenceProfile
     from tether.monitoring.report import ColumnResult, DriftReport
@@ -41,6 +42,8 @@ _LAZY = {
     "Issue": "tether.monitoring.issues",
     "DETECTORS": "tether.monitoring.detectors",
     "PredictionWindow": "tether.monitoring.predictions",
+    "performance": "tether.monitoring.scoring",
+    "estimate": "tether.monitoring.scoring",
     "training_reference": "tether.monitoring.lineage",
     "NoTrainingData": "tether.monitoring.errors",
     "BadSetting": "tether.monitoring.errors",
@@ -67,6 +70,8 @@ __all__ = [
     "UnreadableTable",
     "alerts_for",
     "drift",
+    "estimate",
+    "performance",
     "profile",
     "training_reference",
 ]

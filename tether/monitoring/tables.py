@@ -34,6 +34,14 @@ class Table:
     def names(self) -> list[str]:
         return list(self.schema.names)
 
+    def read_all(self) -> Any:
+        """The whole table as one ``pyarrow.Table`` (for the small tables that need it)."""
+        if self._parquet is None:
+            return self._table
+        import pyarrow.parquet as pq
+
+        return pq.read_table(self._parquet)
+
     def batches(self, columns: list[str]) -> Iterator[tuple[list[str], list[Any]]]:
         """Pieces of the table: some of ``columns`` (names) and a slice of their rows (Arrow
         arrays). Parquet is read a row group at a time, and a large row group a few columns at

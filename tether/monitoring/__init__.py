@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     )
     from tether.monitoring.issues import Issue
     from tether.monitoring.lineage import training_reference
-    from tether.monitoring.scoring import estimate, performance
-    from tether.monitoring.predictions import PredictionWindow
+    from tether.monitoring.predictions import PredictionWindow, drift_window
     from tether.monitoring.reference import ReferenceProfile
     from tether.monitoring.report import ColumnResult, DriftReport
+    from tether.monitoring.scoring import estimate, performance
 
 _LAZY = {
     "Alert": "tether.monitoring.alerts",
@@ -42,6 +42,7 @@ _LAZY = {
     "Issue": "tether.monitoring.issues",
     "DETECTORS": "tether.monitoring.detectors",
     "PredictionWindow": "tether.monitoring.predictions",
+    "drift_window": "tether.monitoring.predictions",
     "performance": "tether.monitoring.scoring",
     "estimate": "tether.monitoring.scoring",
     "training_reference": "tether.monitoring.lineage",
@@ -70,6 +71,7 @@ __all__ = [
     "UnreadableTable",
     "alerts_for",
     "drift",
+    "drift_window",
     "estimate",
     "performance",
     "profile",

@@ -171,6 +171,8 @@ def test_bad_input_never_crashes() -> None:
     ("kwargs", "message"),
     [
         ({"columns": ["nope"]}, "no column 'nope'"),
+        ({"tests": {"nope": "ks"}}, "no column 'nope'"),
+        ({"prediction": "nope"}, "no column 'nope'"),
         ({"tests": "nope"}, "no such test"),
         ({"tests": {"color": "ks"}}, "is categorical"),
         ({"alpha": 2.0}, "alpha"),

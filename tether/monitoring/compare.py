@@ -8,8 +8,14 @@ from typing import Any
 
 from tether.monitoring.cache import profile
 from tether.monitoring.columns import column_kind
-from tether.monitoring.detectors import Detector, default_detector, get_detector, run_detector
-from tether.monitoring.errors import BadSetting, UnknownColumn
+from tether.monitoring.detectors import (
+    DETECTORS,
+    Detector,
+    default_detector,
+    get_detector,
+    run_detector,
+)
+from tether.monitoring.errors import BadSetting, UnknownColumn, UnknownTest
 from tether.monitoring.issues import Issue
 from tether.monitoring.reference import ColumnStats
 from tether.monitoring.report import ColumnResult, DriftReport
@@ -35,10 +41,8 @@ def _test_for(name: str, kind: str, ref_rows: int, tests: str | dict[str, str] |
     if wanted is None:
         return default_detector(kind, ref_rows)
     if isinstance(tests, str):  # one test for all columns: only where it applies
-        try:
-            return get_detector(wanted, kind, name)
-        except Exception:
-            return default_detector(kind, ref_rows)
+        found = DETECTORS[wanted]
+        return found if kind in found.kinds else default_detector(kind, ref_rows)
     return get_detector(wanted, kind, name)
 
 
@@ -67,10 +71,8 @@ def drift(
     the current folder).
     """
     _check(alpha, drift_share, correction)
-    if isinstance(tests, str):
-        get_detector(
-            tests, "numeric" if tests in ("ks", "wasserstein", "psi") else "categorical", "*"
-        )
+    if isinstance(tests, str) and tests not in DETECTORS:
+        raise UnknownTest(tests, f"no such test; the tests are: {', '.join(DETECTORS)}")
     prof = profile(reference, workspace=workspace)
     cur = read_table(current, "current", workspace)
     issues: list[Issue] = list(prof.issues) + list(cur.issues)
@@ -79,13 +81,10 @@ def drift(
     ref_names = list(prof.columns)
     cur_names = cur.names
     every = ref_names + [n for n in cur_names if n not in prof.columns]
-    if columns is not None:
-        for n in columns + list(roles):
-            if n not in prof.columns and n not in cur_names:
-                raise UnknownColumn(n, every)
-        names = list(dict.fromkeys(columns + list(roles)))
-    else:
-        names = every
+    for n in [*(columns or []), *roles, *(tests if isinstance(tests, dict) else [])]:
+        if n not in prof.columns and n not in cur_names:
+            raise UnknownColumn(n, every)
+    names = every if columns is None else list(dict.fromkeys(columns + list(roles)))
 
     if cur.num_rows == 0:
         issues.append(Issue(None, "empty", "the current table has no rows", None))

@@ -37,6 +37,7 @@ def _rgb(hex_color: str) -> np.ndarray:
     return np.array([int(hex_color[i : i + 2], 16) for i in (1, 3, 5)])
 
 
+@pytest.mark.slow  # starting Chromium takes a few seconds
 def test_report_renders_its_plots_offline(tmp_path: Path) -> None:
     from matplotlib.image import imread
 

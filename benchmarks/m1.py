@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,8 @@ SHIFTED_NUM = [f"num_{i:02d}" for i in range(0, 40, 4)]  # 10 columns
 SHIFTED_CAT = ["cat_0", "cat_4", "cat_8"]
 SHIFTED = sorted(SHIFTED_NUM + SHIFTED_CAT)
 RUNNER = harness.BENCH_DIR / "_monitor_runner.py"
+# the Tether runner's split: imports; reference profile (computed in M1/M2, read in M3); window
+PARTS = ("import_s", "reference_s", "window_s")
 CHUNK_ROWS = 100_000
 # evidently 0.7 imports a pandas internal that pandas 3 removed (see common.ANCHORS)
 NANNYML = ["nannyml", "pandas<3", "statsmodels"]  # nannyml 0.13 imports statsmodels undeclared
@@ -184,8 +187,16 @@ def run(opts: Options) -> list[harness.Result]:
     )
 
     notes = [_verdict(r) for r in results if not r.error and r.samples]
+    for r in results:
+        if r.tool == "tether" and r.samples:
+            parts = {k: [s.extra.get(k, 0.0) for s in r.samples] for k in PARTS}
+            notes.append(
+                f"{r.label} split (median): "
+                + ", ".join(f"{k} {statistics.median(v):.2f} s" for k, v in parts.items())
+            )
     notes.append("time: inside the fresh process from before the first import to the verdict")
     notes.append("M3 ratio: M2 time (reference profiled) / M3 time (profile read from the cache)")
+    notes.append("reference_s includes resolving the dataset version (opening the store)")
     harness.print_table(
         f"M1/M2/M3 drift: 50 columns, 13 shifted, median of {opts.repeat}"
         " (ratio = other tool's time / Tether's)",

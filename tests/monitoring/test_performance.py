@@ -64,3 +64,11 @@ def test_wrong_label_columns_are_a_clear_error() -> None:
         performance(log, pd.DataFrame({"request_id": ["r1"], "y": [1]}))
     with pytest.raises(tm.BadSetting, match="task"):
         performance(log, log, task="ranking")
+
+
+def test_empty_window_is_an_empty_table() -> None:
+    empty = _log(n=10).iloc[:0]
+    labels = pd.DataFrame({"request_id": ["r1"], "label": [1]})
+    out = performance(empty.drop(columns="truth"), labels)
+    assert out.empty and "unlabelled" in out.columns and out.attrs["unknown_labels"] == 1
+    assert estimate(empty).empty

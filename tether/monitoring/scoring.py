@@ -95,7 +95,8 @@ def performance(
             err = known[prediction].astype(float) - known[lab_col].astype(float)
             row |= {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err**2)))}
         rows.append(row)
-    out = pd.DataFrame(rows)
+    base = ["window", *by, "predictions", "labelled", "unlabelled"]
+    out = pd.DataFrame(rows) if rows else pd.DataFrame(columns=base)  # an empty window
     out.attrs["unknown_labels"] = unknown
     return out
 
@@ -133,4 +134,5 @@ def estimate(
         row: dict[str, Any] = {"window": keys[0], **dict(zip(by, keys[1:], strict=True))}
         rows.append({**row, "predictions": len(g), **_from_confusion(tp, fp, fn, tn),
                      "estimated": True})  # fmt: skip
-    return pd.DataFrame(rows)
+    empty = ["window", *by, "predictions", "accuracy", "precision", "recall", "f1", "estimated"]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=empty)

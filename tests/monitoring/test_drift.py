@@ -127,7 +127,12 @@ def test_quality_issues() -> None:
     cur["flag"] = None
     ref["flag"] = None
     ref["gone"] = 1
-    kinds = {(i.column, i.kind) for i in tm.drift(ref, cur).issues}
+    ref["fixed"], cur["fixed"] = 3.0, rng.normal(3, 1, 2_000)  # constant, then not
+    report = tm.drift(ref, cur)
+    kinds = {(i.column, i.kind) for i in report.issues}
+    assert "fixed" in report.drifted_columns  # anything but the one value is drift
+    columns = {c["column"]: c for c in json.loads(report.to_json())["columns"]}
+    assert columns["fixed"]["statistic"] == "inf"
     assert {
         ("y", "missing_values"),
         ("x", "out_of_range"),
@@ -136,6 +141,7 @@ def test_quality_issues() -> None:
         ("extra", "added_column"),
         ("gone", "removed_column"),
         ("flag", "all_null"),
+        ("fixed", "constant"),
     } <= kinds
 
 

@@ -183,6 +183,9 @@ def _evaluate(
         )
     ref: ColumnStats = w.ref
     kind = "categorical" if ref.few or isinstance(w, CategoricalWindow) else "numeric"
+    single = ref.min == ref.max if ref.kind == "numeric" else len(ref.categories) == 1
+    if single and ref.rows > 1:
+        issues.append(Issue(n, "constant", "a single value in the reference"))
     if isinstance(w, NumericWindow):
         res.current_mean = w.sum / w.n
         outside = (w.under_n + w.over_n) / cur_rows

@@ -134,7 +134,7 @@ def _quantile_sample(values: Any, cap: int) -> Any:
     return values[idx]
 
 
-def _numeric(name: str, t: Any, rows: int, chunks: list[Any]) -> ColumnStats:
+def _numeric(t: Any, rows: int, chunks: list[Any]) -> ColumnStats:
     import numpy as np
 
     parts, nulls = [], 0
@@ -185,7 +185,7 @@ def profile_table(table: Table, columns: list[str] | None = None) -> ReferencePr
         t = table.schema.field(n).type
         kind = column_kind(t)
         if kind == "numeric":
-            out[n] = _numeric(n, t, table.num_rows, chunks[n])
+            out[n] = _numeric(t, table.num_rows, chunks[n])
         elif kind == "categorical":
             out[n] = _categorical(t, table.num_rows, chunks[n])
         else:

@@ -126,6 +126,7 @@ class DriftReport:
 
     def __repr__(self) -> str:
         return (
-            f"DriftReport({len(self.drifted_columns)} of {len(self.features)} columns drifted"
+            f"DriftReport({len(self.drifted_columns)} of "
+            f"{sum(c.drift is not None for c in self.features)} columns drifted"
             f"{', dataset drift' if self.dataset_drift else ''}, {len(self.issues)} issues)"
         )

@@ -36,14 +36,21 @@ def _check(alpha: float, drift_share: float, correction: str | None) -> None:
         raise BadSetting(f"correction must be 'bh' or None, not {correction!r}")
 
 
-def _test_for(name: str, kind: str, ref_rows: int, tests: str | dict[str, str] | None) -> Detector:
+def _test_for(
+    name: str, kind: str, few: bool, ref_rows: int, tests: str | dict[str, str] | None
+) -> Detector:
+    """The test a column gets. ``kind`` is how it is tested by default: a numeric column
+    with few values (``few``) as categorical, though numeric tests may still be asked for."""
     wanted = tests.get(name) if isinstance(tests, dict) else tests
     if wanted is None:
         return default_detector(kind, ref_rows)
+    fits = {kind, "numeric"} if few else {kind}
     if isinstance(tests, str):  # one test for all columns: only where it applies
         found = DETECTORS[wanted]
-        return found if kind in found.kinds else default_detector(kind, ref_rows)
-    return get_detector(wanted, kind, name)
+        return found if fits & set(found.kinds) else default_detector(kind, ref_rows)
+    return get_detector(
+        wanted, "numeric" if few and wanted in ("ks", "wasserstein") else kind, name
+    )
 
 
 def drift(
@@ -210,7 +217,7 @@ def _evaluate(
             issues.append(Issue(n, "unseen_categories", f"{len(unseen)} new: {shown}", share))
         if len(w.counts) == 1 and w.n > 1 and len(ref.categories) > 1:
             issues.append(Issue(n, "constant", f"every value is {next(iter(w.counts))!r}", 1.0))
-    d = _test_for(n, kind, ref_rows, tests)
+    d = _test_for(n, kind, ref.few, ref_rows, tests)
     res.test = d.name
     res.statistic, res.p_value = run_detector(d, w)
     if not d.pvalue:

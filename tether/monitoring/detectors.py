@@ -59,7 +59,8 @@ def default_detector(kind: str, reference_rows: int) -> Detector:
 
 def run_detector(d: Detector, window: NumericWindow | CategoricalWindow) -> tuple[float, Any]:
     """The statistic and p-value (None for a distance) of ``d`` on one column."""
-    if isinstance(window, NumericWindow) and not window.ref.few:
+    numeric_test = d.name in ("ks", "wasserstein")
+    if isinstance(window, NumericWindow) and (numeric_test or not window.ref.few):
         if d.name == "ks":
             s = window.ks()
             return s, stats.ks_pvalue(s, window.ref.count, window.n)

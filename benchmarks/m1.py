@@ -195,8 +195,8 @@ def run(opts: Options) -> list[harness.Result]:
                 + ", ".join(f"{k} {statistics.median(v):.2f} s" for k, v in parts.items())
             )
     notes.append("time: inside the fresh process from before the first import to the verdict")
-    notes.append("M3 ratio: M2 time (reference profiled) / M3 time (profile read from the cache)")
-    notes.append("reference_s includes resolving the dataset version (opening the store)")
+    notes.append("M3 ratio: M3 time / M2 time (what a second window costs of a first one)")
+    notes.append("M3 reference_s: resolving the dataset version (the store), reading its profile")
     harness.print_table(
         f"M1/M2/M3 drift: 50 columns, 13 shifted, median of {opts.repeat}"
         " (ratio = other tool's time / Tether's)",

@@ -35,7 +35,7 @@ RUNNER = harness.BENCH_DIR / "_monitor_runner.py"
 PARTS = ("import_s", "reference_s", "window_s")
 CHUNK_ROWS = 100_000
 # evidently 0.7 imports a pandas internal that pandas 3 removed (see common.ANCHORS)
-NANNYML = ["nannyml", "pandas<3", "statsmodels"]  # nannyml 0.13 imports statsmodels undeclared
+NANNYML = ["nannyml", "pandas<3", "statsmodels"]  # nannyml 0.13.1 imports statsmodels undeclared
 
 
 def _probs(shifted: bool) -> Any:

@@ -220,3 +220,20 @@ def test_profile_saved_and_loaded_gives_the_same_report(tmp_path: Path) -> None:
     (tmp_path / "bad.npz").write_bytes(b"garbage")
     with pytest.raises(tm.CorruptProfile, match=r"bad\.npz"):
         tm.ReferenceProfile.load(tmp_path / "bad.npz")
+
+
+def test_large_reference_is_profiled_a_few_columns_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Profiling in column groups (a bounded peak for a large reference) gives the profile
+    that one pass gives."""
+    from tether.monitoring import reference
+
+    rng = np.random.default_rng(14)
+    ref = frame(rng, 3_000)
+    path = tmp_path / "ref.parquet"
+    pq.write_table(pa.Table.from_pandas(ref, preserve_index=False), path, row_group_size=700)
+    cur = frame(rng, 3_000, shift=0.5)
+    whole = tm.drift(path, cur).to_dict()
+    monkeypatch.setattr(reference, "PROFILE_CELLS", 3_000)  # one column per group
+    assert tm.drift(path, cur).to_dict() == whole

@@ -16,6 +16,7 @@ from tether.monitoring.tables import Table
 
 FORMAT = 1  # bump when the stored layout changes: old profiles are then rebuilt
 SAMPLE_CAP = 1_000_000  # sorted reference values kept per numeric column
+PROFILE_CELLS = 20_000_000  # reference values read at once while profiling (160 MB of float64)
 FEW = 5  # a numeric column with at most this many distinct values is tested as categorical
 
 
@@ -174,23 +175,28 @@ def _categorical(t: Any, rows: int, chunks: list[Any]) -> ColumnStats:
 
 
 def profile_table(table: Table, columns: list[str] | None = None) -> ReferenceProfile:
-    """The statistics of ``table`` (of ``columns``, default all), in one pass over it."""
+    """The statistics of ``table`` (of ``columns``, default all). A numeric column's sorted
+    values need the whole column at once, so the columns are read in groups of at most
+    PROFILE_CELLS values: one pass for a reference of ordinary size, a bounded peak for a
+    large one."""
     names = columns if columns is not None else table.names
-    chunks: dict[str, list[Any]] = {n: [] for n in names}
-    for part, arrays in table.batches(names):
-        for n, arr in zip(part, arrays, strict=True):
-            chunks[n].append(arr)
+    step = max(1, PROFILE_CELLS // max(table.num_rows, 1))
     out: dict[str, ColumnStats] = {}
-    for n in names:
-        t = table.schema.field(n).type
-        kind = column_kind(t)
-        if kind == "numeric":
-            out[n] = _numeric(t, table.num_rows, chunks[n])
-        elif kind == "categorical":
-            out[n] = _categorical(t, table.num_rows, chunks[n])
-        else:
-            out[n] = ColumnStats(
-                kind, str(t), table.num_rows, table.num_rows if kind == "null" else 0
-            )
-        chunks[n] = []  # release the column's batches as soon as it is summarised
+    for k in range(0, len(names), step):
+        group = names[k : k + step]
+        chunks: dict[str, list[Any]] = {n: [] for n in group}
+        for part, arrays in table.batches(group):
+            for n, arr in zip(part, arrays, strict=True):
+                chunks[n].append(arr)
+        for n in group:
+            t = table.schema.field(n).type
+            kind = column_kind(t)
+            if kind == "numeric":
+                out[n] = _numeric(t, table.num_rows, chunks[n])
+            elif kind == "categorical":
+                out[n] = _categorical(t, table.num_rows, chunks[n])
+            else:
+                nulls = table.num_rows if kind == "null" else 0
+                out[n] = ColumnStats(kind, str(t), table.num_rows, nulls)
+            chunks[n] = []  # release the column's batches as soon as it is summarised
     return ReferenceProfile(table.label, table.num_rows, out, list(table.issues))

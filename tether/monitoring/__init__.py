@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from tether.monitoring.issues import Issue
     from tether.monitoring.lineage import training_reference
     from tether.monitoring.predictions import PredictionWindow, drift_window
+    from tether.monitoring.prometheus import drift_gauges, performance_gauges
     from tether.monitoring.reference import ReferenceProfile
     from tether.monitoring.report import ColumnResult, DriftReport
     from tether.monitoring.scoring import estimate, performance
@@ -43,6 +44,8 @@ _LAZY = {
     "DETECTORS": "tether.monitoring.detectors",
     "PredictionWindow": "tether.monitoring.predictions",
     "drift_window": "tether.monitoring.predictions",
+    "drift_gauges": "tether.monitoring.prometheus",
+    "performance_gauges": "tether.monitoring.prometheus",
     "performance": "tether.monitoring.scoring",
     "estimate": "tether.monitoring.scoring",
     "training_reference": "tether.monitoring.lineage",
@@ -71,9 +74,11 @@ __all__ = [
     "UnreadableTable",
     "alerts_for",
     "drift",
+    "drift_gauges",
     "drift_window",
     "estimate",
     "performance",
+    "performance_gauges",
     "profile",
     "training_reference",
 ]

@@ -20,6 +20,7 @@ WORKLOADS = {
     "t1": ("benchmarks.t1", "100 metrics x 1,000 steps into one run, vs MLflow (SQLite)", 3),
     "t2": ("benchmarks.t2", "create 10,000 runs and search them, vs MLflow (SQLite)", 1),
     "e1": ("benchmarks.e1", "log a scikit-learn model, load it by alias, vs MLflow (SQLite)", 5),
+    "m1": ("benchmarks.m1", "drift of 50 columns (M1, M2, M3), vs Evidently and NannyML", 1),
     "p1": ("benchmarks.p1", "100 chained no-op steps, first and cached run, vs Metaflow", 3),
     "e2": (
         "benchmarks.e2",

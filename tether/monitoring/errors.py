@@ -1,0 +1,59 @@
+"""Errors of the monitoring layer: each names what was wrong and what to do."""
+
+from __future__ import annotations
+
+from tether.errors import IntegrityError, InvalidInput
+
+
+class UnreadableTable(InvalidInput):
+    """A reference or current table that drift() cannot read."""
+
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(
+            f"cannot read the {what} table: {why}; pass a pandas DataFrame, a pyarrow Table, "
+            "a .parquet or .csv path, or a dataset reference such as 'churn@4'"
+        )
+
+
+class UnknownColumn(InvalidInput):
+    """``columns=`` names a column that neither table has."""
+
+    def __init__(self, column: str, known: list[str]) -> None:
+        self.column = column
+        shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
+        super().__init__(f"no column {column!r} in either table; the columns are: {shown}")
+
+
+class UnknownTest(InvalidInput):
+    """``tests=`` names a detector that does not exist or does not fit the column."""
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(f"drift test {name!r}: {why}")
+
+
+class BadSetting(InvalidInput):
+    """A threshold, share or significance level out of its range."""
+
+
+class CorruptProfile(IntegrityError):
+    """A stored reference profile that cannot be read back; it is rebuilt from the data."""
+
+    def __init__(self, path: object, why: str) -> None:
+        super().__init__(
+            f"the reference profile {path} cannot be read ({why}); delete it and it is rebuilt"
+        )
+
+
+class NoTrainingData(InvalidInput):
+    """The run that made a model read no dataset version, or several."""
+
+    def __init__(self, run_id: str, found: list[str]) -> None:
+        self.found = found
+        if found:
+            why = f"it read {len(found)} dataset versions ({', '.join(found)}); name the one"
+        else:
+            why = "it read no dataset version (read data with tether.dataset('name@N')); name"
+        super().__init__(
+            f"no training reference for run {run_id}: {why} to compare with, e.g. "
+            "drift('name@N', current)"
+        )

@@ -139,11 +139,11 @@ def search_runs(
         limit=limit,
         experiment=experiment,
     )
-    views = [RunView(session, r) for r in runs]
+    views = RunView.many(session, runs)  # metrics loaded: one query for all the runs
     if output == "pandas":
         from tether.tracking.frame import runs_frame
 
-        return runs_frame(session, views)
+        return runs_frame(views)
     if output != "runs":
         raise InvalidInput(f"output must be 'runs' or 'pandas', not {output!r}")
     return views

@@ -19,7 +19,6 @@ def _nan_to_none(value: float) -> float | None:
     return None if value != value else value
 
 
-
 def _summary_row(
     run_id: str, key: str, steps: array[int], times: array[int], values: array[float]
 ) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from tether.store.entities import MetricColumns, MetricPoint, MetricSummary
 from tether.store.errors import MetricNotFound
 from tether.store.sql import schema as t
 from tether.store.sql.chunks import pack, unpack
-from tether.store.sql.core import SqlCore
+from tether.store.sql.core import SqlCore, execute_plain_many
 
 
 def _nan_to_none(value: float) -> float | None:
@@ -103,6 +103,7 @@ def _summary(
 
 
 _summary_upserts: dict[str, Any] = {}  # dialect name -> statement, built once
+_INSERT_CHUNKS = sa.insert(t.metric_chunks)
 
 
 def insert_series(
@@ -147,8 +148,8 @@ def insert_series_many(
         upsert = _summary_upserts[conn.dialect.name] = _merge_summaries(
             SqlCore._insert(conn, t.metric_summaries)
         )
-    conn.execute(sa.insert(t.metric_chunks), chunks)
-    conn.execute(upsert, summaries)
+    execute_plain_many(conn, _INSERT_CHUNKS, chunks)
+    execute_plain_many(conn, upsert, summaries)
 
 
 class MetricsMixin(SqlCore):

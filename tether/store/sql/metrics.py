@@ -229,7 +229,7 @@ class MetricsMixin(SqlCore):
                     sa.select(s.run_id, *_SUMMARY_COLUMNS)
                     .where(s.run_id.in_(batch))
                     .order_by(s.key)
-                )
-                for run_id, *r in rows:  # one fetch for the batch, plain tuples
+                ).all()  # one fetch for the batch, not a fetch per row
+                for run_id, *r in rows:
                     out[run_id][r[0]] = _summary(*r)
         return out

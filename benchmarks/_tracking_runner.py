@@ -9,7 +9,9 @@ same script (and the same seeded data) serves both sides.
 
 T1 TOOLs: ``tether``, ``mlflow`` (``log_metrics`` per step), ``mlflow-batch`` (``log_batch``
 with one ``Metric`` per key), ``mlflow-async`` (``log_metrics`` with async logging on; leaving
-the run waits for the queue). T2 TOOLs: ``tether``, ``mlflow``.
+the run waits for the queue). T2 TOOLs: ``tether``, ``mlflow``. Tether's SQLite durability comes
+from the environment (``TETHER_STORE_SQLITE_SYNCHRONOUS``, set by the parent); each side reports
+the ``synchronous`` level and journal mode of its own store connection (``sqlite``).
 
 The parent runs it with the workspace as the current folder (outside any git repository), after
 ``tether init`` there for Tether; MLflow's SQLite database is ``WORKSPACE/mlflow.db``.
@@ -75,6 +77,30 @@ def _mlflow_points(run_id: str) -> int:
         )
 
 
+def _pragmas(conn: Any) -> dict[str, Any]:
+    """SQLite's durability settings on a connection the tool itself uses."""
+    return {
+        "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(
+            conn.exec_driver_sql("PRAGMA synchronous").scalar()
+        ),
+        "journal_mode": conn.exec_driver_sql("PRAGMA journal_mode").scalar(),
+    }
+
+
+def _tether_pragmas() -> dict[str, Any]:
+    from tether.tracking.session import open_session
+
+    with open_session().store._engine.connect() as conn:  # type: ignore[attr-defined]
+        return _pragmas(conn)
+
+
+def _mlflow_pragmas() -> dict[str, Any]:
+    from mlflow.tracking._tracking_service.utils import _get_store
+
+    with _get_store().engine.connect() as conn:
+        return _pragmas(conn)
+
+
 # --------------------------------------------------------------------------------------- T1
 
 
@@ -99,6 +125,7 @@ def t1_tether(data: list[dict[str, float]]) -> dict[str, Any]:
         "end_s": t2 - t1,
         "start_s": start_s,
         "points": points,
+        "sqlite": _tether_pragmas(),
     }
 
 
@@ -134,6 +161,7 @@ def _t1_mlflow(data: list[dict[str, float]], variant: str) -> dict[str, Any]:
         "end_s": t2 - t1,
         "start_s": start_s,
         "points": _mlflow_points(run_id),
+        "sqlite": _mlflow_pragmas(),
     }
 
 
@@ -184,9 +212,12 @@ def t2_tether(
     create_s = time.perf_counter() - t0
 
     def search() -> list[Any]:
-        return tether.search_runs(
+        runs = tether.search_runs(
             T2_FILTER, order_by="metrics.acc desc", limit=T2_LIMIT, experiment="t2"
         )
+        for r in runs:  # the clock stops once the metrics are loaded, as MLflow's are
+            r.metrics  # noqa: B018
+        return runs
 
     times, got = _timed(search, searches, warmups)
     accs = [r.metrics["acc"] for r in got]
@@ -201,6 +232,7 @@ def t2_tether(
         "runs": len(data),
         "expected_matches": expected_matches(data),
         "search": _search_summary(times, accs, total),
+        "sqlite": _tether_pragmas(),
     }
 
 
@@ -318,6 +350,7 @@ def t2_mlflow(
         "fill_s": fill_s,
         "runs": len(data),
         "expected_matches": expected_matches(data),
+        "sqlite": _mlflow_pragmas(),
     }
     total = len(
         mlflow.search_runs(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,4 +121,35 @@ def with_sync(r: harness.Result) -> harness.Result:
         sync = float(s.extra.get("sync_s", 0.0))
         op = (s.op_s if s.op_s is not None else s.wall_s) + sync
         d.samples.append(harness.Sample(s.wall_s + sync, op, s.peak_rss_bytes, dict(s.extra)))
+    return d
+
+
+def timed_sync(sample: harness.Sample) -> harness.Sample:
+    """Time an ``os.sync()`` right after a CLI command into ``sample.extra["sync_s"]``.
+
+    The command's writes are durable once it returns: the clock a command-with-command
+    comparison stops (``synced``). ``os.sync`` flushes the whole system, so on a shared
+    machine it also pays for other processes' dirty pages (a flush precedes every step).
+    """
+    t0 = time.perf_counter()
+    os.sync()
+    sample.extra["sync_s"] = time.perf_counter() - t0
+    return sample
+
+
+def synced(r: harness.Result, case: str, baseline: str | None = None) -> harness.Result:
+    """A derived row ``case``: each sample of ``r`` (a CLI process) plus its ``sync_s``."""
+    d = harness.Result(
+        r.workload,
+        case,
+        r.tool,
+        nbytes=r.nbytes,
+        nfiles=r.nfiles,
+        baseline=baseline,
+        note=f"{r.note} + sync",
+        error=r.error,
+    )
+    for s in r.samples:
+        total = s.wall_s + float(s.extra.get("sync_s", 0.0))
+        d.samples.append(harness.Sample(total, None, s.peak_rss_bytes, dict(s.extra)))
     return d

@@ -177,3 +177,27 @@ def test_an_empty_store_file_is_reported_as_damaged(ws: Path, capsys) -> None:
     assert err.startswith("error: the metadata store ") and err.count("\n") == 1
     assert "is damaged: the file is empty (0 bytes); restore it from a backup" in err
     assert (ws / ".tether" / "tether.db").read_bytes() == b""
+
+
+def test_ls_loads_metrics_without_a_query_per_run(runs: list[str], capsys) -> None:
+    import sqlalchemy as sa
+
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    def queries(*args: str) -> int:
+        statements.clear()
+        assert run("runs", "ls", "--json", *args) == 0
+        return len(statements)
+
+    queries()  # the store is open and its schema checked before counting
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+    try:
+        one, three = queries("--limit", "1"), queries("--limit", "3")
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[-1]["metrics"] == {"acc": 0.5, "loss": 0.2}  # r0, listed last
+    assert one == three  # the metrics of every listed run come in the same queries

@@ -17,7 +17,7 @@ from tether.store import (
     open_store,
     open_store_from_settings,
 )
-from tether.store.errors import StoreDamaged
+from tether.store.errors import InvalidStoreOption, StoreDamaged
 from tether.store.sql.engine import parse_url
 
 
@@ -145,6 +145,45 @@ def test_sqlite_pragmas(sqlite_store_url: str) -> None:
         "foreign_keys": 1,
         "busy_timeout": 4000,
     }
+
+
+_SYNCHRONOUS = {"OFF": 0, "NORMAL": 1, "FULL": 2, "EXTRA": 3}
+
+
+@pytest.mark.parametrize("level", ["off", "NORMAL", "Full", "EXTRA"])
+def test_sqlite_synchronous_setting_is_in_effect(tmp_path: Path, level: str) -> None:
+    settings = load_settings(
+        None,
+        flags={"store.url": f"sqlite:///{tmp_path}/s.db"},
+        env={"XDG_CONFIG_HOME": str(tmp_path), "TETHER_STORE_SQLITE_SYNCHRONOUS": level},
+    )
+    assert settings["store.sqlite_synchronous"] == level.upper()
+    with open_store_from_settings(settings) as store:
+        store.get_or_create_project("p")  # a write: the writer's connection too
+        engine = store._engine  # type: ignore[attr-defined]
+        with engine.connect() as a, engine.connect() as b:  # every pooled connection
+            got = {c.exec_driver_sql("PRAGMA synchronous").scalar() for c in (a, b)}
+    assert got == {_SYNCHRONOUS[level.upper()]}
+
+
+def test_sqlite_synchronous_default_is_normal(tmp_path: Path) -> None:
+    settings = load_settings(
+        None, flags={"store.url": f"sqlite:///{tmp_path}/s.db"}, env={"XDG_CONFIG_HOME": "/x"}
+    )
+    assert settings.resolved["store.sqlite_synchronous"].value == "NORMAL"
+    assert settings.resolved["store.sqlite_synchronous"].source == "default"
+
+
+def test_invalid_sqlite_synchronous_is_a_clear_error(tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "TETHER_STORE_SQLITE_SYNCHRONOUS": "fast"}
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, env=env)
+    message = str(e.value)
+    assert "store.sqlite_synchronous" in message and "TETHER_STORE_SQLITE_SYNCHRONOUS" in message
+    assert "OFF, NORMAL, FULL, EXTRA" in message and "'fast'" in message
+    with pytest.raises(InvalidStoreOption, match="OFF, NORMAL, FULL, EXTRA"):
+        open_store(f"sqlite:///{tmp_path}/s.db", sqlite_synchronous="2; DROP TABLE runs")
+    assert not (tmp_path / "s.db").exists()  # rejected before the file is created
 
 
 def test_reopening_an_up_to_date_store_is_fast(store_url: str) -> None:

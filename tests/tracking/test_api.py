@@ -194,6 +194,38 @@ def test_search_runs(workspace: Path) -> None:
         tether.search_runs("metrics.acc >")
 
 
+def test_search_runs_loads_metrics_without_a_query_per_run(
+    workspace: Path, session: Session
+) -> None:
+    import sqlalchemy as sa
+
+    for i in range(12):
+        with tether.run(name=f"r{i}", params={"model": "a"}) as run:
+            run.log_metrics({"acc": i / 100, "loss": 1 - i / 100})
+    tether.flush()
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    def search(limit: int) -> tuple[int, list[dict[str, float]]]:
+        statements.clear()
+        found = tether.search_runs("params.model = 'a'", order_by="metrics.acc desc", limit=limit)
+        metrics = [r.metrics for r in found]  # loaded with the runs: no query here
+        return len(statements), metrics
+
+    engine = session.store._engine  # type: ignore[attr-defined]
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        few, few_metrics = search(2)
+        many, many_metrics = search(12)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert few_metrics == [{"acc": 0.11, "loss": 0.89}, {"acc": 0.1, "loss": 0.9}]
+    assert len(many_metrics) == 12 and many_metrics[-1] == {"acc": 0.0, "loss": 1.0}
+    assert many == few  # the same queries for 12 runs as for 2: none per run
+
+
 def test_flush_makes_runs_durable_for_other_processes(workspace: Path, session: Session) -> None:
     from tether.store import open_store
 

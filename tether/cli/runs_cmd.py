@@ -85,7 +85,7 @@ def ls(
         experiment=experiment,
         include_deleted=deleted,
     )
-    views = [RunView(session, r) for r in runs]
+    views = RunView.many(session, runs)
     if as_json:
         for v in views:
             typer.echo(json.dumps(_run_dict(v), default=str))

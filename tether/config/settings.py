@@ -45,6 +45,16 @@ def _parse_bool(value: Any) -> bool:
     raise ValueError("expected true or false")
 
 
+SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+"""SQLite's ``PRAGMA synchronous`` levels, from fewest to most fsyncs."""
+
+
+def _parse_sqlite_synchronous(value: Any) -> str:
+    if isinstance(value, str) and value.strip().upper() in SQLITE_SYNCHRONOUS:
+        return value.strip().upper()
+    raise ValueError(f"expected one of {', '.join(SQLITE_SYNCHRONOUS)}")
+
+
 def _parse_float(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a number")
@@ -90,6 +100,14 @@ SETTINGS: tuple[Setting, ...] = (
         _parse_float,
         "Seconds a SQLite writer waits for another writer before giving up.",
         30.0,
+    ),
+    Setting(
+        "store.sqlite_synchronous",
+        _parse_sqlite_synchronous,
+        "SQLite's synchronous level (OFF, NORMAL, FULL, EXTRA), set on every connection. "
+        "NORMAL (WAL mode) never corrupts the database but may lose the last commits on power "
+        "loss; FULL fsyncs every commit, so a commit that returned survives it.",
+        "NORMAL",
     ),
     Setting(
         "objects.url",

@@ -170,3 +170,7 @@ class UnknownStoreScheme(ConfigError):
 
 class InvalidStoreUrl(ConfigError):
     """The store URL cannot be parsed."""
+
+
+class InvalidStoreOption(ConfigError):
+    """A store option (such as SQLite's synchronous level) that the store does not accept."""

@@ -142,4 +142,4 @@ def search_runs(
         limit=limit,
         experiment=experiment,
     )
-    return RunList(session, (RunView(session, r) for r in runs))
+    return RunList(session, RunView.many(session, runs))  # metrics: one query for all

@@ -9,16 +9,15 @@ from tether.errors import MissingDependency
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tether.tracking.session import Session
     from tether.tracking.view import RunView
 
 
-def runs_frame(session: Session, runs: list[RunView]) -> pd.DataFrame:
+def runs_frame(runs: list[RunView]) -> pd.DataFrame:
+    """The runs as a frame; their metrics should be loaded already (``RunView.many``)."""
     try:
         import pandas as pd
     except ImportError:
         raise MissingDependency("RunList.to_pandas()", "pandas", "pandas") from None
-    summaries = session.store.get_metric_summaries_many([r.id for r in runs])
     rows: list[dict[str, Any]] = []
     for r in runs:
         row: dict[str, Any] = {
@@ -31,7 +30,7 @@ def runs_frame(session: Session, runs: list[RunView]) -> pd.DataFrame:
             "parent_id": r.parent_id,
         }
         row.update({f"params.{k}": v for k, v in r.params.items()})
-        row.update({f"metrics.{k}": s.last_value for k, s in summaries.get(r.id, {}).items()})
+        row.update({f"metrics.{k}": v for k, v in r.metrics.items()})
         row.update({f"tags.{k}": v for k, v in r.tags.items()})
         rows.append(row)
     return pd.DataFrame(rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -45,9 +46,22 @@ class RunView:
     """A stored run as users read it (``tether.Run``): what ``get_run`` and ``search_runs``
     return."""
 
-    def __init__(self, session: Session, run: Run) -> None:
+    def __init__(
+        self,
+        session: Session,
+        run: Run,
+        metric_summaries: dict[str, MetricSummary] | None = None,
+    ) -> None:
         self._session = session
         self.run = run
+        if metric_summaries is not None:  # loaded with other runs': no query of its own
+            self.__dict__["metric_summaries"] = metric_summaries
+
+    @classmethod
+    def many(cls, session: Session, runs: Sequence[Run]) -> list[RunView]:
+        """Views of ``runs`` with their metrics loaded in one query, not one per run."""
+        summaries = session.store.get_metric_summaries_many([r.id for r in runs])
+        return [cls(session, r, summaries[r.id]) for r in runs]
 
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.name!r} {self.status}>"
@@ -141,4 +155,4 @@ class RunList(list[RunView]):
     def to_pandas(self) -> pd.DataFrame:
         from tether.tracking.frame import runs_frame
 
-        return runs_frame(self._session, list(self))
+        return runs_frame(list(self))

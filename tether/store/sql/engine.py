@@ -9,8 +9,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
+from tether.config.settings import SQLITE_SYNCHRONOUS
 from tether.errors import MissingDependency
-from tether.store.errors import InvalidStoreUrl
+from tether.store.errors import InvalidStoreOption, InvalidStoreUrl
 from tether.store.schemes import SQL_SCHEMES, split_scheme
 
 # execution option read by the SQLite "begin" hook: DEFERRED for reads, IMMEDIATE for writes
@@ -38,9 +39,21 @@ def is_memory(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def create_engine(url: URL, *, busy_timeout_s: float) -> Engine:
+def sqlite_synchronous_level(value: object) -> str:
+    """``value`` as one of SQLite's synchronous levels (any case), or InvalidStoreOption."""
+    level = value.strip().upper() if isinstance(value, str) else None
+    if level not in SQLITE_SYNCHRONOUS:
+        raise InvalidStoreOption(
+            f"invalid SQLite synchronous level {value!r}; use one of "
+            f"{', '.join(SQLITE_SYNCHRONOUS)} (setting store.sqlite_synchronous)"
+        )
+    return level
+
+
+def create_engine(url: URL, *, busy_timeout_s: float, sqlite_synchronous: str = "NORMAL") -> Engine:
+    """An engine for ``url``; ``sqlite_synchronous`` applies to SQLite only."""
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, busy_timeout_s)
+        return _sqlite_engine(url, busy_timeout_s, sqlite_synchronous)
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -53,7 +66,7 @@ def create_engine(url: URL, *, busy_timeout_s: float) -> Engine:
     return sa.create_engine(url, connect_args=connect_args, pool_size=5, max_overflow=10)
 
 
-def _sqlite_engine(url: URL, busy_timeout_s: float) -> Engine:
+def _sqlite_engine(url: URL, busy_timeout_s: float, synchronous: str) -> Engine:
     memory = is_memory(url)
     kwargs: dict[str, Any] = {
         "connect_args": {"timeout": busy_timeout_s, "check_same_thread": False}
@@ -62,6 +75,7 @@ def _sqlite_engine(url: URL, busy_timeout_s: float) -> Engine:
         kwargs["poolclass"] = StaticPool
     engine = sa.create_engine(url, **kwargs)
     busy_ms = int(busy_timeout_s * 1000)
+    level = sqlite_synchronous_level(synchronous)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -71,7 +85,7 @@ def _sqlite_engine(url: URL, busy_timeout_s: float) -> Engine:
         cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
         if not memory:
             cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute(f"PRAGMA synchronous = {level}")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
 

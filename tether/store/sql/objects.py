@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -8,9 +9,12 @@ from tether.store import validate
 from tether.store.entities import ObjectRecord
 from tether.store.errors import ObjectRecordNotFound
 from tether.store.sql import schema as t
-from tether.store.sql.core import SqlCore
+from tether.store.sql.core import SqlCore, execute_plain_many
 
 _BATCH = 1000
+
+
+_record_inserts: dict[str, Any] = {}  # dialect name -> statement, built once
 
 
 class ObjectsMixin(SqlCore):
@@ -23,9 +27,13 @@ class ObjectsMixin(SqlCore):
         if not rows:
             return
         with self._write() as conn:
-            insert = self._insert(conn, t.objects).on_conflict_do_nothing(index_elements=["digest"])
+            insert = _record_inserts.get(conn.dialect.name)
+            if insert is None:
+                insert = _record_inserts[conn.dialect.name] = self._insert(
+                    conn, t.objects
+                ).on_conflict_do_nothing(index_elements=["digest"])
             for start in range(0, len(rows), _BATCH):
-                conn.execute(insert, rows[start : start + _BATCH])
+                execute_plain_many(conn, insert, rows[start : start + _BATCH])
 
     def get_object_record(self, digest: str) -> ObjectRecord:
         validate.name("digest", digest)

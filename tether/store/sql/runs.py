@@ -11,7 +11,7 @@ from tether.store.entities import TERMINAL_STATUSES, MetricColumns, Run
 from tether.store.errors import AmbiguousRunId, InvalidField, ParamConflict, RunNotFound
 from tether.store.ids import uuid7
 from tether.store.sql import schema as t
-from tether.store.sql.core import SqlCore, now
+from tether.store.sql.core import SqlCore, execute_plain_many, now
 from tether.store.sql.deferred import PendingFinish, PendingRun
 from tether.store.sql.metrics import insert_series, insert_series_many
 from tether.store.sql.run_io import io_values
@@ -95,18 +95,22 @@ def _set_status(conn: sa.Connection, ends: Sequence[PendingFinish], *, check: bo
         raise RunNotFound(ends[0].run_id)
 
 
+_INSERT_PARAMS = sa.insert(t.params)
+_INSERT_TAGS = sa.insert(t.tags)
+_INSERT_IO = sa.insert(t.run_io)
+
+
 def _insert_runs(conn: sa.Connection, runs: Sequence[PendingRun]) -> None:
     """Every row of ``runs``: one multi-row statement per table."""
     if not runs:
         return
-    conn.execute(sa.insert(t.runs), [r.row for r in runs])
-    for table, rows in (
-        (t.params, [row for r in runs for row in r.params]),
-        (t.tags, [row for r in runs for row in r.tags]),
-        (t.run_io, [row for r in runs for row in r.io]),
+    conn.execute(sa.insert(t.runs), [r.row for r in runs])  # times and JSON: bind processing
+    for stmt, rows in (
+        (_INSERT_PARAMS, [row for r in runs for row in r.params]),
+        (_INSERT_TAGS, [row for r in runs for row in r.tags]),
+        (_INSERT_IO, [row for r in runs for row in r.io]),
     ):
-        if rows:
-            conn.execute(sa.insert(table), rows)
+        execute_plain_many(conn, stmt, rows)
     insert_series_many(conn, [(r.row["id"], r.series) for r in runs if r.series])
 
 

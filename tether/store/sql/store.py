@@ -5,7 +5,7 @@ from __future__ import annotations
 from tether.store.base import Store
 from tether.store.sql.audit import AuditMixin
 from tether.store.sql.datasets import DatasetsMixin
-from tether.store.sql.engine import create_engine, parse_url
+from tether.store.sql.engine import create_engine, parse_url, sqlite_synchronous_level
 from tether.store.sql.metrics import MetricsMixin
 from tether.store.sql.migrate import ensure_schema
 from tether.store.sql.objects import ObjectsMixin
@@ -36,11 +36,14 @@ class SqlStore(
         return f"SqlStore({self.url!r})"
 
 
-def open_sql_store(url: str, *, busy_timeout_s: float = 30.0) -> SqlStore:
+def open_sql_store(
+    url: str, *, busy_timeout_s: float = 30.0, sqlite_synchronous: str = "NORMAL"
+) -> SqlStore:
+    synchronous = sqlite_synchronous_level(sqlite_synchronous)
     sa_url = parse_url(url)
     if sa_url.get_backend_name() == "sqlite":
         check_or_create(sa_url.database or "")
-    engine = create_engine(sa_url, busy_timeout_s=busy_timeout_s)
+    engine = create_engine(sa_url, busy_timeout_s=busy_timeout_s, sqlite_synchronous=synchronous)
     try:
         with translated(sa_url):
             ensure_schema(engine)

@@ -9,6 +9,7 @@ from tether.store.sql.engine import create_engine, parse_url
 from tether.store.sql.metrics import MetricsMixin
 from tether.store.sql.migrate import ensure_schema
 from tether.store.sql.objects import ObjectsMixin
+from tether.store.sql.predictions import PredictionsMixin
 from tether.store.sql.projects import ProjectsMixin
 from tether.store.sql.registry import RegistryMixin
 from tether.store.sql.run_io import RunIOMixin
@@ -28,6 +29,7 @@ class SqlStore(
     DatasetsMixin,
     RegistryMixin,
     AuditMixin,
+    PredictionsMixin,
     Store,
 ):
     def __repr__(self) -> str:

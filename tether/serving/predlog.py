@@ -1,0 +1,207 @@
+"""The prediction log: every request's id, time, model version, inputs, outputs and latency,
+written as Parquet segments into the object store and registered in the metadata store.
+
+``record`` only puts a tuple on a bounded queue (never blocks: when the queue is full the rows
+are dropped and counted). A background thread groups records by model version and writes a
+segment when ``segment_rows`` rows are waiting, ``flush_s`` seconds after the first, and at
+``close``. A segment that cannot be written (object store or database unreachable) is dropped
+and counted; the requests it came from have long been answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tether.objects import ObjectStore
+    from tether.store import Store
+
+log = logging.getLogger(__name__)
+
+META = ("request_id", "time", "version", "latency_ms")
+_STOP = object()
+
+Record = tuple[str, int, str, float, float, Any, Any]
+"""(model, version, request id, time (epoch s), latency (s), inputs, outputs)"""
+
+
+class PredictionLog:
+    def __init__(
+        self,
+        store: Store,
+        objects: ObjectStore,
+        project: str,
+        *,
+        sample: float = 1.0,
+        queue_size: int = 10_000,
+        segment_rows: int = 50_000,
+        flush_s: float = 10.0,
+        on_written: Callable[[int], None] | None = None,
+        on_dropped: Callable[[int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.objects = objects
+        self.project = project
+        self.sample = sample
+        self.segment_rows = segment_rows
+        self.flush_s = flush_s
+        self.dropped = 0  # rows
+        self.written = 0  # rows
+        self._on_written = on_written
+        self._on_dropped = on_dropped
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._thread = threading.Thread(
+            target=self._loop, name="tether-prediction-log", daemon=True
+        )
+        self._thread.start()
+
+    def record(
+        self, model: str, version: int, request_id: str, t: float, latency: float,
+        inputs: Any, outputs: Any, rows: int,
+    ) -> None:  # fmt: skip
+        if self.sample < 1.0 and random.random() >= self.sample:
+            return
+        try:
+            self._queue.put_nowait((model, version, request_id, t, latency, inputs, outputs))
+        except queue.Full:
+            self._drop(rows)
+
+    def _drop(self, rows: int) -> None:
+        self.dropped += rows
+        if self._on_dropped is not None:
+            self._on_dropped(rows)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write what is waiting, then stop the thread."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        pending: dict[tuple[str, int], list[Record]] = {}
+        first: dict[tuple[str, int], float] = {}
+        counts: dict[tuple[str, int], int] = {}
+        stop = False
+        while not stop:
+            try:
+                item = self._queue.get(timeout=min(1.0, self.flush_s))
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                stop = True
+            elif item is not None:
+                key = (item[0], item[1])
+                pending.setdefault(key, []).append(item)
+                first.setdefault(key, time.monotonic())
+                counts[key] = counts.get(key, 0) + _rows(item[5])
+            now = time.monotonic()
+            for key in list(pending):
+                if stop or counts[key] >= self.segment_rows or now - first[key] >= self.flush_s:
+                    records = pending.pop(key)
+                    del first[key]
+                    rows = counts.pop(key)
+                    self._write(key, records, rows)
+
+    def _write(self, key: tuple[str, int], records: list[Record], rows: int) -> None:
+        try:
+            data, start, end = segment(records)
+            digest = self.objects.put_bytes(data).digest
+            self.store.add_prediction_segment(
+                self.project, key[0], version=key[1], start_time=start, end_time=end,
+                rows=rows, digest=digest,
+            )  # fmt: skip
+        except Exception as e:  # the log must never take the server down
+            log.error("prediction log: %d rows of %s v%d dropped: %s", rows, *key, e)
+            self._drop(rows)
+            return
+        self.written += rows
+        if self._on_written is not None:
+            self._on_written(rows)
+
+
+def _rows(value: Any) -> int:
+    if isinstance(value, dict):
+        return len(next(iter(value.values())))
+    return len(value)
+
+
+def _columns(prefix: str, value: Any) -> dict[str, Any]:
+    """A batch of inputs or outputs as named 1-D columns."""
+    import numpy as np
+
+    if hasattr(value, "columns"):  # DataFrame
+        return {f"{prefix}{c}": value[c].to_numpy() for c in value.columns}
+    if hasattr(value, "column_names"):  # Arrow table
+        return {f"{prefix}{c}": value.column(c).to_numpy() for c in value.column_names}
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_columns(f"{prefix}{k}", v) if np.ndim(v) > 1 else {f"{prefix}{k}": v})
+        return out
+    arr = np.asarray(value)
+    if arr.ndim <= 1:
+        return {prefix.rstrip("_.") or "value": arr}
+    flat = arr.reshape(arr.shape[0], -1)
+    return {f"{prefix}{j}": flat[:, j] for j in range(flat.shape[1])}
+
+
+def segment(records: list[Record]) -> tuple[bytes, datetime, datetime]:
+    """Records of one model version as a Parquet file, with the first and last row's time."""
+    import io
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tether.serving.tensors import concat
+
+    sizes = [_rows(r[5]) for r in records]
+    cols: dict[str, Any] = {
+        "request_id": np.repeat(np.array([r[2] for r in records], dtype=object), sizes),
+        "time": pa.array(
+            np.repeat(np.array([r[3] for r in records]) * 1e6, sizes).astype("int64"),
+            pa.timestamp("us", tz="UTC"),
+        ),
+        "version": np.repeat(np.array([r[1] for r in records], dtype="int64"), sizes),
+        "latency_ms": np.repeat(np.array([r[4] * 1e3 for r in records]), sizes),
+        "row": np.concatenate([np.arange(n) for n in sizes]),
+    }
+    for name, col in _columns("input_", concat([r[5] for r in records])).items():
+        cols.setdefault(name, col)
+    for name, col in _columns("prediction_", concat([_as_rows(r[6]) for r in records])).items():
+        cols.setdefault(name, col)
+    table = pa.table({k: v if isinstance(v, pa.Array) else _arrow(v) for k, v in cols.items()})
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    times = [r[3] for r in records]
+    return (
+        buf.getvalue(),
+        datetime.fromtimestamp(min(times), UTC),
+        datetime.fromtimestamp(max(times), UTC),
+    )
+
+
+def _as_rows(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, dict) or hasattr(value, "columns") or hasattr(value, "column_names"):
+        return value
+    if hasattr(value, "to_numpy"):
+        return value.to_numpy()
+    return np.asarray(value)
+
+
+def _arrow(values: Any) -> Any:
+    import pyarrow as pa
+
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pa.array([None if v is None else str(v) for v in values], pa.string())

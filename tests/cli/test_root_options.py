@@ -122,6 +122,7 @@ CASES: dict[str, tuple[str, ...]] = {
     "pipeline resume": ("pipeline resume {pipeline}", "double: cached"),
     "lineage": ("lineage {run}", "dataset imgs@1"),
     "reproduce": ("reproduce {run}", "was started interactively"),
+    "serve": ("serve m@champion --check", "in project 'elsewhere'"),
 }
 
 
@@ -154,8 +155,8 @@ def test_command_uses_the_stores_the_root_options_name(
     codes = [run(*world.flags, *part.split()) for part in args.format(**fill).split(" ; ")]
     out, err = capsys.readouterr()
     text = out + err
-    if command == "reproduce":  # found the run (a `python -c` one), then refused
-        assert codes == [1]
+    if command in ("reproduce", "serve"):  # found the run (a `python -c` one), then refused;
+        assert codes == [1]  # looked for the model in the project the options name
     else:
         assert set(codes) == {0}, text
     assert expected.format(**fill) in text, text

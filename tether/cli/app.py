@@ -120,6 +120,12 @@ def _reproduce(app: typer.Typer) -> None:
     app.command("reproduce")(reproduce_cmd.reproduce)
 
 
+def _serve(app: typer.Typer) -> None:
+    from tether.cli import serve_cmd
+
+    app.command("serve")(serve_cmd.serve)
+
+
 # top-level command -> what registers it, in the order `tether --help` lists them
 COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "init": _init,
@@ -133,6 +139,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "pipeline": _pipeline,
     "lineage": _lineage,
     "reproduce": _reproduce,
+    "serve": _serve,
 }
 
 

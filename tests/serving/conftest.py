@@ -120,7 +120,7 @@ def run_server(application: Any, root: Path) -> Iterator[Running]:
         thread.join(30)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def serve_dir(model_root: Path) -> Callable[..., Any]:
     """``serve_dir(["lr@champion"], **app_kwargs)``: a context manager running a server."""
     from tether.serving import app
@@ -135,7 +135,7 @@ def serve_dir(model_root: Path) -> Callable[..., Any]:
     return start
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def server(serve_dir: Callable[..., Any]) -> Iterator[Running]:
     with serve_dir(["lr@champion", "tab@champion"]) as running:
         yield running

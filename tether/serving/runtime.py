@@ -59,7 +59,12 @@ class Version:
         try:
             return conform(self.inputs, value)
         except SignatureError as e:
-            raise BadRequest(str(e), input=e.column) from None
+            if e.column is not None:
+                raise BadRequest(str(e), input=e.column) from None
+            from tether.serving.tensors import input_names
+
+            name = input_names(self.inputs)[0]  # an unnamed array: the name clients send
+            raise BadRequest(f"input {name!r}: {e}", input=name) from None
 
     def _run(self, values: list[Any], sizes: list[int]) -> list[Any]:
         from tether.serving.tensors import concat, split

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from tether.serving.asgi import app
     from tether.serving.errors import BadReference, BadRequest, LoadFailed, ServingError
-    from tether.serving.predictions import predictions
+    from tether.serving.readback import predictions
     from tether.serving.runtime import Options
     from tether.serving.server import serve
     from tether.serving.source import DirectorySource, ModelSource, Ref
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "app": "tether.serving.asgi",
     "serve": "tether.serving.server",
-    "predictions": "tether.serving.predictions",
+    "predictions": "tether.serving.readback",
     "Options": "tether.serving.runtime",
     "DirectorySource": "tether.serving.source",
     "ModelSource": "tether.serving.source",

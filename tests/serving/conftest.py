@@ -19,6 +19,7 @@ import pytest
 
 from tether.serving import DirectorySource
 from tether.serving.runtime import Options
+from tether.workspace import Workspace
 
 
 def free_port() -> int:
@@ -139,3 +140,27 @@ def serve_dir(model_root: Path) -> Callable[..., Any]:
 def server(serve_dir: Callable[..., Any]) -> Iterator[Running]:
     with serve_dir(["lr@champion", "tab@champion"]) as running:
         yield running
+
+
+@pytest.fixture
+def ws(tmp_path: Path, model_root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    from tether.config import init_workspace
+    from tether.models.manifest import read_manifest
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    init_workspace(root, project="serve")
+    monkeypatch.chdir(root)
+    workspace = Workspace(root)
+    workspace.store.get_or_create_project("serve")
+    for v in (1, 2):
+        folder = model_root / "lr" / str(v)
+        tree = workspace.objects.put_tree(folder)
+        meta = read_manifest(folder)
+        workspace.store.create_model_version(
+            "serve", "lr", artifact_digest=tree.digest, flavor=meta.flavor,
+            signature=meta.signature.to_json() if meta.signature else None,
+        )  # fmt: skip
+    workspace.store.set_alias("serve", "lr", "champion", 1, actor="test")
+    yield workspace
+    workspace.close()

@@ -64,7 +64,9 @@ def test_table_model_names_the_missing_and_mistyped_column(server: Running) -> N
     status, out = server.json("POST", "/v2/models/tab/infer", {"inputs": [bad_age, plan]})
     assert status == 400
     assert "'age'" in out["error"]
-    status, out = server.json("POST", "/v2/models/tab/infer", {"inputs": [age, {**plan, "data": [3]}]})
+    status, out = server.json(
+        "POST", "/v2/models/tab/infer", {"inputs": [age, {**plan, "data": [3]}]}
+    )
     assert status == 400
     assert "BYTES data must be strings" in out["error"]
 

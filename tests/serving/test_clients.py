@@ -93,10 +93,8 @@ def test_mlflow_invocations_on_an_array_model(serve_dir) -> None:  # type: ignor
         assert status == 200
         assert headers["x-model-version"] == "1"
         assert len(json.loads(raw)["predictions"]) == 1
-        csv = "a,b,c,d\n0.1,-0.2,0.3,0.4\n".encode()
-        status, _, raw = server.request(
-            "POST", "/invocations", csv, {"Content-Type": "text/csv"}
-        )
+        csv = b"a,b,c,d\n0.1,-0.2,0.3,0.4\n"
+        status, _, raw = server.request("POST", "/invocations", csv, {"Content-Type": "text/csv"})
         assert status == 200, raw
         status, out = server.json("POST", "/invocations", {"rows": [ROW]})
         assert status == 400

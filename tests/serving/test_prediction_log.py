@@ -4,41 +4,14 @@ Models come from the metadata and object stores here (StoreSource)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from tests.serving.conftest import run_server
 from tests.serving.test_protocol import ROW, infer_body
 from tether.serving import app, predictions
 from tether.serving.runtime import Options
 from tether.workspace import Workspace
-
-
-@pytest.fixture
-def ws(tmp_path: Path, model_root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
-    from tether.config import init_workspace
-    from tether.models.manifest import read_manifest
-
-    root = tmp_path / "proj"
-    root.mkdir()
-    init_workspace(root, project="serve")
-    monkeypatch.chdir(root)
-    workspace = Workspace(root)
-    workspace.store.get_or_create_project("serve")
-    for v in (1, 2):
-        folder = model_root / "lr" / str(v)
-        tree = workspace.objects.put_tree(folder)
-        meta = read_manifest(folder)
-        workspace.store.create_model_version(
-            "serve", "lr", artifact_digest=tree.digest, flavor=meta.flavor,
-            signature=meta.signature.to_json() if meta.signature else None,
-        )  # fmt: skip
-    workspace.store.set_alias("serve", "lr", "champion", 1, actor="test")
-    yield workspace
-    workspace.close()
 
 
 def _serve(ws: Workspace, **kw: object):  # type: ignore[no-untyped-def]
@@ -54,12 +27,18 @@ def test_predictions_are_read_back_across_restarts(ws: Workspace) -> None:
     with _serve(ws) as server:
         for i in range(3):
             status, _ = server.json(
-                "POST", "/v2/models/lr/infer", infer_body([ROW, ROW]), headers={"X-Request-ID": f"a{i}"}
+                "POST",
+                "/v2/models/lr/infer",
+                infer_body([ROW, ROW]),
+                headers={"X-Request-ID": f"a{i}"},
             )
             assert status == 200
     ws.store.set_alias("serve", "lr", "champion", 2, actor="test")
     with _serve(ws) as server:  # a new server: alias now at 2
-        assert server.json("POST", "/invocations", {"inputs": [ROW]}, headers={"X-Request-ID": "b"})[0] == 200
+        assert (
+            server.json("POST", "/invocations", {"inputs": [ROW]}, headers={"X-Request-ID": "b"})[0]
+            == 200
+        )
     frame = predictions("lr", workspace=ws)
     assert frame["request_id"].tolist() == ["a0", "a0", "a1", "a1", "a2", "a2", "b"]
     assert frame["version"].tolist() == [1] * 6 + [2]

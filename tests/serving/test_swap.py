@@ -81,7 +81,7 @@ def test_polling_follows_the_alias(serve_dir: Callable[..., Any]) -> None:
     with serve_dir(["lr@champion"], options=Options(poll_s=0.05)) as server:
         seen = _swap_under_load(server, lambda: set_alias(server.root, "lr", "champion", 2))
         assert seen[-1][1] == "2"
-        status, text = server.request("GET", "/metrics")[::2]
+        text = server.request("GET", "/metrics")[2]
         assert b'tether_model_version{model="lr"} 2.0' in text
 
 
@@ -105,3 +105,12 @@ def test_corrupted_version_keeps_the_previous_one_serving(
         assert "could not be served" in index[0]["reason"]
         metrics = server.request("GET", "/metrics")[2]
         assert b'tether_reload_failures_total{model="lr"} 1.0' in metrics
+
+
+def test_a_model_named_twice_is_refused(model_root: Path) -> None:
+    import pytest
+
+    from tether.serving import DirectorySource, ServingError, app
+
+    with pytest.raises(ServingError, match="'lr' is named twice"):
+        app(["lr@champion", "lr@2"], source=DirectorySource(model_root), log_predictions=False)

@@ -45,7 +45,7 @@ def serve(
         repo = Repository(StoreSource(cli.workspace()), [Ref.parse(r) for r in refs], opts)
         try:
             repo.load_all()
-            for name, s in repo.served.items():
+            for s in repo.served.values():
                 assert s.current is not None
                 typer.echo(f"{s.ref}: version {s.current.version} ({s.current.loaded.flavor})")
         finally:

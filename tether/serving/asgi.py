@@ -278,7 +278,7 @@ def app(
         label = name if name in repo.served else "_unknown"
         metrics.requests.labels(label, protocol, str(status)).inc()
         if status == 200:
-            assert v is not None
+            assert v is not None and name is not None
             metrics.latency.labels(label).observe(latency)
             if srv.predlog is not None:
                 srv.predlog.record(name, v.version, rid, time.time(), latency, value, pred, rows)

@@ -44,6 +44,4 @@ class LoadFailed(ServingError):
 
 
 def need_serve_extra(e: ImportError) -> MissingDependency:
-    return MissingDependency(
-        f"serving needs the serve extra ({e.name or e} is missing): pip install 'tether[serve]'"
-    )
+    return MissingDependency("serving", "serve", e.name or str(e))

@@ -61,13 +61,13 @@ def _meta_shape(schema: Schema, spec: TensorSpec) -> list[int]:
 
 def metadata(schema: Schema | None, outputs: Schema | None) -> dict[str, Any]:
     """The ``inputs`` and ``outputs`` of the model metadata response."""
-    ins = []
+    ins: list[dict[str, Any]] = []
     if schema is not None:
         for name, spec in zip(input_names(schema), schema.specs, strict=True):
             ins.append(
                 {"name": name, "datatype": datatype(spec.dtype), "shape": _meta_shape(schema, spec)}
             )
-    outs = []
+    outs: list[dict[str, Any]] = []
     if outputs is not None:
         if outputs.kind == "ndarray" or not outputs.names():
             spec = outputs.specs[0]

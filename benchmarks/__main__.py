@@ -19,6 +19,11 @@ WORKLOADS = {
     "d3": ("benchmarks.d3", "200,000 files of 1 KiB: add, status, push, vs dvc", 1),
     "t1": ("benchmarks.t1", "100 metrics x 1,000 steps into one run, vs MLflow (SQLite)", 3),
     "t2": ("benchmarks.t2", "create 10,000 runs and search them, vs MLflow (SQLite)", 1),
+    "s1": (
+        "benchmarks.s1",
+        "serve a LogisticRegression: tether serve vs mlflow, MLServer (wrk)",
+        1,
+    ),
     "p1": ("benchmarks.p1", "100 chained no-op steps, first and cached run, vs Metaflow", 3),
 }
 

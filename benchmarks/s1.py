@@ -16,7 +16,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -27,6 +26,15 @@ from benchmarks import harness
 from benchmarks.common import Options
 
 CONNECTIONS = 16
+# Tether runs from this checkout in an environment of its own holding only what serving a
+# scikit-learn model needs, as the anchors do (in the development environment skops imports
+# torch through scikit-learn's array-API shim: +3 s and +240 MB that a serving image lacks)
+TETHER_PACKAGES = [
+    "sqlalchemy>=2.0.25", "alembic>=1.13", "fsspec>=2024.2", "blake3>=0.4", "typer>=0.12,<0.29",
+    "rich>=13.7", "tomlkit>=0.12", "scikit-learn", "skops", "pandas", "pyarrow", "starlette",
+    "uvicorn[standard]", "prometheus-client",
+]  # fmt: skip
+EXTRA = os.environ.get("S1_TETHER_ARGS", "").split()  # e.g. "--in-loop" to compare settings
 ANCHOR_PACKAGES = {
     "mlflow-serve": ["mlflow", "scikit-learn"],
     "mlserver": ["mlserver", "mlserver-sklearn"],
@@ -58,6 +66,23 @@ def _rss_tree(pid: int) -> int:
                 for line in f:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1]) * 1024
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return total
+
+
+def _cpu_tree(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
             with open(f"/proc/{p}/task/{p}/children") as f:
                 todo.extend(int(c) for c in f.read().split())
         except OSError:
@@ -135,6 +160,14 @@ def _oip(rows: list[list[float]]) -> str:
     )
 
 
+def _tether_python() -> Path:
+    return harness.ensure_venv("tether-serve", TETHER_PACKAGES) / "python"
+
+
+def _tether_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(harness.REPO_DIR)}
+
+
 def _tether_setup(work: Path) -> tuple[Path, list[list[float]]]:
     """A workspace with model ``s1`` (alias champion), trained in this interpreter."""
     import numpy as np
@@ -152,14 +185,16 @@ w = Workspace({str(ws)!r})
 w.store.get_or_create_project("s1")
 save_model(model, {str(work / "tmodel")!r}, sample=X[:100])
 tree = w.objects.put_tree({str(work / "tmodel")!r})
-meta = __import__("tether.models.manifest", fromlist=["x"]).read_manifest({str(work / "tmodel")!r})
+from pathlib import Path
+from tether.models.manifest import read_manifest
+meta = read_manifest(Path({str(work / "tmodel")!r}))
 w.store.create_model_version("s1", "s1", artifact_digest=tree.digest, flavor=meta.flavor,
                              signature=meta.signature.to_json())
 w.store.set_alias("s1", "s1", "champion", 1, actor="bench")
 w.close()
 """
     )
-    subprocess.run([sys.executable, "-c", code, str(work)], check=True)
+    subprocess.run([str(_tether_python()), "-c", code, str(work)], check=True, env=_tether_env())
     X = np.load(work / "X.npy")
     return ws, X.round(6).tolist()
 
@@ -179,7 +214,10 @@ def _case(
     try:
         result["ready_s"] = _wait_ready(ready, proc) - t0
         for kind in ("1-row", "100-row"):
+            cpu0 = _cpu_tree(proc.pid)
             r = _wrk(urls[kind], bodies[kind], seconds, work)
+            # CPU per request holds up on a busy machine, where req/s depends on the neighbours
+            r["cpu_ms_per_req"] = (_cpu_tree(proc.pid) - cpu0) * 1e3 / max(1.0, r["rps"] * seconds)
             rows = 1 if kind == "1-row" else 100
             result[kind] = {**r, "rows_per_s": r["rps"] * rows}
             harness.log(f"{name} {kind}: {r}")
@@ -209,7 +247,8 @@ def run(opts: Options) -> list[Any]:
             "1-row": json.dumps({"inputs": one}),
             "100-row": json.dumps({"inputs": hundred}),
         }
-        tether = [sys.executable, "-m", "tether", "serve", "s1@champion", "--poll", "0"]
+        tether = [str(_tether_python()), "-m", "tether", "serve", "s1@champion", "--poll", "0"]
+        tether += EXTRA
         for label, extra in (("tether", []), ("tether (log off)", ["--no-log"])):
             if not opts.wants("tether"):
                 continue
@@ -218,6 +257,7 @@ def run(opts: Options) -> list[Any]:
             results.append(_case(
                 label, [*tether, "--port", str(port), *extra], base + "/v2/health/ready",
                 dict.fromkeys(oip, base + "/v2/models/s1/infer"), oip, seconds, work, cwd=ws,
+                env={"PYTHONPATH": str(harness.REPO_DIR)},
             ))  # fmt: skip
         if opts.wants("mlflow"):
             results.append(_mlflow(work, mlflow_body, seconds))
@@ -273,10 +313,15 @@ def _mlserver(work: Path, bodies: dict[str, str], seconds: int) -> dict[str, Any
                  bodies, seconds, work, env=env)  # fmt: skip
 
 
+def _cpu_ratio(anchor: dict[str, Any], tether: dict[str, Any]) -> float:
+    return float(anchor["1-row"]["cpu_ms_per_req"] / tether["1-row"]["cpu_ms_per_req"])
+
+
 def _print(results: list[dict[str, Any]], seconds: int) -> None:
     print(f"\nS1 serving, {CONNECTIONS} connections, {seconds} s per load, wrk -t1")
+    print("CPU ms: the server's CPU time (user + system, whole process tree) per request")
     head = f"{'tool':<18}{'ready s':>8}{'RSS MB':>8}  " + "  ".join(
-        f"{k + ' req/s':>13}{'rows/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'non2xx':>7}"
+        f"{k + ' req/s':>13}{'rows/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms':>7}{'non2xx':>7}"
         for k in ("1-row", "100-row")
     )
     print(head)
@@ -287,7 +332,7 @@ def _print(results: list[dict[str, Any]], seconds: int) -> None:
         line = f"{r['tool']:<18}{r['ready_s']:>8.2f}{r['rss_mb']:>8.0f}  "
         line += "  ".join(
             f"{r[k]['rps']:>13.0f}{r[k]['rows_per_s']:>10.0f}{r[k]['p50_ms']:>8.2f}"
-            f"{r[k]['p99_ms']:>8.2f}{r[k]['non_2xx']:>7}"
+            f"{r[k]['p99_ms']:>8.2f}{r[k]['cpu_ms_per_req']:>7.2f}{r[k]['non_2xx']:>7}"
             for k in ("1-row", "100-row")
         )
         print(line)
@@ -299,7 +344,8 @@ def _print(results: list[dict[str, Any]], seconds: int) -> None:
             print(
                 f"tether / {anchor}: 1-row req/s x{t['1-row']['rps'] / a['1-row']['rps']:.1f}, "
                 f"100-row rows/s x{t['100-row']['rows_per_s'] / a['100-row']['rows_per_s']:.1f}, "
-                f"1-row p99 {t['1-row']['p99_ms'] / a['1-row']['p99_ms']:.3f} of theirs"
+                f"1-row p99 {t['1-row']['p99_ms'] / a['1-row']['p99_ms']:.3f} of theirs; "
+                f"CPU per 1-row request {_cpu_ratio(a, t):.1f}x less"
             )
     off = by.get("tether (log off)")
     if t and off:

@@ -21,6 +21,9 @@ def serve(
         10.0, "--poll", min=0, help="Seconds between alias checks; 0: only on a load request."
     ),
     max_body: int = typer.Option(16 << 20, "--max-body", min=1, help="Largest body, bytes."),
+    in_loop: bool = typer.Option(
+        False, "--in-loop", help="Run the model in the event loop (fast models: < 1 ms)."
+    ),
     no_log: bool = typer.Option(False, "--no-log", help="Do not log predictions."),
     sample: float = typer.Option(
         1.0, "--log-sample", min=0.0, max=1.0, help="Share of requests logged."
@@ -40,7 +43,13 @@ def serve(
     from tether.serving.store_source import StoreSource
 
     cli = get(ctx)
-    opts = Options(max_batch=max_batch, max_wait_ms=max_wait_ms, poll_s=poll, max_body=max_body)
+    opts = Options(
+        max_batch=max_batch,
+        max_wait_ms=max_wait_ms,
+        poll_s=poll,
+        max_body=max_body,
+        model_thread=not in_loop,
+    )
     if check:
         repo = Repository(StoreSource(cli.workspace()), [Ref.parse(r) for r in refs], opts)
         try:

@@ -29,6 +29,7 @@ class Options:
     poll_s: float = 10.0  # how often each alias is checked; 0: only on POST .../load
     max_body: int = 16 << 20  # bytes
     trust: bool = False  # load_model(trust=...)
+    model_thread: bool = True  # run the model in a thread of its own, else in the event loop
 
 
 class Version:
@@ -45,9 +46,12 @@ class Version:
         self.inputs = None if sig is None else sig.inputs
         self.outputs = None if sig is None else sig.outputs
         self.batcher = Batcher(
-            self._run, executor, max_batch=opts.max_batch, max_wait_s=opts.max_wait_ms / 1e3,
+            self._run,
+            executor if opts.model_thread else None,
+            max_batch=opts.max_batch,
+            max_wait_s=opts.max_wait_ms / 1e3,
             on_batch=on_batch,
-        )  # fmt: skip
+        )
 
     def conform(self, value: Any) -> Any:
         """``value`` checked against the signature and converted, or ``BadRequest``."""

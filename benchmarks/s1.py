@@ -37,7 +37,8 @@ TETHER_PACKAGES = [
 EXTRA = os.environ.get("S1_TETHER_ARGS", "").split()  # e.g. "--in-loop" to compare settings
 ANCHOR_PACKAGES = {
     "mlflow-serve": ["mlflow", "scikit-learn"],
-    "mlserver": ["mlserver", "mlserver-sklearn"],
+    # MLServer's latest release does not start with uvloop 0.22+ (its default event loop)
+    "mlserver": ["mlserver", "mlserver-sklearn", "uvloop<0.22"],
 }
 
 TRAIN = """

@@ -32,7 +32,7 @@ CONNECTIONS = 16
 TETHER_PACKAGES = [
     "sqlalchemy>=2.0.25", "alembic>=1.13", "fsspec>=2024.2", "blake3>=0.4", "typer>=0.12,<0.29",
     "rich>=13.7", "tomlkit>=0.12", "scikit-learn", "skops", "pandas", "pyarrow", "starlette",
-    "uvicorn[standard]", "prometheus-client",
+    "uvicorn[standard]", "prometheus-client", "orjson",
 ]  # fmt: skip
 EXTRA = os.environ.get("S1_TETHER_ARGS", "").split()  # e.g. "--in-loop" to compare settings
 ANCHOR_PACKAGES = {
@@ -351,4 +351,8 @@ def _print(results: list[dict[str, Any]], seconds: int) -> None:
     off = by.get("tether (log off)")
     if t and off:
         for k in ("1-row", "100-row"):
-            print(f"prediction log cost, {k}: {1 - t[k]['rps'] / off[k]['rps']:+.1%} req/s")
+            cpu = t[k]["cpu_ms_per_req"] / off[k]["cpu_ms_per_req"] - 1
+            print(
+                f"prediction log, {k}: req/s {t[k]['rps'] / off[k]['rps'] - 1:+.1%}, "
+                f"CPU per request {cpu:+.1%} (log on against off)"
+            )

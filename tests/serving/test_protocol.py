@@ -105,3 +105,11 @@ def test_repository_index_lists_models(server: Running) -> None:
         "lr": ("1", "READY"),
         "tab": ("1", "READY"),
     }
+
+
+def test_an_unusable_request_id_is_replaced(server: Running) -> None:
+    status, headers, _ = server.request(
+        "POST", "/v2/models/lr/infer", infer_body([ROW]), {"X-Request-ID": "x" * 500}
+    )
+    assert status == 200
+    assert len(headers["x-request-id"]) == 32

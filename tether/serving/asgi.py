@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -20,6 +19,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tether.serving.errors import BadRequest, UnknownModel, need_serve_extra
+from tether.serving.jsonio import dumps as _dumps
+from tether.serving.jsonio import loads as _loads
 from tether.serving.runtime import Options, Repository, Served, Version
 from tether.serving.source import ModelSource, Ref
 
@@ -35,10 +36,6 @@ log = logging.getLogger("tether.serving")
 access = logging.getLogger("tether.serving.access")
 
 JSON = "application/json"
-
-
-def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
 
 
 class Server:
@@ -109,6 +106,13 @@ class Server:
                 status=404,
             )
         return s, v
+
+
+def _request_id(value: str | None) -> str | None:
+    """A client's request id, if it is one we can echo and log (printable, at most 128)."""
+    if value and len(value) <= 128 and value.isprintable():
+        return value
+    return None
 
 
 def _error(e: Exception) -> tuple[int, str]:
@@ -222,7 +226,7 @@ def app(
         from tether.serving import tensors
 
         t0 = time.perf_counter()
-        rid = request.headers.get("x-request-id")
+        rid = _request_id(request.headers.get("x-request-id"))
         name = request.path_params.get("name")
         v: Version | None = None
         try:
@@ -247,7 +251,7 @@ def app(
                 wanted = None
             else:
                 value, req_id, wanted = _decode_v2(v, body, request.headers, ctype)
-            rid = rid or req_id or uuid.uuid4().hex
+            rid = rid or _request_id(req_id) or uuid.uuid4().hex
             value = v.conform(value)
             rows = tensors.rows_of(value)
             if rows == 0:
@@ -302,7 +306,7 @@ def app(
         elif media_type(ctype) not in ("", JSON):
             raise BadRequest(f"content type {ctype!r} is not supported; send {JSON}", status=415)
         try:
-            obj = json.loads(body)
+            obj = _loads(body)
         except ValueError as e:
             raise BadRequest(f"the body is not valid JSON: {e}") from None
         value = tensors.decode_request(v.inputs, obj, binary)

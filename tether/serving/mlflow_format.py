@@ -3,11 +3,11 @@ JSON with one of ``dataframe_split``, ``dataframe_records``, ``instances``, ``in
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tether.models.signature import Schema
 from tether.serving.errors import BadRequest
+from tether.serving.jsonio import loads
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
@@ -34,7 +34,7 @@ def decode(schema: Schema, body: bytes, content_type: str | None) -> Any:
             status=415,
         )
     try:
-        obj = json.loads(body)
+        obj = loads(body)
     except ValueError as e:
         raise BadRequest(f"the body is not valid JSON: {e}") from None
     if not isinstance(obj, dict):

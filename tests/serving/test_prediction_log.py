@@ -74,3 +74,16 @@ def test_unwritable_object_store_drops_rows_not_requests(ws: Workspace, tmp_path
     assert log.written == 0
     assert ws.store.list_prediction_segments("serve", "lr") == []
     broken.close()
+
+
+def test_a_full_buffer_drops_and_counts_rows(ws: Workspace) -> None:
+    from tether.serving.predlog import PredictionLog
+
+    log = PredictionLog(ws.store, ws.objects, "serve", queue_size=1, flush_s=60, drain_s=60)
+    log.record("lr", 1, "kept", 1.0, 0.001, [[1.0, 2.0, 3.0, 4.0]], [0], rows=1)
+    log.record("lr", 1, "dropped", 2.0, 0.001, [[1.0, 2.0, 3.0, 4.0], ROW], [0, 1], rows=2)
+    assert log.dropped == 2
+    log.close()  # writes what it kept
+    assert log.written == 1
+    frame = predictions("lr", workspace=ws)
+    assert frame["request_id"].tolist() == ["kept"]

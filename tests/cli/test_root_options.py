@@ -123,6 +123,8 @@ CASES: dict[str, tuple[str, ...]] = {
     "lineage": ("lineage {run}", "dataset imgs@1"),
     "reproduce": ("reproduce {run}", "was started interactively"),
     "serve": ("serve m@champion --check", "in project 'elsewhere'"),
+    "deploy docker": ("deploy docker m@champion -o {ws}/ctx", "in project 'elsewhere'"),
+    "deploy k8s": ("deploy k8s m@champion", "in project 'elsewhere'"),
 }
 
 
@@ -155,8 +157,10 @@ def test_command_uses_the_stores_the_root_options_name(
     codes = [run(*world.flags, *part.split()) for part in args.format(**fill).split(" ; ")]
     out, err = capsys.readouterr()
     text = out + err
-    if command in ("reproduce", "serve"):  # found the run (a `python -c` one), then refused;
-        assert codes == [1]  # looked for the model in the project the options name
+    # reproduce: found the run (a `python -c` one), then refused; serve, deploy: looked for
+    # the model in the project the options name, which has none
+    if command in ("reproduce", "serve", "deploy docker", "deploy k8s"):
+        assert codes == [1]
     else:
         assert set(codes) == {0}, text
     assert expected.format(**fill) in text, text

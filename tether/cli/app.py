@@ -126,6 +126,12 @@ def _serve(app: typer.Typer) -> None:
     app.command("serve")(serve_cmd.serve)
 
 
+def _deploy(app: typer.Typer) -> None:
+    from tether.cli import deploy_cmd
+
+    app.add_typer(deploy_cmd.app, name="deploy")
+
+
 # top-level command -> what registers it, in the order `tether --help` lists them
 COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "init": _init,
@@ -140,6 +146,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "lineage": _lineage,
     "reproduce": _reproduce,
     "serve": _serve,
+    "deploy": _deploy,
 }
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from tether.cli.context import get
@@ -29,6 +31,12 @@ def serve(
         1.0, "--log-sample", min=0.0, max=1.0, help="Share of requests logged."
     ),
     access_log: bool = typer.Option(False, "--access-log", help="Log every request."),
+    from_dir: Path | None = typer.Option(
+        None,
+        "--from",
+        help="Serve from a folder (DIR/NAME/VERSION/, DIR/NAME/ALIAS holding a version), "
+        "not the stores.",
+    ),
     check: bool = typer.Option(
         False, "--check", help="Load and warm up every model, print the versions, exit."
     ),
@@ -39,7 +47,7 @@ def serve(
     flight and flushes the prediction log.
     """
     from tether.serving.runtime import Options, Repository
-    from tether.serving.source import Ref
+    from tether.serving.source import DirectorySource, Ref
     from tether.serving.store_source import StoreSource
 
     cli = get(ctx)
@@ -51,7 +59,8 @@ def serve(
         model_thread=not in_loop,
     )
     if check:
-        repo = Repository(StoreSource(cli.workspace()), [Ref.parse(r) for r in refs], opts)
+        source = DirectorySource(from_dir) if from_dir else StoreSource(cli.workspace())
+        repo = Repository(source, [Ref.parse(r) for r in refs], opts)
         try:
             repo.load_all()
             for s in repo.served.values():
@@ -70,6 +79,7 @@ def serve(
         options=opts,
         log_predictions=not no_log,
         log_sample=sample,
-        workspace_dir=str(cli.location().root),
+        workspace_dir=None if from_dir else str(cli.location().root),
+        models_dir=None if from_dir is None else str(from_dir.resolve()),
         access_log=access_log,
     )

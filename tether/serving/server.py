@@ -23,6 +23,7 @@ def serve(
     log_predictions: bool = True,
     log_sample: float = 1.0,
     workspace_dir: str | None = None,
+    models_dir: str | None = None,
     access_log: bool = False,
 ) -> None:
     """Serve until SIGINT/SIGTERM: in-flight requests finish and the prediction log is flushed."""
@@ -42,6 +43,7 @@ def serve(
         "log_predictions": log_predictions,
         "log_sample": log_sample,
         "workspace_dir": workspace_dir,
+        "models_dir": models_dir,
     }
     kwargs: dict[str, Any] = {
         "host": host,
@@ -62,13 +64,18 @@ def serve(
 def build(spec: dict[str, Any]) -> Any:
     from tether.serving.asgi import app
 
-    workspace = None
-    if spec.get("workspace_dir") is not None:
+    workspace, source = None, None
+    if spec.get("models_dir") is not None:  # a folder of models, no stores: nothing logged
+        from tether.serving.source import DirectorySource
+
+        source = DirectorySource(spec["models_dir"])
+    elif spec.get("workspace_dir") is not None:
         from tether.workspace import Workspace
 
         workspace = Workspace(spec["workspace_dir"])
     return app(
         spec["refs"],
+        source=source,
         workspace=workspace,
         options=Options(**spec["options"]),
         log_predictions=spec["log_predictions"],

@@ -23,8 +23,11 @@ def serve(
         10.0, "--poll", min=0, help="Seconds between alias checks; 0: only on a load request."
     ),
     max_body: int = typer.Option(16 << 20, "--max-body", min=1, help="Largest body, bytes."),
-    in_loop: bool = typer.Option(
-        False, "--in-loop", help="Run the model in the event loop (fast models: < 1 ms)."
+    in_loop: bool | None = typer.Option(
+        None,
+        "--in-loop/--model-thread",
+        help="Run the model in the event loop, or in a thread of its own (default: in the loop "
+        "when a warm-up batch takes under 2 ms).",
     ),
     no_log: bool = typer.Option(False, "--no-log", help="Do not log predictions."),
     sample: float = typer.Option(
@@ -56,7 +59,7 @@ def serve(
         max_wait_ms=max_wait_ms,
         poll_s=poll,
         max_body=max_body,
-        model_thread=not in_loop,
+        model_thread=None if in_loop is None else not in_loop,
     )
     if check:
         source = DirectorySource(from_dir) if from_dir else StoreSource(cli.workspace())

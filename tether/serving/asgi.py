@@ -59,6 +59,10 @@ class Server:
     # lifecycle
     def start(self) -> None:
         self.repo.load_all()
+        import gc
+
+        gc.collect()
+        gc.freeze()  # the libraries and models stay: keep them out of every later collection
         self.started = True
         if self.opts.poll_s > 0:
             self._poller = threading.Thread(

@@ -44,6 +44,14 @@ class Batcher:
         self._task: asyncio.Task[None] | None = None
         self._full: asyncio.Event | None = None
 
+    def in_loop(self) -> None:
+        """Run batches in the event loop from now on (a model that answers fast)."""
+        self._executor = None
+
+    @property
+    def runs_in_loop(self) -> bool:
+        return self._executor is None
+
     async def submit(self, value: Any, rows: int) -> Any:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()

@@ -1,7 +1,13 @@
-"""Prometheus metrics of one server (prometheus-client), in a registry of its own."""
+"""Prometheus metrics of one server (prometheus-client), in a registry of its own.
+
+With ``--workers N`` each worker is a process: ``serve`` sets ``PROMETHEUS_MULTIPROC_DIR``
+before they start, every worker's values go to files there, and ``/metrics`` (whichever
+worker answers) adds them up (prometheus-client's multiprocess mode).
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -25,7 +31,10 @@ class Metrics:
             "tether_batch_rows", "Rows per model call", ["model"], buckets=BATCH_BUCKETS,
             registry=r,
         )  # fmt: skip
-        self.version = Gauge("tether_model_version", "Version being served", ["model"], registry=r)
+        self.version = Gauge(
+            "tether_model_version", "Version being served", ["model"], registry=r,
+            multiprocess_mode="max",
+        )  # fmt: skip
         self.reload_failures = Counter(
             "tether_reload_failures", "Versions that failed to load", ["model"], registry=r
         )
@@ -39,6 +48,12 @@ class Metrics:
     def render(self) -> tuple[bytes, str]:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import CollectorRegistry, multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
     def child(self, metric: Any, *labels: str) -> Any:

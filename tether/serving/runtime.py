@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,12 @@ class Options:
     poll_s: float = 10.0  # how often each alias is checked; 0: only on POST .../load
     max_body: int = 16 << 20  # bytes
     trust: bool = False  # load_model(trust=...)
-    model_thread: bool = True  # run the model in a thread of its own, else in the event loop
+    # run the model in a thread of its own (True), in the event loop (False), or None: in the
+    # loop when a warm-up batch takes under FAST_S, else in a thread
+    model_thread: bool | None = None
+
+
+FAST_S = 0.002
 
 
 class Version:
@@ -45,9 +51,11 @@ class Version:
         sig = loaded.signature
         self.inputs = None if sig is None else sig.inputs
         self.outputs = None if sig is None else sig.outputs
+        self._executor = executor
+        self._mode = opts.model_thread
         self.batcher = Batcher(
             self._run,
-            executor if opts.model_thread else None,
+            executor if opts.model_thread is not False else None,
             max_batch=opts.max_batch,
             max_wait_s=opts.max_wait_ms / 1e3,
             on_batch=on_batch,
@@ -76,9 +84,20 @@ class Version:
         return split(self.loaded.predict(concat(values)), sizes)
 
     def warm_up(self) -> None:
+        """Predict on the stored input example (loads caches, fails early); in auto mode, a
+        model that answers fast runs in the event loop from now on."""
         example = self.loaded.input_example()
-        if example is not None:
-            self.loaded.predict(example)
+        if example is None:
+            return
+        self.loaded.predict(example)
+        started = time.perf_counter()
+        self.loaded.predict(example)
+        if self._mode is None and time.perf_counter() - started < FAST_S:
+            self.batcher.in_loop()
+
+    @property
+    def in_loop(self) -> bool:
+        return self.batcher.runs_in_loop
 
 
 class Served:

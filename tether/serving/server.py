@@ -58,6 +58,10 @@ def serve(
         uvicorn.run(build(spec), **kwargs)
         return
     os.environ[SPEC_ENV] = json.dumps(spec)
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # workers add their metrics up there
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tether-metrics-")
     uvicorn.run("tether.serving.server:from_env", factory=True, workers=workers, **kwargs)
 
 

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -89,30 +89,41 @@ class PredictionLog:
         self._thread.join(timeout)
 
     def _loop(self) -> None:
-        pending: dict[tuple[str, int], list[Record]] = {}
+        # each drain's records become one Arrow table at once: a few objects held until the
+        # segment is written, not one tuple and two arrays per request for the collector to scan
+        pending: dict[tuple[str, int], list[Any]] = {}
         first: dict[tuple[str, int], float] = {}
         counts: dict[tuple[str, int], int] = {}
         stop = False
         while not stop:
             stop = self._stop.wait(self.drain_s)
             buffer = self._buffer
+            drained: dict[tuple[str, int], list[Record]] = {}
             while buffer:
                 item = buffer.popleft()
-                key = (item[0], item[1])
-                pending.setdefault(key, []).append(item)
+                drained.setdefault((item[0], item[1]), []).append(item)
+            for key, records in drained.items():
+                rows = sum(_rows(r[5]) for r in records)
+                try:
+                    chunk = table(records)
+                except Exception as e:  # inputs Arrow cannot hold: drop, never stop
+                    log.error("prediction log: %d rows of %s v%d dropped: %s", rows, *key, e)
+                    self._drop(rows)
+                    continue
+                pending.setdefault(key, []).append(chunk)
                 first.setdefault(key, time.monotonic())
-                counts[key] = counts.get(key, 0) + _rows(item[5])
+                counts[key] = counts.get(key, 0) + rows
             now = time.monotonic()
             for key in list(pending):
                 if stop or counts[key] >= self.segment_rows or now - first[key] >= self.flush_s:
-                    records = pending.pop(key)
+                    chunks = pending.pop(key)
                     del first[key]
                     rows = counts.pop(key)
-                    self._write(key, records, rows)
+                    self._write(key, chunks, rows)
 
-    def _write(self, key: tuple[str, int], records: list[Record], rows: int) -> None:
+    def _write(self, key: tuple[str, int], chunks: list[Any], rows: int) -> None:
         try:
-            data, start, end = segment(records)
+            data, start, end = segment(chunks)
             digest = self.objects.put_bytes(data).digest
             self.store.add_prediction_segment(
                 self.project, key[0], version=key[1], start_time=start, end_time=end,
@@ -153,13 +164,10 @@ def _columns(prefix: str, value: Any) -> dict[str, Any]:
     return {f"{prefix}{j}": flat[:, j] for j in range(flat.shape[1])}
 
 
-def segment(records: list[Record]) -> tuple[bytes, datetime, datetime]:
-    """Records of one model version as a Parquet file, with the first and last row's time."""
-    import io
-
+def table(records: list[Record]) -> Any:
+    """Records of one model version as an Arrow table, one row per predicted row."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from tether.serving.tensors import concat
 
@@ -178,15 +186,22 @@ def segment(records: list[Record]) -> tuple[bytes, datetime, datetime]:
         cols.setdefault(name, col)
     for name, col in _columns("prediction_", concat([_as_rows(r[6]) for r in records])).items():
         cols.setdefault(name, col)
-    table = pa.table({k: v if isinstance(v, pa.Array) else _arrow(v) for k, v in cols.items()})
+    return pa.table({k: v if isinstance(v, pa.Array) else _arrow(v) for k, v in cols.items()})
+
+
+def segment(chunks: list[Any]) -> tuple[bytes, datetime, datetime]:
+    """Tables of one model version as one Parquet file, with the first and last row's time."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    whole = pa.concat_tables(chunks, promote_options="permissive")
     buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
-    times = [r[3] for r in records]
-    return (
-        buf.getvalue(),
-        datetime.fromtimestamp(min(times), UTC),
-        datetime.fromtimestamp(max(times), UTC),
-    )
+    pq.write_table(whole, buf, compression="zstd")
+    lo, hi = pc.min_max(whole["time"]).values()
+    return buf.getvalue(), lo.as_py(), hi.as_py()
 
 
 def _as_rows(value: Any) -> Any:

@@ -41,6 +41,7 @@ def predictions(
     if not tables:
         return pd.DataFrame(columns=["request_id", "time", "version", "latency_ms", "row"])
     frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    frame["request_id"] = frame["request_id"].astype(str)  # stored dictionary-encoded
     mask = pd.Series(True, index=frame.index)
     if start is not None:
         mask &= frame["time"] >= start

@@ -61,6 +61,9 @@ class PredictionLog:
         self._on_written = on_written
         self._on_dropped = on_dropped
         self._buffer: deque[Record] = deque()
+        self._tables: deque[tuple[tuple[str, int], int, Any]] = deque()
+        self._drain_lock = threading.Lock()
+        self.drain_in_thread = True  # the server's event loop calls drain() itself instead
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._loop, name="tether-prediction-log", daemon=True
@@ -88,15 +91,16 @@ class PredictionLog:
         self._stop.set()
         self._thread.join(timeout)
 
-    def _loop(self) -> None:
-        # each drain's records become one Arrow table at once: a few objects held until the
-        # segment is written, not one tuple and two arrays per request for the collector to scan
-        pending: dict[tuple[str, int], list[Any]] = {}
-        first: dict[tuple[str, int], float] = {}
-        counts: dict[tuple[str, int], int] = {}
-        stop = False
-        while not stop:
-            stop = self._stop.wait(self.drain_s)
+    def drain(self) -> None:
+        """Turn the records waiting into one Arrow table per model version.
+
+        The server's event loop calls this every ``drain_s`` (a millisecond or two of work,
+        where a thread doing it would hold the GIL against the loop at its worst moments);
+        otherwise the writer thread does. Each drain's records become one table at once: a few
+        objects held until the segment is written, not a tuple and two arrays per request for
+        the garbage collector to scan.
+        """
+        with self._drain_lock:
             buffer = self._buffer
             drained: dict[tuple[str, int], list[Record]] = {}
             while buffer:
@@ -110,6 +114,19 @@ class PredictionLog:
                     log.error("prediction log: %d rows of %s v%d dropped: %s", rows, *key, e)
                     self._drop(rows)
                     continue
+                self._tables.append((key, rows, chunk))
+
+    def _loop(self) -> None:
+        pending: dict[tuple[str, int], list[Any]] = {}
+        first: dict[tuple[str, int], float] = {}
+        counts: dict[tuple[str, int], int] = {}
+        stop = False
+        while not stop:
+            stop = self._stop.wait(self.drain_s)
+            if self.drain_in_thread or stop:
+                self.drain()
+            while self._tables:
+                key, rows, chunk = self._tables.popleft()
                 pending.setdefault(key, []).append(chunk)
                 first.setdefault(key, time.monotonic())
                 counts[key] = counts.get(key, 0) + rows

@@ -21,6 +21,11 @@ WORKLOADS = {
     "t2": ("benchmarks.t2", "create 10,000 runs and search them, vs MLflow (SQLite)", 1),
     "e1": ("benchmarks.e1", "log a scikit-learn model, load it by alias, vs MLflow (SQLite)", 5),
     "m1": ("benchmarks.m1", "drift of 50 columns (M1, M2, M3), vs Evidently and NannyML", 1),
+    "s1": (
+        "benchmarks.s1",
+        "serve a LogisticRegression: tether serve vs mlflow, MLServer (wrk)",
+        1,
+    ),
     "p1": ("benchmarks.p1", "100 chained no-op steps, first and cached run, vs Metaflow", 3),
     "e2": (
         "benchmarks.e2",

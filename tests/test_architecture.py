@@ -64,6 +64,9 @@ READS_ALLOWED = {
     # exports the root flags (--store-url, ...) as TETHER_* while a command runs, and reads the
     # value it overwrites only to put it back afterwards
     "tether/cli/context.py",
+    # hands `tether serve --workers N` its spec (models, options) to each uvicorn worker it
+    # starts; a message between two processes of one command, not a setting
+    "tether/serving/server.py",
 }
 
 

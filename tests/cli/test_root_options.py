@@ -167,6 +167,9 @@ CASES: dict[str, tuple[str, ...]] = {
         "models gate m@1 m@1 --data {ws}/eval.parquet --policy {ws}/gate.toml --target y",
         "## Model gate: failed",  # a model does not beat itself
     ),
+    "serve": ("serve m@champion --check", "in project 'elsewhere'"),
+    "deploy docker": ("deploy docker m@champion -o {ws}/ctx", "in project 'elsewhere'"),
+    "deploy k8s": ("deploy k8s m@champion", "in project 'elsewhere'"),
 }
 
 
@@ -199,7 +202,10 @@ def test_command_uses_the_stores_the_root_options_name(
     codes = [run(*world.flags, *part.split()) for part in args.format(**fill).split(" ; ")]
     out, err = capsys.readouterr()
     text = out + err
-    if command in ("reproduce", "models gate", "monitor drift"):  # found, then refused
+    # found what they name, then refused; serve, deploy: looked for the model in the project
+    # the options name, which has none
+    refused = ("reproduce", "models gate", "monitor drift", "serve", "deploy docker", "deploy k8s")
+    if command in refused:
         assert codes == [1], text
     else:
         assert set(codes) == {0}, text

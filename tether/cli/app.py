@@ -139,6 +139,18 @@ def _gc(app: typer.Typer) -> None:
     app.command("gc")(gc_cmd.gc)
 
 
+def _serve(app: typer.Typer) -> None:
+    from tether.cli import serve_cmd
+
+    app.command("serve")(serve_cmd.serve)
+
+
+def _deploy(app: typer.Typer) -> None:
+    from tether.cli import deploy_cmd
+
+    app.add_typer(deploy_cmd.app, name="deploy")
+
+
 # top-level command -> what registers it, in the order `tether --help` lists them
 COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "init": _init,
@@ -155,6 +167,8 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "monitor": _monitor,
     "lineage": _lineage,
     "reproduce": _reproduce,
+    "serve": _serve,
+    "deploy": _deploy,
 }
 
 

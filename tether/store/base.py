@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -17,6 +18,7 @@ from tether.store.entities import (
     ModelVersion,
     ObjectRecord,
     ObjectRoot,
+    PredictionSegment,
     Project,
     Run,
     RunIO,
@@ -249,6 +251,29 @@ class Store(ABC):
     def list_alias_events(
         self, project: str, model: str, alias: str | None = None
     ) -> list[AliasEvent]: ...
+
+    # prediction log segments (tether.serving writes them, monitoring reads them)
+    @abstractmethod
+    def add_prediction_segment(
+        self,
+        project: str,
+        model: str,
+        *,
+        version: int,
+        start_time: datetime,
+        end_time: datetime,
+        rows: int,
+        digest: str,
+    ) -> PredictionSegment: ...
+    @abstractmethod
+    def list_prediction_segments(
+        self,
+        project: str,
+        model: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[PredictionSegment]: ...
 
     # audit log
     @abstractmethod

@@ -148,3 +148,18 @@ class AuditEvent:
     project: str | None
     outcome: str
     detail: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class PredictionSegment:
+    """One Parquet segment of a served model's prediction log (rows of one model version)."""
+
+    id: int
+    project: str
+    model: str
+    version: int
+    start_time: datetime
+    end_time: datetime
+    rows: int
+    digest: str
+    created_at: datetime

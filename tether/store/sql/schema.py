@@ -204,3 +204,18 @@ audit_events = sa.Table(
     sa.Column("detail", sa.JSON),
     sa.Index(None, "project", "id"),
 )
+
+prediction_segments = sa.Table(
+    "prediction_segments",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", BigId, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("model", NAME, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("start_time", UtcDateTime, nullable=False),  # the first row's time
+    sa.Column("end_time", UtcDateTime, nullable=False),  # the last row's time
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("digest", DIGEST, nullable=False),  # the Parquet segment in the object store
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index(None, "project_id", "model", "end_time"),
+)

@@ -9,6 +9,7 @@ from tether.store.sql.engine import create_engine, parse_url, sqlite_synchronous
 from tether.store.sql.metrics import MetricsMixin
 from tether.store.sql.migrate import ensure_schema
 from tether.store.sql.objects import ObjectsMixin
+from tether.store.sql.predictions import PredictionsMixin
 from tether.store.sql.projects import ProjectsMixin
 from tether.store.sql.references import ReferencesMixin
 from tether.store.sql.registry import RegistryMixin
@@ -30,6 +31,7 @@ class SqlStore(
     DatasetsMixin,
     RegistryMixin,
     AuditMixin,
+    PredictionsMixin,
     Store,
 ):
     def __repr__(self) -> str:

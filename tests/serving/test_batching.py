@@ -1,0 +1,115 @@
+"""Adaptive batching: concurrent requests run as one model call, each gets its own rows back,
+nobody waits past the maximum wait, a failing batch fails only its own requests."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tether.serving.batching import Batcher
+from tether.serving.tensors import concat, split
+
+
+def _batcher(sizes: list[int], **kw: Any) -> tuple[Batcher, ThreadPoolExecutor]:
+    pool = ThreadPoolExecutor(1)
+
+    def run(values: list[Any], rows: list[int]) -> list[Any]:
+        sizes.append(sum(rows))
+        batch = concat(values)
+        return split(batch * 10, rows)
+
+    return Batcher(run, pool, **kw), pool
+
+
+def test_concurrent_requests_are_merged_and_split_back() -> None:
+    sizes: list[int] = []
+    batcher, pool = _batcher(sizes, max_batch=8, max_wait_s=0.05)
+
+    async def main() -> list[Any]:
+        xs = [np.full((1 + i % 3, 2), i) for i in range(12)]
+        outs = await asyncio.gather(*(batcher.submit(x, len(x)) for x in xs))
+        for x, out in zip(xs, outs, strict=True):
+            assert out.tolist() == (x * 10).tolist()
+        return outs
+
+    asyncio.run(main())
+    pool.shutdown()
+    assert sum(sizes) == sum(1 + i % 3 for i in range(12))
+    assert max(sizes) <= 8
+    assert len(sizes) < 12  # merged
+
+
+def test_a_full_batch_does_not_wait() -> None:
+    sizes: list[int] = []
+    batcher, pool = _batcher(sizes, max_batch=4, max_wait_s=60.0)
+
+    async def main() -> None:
+        xs = [np.ones((1, 2)) for _ in range(4)]
+        await asyncio.wait_for(asyncio.gather(*(batcher.submit(x, 1) for x in xs)), 20)
+
+    asyncio.run(main())  # waiting the 60 s for others would time out
+    pool.shutdown()
+    assert sizes == [4]
+
+
+def test_a_lone_request_waits_no_longer_than_max_wait() -> None:
+    sizes: list[int] = []
+    started: list[float] = []
+    pool = ThreadPoolExecutor(1)
+    loop_time: list[Any] = []
+
+    def run(values: list[Any], rows: list[int]) -> list[Any]:
+        started.append(loop_time[0]())
+        sizes.append(sum(rows))
+        return values
+
+    batcher = Batcher(run, pool, max_batch=1000, max_wait_s=0.2)
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        loop_time.append(loop.time)
+        t0 = loop.time()
+        await asyncio.wait_for(batcher.submit(np.ones((1, 2)), 1), 20)
+        return t0
+
+    t0 = asyncio.run(main())
+    pool.shutdown()
+    assert sizes == [1]
+    waited = started[0] - t0
+    assert 0.2 <= waited < 5  # it waited for company, then went alone
+
+
+def test_a_failing_batch_fails_its_requests_only() -> None:
+    pool = ThreadPoolExecutor(1)
+    calls: list[int] = []
+
+    def run(values: list[Any], rows: list[int]) -> list[Any]:
+        calls.append(len(values))
+        if len(calls) == 1:
+            raise RuntimeError("model blew up")
+        return values
+
+    batcher = Batcher(run, pool, max_batch=1, max_wait_s=0)
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            batcher.submit(1, 1), batcher.submit(2, 1), return_exceptions=True
+        )
+
+    first, second = asyncio.run(main())
+    pool.shutdown()
+    assert isinstance(first, RuntimeError)
+    assert second == 2
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_split_gives_each_request_its_rows(rows: int) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": range(rows + 2)})
+    parts = split(frame, [rows, 2])
+    assert [len(p) for p in parts] == [rows, 2]

@@ -1,0 +1,76 @@
+"""``tether serve`` as users run it: a subprocess that gets ready, serves, and on SIGTERM
+finishes and flushes the prediction log."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.serving.conftest import free_port
+from tests.serving.test_protocol import ROW, infer_body
+from tether.serving import predictions
+from tether.workspace import Workspace
+
+pytestmark = pytest.mark.slow  # each starts a tether process (imports scikit-learn): seconds
+
+
+def _tether(*args: str) -> list[str]:
+    return [sys.executable, "-m", "tether", *args]
+
+
+def test_serve_check_prints_the_versions(ws: Workspace) -> None:
+    proc = subprocess.run(
+        _tether("serve", "lr@champion", "--check"), capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "lr@champion: version 1 (sklearn)"
+
+
+def test_sigterm_flushes_the_prediction_log(ws: Workspace) -> None:
+    import json
+
+    port = free_port()
+    proc = subprocess.Popen(
+        _tether("serve", "lr@champion", "--port", str(port), "--poll", "0"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                with urllib.request.urlopen(url + "/v2/health/ready", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "not ready after 60 s"
+            time.sleep(0.05)
+        body = json.dumps(infer_body([ROW])).encode()
+        for i in range(5):
+            req = urllib.request.Request(
+                url + "/v2/models/lr/infer",
+                body,
+                {"X-Request-ID": f"r{i}", "Content-Type": "application/json"},
+                method="POST",
+            )
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert r.status == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    # uvicorn shuts down gracefully, then re-raises the signal (the conventional exit status)
+    assert proc.returncode in (0, -signal.SIGTERM), out
+    assert b"Application shutdown complete" in out
+    # flush_s is 10 s: the rows are there because shutdown wrote them
+    frame = predictions("lr", workspace=Workspace(ws.root))
+    assert frame["request_id"].tolist() == [f"r{i}" for i in range(5)]

@@ -1,0 +1,89 @@
+"""The prediction log: segments in the object store, registered in the metadata store, read back
+across server restarts; a store that cannot be written drops (and counts) rows, never requests.
+Models come from the metadata and object stores here (StoreSource)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.serving.conftest import run_server
+from tests.serving.test_protocol import ROW, infer_body
+from tether.serving import app, predictions
+from tether.serving.runtime import Options
+from tether.workspace import Workspace
+
+
+def _serve(ws: Workspace, **kw: object):  # type: ignore[no-untyped-def]
+    return run_server(
+        app(["lr@champion"], workspace=ws, options=Options(poll_s=0),
+            log_kwargs={"flush_s": 0.05}, **kw),  # type: ignore[arg-type]
+        ws.root,
+    )  # fmt: skip
+
+
+def test_predictions_are_read_back_across_restarts(ws: Workspace) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    with _serve(ws) as server:
+        for i in range(3):
+            status, _ = server.json(
+                "POST",
+                "/v2/models/lr/infer",
+                infer_body([ROW, ROW]),
+                headers={"X-Request-ID": f"a{i}"},
+            )
+            assert status == 200
+    ws.store.set_alias("serve", "lr", "champion", 2, actor="test")
+    with _serve(ws) as server:  # a new server: alias now at 2
+        assert (
+            server.json("POST", "/invocations", {"inputs": [ROW]}, headers={"X-Request-ID": "b"})[0]
+            == 200
+        )
+    frame = predictions("lr", workspace=ws)
+    assert frame["request_id"].tolist() == ["a0", "a0", "a1", "a1", "a2", "a2", "b"]
+    assert frame["version"].tolist() == [1] * 6 + [2]
+    assert frame["row"].tolist() == [0, 1] * 3 + [0]
+    assert frame[[f"input_{j}" for j in range(4)]].iloc[0].tolist() == ROW
+    assert set(frame["prediction"]) <= {0, 1}
+    assert (frame["latency_ms"] > 0).all()
+    assert (frame["time"] >= before).all()
+    later = frame["time"].iloc[-1]
+    assert predictions("lr", workspace=ws, start=later)["request_id"].tolist() == ["b"]
+    assert predictions("lr", workspace=ws, end=before).empty
+    segments = ws.store.list_prediction_segments("serve", "lr")
+    assert sum(s.rows for s in segments) == 7
+    assert {s.version for s in segments} == {1, 2}
+
+
+def test_unwritable_object_store_drops_rows_not_requests(ws: Workspace, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    # the models were fetched already; the log's object store is unusable
+    broken = Workspace(ws.root, objects_url=str(blocker / "objects"))
+    from tether.serving.store_source import StoreSource
+
+    application = app(
+        ["lr@champion"], source=StoreSource(ws), workspace=broken, options=Options(poll_s=0),
+        log_kwargs={"flush_s": 0.05},
+    )  # fmt: skip
+    with run_server(application, ws.root) as server:
+        for _ in range(4):
+            assert server.json("POST", "/v2/models/lr/infer", infer_body([ROW]))[0] == 200
+    log = application.state.server.predlog
+    assert log.dropped == 4
+    assert log.written == 0
+    assert ws.store.list_prediction_segments("serve", "lr") == []
+    broken.close()
+
+
+def test_a_full_buffer_drops_and_counts_rows(ws: Workspace) -> None:
+    from tether.serving.predlog import PredictionLog
+
+    log = PredictionLog(ws.store, ws.objects, "serve", queue_size=1, flush_s=60, drain_s=60)
+    log.record("lr", 1, "kept", 1.0, 0.001, [[1.0, 2.0, 3.0, 4.0]], [0], rows=1)
+    log.record("lr", 1, "dropped", 2.0, 0.001, [[1.0, 2.0, 3.0, 4.0], ROW], [0, 1], rows=2)
+    assert log.dropped == 2
+    log.close()  # writes what it kept
+    assert log.written == 1
+    frame = predictions("lr", workspace=ws)
+    assert frame["request_id"].tolist() == ["kept"]

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from tether.cli.context import get
+
+app = typer.Typer(help="Deployment artefacts for a served model.", no_args_is_help=True)
+
+
+@app.command("docker")
+def docker(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME@VERSION."),
+    out: Path = typer.Option(..., "--output", "-o", help="New folder for the build context."),
+    build: bool = typer.Option(False, "--build", help="Build the image (needs docker)."),
+) -> None:
+    """Write a Dockerfile that installs the model's recorded libraries and runs `tether serve`
+    on the model version copied into the image."""
+    from tether.serving.deploy import docker_context
+    from tether.serving.source import Ref
+    from tether.serving.store_source import StoreSource
+
+    path = docker_context(Ref.parse(ref), StoreSource(get(ctx).workspace()), out, build=build)
+    typer.echo(f"wrote {path}")
+
+
+@app.command("k8s")
+def k8s(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="NAME@ALIAS or NAME@VERSION."),
+    image: str | None = typer.Option(None, "--image", help="Image (default tether-NAME:VERSION)."),
+    out: Path | None = typer.Option(None, "--output", "-o", help="Write here, not to stdout."),
+) -> None:
+    """Print a Deployment and Service (probes on the v2 health endpoints) and a KServe
+    InferenceService that scales to zero."""
+    from tether.config.atomic import write_text_atomic
+    from tether.serving.deploy import k8s_manifests, to_yaml
+    from tether.serving.source import Ref
+    from tether.serving.store_source import StoreSource
+
+    parsed = Ref.parse(ref)
+    version = StoreSource(get(ctx).workspace()).version_of(parsed)
+    text = to_yaml(k8s_manifests(parsed, version, image))
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        write_text_atomic(out, text)
+        typer.echo(f"wrote {out}")

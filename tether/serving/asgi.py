@@ -1,0 +1,411 @@
+"""The ASGI app: Open Inference Protocol v2 over REST, MLflow's ``/invocations``, health,
+model repository, Prometheus ``/metrics``.
+
+Every error is ``{"error": "..."}`` with a 4xx status for what the client got wrong (400, or
+404 for an unknown model or version, 413 for an oversized body, 415 for a content type that is
+not JSON) and 500 for a failure of the model. Inference responses carry ``X-Request-ID`` (the
+request's own, else its ``id``, else a new one) and ``X-Model-Version``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tether.serving.errors import BadRequest, UnknownModel, need_serve_extra
+from tether.serving.jsonio import dumps as _dumps
+from tether.serving.jsonio import loads as _loads
+from tether.serving.runtime import Options, Repository, Served, Version
+from tether.serving.source import ModelSource, Ref
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from tether.serving.predlog import PredictionLog
+    from tether.workspace import Workspace
+
+log = logging.getLogger("tether.serving")
+access = logging.getLogger("tether.serving.access")
+
+JSON = "application/json"
+
+
+class Server:
+    """The state behind one app: the models, the prediction log, the metrics, the poller."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        opts: Options,
+        predlog: PredictionLog | None,
+        metrics: Any,
+    ) -> None:
+        self.repo = repo
+        self.opts = opts
+        self.predlog = predlog
+        self.metrics = metrics
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+        self.started = False
+
+    # lifecycle
+    def start(self) -> None:
+        self.repo.load_all()
+        import gc
+
+        gc.collect()
+        gc.freeze()  # the libraries and models stay: keep them out of every later collection
+        self.started = True
+        if self.opts.poll_s > 0:
+            self._poller = threading.Thread(
+                target=self._poll, name="tether-alias-poll", daemon=True
+            )
+            self._poller.start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.opts.poll_s):
+            for name, s in self.repo.served.items():
+                if s.ref.alias is not None:
+                    self.repo.refresh(name)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(30)
+        if self.predlog is not None:
+            self.predlog.close()
+        self.repo.close()
+
+    # requests
+    async def body(self, request: Request) -> bytes:
+        limit = self.opts.max_body
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise BadRequest(f"the body is larger than the limit of {limit} bytes", status=413)
+        chunks, n = [], 0
+        async for chunk in request.stream():
+            n += len(chunk)
+            if n > limit:
+                raise BadRequest(f"the body is larger than the limit of {limit} bytes", status=413)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def version(self, request: Request) -> tuple[Served, Version]:
+        s = self.repo.get(request.path_params["name"])
+        v = s.current
+        if v is None:
+            raise BadRequest(f"model {s.ref.name!r} is not ready yet", status=503)
+        want = request.path_params.get("version")
+        if want is not None and want != str(v.version):
+            raise BadRequest(
+                f"model {s.ref.name!r} version {want} is not served; version {v.version} is",
+                status=404,
+            )
+        return s, v
+
+
+def _request_id(value: str | None) -> str | None:
+    """A client's request id, if it is one we can echo and log (printable, at most 128)."""
+    if value and len(value) <= 128 and value.isprintable():
+        return value
+    return None
+
+
+def _error(e: Exception) -> tuple[int, str]:
+    if isinstance(e, BadRequest):
+        return e.status, str(e)
+    if isinstance(e, UnknownModel):
+        return 404, str(e)
+    log.exception("request failed")
+    return 500, f"the model failed: {type(e).__name__}: {e}"
+
+
+def app(
+    refs: Sequence[str | Ref],
+    *,
+    source: ModelSource | None = None,
+    workspace: Workspace | None = None,
+    options: Options | None = None,
+    log_predictions: bool = True,
+    log_sample: float = 1.0,
+    log_kwargs: dict[str, Any] | None = None,
+) -> Starlette:
+    """The ASGI app serving ``refs`` (``name@alias``): models come from ``source`` (default:
+    the workspace's metadata and object stores); predictions are logged to the workspace's
+    stores unless ``log_predictions`` is false or there is no workspace."""
+    try:
+        from starlette.applications import Starlette
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import Response
+        from starlette.routing import Route
+    except ImportError as e:
+        raise need_serve_extra(e) from None
+    from tether.serving.metrics import Metrics
+    from tether.serving.store_source import StoreSource
+
+    opts = options or Options()
+    if source is None:
+        if workspace is None:
+            from tether.workspace import Workspace
+
+            workspace = Workspace()
+        source = StoreSource(workspace)
+    elif workspace is None and isinstance(source, StoreSource):
+        workspace = source.workspace
+    metrics = Metrics()
+    parsed = [r if isinstance(r, Ref) else Ref.parse(r) for r in refs]
+    repo = Repository(source, parsed, opts, metrics)
+    predlog = None
+    if log_predictions and workspace is not None:
+        from tether.serving.predlog import PredictionLog
+
+        predlog = PredictionLog(
+            workspace.store, workspace.objects, workspace.project, sample=log_sample,
+            on_written=metrics.log_written.inc, on_dropped=metrics.log_dropped.inc,
+            **(log_kwargs or {}),
+        )  # fmt: skip
+    srv = Server(repo, opts, predlog, metrics)
+
+    def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Any:
+        return Response(_dumps(obj), status, headers, JSON)
+
+    def err(e: Exception, headers: dict[str, str] | None = None) -> Response:
+        status, message = _error(e)
+        return json_response({"error": message}, status, headers)
+
+    async def server_metadata(request: Request) -> Response:
+        from tether import __version__
+
+        return json_response(
+            {"name": "tether", "version": __version__, "extensions": ["model_repository"]}
+        )
+
+    async def live(request: Request) -> Response:
+        return Response(status_code=200)
+
+    async def ready(request: Request) -> Response:
+        return Response(status_code=200 if srv.started and repo.ready else 400)
+
+    async def model_metadata(request: Request) -> Response:
+        from tether.serving.tensors import metadata
+
+        try:
+            s, v = srv.version(request)
+        except Exception as e:
+            return err(e)
+        return json_response(
+            {
+                "name": s.ref.name,
+                "versions": [str(v.version)],
+                "platform": f"tether-{v.loaded.flavor}",
+                **metadata(v.inputs, v.outputs),
+            },
+            headers={"x-model-version": str(v.version)},
+        )
+
+    async def model_ready(request: Request) -> Response:
+        try:
+            srv.version(request)
+        except UnknownModel as e:
+            return err(e)
+        except BadRequest:
+            return Response(status_code=400)
+        return Response(status_code=200)
+
+    async def infer(request: Request) -> Response:
+        return await _predict(request, "v2")
+
+    async def invocations(request: Request) -> Response:
+        return await _predict(request, "mlflow")
+
+    async def _predict(request: Request, protocol: str) -> Response:
+        from tether.serving import tensors
+
+        t0 = time.perf_counter()
+        rid = _request_id(request.headers.get("x-request-id"))
+        name = request.path_params.get("name")
+        v: Version | None = None
+        try:
+            if name is None:  # /invocations: the one model served
+                if len(repo.served) != 1:
+                    raise BadRequest(
+                        "several models are served: post to /v2/models/NAME/infer or "
+                        "/models/NAME/invocations"
+                    )
+                name = next(iter(repo.served))
+                request.path_params["name"] = name
+            _, v = srv.version(request)
+            body = await srv.body(request)
+            ctype = request.headers.get("content-type")
+            if protocol == "mlflow":
+                from tether.serving import mlflow_format
+
+                value = mlflow_format.decode(v.inputs, body, ctype) if v.inputs else None
+                if value is None:
+                    raise BadRequest("the model has no signature; use /v2/models/NAME/infer")
+                req_id = None
+                wanted = None
+            else:
+                value, req_id, wanted = _decode_v2(v, body, request.headers, ctype)
+            rid = rid or _request_id(req_id) or uuid.uuid4().hex
+            value = v.conform(value)
+            rows = tensors.rows_of(value)
+            if rows == 0:
+                raise BadRequest("the request has no rows")
+            pred = await v.batcher.submit(value, rows)
+            if protocol == "mlflow":
+                out: Any = {"predictions": tensors.jsonable(pred)}
+            else:
+                outputs = tensors.encode_outputs(pred)
+                if wanted is not None:
+                    outputs = [o for o in outputs if o["name"] in wanted]
+                out = {
+                    "model_name": name,
+                    "model_version": str(v.version),
+                    "id": req_id if req_id is not None else rid,
+                    "outputs": outputs,
+                }
+            status = 200
+        except Exception as e:
+            status, message = _error(e)
+            out = {"error": message}
+            pred = None
+        rid = rid or uuid.uuid4().hex
+        headers = {"x-request-id": rid}
+        if v is not None:
+            headers["x-model-version"] = str(v.version)
+        latency = time.perf_counter() - t0
+        label = name if name in repo.served else "_unknown"
+        metrics.requests.labels(label, protocol, str(status)).inc()
+        if status == 200:
+            assert v is not None and name is not None
+            metrics.latency.labels(label).observe(latency)
+            if srv.predlog is not None:
+                srv.predlog.record(name, v.version, rid, time.time(), latency, value, pred, rows)
+        return Response(_dumps(out), status, headers, JSON)
+
+    def _decode_v2(
+        v: Version, body: bytes, headers: Any, ctype: str | None
+    ) -> tuple[Any, str | None, set[str] | None]:
+        from tether.serving import tensors
+        from tether.serving.mlflow_format import media_type
+
+        header_len = headers.get("inference-header-content-length")
+        binary = None
+        if header_len is not None:
+            if not header_len.isdigit() or int(header_len) > len(body):
+                raise BadRequest(
+                    f"Inference-Header-Content-Length {header_len!r} does not fit the body"
+                )
+            binary = memoryview(body)[int(header_len) :]
+            body = body[: int(header_len)]
+        elif media_type(ctype) not in ("", JSON):
+            raise BadRequest(f"content type {ctype!r} is not supported; send {JSON}", status=415)
+        try:
+            obj = _loads(body)
+        except ValueError as e:
+            raise BadRequest(f"the body is not valid JSON: {e}") from None
+        value = tensors.decode_request(v.inputs, obj, binary)
+        req_id = obj.get("id")
+        if req_id is not None and not isinstance(req_id, str):
+            raise BadRequest("'id' must be a string")
+        wanted = None
+        if obj.get("outputs") is not None:
+            outs = obj["outputs"]
+            if not isinstance(outs, list) or not all(
+                isinstance(o, dict) and isinstance(o.get("name"), str) for o in outs
+            ):
+                raise BadRequest("'outputs' must be a list of objects with a 'name'")
+            names = {o["name"] for o in outs}
+            known = {m["name"] for m in tensors.metadata(v.inputs, v.outputs)["outputs"]}
+            unknown = sorted(names - known) if known else []
+            if unknown:
+                raise BadRequest(
+                    f"unknown output {unknown[0]!r}; the model gives {', '.join(sorted(known))}"
+                )
+            wanted = names
+        return value, req_id, wanted
+
+    async def repository_index(request: Request) -> Response:
+        return json_response(
+            [
+                {
+                    "name": n,
+                    "version": str(s.current.version) if s.current else None,
+                    "state": "READY" if s.current else "UNAVAILABLE",
+                    "reason": s.error or "",
+                }
+                for n, s in repo.served.items()
+            ]
+        )
+
+    async def repository_load(request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            s = repo.get(name)
+            s.failed_version = None  # asked for: try again
+            await run_in_threadpool(repo.refresh, name)
+        except Exception as e:
+            return err(e)
+        if s.error is not None:
+            return json_response({"error": s.error}, 400)
+        assert s.current is not None
+        return json_response({}, headers={"x-model-version": str(s.current.version)})
+
+    async def prometheus(request: Request) -> Response:
+        data, ctype = metrics.render()
+        return Response(data, 200, media_type=ctype)
+
+    async def ping(request: Request) -> Response:
+        return Response(status_code=200 if repo.ready else 503)
+
+    async def drain_log(log: PredictionLog) -> None:
+        while True:
+            await asyncio.sleep(log.drain_s)
+            log.drain()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        await asyncio.get_running_loop().run_in_executor(None, srv.start)
+        drainer = None
+        if srv.predlog is not None:
+            srv.predlog.drain_in_thread = False
+            drainer = asyncio.create_task(drain_log(srv.predlog))
+        try:
+            yield
+        finally:
+            if drainer is not None:
+                drainer.cancel()
+            await asyncio.get_running_loop().run_in_executor(None, srv.stop)
+
+    m = "/v2/models/{name}"
+    mv = "/v2/models/{name}/versions/{version}"
+    routes = [
+        Route("/v2", server_metadata),
+        Route("/v2/health/live", live),
+        Route("/v2/health/ready", ready),
+        Route(m, model_metadata),
+        Route(mv, model_metadata),
+        Route(m + "/ready", model_ready),
+        Route(mv + "/ready", model_ready),
+        Route(m + "/infer", infer, methods=["POST"]),
+        Route(mv + "/infer", infer, methods=["POST"]),
+        Route("/v2/repository/index", repository_index, methods=["POST"]),
+        Route("/v2/repository/models/{name}/load", repository_load, methods=["POST"]),
+        Route("/invocations", invocations, methods=["POST"]),
+        Route("/models/{name}/invocations", invocations, methods=["POST"]),
+        Route("/ping", ping),
+        Route("/health", ping),
+        Route("/metrics", prometheus),
+    ]
+    application = Starlette(routes=routes, lifespan=lifespan)
+    application.state.server = srv
+    return application

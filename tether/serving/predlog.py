@@ -1,0 +1,246 @@
+"""The prediction log: every request's id, time, model version, inputs, outputs and latency,
+written as Parquet segments into the object store and registered in the metadata store.
+
+``record`` only appends a tuple to a bounded buffer (never blocks: when it is full the rows
+are dropped and counted). A background thread takes everything waiting every ``drain_s``
+seconds (a deque, not a queue: no lock and no thread wake-up per request, which cost a
+request more than the rest of logging together), groups records by model version and writes a
+segment when ``segment_rows`` rows are waiting, ``flush_s`` seconds after the first, and at
+``close``. A segment that cannot be written (object store or database unreachable) is dropped
+and counted; the requests it came from have long been answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tether.objects import ObjectStore
+    from tether.store import Store
+
+log = logging.getLogger(__name__)
+
+META = ("request_id", "time", "version", "latency_ms")
+
+Record = tuple[str, int, str, float, float, Any, Any]
+"""(model, version, request id, time (epoch s), latency (s), inputs, outputs)"""
+
+
+class PredictionLog:
+    def __init__(
+        self,
+        store: Store,
+        objects: ObjectStore,
+        project: str,
+        *,
+        sample: float = 1.0,
+        queue_size: int = 10_000,
+        segment_rows: int = 50_000,
+        flush_s: float = 10.0,
+        drain_s: float = 0.2,
+        on_written: Callable[[int], None] | None = None,
+        on_dropped: Callable[[int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.objects = objects
+        self.project = project
+        self.sample = sample
+        self.segment_rows = segment_rows
+        self.flush_s = flush_s
+        self.drain_s = min(drain_s, flush_s)
+        self.queue_size = queue_size
+        self.dropped = 0  # rows
+        self.written = 0  # rows
+        self._on_written = on_written
+        self._on_dropped = on_dropped
+        self._buffer: deque[Record] = deque()
+        self._tables: deque[tuple[tuple[str, int], int, Any]] = deque()
+        self._drain_lock = threading.Lock()
+        self.drain_in_thread = True  # the server's event loop calls drain() itself instead
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, name="tether-prediction-log", daemon=True
+        )
+        self._thread.start()
+
+    def record(
+        self, model: str, version: int, request_id: str, t: float, latency: float,
+        inputs: Any, outputs: Any, rows: int,
+    ) -> None:  # fmt: skip
+        if self.sample < 1.0 and random.random() >= self.sample:
+            return
+        if len(self._buffer) >= self.queue_size:
+            self._drop(rows)
+            return
+        self._buffer.append((model, version, request_id, t, latency, inputs, outputs))
+
+    def _drop(self, rows: int) -> None:
+        self.dropped += rows
+        if self._on_dropped is not None:
+            self._on_dropped(rows)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write what is waiting, then stop the thread."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def drain(self) -> None:
+        """Turn the records waiting into one Arrow table per model version.
+
+        The server's event loop calls this every ``drain_s`` (a millisecond or two of work,
+        where a thread doing it would hold the GIL against the loop at its worst moments);
+        otherwise the writer thread does. Each drain's records become one table at once: a few
+        objects held until the segment is written, not a tuple and two arrays per request for
+        the garbage collector to scan.
+        """
+        with self._drain_lock:
+            buffer = self._buffer
+            drained: dict[tuple[str, int], list[Record]] = {}
+            while buffer:
+                item = buffer.popleft()
+                drained.setdefault((item[0], item[1]), []).append(item)
+            for key, records in drained.items():
+                rows = sum(_rows(r[5]) for r in records)
+                try:
+                    chunk = table(records)
+                except Exception as e:  # inputs Arrow cannot hold: drop, never stop
+                    log.error("prediction log: %d rows of %s v%d dropped: %s", rows, *key, e)
+                    self._drop(rows)
+                    continue
+                self._tables.append((key, rows, chunk))
+
+    def _loop(self) -> None:
+        pending: dict[tuple[str, int], list[Any]] = {}
+        first: dict[tuple[str, int], float] = {}
+        counts: dict[tuple[str, int], int] = {}
+        stop = False
+        while not stop:
+            stop = self._stop.wait(self.drain_s)
+            if self.drain_in_thread or stop:
+                self.drain()
+            while self._tables:
+                key, rows, chunk = self._tables.popleft()
+                pending.setdefault(key, []).append(chunk)
+                first.setdefault(key, time.monotonic())
+                counts[key] = counts.get(key, 0) + rows
+            now = time.monotonic()
+            for key in list(pending):
+                if stop or counts[key] >= self.segment_rows or now - first[key] >= self.flush_s:
+                    chunks = pending.pop(key)
+                    del first[key]
+                    rows = counts.pop(key)
+                    self._write(key, chunks, rows)
+
+    def _write(self, key: tuple[str, int], chunks: list[Any], rows: int) -> None:
+        try:
+            data, start, end = segment(chunks)
+            digest = self.objects.put_bytes(data).digest
+            self.store.add_prediction_segment(
+                self.project, key[0], version=key[1], start_time=start, end_time=end,
+                rows=rows, digest=digest,
+            )  # fmt: skip
+        except Exception as e:  # the log must never take the server down
+            log.error("prediction log: %d rows of %s v%d dropped: %s", rows, *key, e)
+            self._drop(rows)
+            return
+        self.written += rows
+        if self._on_written is not None:
+            self._on_written(rows)
+
+
+def _rows(value: Any) -> int:
+    if isinstance(value, dict):
+        return len(next(iter(value.values())))
+    return len(value)
+
+
+def _columns(prefix: str, value: Any) -> dict[str, Any]:
+    """A batch of inputs or outputs as named 1-D columns."""
+    import numpy as np
+
+    if hasattr(value, "columns"):  # DataFrame
+        return {f"{prefix}{c}": value[c].to_numpy() for c in value.columns}
+    if hasattr(value, "column_names"):  # Arrow table
+        return {f"{prefix}{c}": value.column(c).to_numpy() for c in value.column_names}
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_columns(f"{prefix}{k}", v) if np.ndim(v) > 1 else {f"{prefix}{k}": v})
+        return out
+    arr = np.asarray(value)
+    if arr.ndim <= 1:
+        return {prefix.rstrip("_.") or "value": arr}
+    flat = arr.reshape(arr.shape[0], -1)
+    return {f"{prefix}{j}": flat[:, j] for j in range(flat.shape[1])}
+
+
+def table(records: list[Record]) -> Any:
+    """Records of one model version as an Arrow table, one row per predicted row."""
+    import numpy as np
+    import pyarrow as pa
+
+    from tether.serving.tensors import concat
+
+    sizes = [_rows(r[5]) for r in records]
+    cols: dict[str, Any] = {
+        # one string per request, not per row: dictionary-encoded (Parquet keeps it so)
+        "request_id": pa.DictionaryArray.from_arrays(
+            pa.array(np.repeat(np.arange(len(records), dtype="int32"), sizes)),
+            pa.array([r[2] for r in records], pa.string()),
+        ),
+        "time": pa.array(
+            np.repeat(np.array([r[3] for r in records]) * 1e6, sizes).astype("int64"),
+            pa.timestamp("us", tz="UTC"),
+        ),
+        "version": np.repeat(np.array([r[1] for r in records], dtype="int64"), sizes),
+        "latency_ms": np.repeat(np.array([r[4] * 1e3 for r in records]), sizes),
+        "row": np.concatenate([np.arange(n) for n in sizes]),
+    }
+    for name, col in _columns("input_", concat([r[5] for r in records])).items():
+        cols.setdefault(name, col)
+    for name, col in _columns("prediction_", concat([_as_rows(r[6]) for r in records])).items():
+        cols.setdefault(name, col)
+    return pa.table({k: v if isinstance(v, pa.Array) else _arrow(v) for k, v in cols.items()})
+
+
+def segment(chunks: list[Any]) -> tuple[bytes, datetime, datetime]:
+    """Tables of one model version as one Parquet file, with the first and last row's time."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    whole = pa.concat_tables(chunks, promote_options="permissive")
+    buf = io.BytesIO()
+    # dictionary-encoding every column (Parquet's default) cost 5x the rest of the write on
+    # feature columns of floats; only the request ids repeat
+    pq.write_table(whole, buf, compression="zstd", use_dictionary=["request_id"])
+    lo, hi = pc.min_max(whole["time"]).values()
+    return buf.getvalue(), lo.as_py(), hi.as_py()
+
+
+def _as_rows(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, dict) or hasattr(value, "columns") or hasattr(value, "column_names"):
+        return value
+    if hasattr(value, "to_numpy"):
+        return value.to_numpy()
+    return np.asarray(value)
+
+
+def _arrow(values: Any) -> Any:
+    import pyarrow as pa
+
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pa.array([None if v is None else str(v) for v in values], pa.string())

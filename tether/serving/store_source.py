@@ -1,13 +1,9 @@
-"""``StoreSource``: models from the metadata store (versions, aliases) and the object store
-(each version's artifact tree), materialised once into a cache folder.
-
-The model registry will offer the same (``name@alias`` to a loaded model); at merge this module
-is the one place to point at it.
-"""
+"""``StoreSource``: models from the registry (versions and aliases in the metadata store, each
+version's artifact tree materialised once into the registry's cache, ``.tether/cache/models/``,
+shared with ``tether.models.load``)."""
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,9 +17,8 @@ if TYPE_CHECKING:
 
 
 class StoreSource:
-    def __init__(self, workspace: Workspace, cache: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
-        self.cache = Path(cache) if cache is not None else workspace.dir / "cache" / "serving"
         self._lock = threading.Lock()
 
     def version_of(self, ref: Ref) -> int:
@@ -38,18 +33,16 @@ class StoreSource:
     def folder(self, name: str, version: int) -> Path:
         ws = self.workspace
         mv = ws.store.get_model_version(ws.project, name, version)
-        # keyed by the artifact digest: a folder there is complete (get_tree renames it into place)
-        dest = self.cache / mv.artifact_digest
-        with self._lock:
-            if not dest.is_dir():
-                try:
-                    ws.objects.get_tree(mv.artifact_digest, dest)
-                except TetherError as e:
-                    raise ServingError(
-                        f"cannot fetch model {name!r} version {version} "
-                        f"(tree {mv.artifact_digest}): {e}"
-                    ) from None
-        return dest
+        from tether.models.fetch import cached_tree
+
+        with self._lock:  # keyed by the artifact digest: a folder there is complete
+            try:
+                return cached_tree(ws, mv.artifact_digest)
+            except TetherError as e:
+                raise ServingError(
+                    f"cannot fetch model {name!r} version {version} "
+                    f"(tree {mv.artifact_digest}): {e}"
+                ) from None
 
     def __repr__(self) -> str:
         return f"StoreSource({self.workspace!r})"

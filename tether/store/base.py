@@ -271,9 +271,11 @@ class Store(ABC):
 
     # continuous-training loops (tether.automation)
     @abstractmethod
-    def acquire_loop_lease(self, project: str, loop: str, holder: str, ttl_s: float) -> bool:
+    def acquire_loop_lease(
+        self, project: str, loop: str, holder: str, ttl_s: float, *, steal_from: str | None = None
+    ) -> bool:
         """Take or renew the loop's lease for ``holder``: True when it holds it now (nobody
-        held it, it had expired, or ``holder`` held it already)."""
+        held it, it had expired, ``holder`` held it already, or ``steal_from`` held it)."""
 
     @abstractmethod
     def release_loop_lease(self, project: str, loop: str, holder: str) -> None: ...

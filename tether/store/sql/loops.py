@@ -25,7 +25,9 @@ def _detail(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 class LoopsMixin(SqlCore):
-    def acquire_loop_lease(self, project: str, loop: str, holder: str, ttl_s: float) -> bool:
+    def acquire_loop_lease(
+        self, project: str, loop: str, holder: str, ttl_s: float, *, steal_from: str | None = None
+    ) -> bool:
         validate.name("project", project)
         validate.name("loop", loop)
         validate.name("holder", holder)
@@ -49,7 +51,11 @@ class LoopsMixin(SqlCore):
                 .where(
                     c.project == project,
                     c.loop == loop,
-                    sa.or_(c.holder == holder, c.expires_at < time),
+                    sa.or_(
+                        c.holder == holder,
+                        c.expires_at < time,
+                        c.holder == (steal_from if steal_from is not None else holder),
+                    ),
                 )
                 .values(holder=holder, expires_at=expires)
             ).rowcount

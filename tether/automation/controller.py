@@ -93,15 +93,23 @@ class Controller:
     def tick(self) -> list[Outcome]:
         return [self.tick_loop(policy) for policy in self.loops.values()]
 
-    def run(self, interval_s: float, should_stop: Callable[[], bool]) -> None:
-        """Tick every ``interval_s`` until ``should_stop()``; a failed tick is logged and the
-        next one goes on (the store may be briefly unavailable)."""
-        while not should_stop():
+    def run(
+        self, interval_s: float, should_stop: Callable[[], bool], *, max_ticks: int | None = None
+    ) -> None:
+        """Tick every ``interval_s`` until ``should_stop()`` (or ``max_ticks``); a failed tick
+        is reported and the next one goes on (the store may be briefly unavailable)."""
+        done = 0
+        while not should_stop() and (max_ticks is None or done < max_ticks):
             started = time.monotonic()
             try:
-                self.tick()
+                for outcome in self.tick():
+                    if outcome.action != "idle":
+                        self._say(outcome.message)
             except TetherError as e:
                 self._say(f"tick failed: {e}")
+            done += 1
+            if max_ticks is not None and done >= max_ticks:
+                break
             while not should_stop() and time.monotonic() - started < interval_s:
                 time.sleep(min(0.2, interval_s))
 

@@ -115,6 +115,12 @@ def _models(app: typer.Typer) -> None:
     app.add_typer(models_cmd.app, name="models")
 
 
+def _loop(app: typer.Typer) -> None:
+    from tether.cli import loop_cmd
+
+    app.add_typer(loop_cmd.app, name="loop")
+
+
 def _lineage(app: typer.Typer) -> None:
     from tether.cli import lineage_cmd
 
@@ -146,6 +152,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "remote": _remote,
     "pipeline": _pipeline,
     "models": _models,
+    "loop": _loop,
     "lineage": _lineage,
     "reproduce": _reproduce,
 }

@@ -26,6 +26,8 @@ def fit(data: DatasetRef) -> int:
     mode = (HERE / "mode.txt").read_text().strip() if (HERE / "mode.txt").exists() else "strong"
     if mode == "fail":
         raise RuntimeError("training broke")
+    if mode == "slow":  # two controllers overlap
+        time.sleep(1.0)
     if mode == "hang":  # the test kills the controller while this step runs
         (HERE / "training.started").write_text(str(os.getpid()))
         time.sleep(60)

@@ -21,6 +21,7 @@ WORKLOADS = {
     "t2": ("benchmarks.t2", "create 10,000 runs and search them, vs MLflow (SQLite)", 1),
     "e1": ("benchmarks.e1", "log a scikit-learn model, load it by alias, vs MLflow (SQLite)", 5),
     "p1": ("benchmarks.p1", "100 chained no-op steps, first and cached run, vs Metaflow", 3),
+    "l0": ("benchmarks.l0", "continuous-training controller: one tick with nothing to do", 5),
     "e2": (
         "benchmarks.e2",
         "model gate: 100,000 rows, 1,000 paired resamples, 3 slices, vs a scikit-learn loop",

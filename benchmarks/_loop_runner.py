@@ -41,11 +41,19 @@ def main(ws: str, n: int) -> None:
     store.create_dataset_version("bench", "churn", tree_digest="0" * 64, file_count=1, total_size=1)
     # the version was acted on already; monitoring saw no drift and no drop
     store.add_loop_trigger("bench", "churn", key="new_data:churn@1", kind="new_data", status="done")
-    for i in range(100):
-        store.record_audit(actor="m", action="monitor.drift", target="churn", outcome="ok",
-                           project="bench", detail={"share_drifted": 0.1})  # fmt: skip
-        store.record_audit(actor="m", action="monitor.performance", target="churn", outcome="ok",
-                           project="bench", detail={"metric": "accuracy", "value": 0.9})  # fmt: skip
+    for _ in range(100):
+        for action, detail in (
+            ("monitor.drift", {"share_drifted": 0.1}),
+            ("monitor.performance", {"metric": "accuracy", "value": 0.9}),
+        ):
+            store.record_audit(
+                actor="m",
+                action=action,
+                target="churn",
+                outcome="ok",
+                project="bench",
+                detail=detail,
+            )
     controller = Controller(workspace, load_loops(config))
     for _ in range(3):  # the schedule's baseline, connections opened
         controller.tick()

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-PIPELINE = '''
+PIPELINE = """
 import os
 import time
 from pathlib import Path
@@ -44,9 +44,9 @@ def fit(data: DatasetRef) -> int:
 @pipeline
 def training(data: DatasetRef):
     return fit(data)
-'''
+"""
 
-CONFIG = '''
+CONFIG = """
 [loop.churn]
 model = "churn"
 alias = "champion"
@@ -62,7 +62,7 @@ new_data = true
 [loop.churn.retry]
 backoff_s = {backoff}
 max_attempts = 3
-'''
+"""
 
 
 def churn(rows: int = 300, seed: int = 0) -> pd.DataFrame:

@@ -33,7 +33,8 @@ def test_a_new_dataset_version_trains_gates_and_promotes_once(ws: Path) -> None:
     assert outcome.new_triggers == ["new_data:churn@1"]
     assert _moves(c.workspace) == [(None, 1)]
     assert _kinds(c.workspace) == ["triggered", "attempt", "trained", "promoted"]
-    [event] = [e for e in c.workspace.store.list_loop_events("proj", "churn") if e.kind == "promoted"]
+    events = c.workspace.store.list_loop_events("proj", "churn")
+    [event] = [e for e in events if e.kind == "promoted"]
     assert event.detail is not None
     assert event.detail["to"] == "churn@1" and event.detail["pipeline_run"]
     assert event.detail["reasons"]

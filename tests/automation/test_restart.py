@@ -92,7 +92,7 @@ def test_killed_right_after_the_promotion_the_restart_records_it_and_moves_nothi
     assert _kinds(ws)[-2:] == ["resumed", "promoted"]
     [row] = store.list_loop_triggers("proj", "churn")
     assert row.status == "done"
-    assert sorted(store.list_model_versions("proj", "churn"), key=lambda v: v.version)[-1].version == 1
+    assert [v.version for v in store.list_model_versions("proj", "churn")] == [1]
 
 
 def test_two_controllers_at_once_act_on_a_trigger_once(ws: Path) -> None:

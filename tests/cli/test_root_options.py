@@ -173,11 +173,18 @@ CASES: dict[str, tuple[str, ...]] = {
         "c2@1",
     ),
     "reproduce": ("reproduce {run}", "was started interactively"),
-    "loop tick": ("loop tick --policy {ws}/loop.toml --dry-run", "would run flow:flow on imgs@latest"),
+    # loop.toml names dataset imgs, which only the other store holds
+    "loop tick": ("loop tick --policy {ws}/loop.toml --dry-run", "would run flow:flow on imgs@"),
     "loop run": ("loop run --policy {ws}/loop.toml --dry-run --ticks 1", "would run flow:flow"),
     "loop trigger": ("loop trigger l --policy {ws}/loop.toml --reason x", "recorded for loop l"),
-    "loop status": ("loop trigger l --policy {ws}/loop.toml ; loop status --policy {ws}/loop.toml", "manual:"),
-    "loop history": ("loop trigger l --policy {ws}/loop.toml --reason y ; loop history l", "manual: y"),
+    "loop status": (
+        "loop trigger l --policy {ws}/loop.toml ; loop status --policy {ws}/loop.toml",
+        "manual:",
+    ),
+    "loop history": (
+        "loop trigger l --policy {ws}/loop.toml --reason y ; loop history l",
+        "manual: y",
+    ),
     "models gate": (
         "models gate m@1 m@1 --data {ws}/eval.parquet --policy {ws}/gate.toml --target y",
         "## Model gate: failed",  # a model does not beat itself

@@ -1,4 +1,5 @@
-"""Continuous training: loops that retrain, gate and promote by themselves (docs/continuous-training.md)."""
+"""Continuous training: loops that retrain, gate and promote by themselves
+(docs/continuous-training.md)."""
 
 from tether.automation.controller import Controller, Outcome
 from tether.automation.errors import InvalidLoopPolicy, LoopNotFound, TrainingFailed

@@ -130,11 +130,13 @@ class Controller:
                 if waiting is not None:
                     assert waiting.next_try_at is not None
                     return Outcome(
-                        name, "waiting",
+                        name,
+                        "waiting",
                         f"{name}: trigger #{waiting.id} retries after "
                         f"{waiting.next_try_at.isoformat(timespec='seconds')} (back-off)",
-                        new, waiting.id,
-                    )  # fmt: skip
+                        new,
+                        waiting.id,
+                    )
                 return Outcome(name, "idle", f"{name}: nothing to do", new)
             with lease.Renewer(store, project, name, self.holder, self.lease_s):
                 outcome = self._attempt(policy, trigger)
@@ -159,16 +161,22 @@ class Controller:
         signals, _ = self._signals(policy)
         for s in signals:
             row = self.store.add_loop_trigger(
-                self.project, policy.name, key=s.key, kind=s.kind, reason=s.reason,
+                self.project,
+                policy.name,
+                key=s.key,
+                kind=s.kind,
+                reason=s.reason,
                 status="done" if s.baseline else "pending",
                 detail={**s.detail, **({"baseline": True} if s.baseline else {})},
-            )  # fmt: skip
+            )
             if row is None:
                 continue  # another controller recorded it first
             if s.baseline:
                 continue
             new.append(s.key)
-            self._event(policy, "triggered", row.id, {"key": s.key, "kind": s.kind, "reason": s.reason})
+            self._event(
+                policy, "triggered", row.id, {"key": s.key, "kind": s.kind, "reason": s.reason}
+            )
             self._say(f"{policy.name}: triggered by {s.reason}")
         return new
 
@@ -201,15 +209,20 @@ class Controller:
         detail = dict(trigger.detail or {})
         resumed = trigger.status == "running"
         if not store.update_loop_trigger(
-            trigger.id, status="running", attempts=trigger.attempts, detail=detail,
+            trigger.id,
+            status="running",
+            attempts=trigger.attempts,
+            detail=detail,
             expect_status=trigger.status,
-        ):  # fmt: skip
+        ):
             return Outcome(name, "busy", f"{name}: trigger #{trigger.id} was taken by another")
         base = {"trigger": trigger.key, "kind": trigger.kind, "reason": trigger.reason}
         self._event(
-            policy, "resumed" if resumed else "attempt", trigger.id,
+            policy,
+            "resumed" if resumed else "attempt",
+            trigger.id,
             {**base, "attempt": trigger.attempts + 1},
-        )  # fmt: skip
+        )
         try:
             challenger = detail.get("challenger")
             if challenger is None:
@@ -220,8 +233,12 @@ class Controller:
                 store.update_loop_trigger(
                     trigger.id, status="running", attempts=trigger.attempts, detail=detail
                 )
-                self._event(policy, "trained", trigger.id,
-                            {**base, "challenger": challenger, "pipeline_run": run_id})  # fmt: skip
+                self._event(
+                    policy,
+                    "trained",
+                    trigger.id,
+                    {**base, "challenger": challenger, "pipeline_run": run_id},
+                )
                 self._say(f"{name}: trained {challenger} (pipeline run {run_id})")
             decision = self._decide(policy, trigger, challenger, detail)
         except (TetherError, TrainingFailed) as e:
@@ -229,9 +246,11 @@ class Controller:
         _checkpoint("decided")
         action = "promoted" if decision["promoted"] else "kept"
         store.update_loop_trigger(
-            trigger.id, status="done", attempts=trigger.attempts + 1,
+            trigger.id,
+            status="done",
+            attempts=trigger.attempts + 1,
             detail={**detail, "decision": decision},
-        )  # fmt: skip
+        )
         self._event(policy, action, trigger.id, {**base, **decision})
         covered = self._cover_others(policy, trigger)
         message = (
@@ -242,9 +261,12 @@ class Controller:
         )
         self._say(message)
         return Outcome(
-            name, action, message, trigger_id=trigger.id,
+            name,
+            action,
+            message,
+            trigger_id=trigger.id,
             detail={**decision, "covered": covered},
-        )  # fmt: skip
+        )
 
     def _decide(
         self, policy: LoopPolicy, trigger: LoopTrigger, challenger: str, detail: dict[str, Any]
@@ -257,29 +279,38 @@ class Controller:
         run_ids = {"pipeline_run": detail.get("pipeline_run")}
         if holder == version:  # moved before a restart: record it, do not move it again
             return {
-                "promoted": True, "from": _previous(store, project, policy, version),
-                "to": challenger, "challenger": challenger, **run_ids,
+                "promoted": True,
+                "from": _previous(store, project, policy, version),
+                "to": challenger,
+                "challenger": challenger,
+                **run_ids,
                 "reasons": [f"{policy.alias} already points at {challenger} (resumed)"],
-            }  # fmt: skip
+            }
         eval_ref = _latest(store, project, policy.eval_data)
         self._say(f"{policy.name}: gating {challenger} against {policy.alias} on {eval_ref}")
         decision = tm.promote_if_better(
-            challenger, policy.alias, eval_ref, policy.gate, target=policy.target,
+            challenger,
+            policy.alias,
+            eval_ref,
+            policy.gate,
+            target=policy.target,
             reason=f"loop {policy.name}: {trigger.reason or trigger.key}",
-            workspace=self.workspace, actor=f"loop:{policy.name}",
-        )  # fmt: skip
+            workspace=self.workspace,
+            actor=f"loop:{policy.name}",
+        )
         return {
             "promoted": decision.passed,
             "from": None if holder is None else f"{policy.model}@{holder}",
-            "to": challenger if decision.passed else
-            (None if holder is None else f"{policy.model}@{holder}"),
+            "to": challenger
+            if decision.passed
+            else (None if holder is None else f"{policy.model}@{holder}"),
             "challenger": challenger,
             "eval_data": eval_ref,
             "reasons": decision.reasons,
-            "challenger_run": decision.challenger.run_id,
-            "champion_run": decision.champion.run_id,
+            "challenger_run": getattr(decision.challenger, "run_id", None),  # a TrackedEvaluation
+            "champion_run": getattr(decision.champion, "run_id", None),
             **run_ids,
-        }  # fmt: skip
+        }
 
     def _failed(
         self,
@@ -297,7 +328,10 @@ class Controller:
                 trigger.id, status="gave_up", attempts=attempts, detail={**detail, **info}
             )
             self._event(policy, "gave_up", trigger.id, info)
-            message = f"{policy.name}: gave up on trigger #{trigger.id} after {attempts} attempts: {error}"
+            message = (
+                f"{policy.name}: gave up on trigger #{trigger.id} after {attempts} attempts: "
+                f"{error}"
+            )
             self._say(message)
             return Outcome(policy.name, "gave_up", message, trigger_id=trigger.id, detail=info)
         wait = retry.wait_s(attempts)
@@ -305,9 +339,12 @@ class Controller:
         info["retry_at"] = at.isoformat()
         info["backoff_s"] = wait
         self.store.update_loop_trigger(
-            trigger.id, status="failed", attempts=attempts, next_try_at=at,
+            trigger.id,
+            status="failed",
+            attempts=attempts,
+            next_try_at=at,
             detail={**detail, **info},
-        )  # fmt: skip
+        )
         self._event(policy, "failed", trigger.id, info)
         message = f"{policy.name}: attempt {attempts} failed ({error}); retry in {wait:g} s"
         self._say(message)
@@ -319,9 +356,11 @@ class Controller:
         covered = []
         for row in self.store.list_loop_triggers(self.project, policy.name, statuses=("pending",)):
             if self.store.update_loop_trigger(
-                row.id, status="done", detail={**(row.detail or {}), "covered_by": done.id},
+                row.id,
+                status="done",
+                detail={**(row.detail or {}), "covered_by": done.id},
                 expect_status="pending",
-            ):  # fmt: skip
+            ):
                 covered.append(row.id)
         return covered
 
@@ -342,11 +381,13 @@ class Controller:
                 return Outcome(name, "waiting", f"{name}: would wait until {at} (back-off)", new)
             return Outcome(name, "idle", f"{name}: nothing to do", new)
         return Outcome(
-            name, "would_train",
+            name,
+            "would_train",
             f"{name}: would run {policy.pipeline} on {policy.dataset}@latest, gate the model "
             f"against {policy.model}@{policy.alias} and promote it if it passes ({why})",
-            new, trigger.id if trigger else None,
-        )  # fmt: skip
+            new,
+            trigger.id if trigger else None,
+        )
 
 
 def _checkpoint(name: str) -> None:

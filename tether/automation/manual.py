@@ -15,12 +15,18 @@ def trigger(workspace: Workspace, loop: str, reason: str | None = None) -> LoopT
 
     store = workspace.store
     row = store.add_loop_trigger(
-        workspace.project, loop, key=f"manual:{uuid7()}", kind="manual",
+        workspace.project,
+        loop,
+        key=f"manual:{uuid7()}",
+        kind="manual",
         reason=f"manual: {reason}" if reason else "manual",
-    )  # fmt: skip
+    )
     assert row is not None  # a fresh key
     store.record_loop_event(
-        workspace.project, loop, "triggered", trigger_id=row.id,
+        workspace.project,
+        loop,
+        "triggered",
+        trigger_id=row.id,
         detail={"key": row.key, "kind": "manual", "reason": row.reason},
-    )  # fmt: skip
+    )
     return row

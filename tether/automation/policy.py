@@ -36,8 +36,19 @@ from typing import Any
 
 from tether.automation.errors import InvalidLoopPolicy, LoopNotFound
 
-KEYS = {"model", "alias", "pipeline", "executor", "dataset", "data_param", "eval_data", "target",
-        "gate", "triggers", "retry"}  # fmt: skip
+KEYS = {
+    "model",
+    "alias",
+    "pipeline",
+    "executor",
+    "dataset",
+    "data_param",
+    "eval_data",
+    "target",
+    "gate",
+    "triggers",
+    "retry",
+}
 TRIGGER_KEYS = {"schedule", "new_data", "drift", "performance"}
 RETRY_KEYS = {"backoff_s", "max_backoff_s", "max_attempts"}
 
@@ -96,8 +107,7 @@ def load_loops(
         raise InvalidLoopPolicy("loop", "must be a table of [loop.NAME] tables", str(path))
     base = path.parent.parent if policy is None else path.parent  # .tether/config.toml
     return {
-        name: parse_loop(name, value, source=str(path), base=base)
-        for name, value in loops.items()
+        name: parse_loop(name, value, source=str(path), base=base) for name, value in loops.items()
     }
 
 
@@ -229,7 +239,9 @@ def _triggers(table: Any, dataset: str, bad: Any) -> Triggers:
         raise bad("triggers", "must be a table")
     for key in table:
         if key not in TRIGGER_KEYS:
-            raise bad(f"triggers.{key}", f"unknown trigger; known: {', '.join(sorted(TRIGGER_KEYS))}")
+            raise bad(
+                f"triggers.{key}", f"unknown trigger; known: {', '.join(sorted(TRIGGER_KEYS))}"
+            )
     schedule = table.get("schedule")
     if schedule is not None:
         if not isinstance(schedule, str):
@@ -244,7 +256,9 @@ def _triggers(table: Any, dataset: str, bad: Any) -> Triggers:
         new_data = dataset
     elif new_data is False:
         new_data = None
-    elif new_data is not None and (not isinstance(new_data, str) or not new_data or "@" in new_data):
+    elif new_data is not None and (
+        not isinstance(new_data, str) or not new_data or "@" in new_data
+    ):
         raise bad("triggers.new_data", f"must be true, false or a dataset name, not {new_data!r}")
     drift = table.get("drift")
     if drift is not None:
@@ -253,9 +267,11 @@ def _triggers(table: Any, dataset: str, bad: Any) -> Triggers:
     performance = None
     if perf is not None:
         if not isinstance(perf, Mapping) or set(perf) != {"metric", "below"}:
-            raise bad("triggers.performance", "must be a table { metric = \"...\", below = N }")
+            raise bad("triggers.performance", 'must be a table { metric = "...", below = N }')
         if not isinstance(perf["metric"], str) or not perf["metric"]:
-            raise bad("triggers.performance.metric", f"must be a metric name, not {perf['metric']!r}")
+            raise bad(
+                "triggers.performance.metric", f"must be a metric name, not {perf['metric']!r}"
+            )
         below = _number(perf["below"], "triggers.performance.below", bad, lo=float("-inf"))
         performance = Performance(perf["metric"], below)
     return Triggers(schedule=schedule, new_data=new_data, drift=drift, performance=performance)

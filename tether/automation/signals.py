@@ -58,7 +58,9 @@ def find_signals(
         if latest is not None:
             ref = f"{latest.dataset}@{latest.version}"
             found.append(
-                Signal(f"new_data:{ref}", "new_data", f"new dataset version {ref}", {"dataset": ref})
+                Signal(
+                    f"new_data:{ref}", "new_data", f"new dataset version {ref}", {"dataset": ref}
+                )
             )
     if triggers.schedule is not None:
         from tether.automation.schedule import last_fire

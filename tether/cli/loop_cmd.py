@@ -81,9 +81,7 @@ def run(
     ctx: typer.Context,
     name: str | None = typer.Argument(None, help="Only this loop (default: every loop)."),
     policy: Path | None = typer.Option(None, "--policy", help=POLICY_HELP),
-    interval: float = typer.Option(
-        60.0, "--interval", min=0.05, help="Seconds between ticks."
-    ),
+    interval: float = typer.Option(60.0, "--interval", min=0.05, help="Seconds between ticks."),
     dry_run: bool = typer.Option(
         False, "--dry-run", "-n", help="Say what it would do; change nothing."
     ),
@@ -156,8 +154,13 @@ def _status(ctx: typer.Context, loops: dict[str, LoopPolicy]) -> list[dict[str, 
                 "champion": champion,
                 "leader": None if lease is None else {"id": lease[0], "until": lease[1]},
                 "open_triggers": [
-                    {"id": t.id, "key": t.key, "status": t.status, "attempts": t.attempts,
-                     "next_try_at": t.next_try_at}  # fmt: skip
+                    {
+                        "id": t.id,
+                        "key": t.key,
+                        "status": t.status,
+                        "attempts": t.attempts,
+                        "next_try_at": t.next_try_at,
+                    }
                     for t in open_
                 ],
                 "last_event": None
@@ -206,8 +209,13 @@ def history(
     events = ws.store.list_loop_events(ws.project, name, limit=limit)
     if as_json:
         doc = [
-            {"id": e.id, "time": e.time, "kind": e.kind, "trigger": e.trigger_id,
-             "detail": e.detail}  # fmt: skip
+            {
+                "id": e.id,
+                "time": e.time,
+                "kind": e.kind,
+                "trigger": e.trigger_id,
+                "detail": e.detail,
+            }
             for e in events
         ]
         typer.echo(json.dumps(doc, indent=2, default=str))
@@ -215,15 +223,23 @@ def history(
     if not events:
         typer.echo(f"no events for loop {name}")
     for e in events:
-        d = e.detail or {}
-        what = {
-            "triggered": lambda: d.get("reason", ""),
-            "attempt": lambda: f"attempt {d.get('attempt')} for {d.get('trigger')}",
-            "resumed": lambda: f"resumed attempt for {d.get('trigger')}",
-            "trained": lambda: f"{d.get('challenger')} (pipeline run {d.get('pipeline_run')})",
-            "promoted": lambda: f"{d.get('from')} -> {d.get('to')}",
-            "kept": lambda: f"kept {d.get('from')}; {'; '.join(d.get('reasons', [])[:2])}",
-            "failed": lambda: f"{d.get('error')}; retry after {d.get('retry_at')}",
-            "gave_up": lambda: f"{d.get('error')}",
-        }.get(e.kind, lambda: "")()
+        what = _describe(e.kind, e.detail or {})
         typer.echo(f"{e.time.isoformat(timespec='seconds')}  #{e.trigger_id}  {e.kind:<9} {what}")
+
+
+def _describe(kind: str, d: dict[str, Any]) -> str:
+    if kind == "triggered":
+        return str(d.get("reason", ""))
+    if kind == "attempt":
+        return f"attempt {d.get('attempt')} for {d.get('trigger')}"
+    if kind == "resumed":
+        return f"resumed attempt for {d.get('trigger')}"
+    if kind == "trained":
+        return f"{d.get('challenger')} (pipeline run {d.get('pipeline_run')})"
+    if kind == "promoted":
+        return f"{d.get('from')} -> {d.get('to')}"
+    if kind == "kept":
+        return f"kept {d.get('from')}; {'; '.join(d.get('reasons', [])[:2])}"
+    if kind == "failed":
+        return f"{d.get('error')}; retry after {d.get('retry_at')}"
+    return str(d.get("error", ""))

@@ -15,9 +15,19 @@ from tether.store.sql import schema as t
 from tether.store.sql.core import SqlCore, now
 
 TRIGGER_COLUMNS = (
-    "id", "project", "loop", "key", "kind", "reason", "status", "attempts", "created_at",
-    "updated_at", "next_try_at", "detail",
-)  # fmt: skip
+    "id",
+    "project",
+    "loop",
+    "key",
+    "kind",
+    "reason",
+    "status",
+    "attempts",
+    "created_at",
+    "updated_at",
+    "next_try_at",
+    "detail",
+)
 
 
 def _detail(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -95,10 +105,18 @@ class LoopsMixin(SqlCore):
             raise InvalidField("key", "expected 1 to 1024 characters")
         time = now()
         values = dict(
-            project=project, loop=loop, key=key, kind=kind, reason=reason, status=status,
-            attempts=0, created_at=time, updated_at=time, next_try_at=None,
+            project=project,
+            loop=loop,
+            key=key,
+            kind=kind,
+            reason=reason,
+            status=status,
+            attempts=0,
+            created_at=time,
+            updated_at=time,
+            next_try_at=None,
             detail=_detail(detail),
-        )  # fmt: skip
+        )
         with self._write() as conn:
             row_id = conn.execute(
                 self._insert(conn, t.loop_triggers)
@@ -175,9 +193,13 @@ class LoopsMixin(SqlCore):
             event_id = conn.execute(
                 sa.insert(t.loop_events)
                 .values(
-                    project=project, loop=loop, time=time, kind=kind,
-                    trigger_id=trigger_id, detail=detail_,
-                )  # fmt: skip
+                    project=project,
+                    loop=loop,
+                    time=time,
+                    kind=kind,
+                    trigger_id=trigger_id,
+                    detail=detail_,
+                )
                 .returning(t.loop_events.c.id)
             ).scalar_one()
         return LoopEvent(int(event_id), project, loop, time, kind, trigger_id, detail_)

@@ -19,11 +19,14 @@ from .kit import add_version, set_mode
 pytestmark = pytest.mark.slow
 
 
-def _start(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+KILL_AFTER_PROMOTION = str(Path(__file__).with_name("_kill_after_promotion.py"))
+
+
+def _start(root: Path, *args: str, script: str | None = None) -> subprocess.Popen[str]:
+    cmd = [script] if script else ["-m", "tether", "loop", "tick"]
     return subprocess.Popen(
-        [sys.executable, "-m", "tether", "loop", "tick", *args],
+        [sys.executable, *cmd, *args],
         cwd=root,
-        env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -78,7 +81,7 @@ def test_killed_right_after_the_promotion_the_restart_records_it_and_moves_nothi
     ws: Path,
 ) -> None:
     add_version(ws, seed=1)
-    proc = _start(ws, env={"TETHER_LOOP_KILL_AT": "decided"})
+    proc = _start(ws, script=KILL_AFTER_PROMOTION)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == -signal.SIGKILL, out
     assert _moves(ws) == [(None, 1)]  # moved, and nothing recorded after it
@@ -103,4 +106,27 @@ def test_two_controllers_at_once_act_on_a_trigger_once(ws: Path) -> None:
     assert [p.returncode for p in procs] == [0, 0], outs
     assert _kinds(ws).count("attempt") == 1, outs
     assert _kinds(ws).count("triggered") == 1, outs
+    assert _moves(ws) == [(None, 1)]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_loop_run_ticks_until_a_signal_then_stops_cleanly(ws: Path, sig: signal.Signals) -> None:
+    add_version(ws, seed=1)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tether", "loop", "run", "--interval", "0.1"],
+        cwd=ws,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:  # promoted on the first tick, then idle ticks
+        lines.append(line)
+        if "champion moved" in line:
+            break
+    proc.send_signal(sig)
+    rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, "".join(lines) + rest
+    assert "controller stopped" in rest
     assert _moves(ws) == [(None, 1)]

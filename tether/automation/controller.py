@@ -243,7 +243,6 @@ class Controller:
             decision = self._decide(policy, trigger, challenger, detail)
         except (TetherError, TrainingFailed) as e:
             return self._failed(policy, trigger, detail, base, e)
-        _checkpoint("decided")
         action = "promoted" if decision["promoted"] else "kept"
         store.update_loop_trigger(
             trigger.id,
@@ -388,17 +387,6 @@ class Controller:
             new,
             trigger.id if trigger else None,
         )
-
-
-def _checkpoint(name: str) -> None:
-    """Fault injection for the restart tests: ``TETHER_LOOP_KILL_AT=decided`` SIGKILLs this
-    process right after the gate decided (and the alias moved), before anything is recorded."""
-    import os
-
-    if os.environ.get("TETHER_LOOP_KILL_AT") == name:
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _train(policy: LoopPolicy, workspace: Workspace) -> tuple[str, Any]:

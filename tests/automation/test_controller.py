@@ -121,3 +121,15 @@ def test_a_controller_without_the_lease_does_nothing(ws: Path) -> None:
     [outcome] = other.tick()
     assert outcome.action == "busy" and "leader" in outcome.message
     assert other.store.list_loop_triggers("proj", "churn") == []
+
+
+def test_one_attempt_answers_every_trigger_waiting_when_it_started(ws: Path) -> None:
+    add_version(ws, seed=1)
+    c = controller(ws)
+    c.tick()
+    first = trigger(c.workspace, "churn", "one")
+    second = trigger(c.workspace, "churn", "two")
+    [outcome] = c.tick()
+    assert outcome.trigger_id == first.id and outcome.detail["covered"] == [second.id]
+    assert c.tick()[0].action == "idle"
+    assert _kinds(c.workspace).count("attempt") == 2

@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tether.automation import lease
-from tether.automation.errors import TrainingFailed
 from tether.automation.policy import LoopPolicy
 from tether.automation.signals import Signal, find_signals
 from tether.errors import TetherError
@@ -207,6 +206,7 @@ class Controller:
     def _attempt(self, policy: LoopPolicy, trigger: LoopTrigger) -> Outcome:
         store, name = self.store, policy.name
         detail = dict(trigger.detail or {})
+        started = _now()
         resumed = trigger.status == "running"
         if not store.update_loop_trigger(
             trigger.id,
@@ -241,7 +241,7 @@ class Controller:
                 )
                 self._say(f"{name}: trained {challenger} (pipeline run {run_id})")
             decision = self._decide(policy, trigger, challenger, detail)
-        except (TetherError, TrainingFailed) as e:
+        except Exception as e:  # the user's pipeline or model, the store: retried after back-off
             return self._failed(policy, trigger, detail, base, e)
         action = "promoted" if decision["promoted"] else "kept"
         store.update_loop_trigger(
@@ -251,7 +251,7 @@ class Controller:
             detail={**detail, "decision": decision},
         )
         self._event(policy, action, trigger.id, {**base, **decision})
-        covered = self._cover_others(policy, trigger)
+        covered = self._cover_others(policy, trigger, started)
         message = (
             f"{name}: {policy.alias} moved {decision['from']} -> {decision['to']}"
             if decision["promoted"]
@@ -349,11 +349,13 @@ class Controller:
         self._say(message)
         return Outcome(policy.name, "failed", message, trigger_id=trigger.id, detail=info)
 
-    def _cover_others(self, policy: LoopPolicy, done: LoopTrigger) -> list[int]:
-        """Triggers recorded before this attempt ended are answered by it: one training on the
-        latest data serves them all."""
+    def _cover_others(self, policy: LoopPolicy, done: LoopTrigger, started: datetime) -> list[int]:
+        """Triggers recorded before this attempt started are answered by it: one training on
+        the latest data serves them all (one recorded while it ran gets its own attempt)."""
         covered = []
         for row in self.store.list_loop_triggers(self.project, policy.name, statuses=("pending",)):
+            if row.created_at > started:
+                continue
             if self.store.update_loop_trigger(
                 row.id,
                 status="done",

@@ -133,3 +133,49 @@ def test_one_attempt_answers_every_trigger_waiting_when_it_started(ws: Path) -> 
     assert outcome.trigger_id == first.id and outcome.detail["covered"] == [second.id]
     assert c.tick()[0].action == "idle"
     assert _kinds(c.workspace).count("attempt") == 2
+
+
+def _with_triggers(c: Controller, **triggers: object) -> Controller:
+    from dataclasses import replace
+
+    from tether.automation.policy import parse_loop
+
+    loop = c.loops["churn"]
+    table = {
+        "model": loop.model, "pipeline": loop.pipeline, "dataset": loop.dataset,
+        "target": loop.target, "gate": dict(loop.gate), "executor": "inline",
+        "triggers": triggers,
+    }  # fmt: skip
+    c.loops["churn"] = replace(parse_loop("churn", table), retry=loop.retry)
+    return c
+
+
+def test_drift_in_the_latest_window_retrains_once(ws: Path) -> None:
+    from tether.automation import DRIFT
+
+    add_version(ws, seed=1)
+    c = _with_triggers(controller(ws), new_data=True, drift=0.3)
+    c.tick()
+    c.workspace.store.record_audit(
+        actor="monitor", action=DRIFT, target="churn", outcome="ok", project="proj",
+        detail={"share_drifted": 0.6},
+    )  # fmt: skip
+    [outcome] = c.tick()
+    assert outcome.new_triggers and outcome.new_triggers[0].startswith("drift:")
+    assert outcome.action in ("promoted", "kept")
+    assert c.tick()[0].action == "idle"  # the same window does not trigger again
+
+
+def test_the_schedule_fires_once_per_fire_time_and_not_at_set_up(ws: Path) -> None:
+    from datetime import UTC, datetime
+
+    add_version(ws, seed=1)
+    now = [datetime(2026, 12, 6, 14, 30, tzinfo=UTC)]
+    c = _with_triggers(controller(ws, clock=lambda: now[0]), schedule="0 3 * * *")
+    assert c.tick()[0].action == "idle"  # seen: a baseline, no training at set-up
+    assert c.tick()[0].action == "idle"
+    now[0] = datetime(2026, 12, 7, 3, 1, tzinfo=UTC)
+    [outcome] = c.tick()
+    assert outcome.new_triggers == ["schedule:2026-12-07T03:00:00+00:00"]
+    assert outcome.action == "promoted"
+    assert c.tick()[0].action == "idle"

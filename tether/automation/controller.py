@@ -73,6 +73,7 @@ class Controller:
         dry_run: bool = False,
         lease_s: float = LEASE_S,
         say: Callable[[str], None] | None = None,
+        clock: Callable[[], datetime] = _now,
     ) -> None:
         self.workspace = workspace
         self.loops = dict(loops)
@@ -80,6 +81,7 @@ class Controller:
         self.dry_run = dry_run
         self.lease_s = lease_s
         self._say = say or (lambda line: None)
+        self._clock = clock  # what "now" is for the cron schedule (tests step it)
 
     @property
     def store(self) -> Store:
@@ -152,7 +154,9 @@ class Controller:
             policy.triggers.schedule is not None
             and bool(store.list_loop_triggers(project, policy.name, kind="schedule", limit=1))
         )
-        found = find_signals(policy, store, project, _now(), scheduled_before=scheduled_before)
+        found = find_signals(
+            policy, store, project, self._clock(), scheduled_before=scheduled_before
+        )
         return [s for s in found if s.key not in seen], seen
 
     def _record_signals(self, policy: LoopPolicy) -> list[str]:

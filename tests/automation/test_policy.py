@@ -87,3 +87,18 @@ def test_not_toml_is_an_error(tmp_path: Path) -> None:
         load_loops(tmp_path / "c.toml", policy)
     with pytest.raises(InvalidLoopPolicy, match="does not exist"):
         load_loops(tmp_path / "c.toml", tmp_path / "absent.toml")
+
+
+def test_loop_tables_sit_beside_the_settings_in_the_workspace_config(tmp_path: Path) -> None:
+    from tether.config import init_workspace
+    from tether.workspace import Workspace
+
+    init_workspace(tmp_path / "ws", project="p")
+    config = tmp_path / "ws" / ".tether" / "config.toml"
+    config.write_text(
+        config.read_text() + '\n[loop.l]\nmodel = "m"\npipeline = "a:b"\ndataset = "d"\n'
+        'target = "y"\ngate = { primary = "accuracy" }\n'
+    )
+    ws = Workspace(tmp_path / "ws")
+    assert ws.settings.project == "p"
+    assert list(load_loops(ws.config_path)) == ["l"]

@@ -179,3 +179,19 @@ def test_the_schedule_fires_once_per_fire_time_and_not_at_set_up(ws: Path) -> No
     assert outcome.new_triggers == ["schedule:2026-12-07T03:00:00+00:00"]
     assert outcome.action == "promoted"
     assert c.tick()[0].action == "idle"
+
+
+def test_while_a_failed_attempt_backs_off_new_triggers_wait_too(ws: Path) -> None:
+    from dataclasses import replace
+
+    from tether.automation.policy import Retry
+
+    set_mode(ws, "fail")
+    add_version(ws, seed=1)
+    c = controller(ws)
+    c.loops["churn"] = replace(c.loops["churn"], retry=Retry(3600, 3600, 5))
+    assert c.tick()[0].action == "failed"
+    trigger(c.workspace, "churn", "try again")
+    [outcome] = c.tick()
+    assert outcome.action == "waiting" and "back-off" in outcome.message
+    assert _kinds(c.workspace).count("attempt") == 1

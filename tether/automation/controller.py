@@ -104,8 +104,8 @@ class Controller:
             started = time.monotonic()
             try:
                 for outcome in self.tick():
-                    if outcome.action != "idle":
-                        self._say(outcome.message)
+                    if self.dry_run and outcome.action != "idle":
+                        self._say(outcome.message)  # an attempt says its own steps
             except TetherError as e:
                 self._say(f"tick failed: {e}")
             done += 1
@@ -184,19 +184,22 @@ class Controller:
         return new
 
     def _next(self, policy: LoopPolicy) -> tuple[LoopTrigger | None, LoopTrigger | None]:
-        """The trigger to act on now (running first: an interrupted attempt), and else the
-        failed one waiting for its back-off, if any."""
+        """The trigger to act on now: an interrupted attempt (``running``: its controller
+        died), then a failed one past its back-off, then the oldest pending. While a failed
+        attempt waits for its back-off nothing else is tried: ``(None, the waiting one)``."""
         rows = self.store.list_loop_triggers(self.project, policy.name, statuses=ACTIONABLE)
         now = _now()
-        for status in ("running", "failed", "pending"):
-            for row in rows:
-                if row.status != status:
-                    continue
-                if status == "failed" and row.next_try_at is not None and row.next_try_at > now:
-                    continue
-                return row, None
-        waiting = [r for r in rows if r.status == "failed"]
-        return None, (min(waiting, key=lambda r: r.next_try_at or now) if waiting else None)
+        running = [r for r in rows if r.status == "running"]
+        if running:
+            return running[0], None
+        failed = [r for r in rows if r.status == "failed"]
+        due = [r for r in failed if r.next_try_at is None or r.next_try_at <= now]
+        if due:
+            return due[0], None
+        if failed:
+            return None, min(failed, key=lambda r: r.next_try_at or now)
+        pending = [r for r in rows if r.status == "pending"]
+        return (pending[0] if pending else None), None
 
     def _event(
         self, policy: LoopPolicy, kind: str, trigger_id: int | None, detail: dict[str, Any]

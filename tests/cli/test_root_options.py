@@ -33,6 +33,17 @@ def flow(n: int = 1):
     return double(n)
 """
 
+LOOP = """
+[loop.l]
+model = "clf"
+alias = "champ"
+pipeline = "flow:flow"
+dataset = "imgs"
+target = "y"
+gate = { primary = "accuracy" }
+triggers = { new_data = true }
+"""
+
 # commands that touch no store: init (writes config), demo (its own workspace), remote (config)
 NO_STORE = {"init", "demo", "remote add", "remote ls", "remote remove", "remote default"}
 
@@ -73,6 +84,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     (w.ws / "imgs").mkdir()
     (w.ws / "imgs" / "a.txt").write_text("a")
     (w.ws / "flow.py").write_text(FLOW)
+    (w.ws / "loop.toml").write_text(LOOP)
     (w.ws / "remote").mkdir()
     saved = {k: v for k, v in os.environ.items() if k.startswith("TETHER_")}
     try:
@@ -163,6 +175,18 @@ CASES: dict[str, tuple[str, ...]] = {
     # found imgs@1 in the store the options name (a folder of one text file), then refused
     "monitor drift": ("monitor drift imgs@1 -r imgs@1", "a.txt is not a .parquet or .csv"),
     "reproduce": ("reproduce {run}", "was started interactively"),
+    # loop.toml names dataset imgs, which only the other store holds
+    "loop tick": ("loop tick --policy {ws}/loop.toml --dry-run", "would run flow:flow on imgs@"),
+    "loop run": ("loop run --policy {ws}/loop.toml --dry-run --ticks 1", "would run flow:flow"),
+    "loop trigger": ("loop trigger l --policy {ws}/loop.toml --reason x", "recorded for loop l"),
+    "loop status": (
+        "loop trigger l --policy {ws}/loop.toml ; loop status --policy {ws}/loop.toml",
+        "manual:",
+    ),
+    "loop history": (
+        "loop trigger l --policy {ws}/loop.toml --reason y ; loop history l",
+        "manual: y",
+    ),
     "models gate": (
         "models gate m@1 m@1 --data {ws}/eval.parquet --policy {ws}/gate.toml --target y",
         "## Model gate: failed",  # a model does not beat itself

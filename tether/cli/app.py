@@ -121,6 +121,12 @@ def _monitor(app: typer.Typer) -> None:
     app.add_typer(monitor_cmd.app, name="monitor")
 
 
+def _loop(app: typer.Typer) -> None:
+    from tether.cli import loop_cmd
+
+    app.add_typer(loop_cmd.app, name="loop")
+
+
 def _lineage(app: typer.Typer) -> None:
     from tether.cli import lineage_cmd
 
@@ -165,6 +171,7 @@ COMMANDS: dict[str, Callable[[typer.Typer], None]] = {
     "pipeline": _pipeline,
     "models": _models,
     "monitor": _monitor,
+    "loop": _loop,
     "lineage": _lineage,
     "reproduce": _reproduce,
     "serve": _serve,

@@ -197,6 +197,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
     for key in flat:
         if key == "remotes" or key.startswith("remotes."):
             check_key(key, path)  # [remotes.NAME] tables: read by remotes_from_config
+        elif key == "loop" or key.startswith("loop."):
+            pass  # [loop.NAME] tables: read and checked by tether.automation
         elif key not in BY_KEY:
             known = ", ".join(sorted(BY_KEY))
             raise InvalidSetting(f"unknown setting {key!r} in {path}; known settings: {known}")

@@ -12,6 +12,8 @@ from tether.store.entities import (
     AliasEvent,
     AuditEvent,
     DatasetVersion,
+    LoopEvent,
+    LoopTrigger,
     MetricColumns,
     MetricPoint,
     MetricSummary,
@@ -288,4 +290,76 @@ class Store(ABC):
         detail: Mapping[str, Any] | None = None,
     ) -> AuditEvent: ...
     @abstractmethod
-    def list_audit(self, *, project: str | None = None, limit: int = 100) -> list[AuditEvent]: ...
+    def list_audit(
+        self, *, project: str | None = None, limit: int = 100, action: str | None = None
+    ) -> list[AuditEvent]: ...
+
+    # continuous-training loops (tether.automation)
+    @abstractmethod
+    def acquire_loop_lease(
+        self, project: str, loop: str, holder: str, ttl_s: float, *, steal_from: str | None = None
+    ) -> bool:
+        """Take or renew the loop's lease for ``holder``: True when it holds it now (nobody
+        held it, it had expired, ``holder`` held it already, or ``steal_from`` held it)."""
+
+    @abstractmethod
+    def release_loop_lease(self, project: str, loop: str, holder: str) -> None: ...
+    @abstractmethod
+    def get_loop_lease(self, project: str, loop: str) -> tuple[str, Any] | None:
+        """``(holder, expires_at)`` of the loop's lease, or None."""
+
+    @abstractmethod
+    def add_loop_trigger(
+        self,
+        project: str,
+        loop: str,
+        *,
+        key: str,
+        kind: str,
+        reason: str | None = None,
+        status: str = "pending",
+        detail: Mapping[str, Any] | None = None,
+    ) -> LoopTrigger | None:
+        """Record a trigger once: None when one with this ``key`` was recorded already."""
+
+    @abstractmethod
+    def update_loop_trigger(
+        self,
+        trigger_id: int,
+        *,
+        status: str,
+        attempts: int | None = None,
+        next_try_at: Any = None,
+        detail: Mapping[str, Any] | None = None,
+        expect_status: str | None = None,
+    ) -> bool:
+        """Set a trigger's status (and more); with ``expect_status`` only when it still has
+        that status. True when the row changed."""
+
+    @abstractmethod
+    def list_loop_triggers(
+        self,
+        project: str,
+        loop: str | None = None,
+        *,
+        statuses: Sequence[str] | None = None,
+        kind: str | None = None,
+        limit: int | None = None,
+    ) -> list[LoopTrigger]:
+        """Oldest first (newest first with ``limit``)."""
+
+    @abstractmethod
+    def record_loop_event(
+        self,
+        project: str,
+        loop: str,
+        kind: str,
+        *,
+        trigger_id: int | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> LoopEvent: ...
+    @abstractmethod
+    def list_loop_events(
+        self, project: str, loop: str | None = None, *, limit: int = 100
+    ) -> list[LoopEvent]:
+        """Newest first."""

@@ -163,3 +163,33 @@ class PredictionSegment:
     rows: int
     digest: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class LoopTrigger:
+    """A trigger a continuous-training loop saw; it is also the attempt that acts on it.
+    ``status``: pending, running, done, failed (retried after ``next_try_at``) or gave_up."""
+
+    id: int
+    project: str
+    loop: str
+    key: str
+    kind: str
+    reason: str | None
+    status: str
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    next_try_at: datetime | None
+    detail: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class LoopEvent:
+    id: int
+    project: str
+    loop: str
+    time: datetime
+    kind: str
+    trigger_id: int | None
+    detail: dict[str, Any] | None

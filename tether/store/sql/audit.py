@@ -46,9 +46,12 @@ class AuditMixin(SqlCore):
             ).scalar_one()
         return AuditEvent(int(event_id), time, actor, action, target, project, outcome, detail_)
 
-    def list_audit(self, *, project: str | None = None, limit: int = 100) -> list[AuditEvent]:
-        """Newest first."""
+    def list_audit(
+        self, *, project: str | None = None, limit: int = 100, action: str | None = None
+    ) -> list[AuditEvent]:
+        """Newest first; with ``action``, only the events of that action."""
         validate.optional_name("project", project)
+        validate.optional_name("action", action)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidField("limit", f"expected a positive whole number, got {limit!r}")
         c = t.audit_events.c
@@ -59,6 +62,8 @@ class AuditMixin(SqlCore):
         )
         if project is not None:
             query = query.where(c.project == project)
+        if action is not None:
+            query = query.where(c.action == action)
         with self._read() as conn:
             rows = conn.execute(query).all()
         return [AuditEvent(*r) for r in rows]

@@ -219,3 +219,46 @@ prediction_segments = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index(None, "project_id", "model", "end_time"),
 )
+
+# The continuous-training controller (tether.automation): one lease per loop, the triggers it
+# has seen (each one an attempt: pending, running, done, failed), and the events it recorded.
+loop_leases = sa.Table(
+    "loop_leases",
+    metadata,
+    sa.Column("project", NAME, primary_key=True),
+    sa.Column("loop", NAME, primary_key=True),
+    sa.Column("holder", NAME, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)
+
+loop_triggers = sa.Table(
+    "loop_triggers",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project", NAME, nullable=False),
+    sa.Column("loop", NAME, nullable=False),
+    sa.Column("key", sa.String(1024), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("next_try_at", UtcDateTime),
+    sa.Column("detail", sa.JSON),
+    sa.UniqueConstraint("project", "loop", "key"),
+    sa.Index(None, "project", "loop", "status"),
+)
+
+loop_events = sa.Table(
+    "loop_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project", NAME, nullable=False),
+    sa.Column("loop", NAME, nullable=False),
+    sa.Column("time", UtcDateTime, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("trigger_id", BigId),
+    sa.Column("detail", sa.JSON),
+    sa.Index(None, "project", "loop", "id"),
+)

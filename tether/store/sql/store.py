@@ -6,6 +6,7 @@ from tether.store.base import Store
 from tether.store.sql.audit import AuditMixin
 from tether.store.sql.datasets import DatasetsMixin
 from tether.store.sql.engine import create_engine, parse_url, sqlite_synchronous_level
+from tether.store.sql.loops import LoopsMixin
 from tether.store.sql.metrics import MetricsMixin
 from tether.store.sql.migrate import ensure_schema
 from tether.store.sql.objects import ObjectsMixin
@@ -32,6 +33,7 @@ class SqlStore(
     RegistryMixin,
     AuditMixin,
     PredictionsMixin,
+    LoopsMixin,
     Store,
 ):
     def __repr__(self) -> str:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -40,3 +43,16 @@ def test_no_terminal_no_work(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     with progress_bar("files", None, unit_bytes=True) as step:
         assert step is no_progress
+
+
+def test_no_terminal_spares_the_import_of_rich() -> None:
+    """`tether data add` with stderr redirected paid ~50 ms importing rich for a hidden bar."""
+    code = (
+        "import sys\n"
+        "from tether.cli.progress import progress_bar\n"
+        "with progress_bar('files', None, unit_bytes=True) as step:\n"
+        "    step(1)\n"
+        "assert 'rich' not in sys.modules, 'rich imported for a hidden bar'\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, stderr=subprocess.PIPE)

@@ -57,7 +57,9 @@ def _run(args: list[str]) -> None:
     import typer
 
     from tether.cli.app import build_app
+    from tether.gcpause import one_shot_process
 
+    one_shot_process()
     command = typer.main.get_command(build_app(only=first_command(args)))
     # standalone: click (Typer's own copy) reports usage errors and exits by itself
     try:

@@ -1,8 +1,10 @@
 """Brings a database to the schema head on open; cheap when it already is there.
 
-Opening checks ``alembic_version`` with one query; Alembic is imported and run only when the
-database is behind, inside a transaction that holds a lock (SQLite: BEGIN IMMEDIATE;
-PostgreSQL: an advisory lock), so concurrent first opens migrate exactly once.
+Opening checks ``alembic_version`` with one query. The rest runs inside a transaction that holds
+a lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so concurrent first opens set up
+the schema exactly once. A new (empty) database gets the tables straight from schema.py and is
+stamped at HEAD in that transaction, as Alembic's docs recommend for fresh databases: no Alembic
+import, no replay of every migration. Alembic runs only for a database at an older revision.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from tether.store.errors import SchemaError
 from tether.store.sql.engine import BEGIN_MODE
+from tether.store.sql.schema import metadata
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -22,6 +25,14 @@ if TYPE_CHECKING:
 HEAD = "0005"  # newest revision under migrations/versions (a test keeps them in step)
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x7E7E_0001  # arbitrary, constant: "tether schema migration"
+
+# Alembic's own version table, as alembic.runtime.migration creates it
+_VERSION = sa.Table(
+    "alembic_version",
+    sa.MetaData(),
+    sa.Column("version_num", sa.String(32), nullable=False),
+    sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -68,20 +79,42 @@ def ensure_schema(engine: Engine, *, target: str = "head") -> None:
 
 
 def upgrade(engine: Engine, target: str = "head") -> None:
-    from alembic import command
-    from alembic.util import CommandError
-
     with engine.connect() as conn:
         conn = conn.execution_options(**{BEGIN_MODE: "IMMEDIATE"})
         with conn.begin():
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
-            if target == "head" and _revision_in(conn) == HEAD:
-                return  # another opener migrated while this one waited for the lock
-            try:
-                command.upgrade(alembic_config(conn), target)
-            except CommandError as e:
-                raise SchemaError(
-                    f"cannot migrate the metadata store schema: {e}; if the database was "
-                    "written by a newer Tether, upgrade Tether"
-                ) from None
+            if target == "head":
+                revision = _revision_in(conn)
+                if revision == HEAD:
+                    return  # another opener migrated while this one waited for the lock
+                if revision is None and _is_empty(conn):
+                    create_at_head(conn)
+                    return
+            _migrate(conn, target)
+
+
+def _is_empty(conn: sa.Connection) -> bool:
+    """True when none of schema.py's tables exist (a database without alembic_version but with
+    some of them is left to Alembic, which fails loudly rather than guessing)."""
+    return not set(sa.inspect(conn).get_table_names()) & set(metadata.tables)
+
+
+def create_at_head(conn: sa.Connection) -> None:
+    """Creates schema.py's tables and stamps HEAD, in the caller's transaction."""
+    metadata.create_all(conn)
+    _VERSION.create(conn)
+    conn.execute(_VERSION.insert().values(version_num=HEAD))
+
+
+def _migrate(conn: sa.Connection, target: str) -> None:
+    from alembic import command
+    from alembic.util import CommandError
+
+    try:
+        command.upgrade(alembic_config(conn), target)
+    except CommandError as e:
+        raise SchemaError(
+            f"cannot migrate the metadata store schema: {e}; if the database was "
+            "written by a newer Tether, upgrade Tether"
+        ) from None

@@ -124,6 +124,29 @@ def _ready(url: str) -> bool:
         return False
 
 
+NEEDS = ("sklearn", "skops", "pandas", "pyarrow", "scipy", "starlette", "uvicorn")
+
+
+def _check_installed() -> None:
+    import importlib.util
+
+    missing = [m for m in NEEDS if importlib.util.find_spec(m) is None]
+    if missing:
+        raise InvalidInput(
+            f"tether demo needs {', '.join(missing)}: install them with "
+            "pip install 'tether[demo]' (from a clone: pip install -e '.[demo]')"
+        )
+
+
+def _git_commit(root: Path) -> None:
+    """Make the demo folder a git repository with one commit, so runs record their code."""
+    if shutil.which("git") is None:
+        return
+    who = ["-c", "user.name=tether demo", "-c", "user.email=demo@localhost"]
+    for args in (["init", "-q"], ["add", "-A"], [*who, "commit", "-qm", "tether demo"]):
+        subprocess.run(["git", *args], cwd=root, check=False, capture_output=True)
+
+
 def _fresh(root: Path) -> Path:
     """The demo folder: new, or a previous demo's (started again from scratch)."""
     root = root.resolve()
@@ -173,6 +196,7 @@ def run_loop_demo(
         mark[0] = now
         echo(f"{name:<9} {text}  [{phases[name]:.1f}s]")
 
+    _check_installed()
     root = _fresh(Path(path))
     init_workspace(root, project="demo")
     cwd = os.getcwd()
@@ -186,6 +210,7 @@ def run_loop_demo(
         before = churn_table(seed=0)
         before.to_parquet(data)
         d1 = add(data, name=NAME, message="customers, January", workspace=root)
+        _git_commit(root)
         step("data", f"{NAME}@{d1.version}  {len(before)} rows, {d1.total_size} bytes")
 
         from tether.demo.churn import train
@@ -311,7 +336,11 @@ def _lineage(ws: Any, ref: str) -> list[str]:
     lines = ["lineage   " + "\n      <-  ".join(chain)]
     name, version = ref.split("@")
     mv = ws.store.get_model_version(ws.project, name, int(version))
-    code = (ws.store.get_run(mv.run_id).info.get("code") or {}) if mv.run_id else {}
+    code: dict[str, Any] = {}
+    run_id = mv.run_id
+    while run_id and not code:  # a step's run has no code of its own: its pipeline run has
+        run = ws.store.get_run(run_id)
+        code, run_id = run.info.get("code") or {}, run.parent_id
     where = "not in a git repository"
     if code.get("commit"):
         dirty = " + uncommitted diff" if code.get("dirty") else ""

@@ -161,12 +161,12 @@ def _fresh(root: Path) -> Path:
 
 
 def _serve(root: Path, port: int, poll_s: float) -> subprocess.Popen[bytes]:
-    log = open(root / "serve.log", "wb")  # noqa: SIM115  (the server's, closed with it)
     cmd = [sys.executable, "-m", "tether", "-C", str(root), "serve", f"{NAME}@{ALIAS}",
            "--port", str(port), "--poll", str(poll_s)]  # fmt: skip
-    return subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root
-    )
+    with open(root / "serve.log", "wb") as log:  # the server's output; it keeps its own copy
+        return subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root
+        )
 
 
 def run_loop_demo(

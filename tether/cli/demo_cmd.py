@@ -21,7 +21,10 @@ def demo(
 
     console = Console(highlight=False)
     result = run_loop_demo(
-        path, echo=lambda line: console.print(line, markup=False, soft_wrap=True), executor=executor, keep=keep
+        path,
+        echo=lambda line: console.print(line, markup=False, soft_wrap=True),
+        executor=executor,
+        keep=keep,
     )
     ws = result.workspace
     typer.echo(

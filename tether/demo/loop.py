@@ -288,9 +288,7 @@ def run_loop_demo(
             f"server now answers with v{v2}: {traffic.ok} requests, {traffic.failed} failed",
         )
         if traffic.failed:
-            raise DemoFailed(
-                f"demo: {traffic.failed} requests failed, first: {traffic.errors[0]}"
-            )
+            raise DemoFailed(f"demo: {traffic.failed} requests failed, first: {traffic.errors[0]}")
 
         report_path = root / "drift-report.html"
         report.to_html(report_path)

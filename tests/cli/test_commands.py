@@ -108,8 +108,10 @@ def test_demo_closes_the_loop(tmp_path: Path, capsys) -> None:
     assert [e.detail["share_drifted"] >= 0.5 for e in events] == [True]
     ws.store.close()
 
-    assert run("-C", str(demo), "loop", "history", "churn", "--json") == 0
-    assert "promoted" in capsys.readouterr().out
+    assert run("-C", str(demo), "loop", "history", "churn") == 0
+    history = capsys.readouterr().out  # the demo's loop is in its config: both triggers fired
+    assert "promoted  churn@1 -> churn@2" in history
+    assert "triggered drift" in history and "triggered new dataset version churn@2" in history
 
 
 def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path, capsys) -> None:

@@ -27,6 +27,21 @@ from tether.errors import InvalidInput, TetherError
 ALIAS = "champion"
 GATE = {"primary": "accuracy", "min_improvement": 0.0}
 TIMINGS = "demo-timings.json"
+# the loop the controller runs (docs/continuous-training.md); `tether loop run` reads it too
+LOOP = f"""
+[loop.{NAME}]
+model = "{NAME}"
+alias = "{ALIAS}"
+pipeline = "tether.demo.churn:train"
+dataset = "{NAME}"
+target = "{TARGET}"
+executor = "{{executor}}"
+gate = {{{{ primary = "{GATE["primary"]}", min_improvement = {GATE["min_improvement"]} }}}}
+
+[loop.{NAME}.triggers]
+new_data = true
+drift = 0.3
+"""
 
 
 class DemoFailed(TetherError):
@@ -179,8 +194,7 @@ def run_loop_demo(
 ) -> LoopDemoResult:
     import tether
     import tether.models as tm
-    from tether.automation import Controller, LoopPolicy
-    from tether.automation.policy import Triggers
+    from tether.automation import Controller, load_loops
     from tether.config import init_workspace
     from tether.monitoring import drift
     from tether.tracking.datasets import add
@@ -199,6 +213,8 @@ def run_loop_demo(
     _check_installed()
     root = _fresh(Path(path))
     init_workspace(root, project="demo")
+    with open(root / ".tether" / "config.toml", "a") as config:
+        config.write(LOOP.format(executor=executor))
     cwd = os.getcwd()
     os.chdir(root)  # the pipeline, like a user's, runs from its workspace
     server: subprocess.Popen[bytes] | None = None
@@ -265,12 +281,8 @@ def run_loop_demo(
         d2 = add(data, name=NAME, message="customers, February, labelled", workspace=root)
         step("new data", f"{NAME}@{d2.version}  {len(after)} labelled rows")
 
-        policy = LoopPolicy(
-            name=NAME, model=NAME, alias=ALIAS, pipeline="tether.demo.churn:train",
-            dataset=NAME, target=TARGET, gate=GATE, eval_data=NAME, executor=executor,
-            triggers=Triggers(new_data=NAME, drift=0.3),
-        )  # fmt: skip
-        outcomes = Controller(ws, {NAME: policy}, holder="tether-demo").tick()
+        loops = load_loops(root / ".tether" / "config.toml")
+        outcomes = Controller(ws, loops, holder="tether-demo").tick()
         holder = ws.store.get_alias(ws.project, NAME, ALIAS)
         v2 = int(holder.version)
         promoted = v2 != v1

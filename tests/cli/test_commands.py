@@ -1,5 +1,7 @@
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,6 +115,13 @@ def test_demo_closes_the_loop(tmp_path: Path, capsys) -> None:
     assert "promoted  churn@1 -> churn@2" in history
     assert "triggered drift" in history and "triggered new dataset version churn@2" in history
 
+    # run again in a fresh process (as a user would): the previous demo's folder starts over
+    again = subprocess.run(
+        [sys.executable, "-m", "tether", "demo", str(demo)], capture_output=True, text=True
+    )
+    assert again.returncode == 0, again.stderr
+    assert "churn@1 " in again.stdout and "churn@champion -> v2" in again.stdout
+
 
 def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path, capsys) -> None:
     (tmp_path / "mine").mkdir()
@@ -120,6 +129,9 @@ def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path, capsys) -> Non
     assert run("demo", str(tmp_path / "mine")) != 0
     assert "is not a Tether demo folder" in capsys.readouterr().err
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    assert run("-C", str(tmp_path / "ws"), "init") == 0  # a workspace is not a demo either
+    assert run("demo", str(tmp_path / "ws")) != 0
+    assert (tmp_path / "ws" / ".tether" / "config.toml").exists()
 
 
 def test_init_follows_the_root_options(tmp_path: Path, capsys) -> None:

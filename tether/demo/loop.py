@@ -27,6 +27,7 @@ from tether.errors import InvalidInput, TetherError
 ALIAS = "champion"
 GATE = {"primary": "accuracy", "min_improvement": 0.0}
 TIMINGS = "demo-timings.json"
+MARKER = ".tether-demo"  # only a folder holding it is deleted to run the demo again
 # the loop the controller runs (docs/continuous-training.md); `tether loop run` reads it too
 LOOP = f"""
 [loop.{NAME}]
@@ -166,12 +167,13 @@ def _fresh(root: Path) -> Path:
     """The demo folder: new, or a previous demo's (started again from scratch)."""
     root = root.resolve()
     if root.exists() and any(root.iterdir()):
-        if not (root / TIMINGS).exists() and not (root / ".tether").exists():
+        if not (root / MARKER).is_file():
             raise InvalidInput(
                 f"{root} exists and is not a Tether demo folder: name an empty or new folder"
             )
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
+    (root / MARKER).write_text("made by `tether demo`, which deletes this folder to run again\n")
     return root
 
 

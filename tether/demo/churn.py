@@ -47,6 +47,7 @@ def fit(data: DatasetRef) -> str:
     from sklearn.preprocessing import StandardScaler
 
     import tether
+    import tether.models
 
     frame = tether.dataset(data).to_pandas()
     x, y = frame[list(FEATURES)], frame[TARGET]

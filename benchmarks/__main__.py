@@ -28,6 +28,11 @@ WORKLOADS = {
     ),
     "p1": ("benchmarks.p1", "100 chained no-op steps, first and cached run, vs Metaflow", 3),
     "l0": ("benchmarks.l0", "continuous-training controller: one tick with nothing to do", 5),
+    "l1": (
+        "benchmarks.l1",
+        "the whole loop: tether demo end to end, per phase, failed requests",
+        3,
+    ),
     "e2": (
         "benchmarks.e2",
         "model gate: 100,000 rows, 1,000 paired resamples, 3 slices, vs a scikit-learn loop",

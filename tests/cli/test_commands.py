@@ -1,6 +1,10 @@
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from .conftest import run
 
@@ -77,21 +81,57 @@ def test_store_info_creates_the_embedded_database(tmp_path: Path, capsys) -> Non
     assert (tmp_path / ".tether" / "tether.db").exists()
 
 
-def test_demo_runs_end_to_end_and_is_repeatable(tmp_path: Path, capsys) -> None:
-    assert run("demo", str(tmp_path / "d")) == 0
-    first = capsys.readouterr().out
-    assert "dataset   demo-points@1" in first
-    assert "4 of 4 steps cached" in first  # the second pipeline run reuses every step
-    assert "model     demo-centroids v1  alias champion" in first
-    lineage = first[first.index("lineage") : first.index("code ")]
-    assert "train" in lineage and "validate" in lineage and "dataset demo-points@1" in lineage
-    assert "verified" in first
-    assert run("demo", str(tmp_path / "d")) == 0
-    second = capsys.readouterr().out
-    assert "demo-points@1" in second  # unchanged data is not versioned again
-    assert "demo-centroids v1" in second  # nor is the same model registered twice
-    assert run("-C", str(tmp_path / "d"), "pipeline", "ls", "--json") == 0
-    assert capsys.readouterr().out.count('"demo"') >= 4
+@pytest.mark.slow
+def test_demo_closes_the_loop(tmp_path: Path, capsys) -> None:
+    """`tether demo`: v1 gated in and served, drift found, v2 retrained by the loop, promoted
+    and swapped in with no failed request; the report, the card and v2's lineage."""
+    from tether.workspace.shared import open_workspace
+
+    demo = tmp_path / "d"
+    assert run("demo", str(demo)) == 0
+    out = capsys.readouterr().out
+    assert "churn@1" in out and "gated in as churn@champion" in out
+    drift_line = next(line for line in out.splitlines() if line.startswith("drift "))
+    assert "support_calls" in drift_line and "age" not in drift_line  # age did not shift
+    assert "churn@champion -> v2" in out
+    assert "server now answers with v2" in out and " 0 failed" in out
+    lineage = out[out.index("lineage") : out.index("done ")]
+    assert "model churn@2" in lineage and "fit" in lineage and "dataset churn@2" in lineage
+    assert "code      commit " in lineage  # the demo folder is a git repository
+    assert (demo / "drift-report.html").read_text().lstrip().startswith("<!")
+    assert "churn" in (demo / "model-card-v2.html").read_text()
+    timings = json.loads((demo / "demo-timings.json").read_text())
+    assert timings["failed"] == 0 and timings["requests"] > 0
+    assert {"train", "serve", "drift", "loop", "swap", "total"} <= set(timings["phases"])
+
+    ws = open_workspace(demo)
+    assert ws.store.get_alias(ws.project, "churn", "champion").version == 2
+    events = ws.store.list_audit(project=ws.project, action="monitor.drift")
+    assert [e.detail["share_drifted"] >= 0.5 for e in events] == [True]
+    ws.store.close()
+
+    assert run("-C", str(demo), "loop", "history", "churn") == 0
+    history = capsys.readouterr().out  # the demo's loop is in its config: both triggers fired
+    assert "promoted  churn@1 -> churn@2" in history
+    assert "triggered drift" in history and "triggered new dataset version churn@2" in history
+
+    # run again in a fresh process (as a user would): the previous demo's folder starts over
+    again = subprocess.run(
+        [sys.executable, "-m", "tether", "demo", str(demo)], capture_output=True, text=True
+    )
+    assert again.returncode == 0, again.stderr
+    assert "churn@1 " in again.stdout and "churn@champion -> v2" in again.stdout
+
+
+def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path, capsys) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    assert run("demo", str(tmp_path / "mine")) != 0
+    assert "is not a Tether demo folder" in capsys.readouterr().err
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    assert run("-C", str(tmp_path / "ws"), "init") == 0  # a workspace is not a demo either
+    assert run("demo", str(tmp_path / "ws")) != 0
+    assert (tmp_path / "ws" / ".tether" / "config.toml").exists()
 
 
 def test_init_follows_the_root_options(tmp_path: Path, capsys) -> None:

@@ -7,18 +7,39 @@ import typer
 
 def demo(
     path: Path = typer.Argument(Path("tether-demo"), help="Folder for the demo workspace."),
-    executor: str = typer.Option("processes", "--executor", help="processes, inline or ray."),
+    executor: str = typer.Option(
+        "inline", "--executor", help="How the training pipeline runs: inline, processes or ray."
+    ),
+    keep: bool = typer.Option(
+        False, "--keep", help="Leave the model server running afterwards, to explore."
+    ),
 ) -> None:
-    """Run the end-to-end example on the embedded default (SQLite + local objects)."""
-    from tether.demo import run_demo
-    from tether.store.ids import short_id
+    """Run the whole loop offline: data, train, gate, serve, drift, retrain, swap."""
+    from rich.console import Console
 
-    result = run_demo(path, echo=typer.echo, executor=executor)
+    from tether.demo.loop import run_loop_demo
+
+    console = Console(highlight=False)
+    result = run_loop_demo(
+        path,
+        echo=lambda line: console.print(line, markup=False, soft_wrap=True),
+        executor=executor,
+        keep=keep,
+    )
     ws = result.workspace
     typer.echo(
-        f"demo workspace: {ws}\nnext, try:\n"
-        f"  tether -C {ws} pipeline show {short_id(result.pipeline_run_id)}\n"
-        f"  tether -C {ws} runs ls\n"
-        f"  tether -C {ws} lineage model:demo-centroids@{result.model_version}\n"
-        f"  tether -C {ws} data log demo-points"
+        f"demo workspace: {ws}\n"
+        f"  drift report  {result.report}\n"
+        f"  model card    {result.card}\n"
+        "next, try:\n"
+        f"  tether -C {ws} loop history churn\n"
+        f"  tether -C {ws} lineage model:churn@{result.v2}\n"
+        f"  tether -C {ws} models ls"
     )
+    if result.server_pid is not None:
+        typer.echo(
+            f"the server is still running at {result.url} (following churn@champion):\n"
+            f"  curl {result.url}/v2/models/churn\n"
+            f"  tether -C {ws} loop run --interval 10   # keep the loop going\n"
+            f"stop it with: kill {result.server_pid}"
+        )

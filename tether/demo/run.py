@@ -1,5 +1,6 @@
-"""The demo: a versioned dataset, a pipeline of cached tracked steps run twice, a registered
-model with its lineage back to the data and the code, and every object verified.
+"""The pipeline example (``tether demo`` before it ran the whole loop, tether/demo/loop.py): a
+versioned dataset, a pipeline of cached tracked steps run twice, a registered model with its
+lineage back to the data and the code, and every object verified. The Ray tests run it.
 
 It must stay offline and finish well within a minute on two cores.
 """

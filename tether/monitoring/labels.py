@@ -1,7 +1,7 @@
 """Delayed labels: ground truth that arrives hours or days after the prediction, stored as
 Parquet segments in the object store and registered beside the prediction log's segments (same
-table, under the model name ``NAME@labels``, which no model can have: names hold no '@'), so
-they survive restarts and any process reads them. Joined to the prediction log by request id.
+table, same model name, "version" 0, which no model version has: they start at 1), so they
+survive restarts and any process reads them. Joined to the prediction log by request id.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from tether.monitoring.errors import BadLabels
 if TYPE_CHECKING:
     from tether.workspace import Workspace
 
-SUFFIX = "@labels"
 COLUMNS = ("request_id", "label")
 
 
@@ -30,7 +29,7 @@ def _log_name(model: str) -> str:
         raise BadLabels(
             f"{model!r} is not a model name; give the registered name, e.g. --model churn"
         ) from None
-    return model + SUFFIX
+    return model
 
 
 def log_labels(
@@ -80,8 +79,10 @@ def log_labels(
     pq.write_table(table, buf, compression="zstd")
     ws = _workspace(workspace)
     digest = ws.objects.put_bytes(buf.getvalue()).digest
+    from tether.serving.readback import LABELS
+
     ws.store.add_prediction_segment(
-        ws.project, name, version=0, start_time=now, end_time=now, rows=len(ids), digest=digest
+        ws.project, name, version=LABELS, start_time=now, end_time=now, rows=len(ids), digest=digest
     )
     return len(ids)
 
@@ -118,14 +119,28 @@ def read_labels(model: str, *, workspace: Workspace | None = None) -> Any:
     """Every label stored for ``model`` (a DataFrame: request_id, label, time), oldest first."""
     import pandas as pd
 
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tether.errors import TetherError
     from tether.monitoring.served import _workspace
-    from tether.serving.readback import predictions
+    from tether.serving.readback import LABELS
 
     ws = _workspace(workspace)
-    frame = predictions(_log_name(model), workspace=ws)
-    if not len(frame):
+    tables = []
+    for seg in ws.store.list_prediction_segments(ws.project, _log_name(model)):
+        if seg.version != LABELS:
+            continue
+        try:
+            tables.append(pq.read_table(io.BytesIO(ws.objects.get_bytes(seg.digest))))
+        except TetherError as e:
+            raise BadLabels(f"label segment {seg.digest} of {model!r} cannot be read: {e}") from None
+    if not tables:
         return pd.DataFrame(columns=["request_id", "label", "time"])
-    return frame[["request_id", "label", "time"]]
+    frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    return frame.sort_values("time", kind="stable").reset_index(drop=True)
 
 
 def model_performance(

@@ -73,13 +73,14 @@ def monitor(
     against the dataset version the run that trained that version read (or ``reference``).
 
     Only the rows that version answered are compared; logged inputs ``input_X`` are compared
-    with the reference's column ``X``, the logged output ``prediction`` as the prediction. With
+    with the reference's column ``X`` (columns only one side has are left out). With
     ``record``, a ``monitor.drift`` audit event about the model holds ``share_drifted`` and
     ``drifted``. EmptyWindow when the version logged nothing in the window.
     """
     import pyarrow as pa
 
-    from tether.monitoring.predictions import drift_window
+    from tether.monitoring.cache import profile
+    from tether.monitoring.compare import drift
 
     ws = _workspace(workspace)
     span = parse_window(window)
@@ -99,17 +100,16 @@ def monitor(
     current = frame.drop(columns=[c for c in BOOKKEEPING if c in frame.columns])
     current = current.rename(columns=lambda c: c[len(INPUT) :] if c.startswith(INPUT) else c)
     table = pa.Table.from_pandas(current, preserve_index=False)
-    prediction = "prediction" if "prediction" in table.column_names else None
-    report = drift_window(
-        reference,
-        lambda model, *, start, end: table,
-        ref,
-        start=start,
-        end=end,
-        prediction=prediction,
-        workspace=ws,
-        **options,
-    )
+    prof = profile(reference, workspace=ws)
+    # the model's inputs that the training data holds; the target (in the training data, not
+    # the log) and the model's outputs (in the log, not the training data) are left out
+    columns = [c for c in prof.columns if c in table.column_names]
+    if not columns:
+        raise BadSetting(
+            f"the prediction log of {ref} shares no column with {reference} (the log has "
+            f"{', '.join(table.column_names)}); name the reference with --reference name@N"
+        )
+    report = drift(prof, table, columns=columns, **options)
     if record:
         ws.store.record_audit(
             actor="tether.monitoring",

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from tether.monitoring.compare import drift
     from tether.monitoring.detectors import DETECTORS
     from tether.monitoring.errors import (
-        BadSetting,
         BadLabels,
+        BadSetting,
         CorruptProfile,
         EmptyWindow,
         NoTrainingData,

@@ -117,10 +117,9 @@ def read_label_file(path: str | Path) -> tuple[list[Any], list[Any]]:
 
 def read_labels(model: str, *, workspace: Workspace | None = None) -> Any:
     """Every label stored for ``model`` (a DataFrame: request_id, label, time), oldest first."""
-    import pandas as pd
-
     import io
 
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -136,7 +135,9 @@ def read_labels(model: str, *, workspace: Workspace | None = None) -> Any:
         try:
             tables.append(pq.read_table(io.BytesIO(ws.objects.get_bytes(seg.digest))))
         except TetherError as e:
-            raise BadLabels(f"label segment {seg.digest} of {model!r} cannot be read: {e}") from None
+            raise BadLabels(
+                f"label segment {seg.digest} of {model!r} cannot be read: {e}"
+            ) from None
     if not tables:
         return pd.DataFrame(columns=["request_id", "label", "time"])
     frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()

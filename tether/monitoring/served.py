@@ -26,14 +26,14 @@ def parse_window(window: str | timedelta) -> timedelta:
     else:
         import pandas as pd
 
+        bad = BadSetting(f"window {window!r} is not a duration; write it as 30min, 1h or 2D")
         try:
-            span = pd.Timedelta(str(window)).to_pytimedelta()
+            parsed = pd.Timedelta(str(window))
         except (ValueError, TypeError):
-            span = None
-        if span is None or span != span:  # NaT
-            raise BadSetting(
-                f"window {window!r} is not a duration; write it as 30min, 1h or 2D"
-            ) from None
+            raise bad from None
+        if parsed is pd.NaT:
+            raise bad
+        span = parsed.to_pytimedelta()
     if span <= timedelta(0):
         raise BadSetting(f"window {window!r} must be longer than zero; write it as 1h or 2D")
     return span

@@ -74,10 +74,14 @@ class NoTrainingData(InvalidInput):
 class EmptyWindow(InvalidInput):
     """The prediction log holds nothing of the model version in the window."""
 
-    def __init__(self, ref: str, version: int, start: object, end: object) -> None:
+    def __init__(
+        self, ref: str, version: int | None, start: object = None, end: object = None
+    ) -> None:
+        what = ref if version is None else f"{ref} (version {version})"
+        when = "" if start is None and end is None else f" between {start} and {end}"
         super().__init__(
-            f"{ref} (version {version}) logged no predictions between {start} and {end}; "
-            "widen --window, or check that the server runs without --no-log"
+            f"{what} logged no predictions{when}; widen --window, or check that the "
+            "server runs without --no-log"
         )
 
 

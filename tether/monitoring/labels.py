@@ -170,7 +170,7 @@ def model_performance(
     if not len(preds):
         from tether.monitoring.errors import EmptyWindow
 
-        raise EmptyWindow(name, 0, start or "the start", end or "now")
+        raise EmptyWindow(name, None, start, end)
     labels = read_labels(name, workspace=ws)
     preds = preds.drop_duplicates(["request_id"], keep="first")  # one row per request
     result = performance(

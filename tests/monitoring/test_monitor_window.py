@@ -127,11 +127,25 @@ def test_window_over_shifted_traffic_flags_the_shifted_column(ws: Workspace) -> 
     assert signal.kind == "drift"
     assert signal.detail["event"] == latest.id
 
+    # the server's /metrics serves the latest event's figures as gauges
+    with serve(ws) as server:
+        status, _, body = server.request("GET", "/metrics")
+    text = body.decode()
+    assert status == 200
+    assert 'tether_drift_share{model="churn"} 0.333' in text
+    assert 'tether_drift{model="churn",column="a"} 1.0' in text
+    assert 'tether_drift{model="churn",column="b"} 0.0' in text
+    assert 'tether_drift_score{model="churn",column="a",test="' in text
+
 
 def test_an_empty_window_is_a_clear_error(ws: Workspace) -> None:
     with pytest.raises(tm.EmptyWindow, match="logged no predictions"):
         tm.monitor("churn@champion", window="1h")
     assert ws.store.list_audit(project="mon", action="monitor.drift") == []
+    with serve(ws) as server:  # no event yet: no drift gauges, and /metrics still answers
+        status, _, body = server.request("GET", "/metrics")
+    assert status == 200
+    assert b"tether_drift" not in body
     with pytest.raises(tm.BadSetting, match="not a duration"):
         tm.monitor("churn@champion", window="soon")
 

@@ -127,6 +127,19 @@ def monitor(
                 "start": start.isoformat(),
                 "end": end.isoformat(),
                 "rows": len(frame),
+                "columns": _columns(report),
             },
         )
     return report
+
+
+def _columns(report: DriftReport) -> dict[str, dict[str, Any]]:
+    """The tested columns' test, statistic and verdict (what /metrics serves as gauges)."""
+    import math
+
+    out: dict[str, dict[str, Any]] = {}
+    for c in report.columns:
+        if c.drift is None or c.statistic is None or not math.isfinite(c.statistic):
+            continue
+        out[c.column] = {"test": c.test, "statistic": float(c.statistic), "drift": bool(c.drift)}
+    return out

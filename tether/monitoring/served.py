@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 DRIFT_EVENT = "monitor.drift"
 PERFORMANCE_EVENT = "monitor.performance"
 INPUT = "input_"
-BOOKKEEPING = ("request_id", "time", "version", "latency_ms", "row")
 
 
 def parse_window(window: str | timedelta) -> timedelta:
@@ -81,6 +80,7 @@ def monitor(
 
     from tether.monitoring.cache import profile
     from tether.monitoring.compare import drift
+    from tether.monitoring.predictions import LOG_COLUMNS
 
     ws = _workspace(workspace)
     span = parse_window(window)
@@ -97,7 +97,7 @@ def monitor(
     frame = frame[frame["version"] == mv.version] if len(frame) else frame
     if not len(frame):
         raise EmptyWindow(ref, mv.version, start, end)
-    current = frame.drop(columns=[c for c in BOOKKEEPING if c in frame.columns])
+    current = frame.drop(columns=[c for c in LOG_COLUMNS if c in frame.columns])
     current = current.rename(columns=lambda c: c[len(INPUT) :] if c.startswith(INPUT) else c)
     table = pa.Table.from_pandas(current, preserve_index=False)
     prof = profile(reference, workspace=ws)

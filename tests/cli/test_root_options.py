@@ -85,6 +85,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     (w.ws / "imgs" / "a.txt").write_text("a")
     (w.ws / "flow.py").write_text(FLOW)
     (w.ws / "loop.toml").write_text(LOOP)
+    (w.ws / "labels.csv").write_text("request_id,label\na,1\nb,0\n")
     (w.ws / "remote").mkdir()
     saved = {k: v for k, v in os.environ.items() if k.startswith("TETHER_")}
     try:
@@ -174,6 +175,10 @@ CASES: dict[str, tuple[str, ...]] = {
     ),
     # found imgs@1 in the store the options name (a folder of one text file), then refused
     "monitor drift": ("monitor drift imgs@1 -r imgs@1", "a.txt is not a .parquet or .csv"),
+    # found clf@1 there, made by a run that read no dataset: refused
+    "monitor window": ("monitor window clf@1 --window 1h", "no training reference for run"),
+    "monitor labels add": ("monitor labels add {ws}/labels.csv --model clf", "stored 2 labels"),
+    "monitor performance": ("monitor performance clf", "clf logged no predictions"),
     "reproduce": ("reproduce {run}", "was started interactively"),
     # loop.toml names dataset imgs, which only the other store holds
     "loop tick": ("loop tick --policy {ws}/loop.toml --dry-run", "would run flow:flow on imgs@"),
@@ -228,7 +233,8 @@ def test_command_uses_the_stores_the_root_options_name(
     text = out + err
     # found what they name, then refused; serve, deploy: looked for the model in the project
     # the options name, which has none
-    refused = ("reproduce", "models gate", "monitor drift", "serve", "deploy docker", "deploy k8s")
+    refused = ("reproduce", "models gate", "monitor drift", "monitor window",
+               "monitor performance", "serve", "deploy docker", "deploy k8s")  # fmt: skip
     if command in refused:
         assert codes == [1], text
     else:

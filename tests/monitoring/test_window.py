@@ -40,3 +40,26 @@ def test_window_of_the_prediction_log() -> None:
     assert {c.column for c in report.columns} == {"x", "c", "prediction"}
     assert report.prediction_drift is not None and report.prediction_drift.drift is None
     assert not [i for i in report.issues if i.column in ("request_id", "timestamp")]
+
+
+def test_the_serving_logs_bookkeeping_columns_are_not_compared() -> None:
+    """tether.serving's log holds time, version, latency_ms and row beside the features."""
+    rng = np.random.default_rng(1)
+    reference = pd.DataFrame({"x": rng.normal(0, 1, 1_000)})
+    n = 500
+
+    def window(model: str, *, start: datetime, end: datetime) -> pa.Table:
+        return pa.table(
+            {
+                "request_id": [f"r{i // 5}" for i in range(n)],
+                "time": pa.array([start] * n),
+                "version": [2] * n,
+                "latency_ms": rng.uniform(1, 2, n),
+                "row": [i % 5 for i in range(n)],
+                "x": rng.normal(0, 1, n),
+            }
+        )
+
+    start = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    report = tm.drift_window(reference, window, "m@1", start=start, end=start)
+    assert {c.column for c in report.columns} == {"x"}

@@ -1,13 +1,31 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from tether.cli.context import get
 
-app = typer.Typer(help="Monitoring: drift and data quality of a table against a reference.",
-                  no_args_is_help=True)  # fmt: skip
+
+class _Group(TyperGroup):
+    """``tether monitor NAME@ALIAS ...`` is short for ``tether monitor window NAME@ALIAS ...``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["window", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="Monitoring: drift and data quality against a reference; a served model's prediction "
+    "log against its training data (tether monitor NAME@ALIAS --window 1h); delayed labels.",
+    no_args_is_help=True,
+)
+labels_app = typer.Typer(help="Delayed labels: ground truth joined to the prediction log.",
+                         no_args_is_help=True)  # fmt: skip
 
 
 def drift(
@@ -56,6 +74,10 @@ def drift(
         target=target,
         workspace=workspace,
     )
+    _show(report, output, as_json)
+
+
+def _show(report: Any, output: Path | None, as_json: bool) -> None:
     if output is not None:
         report.to_html(output)
     if as_json:
@@ -72,4 +94,65 @@ def drift(
         typer.echo(f"wrote {output}")
 
 
+def window(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., help="The served model: NAME@ALIAS or NAME@N."),
+    span: str = typer.Option("1h", "--window", "-w", help="How far back: 30min, 1h, 2D."),
+    reference: str | None = typer.Option(
+        None, "--reference", "-r", help="Compare with NAME@N instead of the training data."
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the HTML report here."),
+    as_json: bool = typer.Option(False, "--json", help="The report as JSON."),
+) -> None:
+    """The last --window of MODEL's prediction log against the data its training run read.
+
+    Records the result as a monitor.drift event (the share of drifted columns), which a
+    continuous-training loop's drift trigger reads. Exit 0 whatever the verdict.
+    """
+    from tether.monitoring.served import monitor
+
+    report = monitor(model, window=span, reference=reference, workspace=get(ctx).workspace())
+    _show(report, output, as_json)
+
+
+def labels_add(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="A .csv or .parquet file: request_id, label."),
+    model: str = typer.Option(..., "--model", "-m", help="The model name the labels are for."),
+) -> None:
+    """Store the labels in FILE as ground truth of MODEL's logged requests."""
+    from tether.monitoring.labels import log_labels, read_label_file
+
+    ids, values = read_label_file(file)
+    n = log_labels(model, ids, values, workspace=get(ctx).workspace())
+    typer.echo(f"stored {n} labels for {model}")
+
+
+def performance(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., help="The model name."),
+    span: str = typer.Option("1h", "--window", "-w", help="Metrics per window: 1h, 1D."),
+    task: str = typer.Option("classification", "--task", help="classification or regression."),
+    as_json: bool = typer.Option(False, "--json", help="The table as JSON lines."),
+) -> None:
+    """Metrics of MODEL's logged predictions joined to their labels, per window and version.
+
+    Records the latest window as a monitor.performance event.
+    """
+    from tether.monitoring.labels import model_performance
+
+    table = model_performance(model, window=span, task=task, workspace=get(ctx).workspace())
+    if as_json:
+        typer.echo(table.to_json(orient="records", lines=True, date_format="iso"))
+    else:
+        typer.echo(table.to_string(index=False) if len(table) else "no predictions")
+    unknown = table.attrs.get("unknown_labels", 0)
+    if unknown:
+        typer.echo(f"{unknown} labels name request ids the prediction log does not hold")
+
+
 app.command("drift")(drift)
+app.command("window")(window)
+app.command("performance")(performance)
+labels_app.command("add")(labels_add)
+app.add_typer(labels_app, name="labels")

@@ -16,20 +16,24 @@ if TYPE_CHECKING:
     from tether.monitoring.compare import drift
     from tether.monitoring.detectors import DETECTORS
     from tether.monitoring.errors import (
+        BadLabels,
         BadSetting,
         CorruptProfile,
+        EmptyWindow,
         NoTrainingData,
         UnknownColumn,
         UnknownTest,
         UnreadableTable,
     )
     from tether.monitoring.issues import Issue
+    from tether.monitoring.labels import log_labels, model_performance, read_labels
     from tether.monitoring.lineage import training_reference
     from tether.monitoring.predictions import PredictionWindow, drift_window
     from tether.monitoring.prometheus import drift_gauges, performance_gauges
     from tether.monitoring.reference import ReferenceProfile
     from tether.monitoring.report import ColumnResult, DriftReport
     from tether.monitoring.scoring import estimate, performance
+    from tether.monitoring.served import monitor
 
 _LAZY = {
     "Alert": "tether.monitoring.alerts",
@@ -50,6 +54,12 @@ _LAZY = {
     "estimate": "tether.monitoring.scoring",
     "training_reference": "tether.monitoring.lineage",
     "NoTrainingData": "tether.monitoring.errors",
+    "EmptyWindow": "tether.monitoring.errors",
+    "BadLabels": "tether.monitoring.errors",
+    "monitor": "tether.monitoring.served",
+    "log_labels": "tether.monitoring.labels",
+    "read_labels": "tether.monitoring.labels",
+    "model_performance": "tether.monitoring.labels",
     "BadSetting": "tether.monitoring.errors",
     "CorruptProfile": "tether.monitoring.errors",
     "UnknownColumn": "tether.monitoring.errors",
@@ -61,10 +71,12 @@ __all__ = [
     "DETECTORS",
     "Alert",
     "Alerter",
+    "BadLabels",
     "BadSetting",
     "ColumnResult",
     "CorruptProfile",
     "DriftReport",
+    "EmptyWindow",
     "Issue",
     "NoTrainingData",
     "PredictionWindow",
@@ -77,9 +89,13 @@ __all__ = [
     "drift_gauges",
     "drift_window",
     "estimate",
+    "log_labels",
+    "model_performance",
+    "monitor",
     "performance",
     "performance_gauges",
     "profile",
+    "read_labels",
     "training_reference",
 ]
 

@@ -57,3 +57,33 @@ class NoTrainingData(InvalidInput):
             f"no training reference for run {run_id}: {why} to compare with, e.g. "
             "drift('name@N', current)"
         )
+
+    @classmethod
+    def no_run(cls, model: str) -> NoTrainingData:
+        """A model version registered without the run that trained it."""
+        err = cls.__new__(cls)
+        err.found = []
+        InvalidInput.__init__(
+            err,
+            f"no training reference for model {model}: it was registered without a run; "
+            "name the dataset version to compare with: --reference name@N",
+        )
+        return err
+
+
+class EmptyWindow(InvalidInput):
+    """The prediction log holds nothing of the model version in the window."""
+
+    def __init__(
+        self, ref: str, version: int | None, start: object = None, end: object = None
+    ) -> None:
+        what = ref if version is None else f"{ref} (version {version})"
+        when = "" if start is None and end is None else f" between {start} and {end}"
+        super().__init__(
+            f"{what} logged no predictions{when}; widen --window, or check that the "
+            "server runs without --no-log"
+        )
+
+
+class BadLabels(InvalidInput):
+    """A label file or ``log_labels`` call that cannot be stored."""

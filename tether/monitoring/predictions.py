@@ -21,7 +21,8 @@ class PredictionWindow(Protocol):
         ...
 
 
-LOG_COLUMNS = ("request_id", "timestamp", "time", "model", "model_version", "latency_ms")
+LOG_COLUMNS = ("request_id", "timestamp", "time", "model", "model_version", "version",
+               "latency_ms", "row")  # fmt: skip
 
 
 def drift_window(

@@ -173,6 +173,11 @@ def app(
             **(log_kwargs or {}),
         )  # fmt: skip
     srv = Server(repo, opts, predlog, metrics)
+    gauges = None
+    if workspace is not None:
+        from tether.serving.drift_gauges import DriftGauges
+
+        gauges = DriftGauges(workspace.store, workspace.project, [r.name for r in parsed])
 
     def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Any:
         return Response(_dumps(obj), status, headers, JSON)
@@ -362,6 +367,8 @@ def app(
 
     async def prometheus(request: Request) -> Response:
         data, ctype = metrics.render()
+        if gauges is not None:
+            data += (await run_in_threadpool(gauges.text)).encode()
         return Response(data, 200, media_type=ctype)
 
     async def ping(request: Request) -> Response:

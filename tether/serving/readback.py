@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from tether.errors import TetherError
 from tether.serving.errors import ServingError
 
+LABELS = 0  # the segment "version" of a model's delayed labels; model versions start at 1
+
 if TYPE_CHECKING:
     from tether.workspace import Workspace
 
@@ -32,6 +34,8 @@ def predictions(
     ws = workspace if workspace is not None else Workspace()
     tables = []
     for seg in ws.store.list_prediction_segments(ws.project, name, start=start, end=end):
+        if seg.version == LABELS:  # delayed labels (tether.monitoring.labels), not predictions
+            continue
         try:
             tables.append(pq.read_table(io.BytesIO(ws.objects.get_bytes(seg.digest))))
         except TetherError as e:

@@ -1,0 +1,83 @@
+"""`tether monitor NAME@ALIAS --window`, `tether monitor labels add`, `tether monitor
+performance` on a served model whose prediction log holds shifted traffic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.monitoring.test_monitor_window import frame, send, serve
+from tests.monitoring.test_monitor_window import ws as ws
+from tether.cli.main import main
+from tether.workspace import Workspace
+
+pytest.importorskip("uvicorn")
+
+
+def tether_cli(*args: str) -> int:
+    try:
+        main(list(args))
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0
+
+
+def test_monitor_a_served_model_and_its_labels(
+    ws: Workspace,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert tether_cli("monitor", "churn@champion", "--window", "1h") == 1
+    assert "logged no predictions" in capsys.readouterr().err
+    with serve(ws) as server:
+        answers = [send(server, frame(40 + i, 100, shift=3.0), f"q{i}")[0] for i in range(3)]
+    assert tether_cli("monitor", "churn@champion", "-w", "1h", "-o", str(tmp_path / "r.html")) == 0
+    out = capsys.readouterr().out
+    assert "1 of 3 columns drifted: a" in out
+    assert (tmp_path / "r.html").read_text().startswith("<!")
+    assert tether_cli("monitor", "window", "churn@champion", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["share_drifted"] == pytest.approx(1 / 3)
+    [_, event] = ws.store.list_audit(project="mon", action="monitor.drift")[::-1]
+    assert event.detail["drifted"] == ["a"]
+
+    labels = tmp_path / "labels.parquet"
+    truth = [answers[0], answers[1], 0]
+    pd.DataFrame({"request_id": ["q0", "q1", "zz"], "label": truth}).to_parquet(labels)
+    assert tether_cli("monitor", "labels", "add", str(labels), "--model", "churn") == 0
+    assert "stored 3 labels for churn" in capsys.readouterr().out
+    assert tether_cli("monitor", "performance", "churn", "--window", "1D", "--json") == 0
+    out = capsys.readouterr().out
+    [row] = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert row["accuracy"] == 1.0
+    assert row["unlabelled"] == pytest.approx(1 / 3)
+    assert "1 labels name request ids the prediction log does not hold" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        ("id,label\na,1\n", "l.csv", "has no column request_id (it has id, label)"),
+        ("request_id,y\na,1\n", "l.csv", "needs the columns request_id and label"),
+        ("request_id,label\n", "l.txt", "a label file is .csv or .parquet"),
+        ("not parquet", "l.parquet", "cannot be read as parquet"),
+    ],
+)
+def test_bad_label_files_are_refused_and_store_nothing(
+    ws: Workspace,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: str,
+    name: str,
+    message: str,
+) -> None:
+    (tmp_path / name).write_text(content)
+    assert tether_cli("monitor", "labels", "add", str(tmp_path / name), "--model", "churn") == 1
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert ws.store.list_prediction_segments("mon", "churn") == []
+    assert tether_cli("monitor", "labels", "add", str(tmp_path / "none.csv"), "-m", "churn") == 1
+    assert "no such file" in capsys.readouterr().err

@@ -1,0 +1,90 @@
+"""The latest ``monitor.drift`` event of each served model (tether.monitoring records them) as
+Prometheus gauges on ``/metrics``: one audit-log query per scrape at most every ``TTL_S``
+seconds, so a dashboard shows drift next to latency. Names and labels are those of
+``tether.monitoring.drift_gauges``."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tether.store import Store
+
+log = logging.getLogger(__name__)
+
+ACTION = "monitor.drift"
+SCAN = 200  # events read back to find each served model's latest
+TTL_S = 10.0
+
+
+def _label(value: object) -> str:
+    return '"' + str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"') + '"'
+
+
+def _number(x: Any) -> float | None:
+    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+        return None
+    return float(x)
+
+
+def render(events: Iterable[Any], models: Iterable[str]) -> str:
+    """Gauge lines from audit events (newest first) for ``models`` (names)."""
+    wanted = set(models)
+    latest: dict[str, Any] = {}
+    for event in events:
+        if event.target in wanted and event.target not in latest:
+            latest[event.target] = event
+    if not latest:
+        return ""
+    score = ["# HELP tether_drift_score Latest drift statistic per column (see the test label).",
+             "# TYPE tether_drift_score gauge"]  # fmt: skip
+    flag = ["# HELP tether_drift Whether the column drifted (1) or not (0).",
+            "# TYPE tether_drift gauge"]  # fmt: skip
+    share = ["# HELP tether_drift_share Share of the model's features that drifted.",
+             "# TYPE tether_drift_share gauge"]  # fmt: skip
+    for model, event in sorted(latest.items()):
+        detail = event.detail or {}
+        m = _label(model)
+        columns = detail.get("columns")
+        for column, c in sorted(columns.items()) if isinstance(columns, dict) else []:
+            if not isinstance(c, dict):
+                continue
+            stat = _number(c.get("statistic"))
+            col = _label(column)
+            if stat is not None:
+                score.append(
+                    f"tether_drift_score{{model={m},column={col},test={_label(c.get('test'))}}}"
+                    f" {stat!r}"
+                )
+            flag.append(f"tether_drift{{model={m},column={col}}} {1.0 if c.get('drift') else 0.0}")
+        value = _number(detail.get("share_drifted"))
+        if value is not None:
+            share.append(f"tether_drift_share{{model={m}}} {value!r}")
+    return "\n".join(score + flag + share) + "\n"
+
+
+class DriftGauges:
+    """Cached ``render`` of the store's latest events for the served models."""
+
+    def __init__(self, store: Store, project: str, models: list[str]) -> None:
+        self.store = store
+        self.project = project
+        self.models = models
+        self._text = ""
+        self._at = -math.inf
+
+    def text(self) -> str:
+        now = time.monotonic()
+        if now - self._at < TTL_S:
+            return self._text
+        try:
+            events = self.store.list_audit(project=self.project, action=ACTION, limit=SCAN)
+            self._text = render(events, self.models)
+        except Exception as e:  # a scrape must not fail because the store is unreachable
+            log.warning("drift gauges: the audit log cannot be read: %s", e)
+        self._at = now
+        return self._text

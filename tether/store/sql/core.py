@@ -57,6 +57,21 @@ def execute_plain_many(conn: sa.Connection, stmt: Any, rows: Sequence[dict[str, 
     conn.exec_driver_sql(sql, [tuple(r[k] for k in order) for r in rows])
 
 
+def fetch_plain(conn: sa.Connection, query: Any) -> list[Any]:
+    """``conn.execute(query).all()``; on SQLite the DB-API's own tuples, without SQLAlchemy's
+    per-row result processing (a search reads hundreds of rows: that processing cost more than
+    SQLite's work). Only for columns SQLite returns as their final value (text, numbers) or
+    that the caller converts itself (dates: ``sqlite_time``; JSON: text).
+    """
+    result = conn.execute(query)
+    if conn.dialect.name != "sqlite":
+        return list(result.all())
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
 class SqlCore:
     def __init__(self, engine: Engine, url: URL) -> None:
         self._engine = engine

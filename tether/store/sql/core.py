@@ -67,7 +67,7 @@ def fetch_plain(conn: sa.Connection, query: Any) -> list[Any]:
     if conn.dialect.name != "sqlite":
         return list(result.all())
     try:
-        return result.cursor.fetchall()
+        return list(result.cursor.fetchall())  # a list already: a cheap copy
     finally:
         result.close()
 
@@ -77,13 +77,14 @@ class SqlCore:
         self._engine = engine
         self._writer = engine.execution_options(**{BEGIN_MODE: "IMMEDIATE"})
         self._url = url
+        self._safe_url = safe_url(url)  # asked for on every run start (provenance)
         self._project_ids: dict[str, int] = {}
         self._deferred = DeferredWrites()
 
     @property
     def url(self) -> str:
         """The store URL with any password hidden."""
-        return safe_url(self._url)
+        return self._safe_url
 
     def close(self) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from datetime import timedelta
@@ -9,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from tether.errors import InvalidInput
-from tether.store import AmbiguousRunId, MetricPoint, RunIO, RunNotFound, Store
+from tether.store import AmbiguousRunId, MetricPoint, MetricSummary, RunIO, RunNotFound, Store
 from tether.store.filter import parse_filter, parse_order_by
 
 
@@ -132,6 +133,12 @@ def test_metric_columns_round_trip(store: Store) -> None:
     )
     many = store.get_metric_summaries_many([rid, "unknown"])
     assert set(many[rid]) == {"loss", "acc"} and many["unknown"] == {}
+    assert (
+        many[rid]["loss"]
+        == summary
+        == MetricSummary("loss", 1.0, 3, summary.last_timestamp_ms, 1.0, 3.0, 4)
+    )
+    assert list(vars(summary)) == [f.name for f in dataclasses.fields(MetricSummary)]
     with pytest.raises(InvalidInput, match="differ in length"):
         store.log_metric_series(rid, {"x": ([0, 1], [0], [1.0])})
     with pytest.raises(InvalidInput, match="'x'"):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from datetime import timedelta
 
 import pytest
 
 from tether.errors import InvalidInput
-from tether.store import AmbiguousRunId, MetricPoint, RunIO, RunNotFound, Store
+from tether.store import AmbiguousRunId, MetricPoint, MetricSummary, RunIO, RunNotFound, Store
 from tether.store.filter import parse_filter, parse_order_by
 
 
@@ -131,6 +133,12 @@ def test_metric_columns_round_trip(store: Store) -> None:
     )
     many = store.get_metric_summaries_many([rid, "unknown"])
     assert set(many[rid]) == {"loss", "acc"} and many["unknown"] == {}
+    assert (
+        many[rid]["loss"]
+        == summary
+        == MetricSummary("loss", 1.0, 3, summary.last_timestamp_ms, 1.0, 3.0, 4)
+    )
+    assert list(vars(summary)) == [f.name for f in dataclasses.fields(MetricSummary)]
     with pytest.raises(InvalidInput, match="differ in length"):
         store.log_metric_series(rid, {"x": ([0, 1], [0], [1.0])})
     with pytest.raises(InvalidInput, match="'x'"):
@@ -219,3 +227,22 @@ def test_a_filter_at_the_limits_runs_on_the_database(store: Store) -> None:
     assert [r.id for r in store.search_runs("p", parse_filter(many))] == [hit]
     sort = parse_order_by(", ".join(f"params.k{i}" for i in range(20)))
     assert len(store.search_runs("p", parse_filter(wide), sort)) == 1
+
+
+def test_search_and_list_return_runs_equal_to_get_run(store: Store, runs: dict[str, str]) -> None:
+    """Search and list read rows their own (faster) way: every field must come back as
+    ``get_run`` gives it, times aware and in UTC, ``info`` decoded."""
+    store.heartbeat(runs["a1"])
+    store.set_run_status(runs["a2"], "finished")
+    info = {"code": {"commit": "abc", "untracked": ["x.py"]}, "process": {"pid": 7}}
+    store.create_run("p", experiment="e", name="z", parent_id=runs["a1"], info=info)
+    found = store.search_runs("p", parse_filter(""), parse_order_by("name"))
+    listed = store.list_runs("p")
+    assert len(found) == len(listed) == len(runs) + 1
+    assert found[-1].info == info and found[-1].parent_id == runs["a1"]
+    for run in [*found, *listed]:
+        assert run == store.get_run(run.id)
+        assert run.start_time.utcoffset() == timedelta(0)
+    a2 = store.get_run(runs["a2"])
+    assert a2.end_time is not None and a2.end_time.utcoffset() == timedelta(0)
+    assert store.get_run(runs["a1"]).heartbeat_at is not None

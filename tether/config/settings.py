@@ -8,6 +8,7 @@ that reads ``TETHER_*`` variables.
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -157,7 +158,12 @@ class Resolved:
 
 
 def user_config_path(env: Mapping[str, str]) -> Path:
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return _user_config_path(env.get("XDG_CONFIG_HOME"), os.environ.get("HOME"))
+
+
+@functools.lru_cache(maxsize=8)  # looked up on every run start
+def _user_config_path(xdg: str | None, home: str | None) -> Path:
+    base = xdg or str(Path.home() / ".config")  # Path.home() reads HOME (the key) first
     return Path(base) / "tether" / "config.toml"
 
 

@@ -27,6 +27,13 @@ if TYPE_CHECKING:
 LOCK_NAME = "gc.lock"
 
 _held = threading.local()  # how many shared holds this thread has (a collector must have none)
+_collections = 0  # collections this process started: caches of "found stored" start over
+
+
+def collections() -> int:
+    """How many collections this process has started (a writer that skips looking at objects
+    it found stored a moment ago looks again after one)."""
+    return _collections
 
 
 def _lock_path(objects: ObjectStore) -> str | None:
@@ -73,6 +80,8 @@ def holds_shared() -> bool:
 @contextlib.contextmanager
 def collecting(objects: ObjectStore) -> Iterator[None]:
     """Hold the collection lock exclusively: no writer is between storing and recording."""
+    global _collections
+    _collections += 1
     path = _lock_path(objects)
     fd = None if path is None else _open(path)
     if fd is None:

@@ -10,6 +10,26 @@ import uuid
 _lock = threading.Lock()
 _last_ms = 0
 _last_seq = 0
+_pool = b""  # random bytes read ahead: one os.urandom call per ~400 ids, not two per id
+_pool_at = 0
+
+
+def _forget_pool() -> None:
+    global _pool, _pool_at
+    _pool, _pool_at = b"", 0
+
+
+os.register_at_fork(after_in_child=_forget_pool)  # a forked child must not reuse the parent's
+
+
+def _random(n: int) -> int:
+    """``n`` random bytes as an integer (call with ``_lock`` held)."""
+    global _pool, _pool_at
+    if _pool_at + n > len(_pool):
+        _pool, _pool_at = os.urandom(4096), 0
+    value = int.from_bytes(_pool[_pool_at : _pool_at + n], "big")
+    _pool_at += n
+    return value
 
 
 def uuid7() -> str:
@@ -28,10 +48,10 @@ def uuid7() -> str:
                 ms += 1
                 _last_seq = 0
         else:
-            _last_seq = int.from_bytes(os.urandom(2), "big") & 0x7FF
+            _last_seq = _random(2) & 0x7FF
         _last_ms = ms
         seq = _last_seq
-    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+        rand_b = _random(8) & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | seq << 64 | 0b10 << 62 | rand_b
     return str(uuid.UUID(int=value))
 

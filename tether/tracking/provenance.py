@@ -30,6 +30,11 @@ GIT_REUSE_S = 2.0
 _git_lock = threading.Lock()
 _git_cache: dict[str, tuple[float, tuple[int, ...], GitInfo | None, tuple[str, ...]]] = {}
 _recorded: set[tuple[str, str, str]] = set()  # (store, objects, digest) recorded already
+# (objects, digest) -> (when, collections()) this process last found it stored and freshened
+# it: a run start within FRESH_S and no collection of this process since skips both (runs
+# started in a loop); far inside a collection's grace period, which keeps it meanwhile
+_fresh: dict[tuple[str, str], tuple[float, int]] = {}
+FRESH_S = 1.0
 _command_cache: dict[tuple[tuple[str, ...], str], tuple[CommandInfo, Any, tuple[str, ...]]] = {}
 _process_cache: dict[int, tuple[dict[str, Any], dict[str, Any], tuple[str, ...]]] = {}
 
@@ -68,12 +73,18 @@ def cached_git(cwd: Path, warnings: list[str]) -> GitInfo | None:
 def _store_once(session: Session, data: bytes, digest: str | None = None) -> str:
     """Put ``data`` (a look when it is stored: `tether gc` may have removed it since, and
     each workspace has its own objects), and record it once per store and process."""
-    from tether.objects.gclock import freshen
+    from tether.objects.gclock import collections, freshen
     from tether.store import ObjectRecord
 
+    objects_url = session.objects.url
+    if digest is not None and (session.store.url, objects_url, digest) in _recorded:
+        hit = _fresh.get((objects_url, digest))
+        if hit is not None and hit[1] == collections() and time.monotonic() - hit[0] < FRESH_S:
+            return digest
     info = session.objects.put_bytes(data, digest=digest)
     freshen(session.objects, info.digest)  # the run that records it is written a moment later
-    key = (session.store.url, session.objects.url, info.digest)
+    _fresh[(objects_url, info.digest)] = (time.monotonic(), collections())
+    key = (session.store.url, objects_url, info.digest)
     if key not in _recorded:
         session.store.record_objects([ObjectRecord(info.digest, info.size)])
         _recorded.add(key)

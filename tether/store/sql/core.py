@@ -57,18 +57,34 @@ def execute_plain_many(conn: sa.Connection, stmt: Any, rows: Sequence[dict[str, 
     conn.exec_driver_sql(sql, [tuple(r[k] for k in order) for r in rows])
 
 
+def fetch_plain(conn: sa.Connection, query: Any) -> list[Any]:
+    """``conn.execute(query).all()``; on SQLite the DB-API's own tuples, without SQLAlchemy's
+    per-row result processing (a search reads hundreds of rows: that processing cost more than
+    SQLite's work). Only for columns SQLite returns as their final value (text, numbers) or
+    that the caller converts itself (dates: ``sqlite_time``; JSON: text).
+    """
+    result = conn.execute(query)
+    if conn.dialect.name != "sqlite":
+        return list(result.all())
+    try:
+        return list(result.cursor.fetchall())  # a list already: a cheap copy
+    finally:
+        result.close()
+
+
 class SqlCore:
     def __init__(self, engine: Engine, url: URL) -> None:
         self._engine = engine
         self._writer = engine.execution_options(**{BEGIN_MODE: "IMMEDIATE"})
         self._url = url
+        self._safe_url = safe_url(url)  # asked for on every run start (provenance)
         self._project_ids: dict[str, int] = {}
         self._deferred = DeferredWrites()
 
     @property
     def url(self) -> str:
         """The store URL with any password hidden."""
-        return safe_url(self._url)
+        return self._safe_url
 
     def close(self) -> None:
         try:

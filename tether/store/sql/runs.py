@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +13,7 @@ from tether.store.entities import TERMINAL_STATUSES, MetricColumns, Run
 from tether.store.errors import AmbiguousRunId, InvalidField, ParamConflict, RunNotFound
 from tether.store.ids import uuid7
 from tether.store.sql import schema as t
-from tether.store.sql.core import SqlCore, execute_plain_many, now
+from tether.store.sql.core import SqlCore, execute_plain_many, fetch_plain, now
 from tether.store.sql.deferred import PendingFinish, PendingRun
 from tether.store.sql.metrics import insert_series, insert_series_many
 from tether.store.sql.run_io import io_values
@@ -62,9 +64,45 @@ def _key_values(
         query = sa.select(table.c.run_id, table.c.key, table.c.value).where(
             table.c.run_id.in_(run_ids)
         )
-        for rid, key, value in conn.execute(query).all():  # one fetch, not one per row
+        for rid, key, value in fetch_plain(conn, query):  # one fetch, not one per row
             out[rid][key] = value
     return out
+
+
+def _sqlite_time(text: str | None) -> datetime | None:
+    """A time column as SQLite returns it without SQLAlchemy's processing (naive UTC text)."""
+    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _plain_run(row: Any, params: dict[str, str], tags: dict[str, str]) -> Run:
+    """``_run`` of a raw SQLite row of ``_RUN_COLUMNS`` (``fetch_plain``)."""
+    rid, _, experiment, name, status, start, end, parent, info, error, beat, deleted, project = row
+    return Run(
+        id=rid,
+        project=project,
+        experiment=experiment,
+        name=name,
+        status=status,
+        start_time=_sqlite_time(start),  # type: ignore[arg-type]  # never NULL
+        end_time=_sqlite_time(end),
+        parent_id=parent,
+        params=params,
+        tags=tags,
+        info=json.loads(info) if info else {},
+        error=error,
+        heartbeat_at=_sqlite_time(beat),
+        deleted_at=_sqlite_time(deleted),
+    )
+
+
+def load_runs(conn: sa.Connection, query: Any) -> list[Run]:
+    """The runs a select of ``_RUN_COLUMNS`` finds, with their params and tags (three queries)."""
+    rows = fetch_plain(conn, query)
+    build = _plain_run if conn.dialect.name == "sqlite" else _run
+    ids = [r[0] for r in rows]
+    params = _key_values(conn, t.params, ids)
+    tags = _key_values(conn, t.tags, ids)
+    return [build(r, params[r[0]], tags[r[0]]) for r in rows]
 
 
 def _load_run(conn: sa.Connection, run_id: str) -> Run:
@@ -313,11 +351,7 @@ class RunsMixin(SqlCore):
                 query = query.where(t.runs.c.experiment == experiment)
             if not include_deleted:
                 query = query.where(t.runs.c.deleted_at.is_(None))
-            rows = conn.execute(query).all()
-            ids = [r.id for r in rows]
-            params = _key_values(conn, t.params, ids)
-            tags = _key_values(conn, t.tags, ids)
-        return [_run(r, params[r.id], tags[r.id]) for r in rows]
+            return load_runs(conn, query)
 
     def heartbeat(self, run_id: str) -> None:
         validate.name("run_id", run_id)

@@ -96,7 +96,8 @@ metric_summaries = sa.Table(
     sa.Column("min_value", sa.Float),
     sa.Column("max_value", sa.Float),
     sa.Column("count", sa.BigInteger, nullable=False),
-    sa.Index(None, "key", "last_value"),
+    # run_id too: a search by a metric reads the index alone (covering), not each table row
+    sa.Index(None, "key", "last_value", "run_id"),
 )
 
 run_io = sa.Table(

@@ -35,7 +35,7 @@ from tether.store.filter import (
 )
 from tether.store.sql import schema as t
 from tether.store.sql.core import SqlCore
-from tether.store.sql.runs import _RUN_COLUMNS, _key_values, _run
+from tether.store.sql.runs import _RUN_COLUMNS, load_runs
 
 _METRIC_COLUMN = {"last": "last_value", "min": "min_value", "max": "max_value"}
 _OPS = {
@@ -235,8 +235,4 @@ class SearchMixin(SqlCore):
         )
         with self._read() as conn:
             self._project_id(conn, project)
-            rows = conn.execute(query).all()
-            ids = [r.id for r in rows]
-            params = _key_values(conn, t.params, ids)
-            tags = _key_values(conn, t.tags, ids)
-        return [_run(r, params[r.id], tags[r.id]) for r in rows]
+            return load_runs(conn, query)

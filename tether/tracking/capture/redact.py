@@ -13,6 +13,7 @@ secret: URL credentials, ``password=...`` pairs of connection strings, ``Bearer`
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -139,6 +140,7 @@ def name_words(name: str) -> list[str]:
     return words
 
 
+@functools.lru_cache(maxsize=4096)  # the same param names come back on every run
 def is_secret_name(name: str) -> bool:
     """Whether a param, tag or option named ``name`` probably holds a secret."""
     words = name_words(name)

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from tether.demo.churn import FEATURES, NAME, TARGET, churn_table
-from tether.errors import InvalidInput, TetherError
+from tether.demo.errors import DemoFailed
+from tether.errors import InvalidInput
 
 ALIAS = "champion"
 GATE = {"primary": "accuracy", "min_improvement": 0.0}
@@ -43,10 +44,6 @@ gate = {{{{ primary = "{GATE["primary"]}", min_improvement = {GATE["min_improvem
 new_data = true
 drift = 0.3
 """
-
-
-class DemoFailed(TetherError):
-    """A step of the demo did not do what it should (the message says which)."""
 
 
 @dataclass

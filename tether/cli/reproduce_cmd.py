@@ -24,7 +24,6 @@ def reproduce(
 
     For a pipeline run, every step runs again without the cache and each step's outputs are
     compared."""
-    from rich.table import Table
 
     from tether.cli.output import console as make_console
     from tether.cli.output import styled
@@ -53,27 +52,12 @@ def reproduce(
             styled((f"the re-run exited with {report.returncode} and recorded no run", "red"))
         )
         raise typer.Exit(1)
-    table = Table("", "what", "original", "reproduced", box=None)
-    for c in report.comparisons:
-        table.add_row(
-            styled(("same", "green")) if c.same else styled(("differs", "red")),
-            f"{c.kind} {c.key}",
-            (c.original or "-")[:24],
-            (c.new or "-")[:24],
-        )
-    console.print(f"original {report.original_id}  reproduced {report.new_id}")
-    console.print(table)
-    if report.identical:
-        console.print(styled(("reproduced: every output and final metric is identical", "green")))
-    else:
-        console.print(styled(("not identical", "red"), " (see the rows marked differs)"))
-        raise typer.Exit(1)
+    _compare(console, report, "every output and final metric is identical")
 
 
 def _pipeline(
     session: object, run_id: str, scratch: Path | None, keep: bool, exact_env: bool, console: Any
 ) -> None:
-    from rich.table import Table
 
     from tether.cli.output import styled
     from tether.errors import InvalidInput
@@ -89,6 +73,15 @@ def _pipeline(
         console.print(styled((f"the re-run exited with {report.returncode}", "red")))
         if report.new_id is None:
             raise typer.Exit(1)
+    _compare(console, report, "every step's outputs are identical")
+
+
+def _compare(console: Any, report: Any, identical: str) -> None:
+    """The table of what was compared (a run's or a pipeline's report); exit 1 unless all same."""
+    from rich.table import Table
+
+    from tether.cli.output import styled
+
     table = Table("", "what", "original", "reproduced", box=None)
     for c in report.comparisons:
         table.add_row(
@@ -100,7 +93,7 @@ def _pipeline(
     console.print(f"original {report.original_id}  reproduced {report.new_id}")
     console.print(table)
     if report.identical:
-        console.print(styled(("reproduced: every step's outputs are identical", "green")))
+        console.print(styled((f"reproduced: {identical}", "green")))
     else:
         console.print(styled(("not identical", "red"), " (see the rows marked differs)"))
         raise typer.Exit(1)

@@ -151,7 +151,45 @@ def performance(
         typer.echo(f"{unknown} labels name request ids the prediction log does not hold")
 
 
+def run_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="A [monitor.NAME] table of .tether/config.toml."),
+) -> None:
+    """Check the stored monitor NAME now: drift over its window, performance where labels
+    exist; alert through its webhook and the log when a threshold is crossed."""
+    from tether.monitoring.monitors import get_monitor, load_monitors, run_monitor
+
+    ws = get(ctx).workspace()
+    m = get_monitor(load_monitors(ws.config_path), name)
+    _outcome(run_monitor(m, ws))
+
+
+def tick(ctx: typer.Context) -> None:
+    """Check every stored monitor whose schedule fired since its last check."""
+    from tether.monitoring.monitors import tick as run_tick
+
+    outcomes = run_tick(get(ctx).workspace())
+    if not outcomes:
+        typer.echo("no monitor is due")
+    for outcome in outcomes:
+        _outcome(outcome)
+
+
+def _outcome(o: Any) -> None:
+    parts = []
+    if o.share_drifted is not None:
+        parts.append(f"{o.share_drifted:.0%} of columns drifted")
+    if o.performance is not None:
+        parts.append(f"performance {o.performance:.4g}")
+    if o.skipped:
+        parts.append(o.skipped)
+    parts.append(f"{o.sent} alerts sent, {o.quiet} quiet, {o.failed} failed")
+    typer.echo(f"{o.monitor}: " + "; ".join(parts))
+
+
 app.command("drift")(drift)
+app.command("run")(run_cmd)
+app.command("tick")(tick)
 app.command("window")(window)
 app.command("performance")(performance)
 labels_app.command("add")(labels_add)

@@ -1,0 +1,104 @@
+"""Monitors stored as ``[monitor.NAME]`` tables: run over served traffic, alerts posted to a
+real local webhook once per quiet period, due-by-schedule ticks, and clear errors for bad
+tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.monitoring.test_alerts import Hook, hook  # noqa: F401 (fixture)
+from tests.monitoring.test_monitor_window import frame, send, serve, ws  # noqa: F401 (fixture)
+from tether.config.settings import read_config_file
+from tether.monitoring.monitors import (
+    InvalidMonitor,
+    MonitorNotFound,
+    get_monitor,
+    load_monitors,
+    parse_monitor,
+    run_monitor,
+    tick,
+)
+from tether.workspace import Workspace
+
+
+def _configure(ws: Workspace, table: str) -> None:
+    with ws.config_path.open("a") as f:
+        f.write("\n" + table + "\n")
+
+
+def test_stored_monitor_alerts_the_webhook_once_per_quiet_period(
+    ws: Workspace, hook: tuple[str, Hook]
+) -> None:
+    url, state = hook
+    _configure(
+        ws,
+        f'[monitor.churn]\nmodel = "churn@champion"\nwindow = "1h"\ndrift_share = 0.3\n'
+        f'webhook = "{url}"\nquiet_period = "2h"\nschedule = "*/5 * * * *"\n',
+    )
+    read_config_file(ws.config_path)  # the settings reader lets [monitor.*] sit in the config
+    with serve(ws) as server:
+        for i in range(3):
+            send(server, frame(30 + i, 150, shift=3.0), f"shift{i}")
+    now = datetime.now(UTC)
+    m = get_monitor(load_monitors(ws.config_path), "churn")
+
+    first = run_monitor(m, ws, now=now)
+    assert first.share_drifted == pytest.approx(1 / 3)
+    conditions = {b["condition"] for b in state.bodies}
+    assert conditions == {"dataset_drift", "drift:a"}
+    assert all(b["monitor"] == "churn" for b in state.bodies)
+    [event] = ws.store.list_audit(project="mon", action="monitor.drift")
+    assert event.detail["drifted"] == ["a"]
+
+    again = run_monitor(m, ws, now=now + timedelta(minutes=30))
+    assert (again.sent, again.quiet) == (0, 2)
+    assert len(state.bodies) == 2  # not re-sent inside the quiet period
+
+    later = run_monitor(m, ws, now=now + timedelta(hours=3))
+    assert later.skipped is not None  # the window holds no traffic by then
+    assert later.sent == 0
+
+
+def test_tick_runs_only_due_monitors(ws: Workspace, hook: tuple[str, Hook]) -> None:
+    url, state = hook
+    _configure(
+        ws,
+        f'[monitor.hourly]\nmodel = "churn@champion"\nwebhook = "{url}"\n'
+        'schedule = "0 * * * *"\n\n[monitor.manual]\nmodel = "churn@champion"\n',
+    )
+    with serve(ws) as server:
+        send(server, frame(30, 150, shift=3.0), "s")
+    now = datetime.now(UTC)
+    [first] = tick(ws, now=now)
+    assert first.monitor == "hourly"  # the monitor without a schedule is run by hand only
+    assert tick(ws, now=now) == []  # already checked since the schedule last fired
+    hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    assert [o.monitor for o in tick(ws, now=hour)] == ["hourly"]
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ({}, "monitor.m.model"),
+        ({"model": "churn"}, "monitor.m.model"),
+        ({"model": "churn@1", "window": "soon"}, "monitor.m.window"),
+        ({"model": "churn@1", "drift_share": 2}, "monitor.m.drift_share"),
+        ({"model": "churn@1", "webhook": "ftp://x"}, "monitor.m.webhook"),
+        ({"model": "churn@1", "schedule": "every hour"}, "monitor.m.schedule"),
+        ({"model": "churn@1", "minimum": "high"}, "monitor.m.minimum"),
+        ({"model": "churn@1", "treshold": 0.1}, "monitor.m.treshold"),
+    ],
+)
+def test_bad_monitor_table_names_the_key(table: dict, key: str) -> None:
+    with pytest.raises(InvalidMonitor, match=f"^{key}"):
+        parse_monitor("m", table)
+
+
+def test_unknown_monitor_lists_the_known(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[monitor.a]\nmodel = "m@1"\n')
+    with pytest.raises(MonitorNotFound, match="the monitors are: a"):
+        get_monitor(load_monitors(config), "b")

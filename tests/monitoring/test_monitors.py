@@ -2,6 +2,8 @@
 real local webhook once per quiet period, due-by-schedule ticks, and clear errors for bad
 tables."""
 
+# ruff: noqa: F811 (the fixtures ws and hook are imported from their test modules)
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -74,9 +76,12 @@ def test_tick_runs_only_due_monitors(ws: Workspace, hook: tuple[str, Hook]) -> N
     now = datetime.now(UTC)
     [first] = tick(ws, now=now)
     assert first.monitor == "hourly"  # the monitor without a schedule is run by hand only
+    assert "drift:a" in {b["condition"] for b in state.bodies}
+    posted = len(state.bodies)
     assert tick(ws, now=now) == []  # already checked since the schedule last fired
     hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     assert [o.monitor for o in tick(ws, now=hour)] == ["hourly"]
+    assert len(state.bodies) == posted  # inside the default quiet period of an hour
 
 
 @pytest.mark.parametrize(
@@ -102,3 +107,26 @@ def test_unknown_monitor_lists_the_known(tmp_path: Path) -> None:
     config.write_text('[monitor.a]\nmodel = "m@1"\n')
     with pytest.raises(MonitorNotFound, match="the monitors are: a"):
         get_monitor(load_monitors(config), "b")
+
+
+def test_performance_below_minimum_alerts(ws: Workspace, hook: tuple[str, Hook]) -> None:
+    import tether.monitoring as tm
+
+    url, state = hook
+    _configure(
+        ws,
+        f'[monitor.perf]\nmodel = "churn@champion"\nmetric = "accuracy"\nminimum = 0.9\n'
+        f'webhook = "{url}"\n',
+    )
+    rows = frame(10, 4)
+    with serve(ws) as server:
+        predicted = [send(server, rows.iloc[[i]], f"r{i}")[0] for i in range(4)]
+    # every label the opposite of the prediction: accuracy 0
+    tm.log_labels("churn", [f"r{i}" for i in range(4)], [1 - int(p) for p in predicted])
+    out = run_monitor(get_monitor(load_monitors(ws.config_path), "perf"), ws)
+    assert out.performance == 0.0
+    [alert] = [b for b in state.bodies if b["condition"].startswith("performance")]
+    assert alert["condition"] == "performance:accuracy"
+    assert alert["figures"] == {"metric": "accuracy", "value": 0.0, "minimum": 0.9}
+    [event] = ws.store.list_audit(project="mon", action="monitor.performance")
+    assert event.detail["value"] == 0.0

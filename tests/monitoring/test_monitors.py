@@ -130,3 +130,27 @@ def test_performance_below_minimum_alerts(ws: Workspace, hook: tuple[str, Hook])
     assert alert["figures"] == {"metric": "accuracy", "value": 0.0, "minimum": 0.9}
     [event] = ws.store.list_audit(project="mon", action="monitor.performance")
     assert event.detail["value"] == 0.0
+
+
+def test_metrics_serves_the_latest_performance_event(ws: Workspace) -> None:
+    import tether.monitoring as tm
+
+    rows = frame(10, 4)
+    with serve(ws) as server:
+        predicted = [send(server, rows.iloc[[i]], f"r{i}")[0] for i in range(4)]
+        status, _, body = server.request("GET", "/metrics")
+        assert status == 200
+        assert "tether_performance" not in body.decode()  # nothing measured yet
+    # three right, one wrong
+    truth = [*predicted[:3], 1 - int(predicted[3])]
+    tm.log_labels("churn", [f"r{i}" for i in range(4)], truth)
+    tm.model_performance("churn", window="1D")
+    with serve(ws) as server:
+        status, _, body = server.request("GET", "/metrics")
+    text = body.decode()
+    assert status == 200
+    assert "# TYPE tether_performance gauge" in text
+    assert (
+        'tether_performance{model="churn",metric="accuracy",version="1",estimated="false"} 0.75'
+        in text
+    )

@@ -124,7 +124,8 @@ def parse_monitor(name: str, table: Any, *, source: str | None = None) -> Monito
     ):
         raise bad("tests", "must be a test name or a table of column = test")
     monitor.tests = dict(tests) if isinstance(tests, Mapping) else tests
-    monitor.alpha = number("alpha", 0.0, 1.0) or monitor.alpha
+    alpha = number("alpha", 0.0, 1.0)
+    monitor.alpha = monitor.alpha if alpha is None else alpha
     monitor.threshold = number("threshold", 0.0, None)
     share = number("drift_share", 0.0, 1.0)
     monitor.drift_share = monitor.drift_share if share is None else share

@@ -154,3 +154,34 @@ def test_metrics_serves_the_latest_performance_event(ws: Workspace) -> None:
         'tether_performance{model="churn",metric="accuracy",version="1",estimated="false"} 0.75'
         in text
     )
+
+
+def test_html_report_has_a_performance_over_time_section(tmp_path: Path) -> None:
+    import re
+
+    import numpy as np
+    import pandas as pd
+
+    import tether.monitoring as tm
+
+    # three hourly windows, right on 9 of 10, 7 of 10, 5 of 10 requests
+    times = pd.date_range("2026-01-01", periods=30, freq="6min", tz="UTC")
+    preds = pd.DataFrame(
+        {"request_id": [f"r{i}" for i in range(30)], "prediction": 1, "timestamp": times}
+    )
+    right = [i < 9 for i in range(10)] + [i < 7 for i in range(10)] + [i < 5 for i in range(10)]
+    labels = pd.DataFrame({"request_id": preds["request_id"], "label": np.where(right, 1, 0)})
+    table = tm.performance(preds, labels, window="1h")
+    assert list(table["accuracy"]) == pytest.approx([0.9, 0.7, 0.5])
+    report = tm.drift(frame(0, 500), frame(1, 500))
+
+    page = report.to_html(tmp_path / "r.html", performance=table)
+    assert (tmp_path / "r.html").read_text() == page
+    section = page[page.index("<h2>Performance over time</h2>") : page.index("<h2>Columns</h2>")]
+    figure = re.search(r'data-metric="accuracy".*?</figure>', section)
+    assert figure is not None
+    [points] = re.findall(r'<polyline points="([^"]+)"', figure.group(0))
+    ys = [float(p.split(",")[1]) for p in points.split()]
+    assert len(ys) == 3 and ys[0] < ys[1] < ys[2]  # falling accuracy: lower on the plot
+    assert section.count("<tr>") == 4  # the header and one row per window
+    assert "Performance over time" not in report.to_html()  # only when a table is given

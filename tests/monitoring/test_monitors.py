@@ -185,3 +185,21 @@ def test_html_report_has_a_performance_over_time_section(tmp_path: Path) -> None
     assert len(ys) == 3 and ys[0] < ys[1] < ys[2]  # falling accuracy: lower on the plot
     assert section.count("<tr>") == 4  # the header and one row per window
     assert "Performance over time" not in report.to_html()  # only when a table is given
+
+
+def test_cli_window_report_shows_performance_when_labels_exist(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    import tether.monitoring as tm
+    from tests.cli.conftest import run
+
+    rows = frame(10, 4)
+    with serve(ws) as server:
+        predicted = [send(server, rows.iloc[[i]], f"r{i}")[0] for i in range(4)]
+    assert run("monitor", "window", "churn@champion", "-o", str(tmp_path / "a.html")) == 0
+    assert "Performance over time" not in (tmp_path / "a.html").read_text()  # no labels yet
+    tm.log_labels("churn", [f"r{i}" for i in range(4)], predicted)
+    assert run("monitor", "window", "churn@champion", "-o", str(tmp_path / "b.html")) == 0
+    page = (tmp_path / "b.html").read_text()
+    assert "Performance over time" in page
+    assert 'data-metric="accuracy"' in page

@@ -86,6 +86,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     (w.ws / "flow.py").write_text(FLOW)
     (w.ws / "loop.toml").write_text(LOOP)
     (w.ws / "labels.csv").write_text("request_id,label\na,1\nb,0\n")
+    with (w.ws / ".tether" / "config.toml").open("a") as f:
+        f.write('\n[monitor.m]\nmodel = "clf@1"\nschedule = "* * * * *"\n')
     (w.ws / "remote").mkdir()
     saved = {k: v for k, v in os.environ.items() if k.startswith("TETHER_")}
     try:
@@ -179,6 +181,9 @@ CASES: dict[str, tuple[str, ...]] = {
     "monitor window": ("monitor window clf@1 --window 1h", "no training reference for run"),
     "monitor labels add": ("monitor labels add {ws}/labels.csv --model clf", "stored 2 labels"),
     "monitor performance": ("monitor performance clf", "clf logged no predictions"),
+    # the [monitor.m] table of that workspace's config names clf@1: found, then refused
+    "monitor run": ("monitor run m", "no training reference for run"),
+    "monitor tick": ("monitor tick", "no training reference for run"),
     "reproduce": ("reproduce {run}", "was started interactively"),
     # loop.toml names dataset imgs, which only the other store holds
     "loop tick": ("loop tick --policy {ws}/loop.toml --dry-run", "would run flow:flow on imgs@"),
@@ -234,7 +239,8 @@ def test_command_uses_the_stores_the_root_options_name(
     # found what they name, then refused; serve, deploy: looked for the model in the project
     # the options name, which has none
     refused = ("reproduce", "models gate", "monitor drift", "monitor window",
-               "monitor performance", "serve", "deploy docker", "deploy k8s")  # fmt: skip
+               "monitor performance", "monitor run", "monitor tick", "serve", "deploy docker",
+               "deploy k8s")  # fmt: skip
     if command in refused:
         assert codes == [1], text
     else:

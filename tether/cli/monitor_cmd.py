@@ -77,9 +77,9 @@ def drift(
     _show(report, output, as_json)
 
 
-def _show(report: Any, output: Path | None, as_json: bool) -> None:
+def _show(report: Any, output: Path | None, as_json: bool, performance: Any = None) -> None:
     if output is not None:
-        report.to_html(output)
+        report.to_html(output, performance=performance)
     if as_json:
         typer.echo(report.to_json(indent=2))
         return
@@ -101,7 +101,12 @@ def window(
     reference: str | None = typer.Option(
         None, "--reference", "-r", help="Compare with NAME@N instead of the training data."
     ),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the HTML report here."),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write the HTML report here (with performance over time when labels exist).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="The report as JSON."),
 ) -> None:
     """The last --window of MODEL's prediction log against the data its training run read.
@@ -111,8 +116,22 @@ def window(
     """
     from tether.monitoring.served import monitor
 
-    report = monitor(model, window=span, reference=reference, workspace=get(ctx).workspace())
-    _show(report, output, as_json)
+    ws = get(ctx).workspace()
+    report = monitor(model, window=span, reference=reference, workspace=ws)
+    perf = _labelled_performance(model, ws) if output is not None else None
+    _show(report, output, as_json, perf)
+
+
+def _labelled_performance(model: str, ws: Any) -> Any:
+    """The model's performance per hour, for the HTML report; None without labels."""
+    from tether.monitoring.errors import EmptyWindow
+    from tether.monitoring.labels import model_performance
+
+    try:
+        table = model_performance(model, window="1h", record=False, workspace=ws)
+    except EmptyWindow:
+        return None
+    return table if len(table) and table["labelled"].sum() > 0 else None
 
 
 def labels_add(
@@ -151,7 +170,45 @@ def performance(
         typer.echo(f"{unknown} labels name request ids the prediction log does not hold")
 
 
+def run_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="A [monitor.NAME] table of .tether/config.toml."),
+) -> None:
+    """Check the stored monitor NAME now: drift over its window, performance where labels
+    exist; alert through its webhook and the log when a threshold is crossed."""
+    from tether.monitoring.monitors import get_monitor, load_monitors, run_monitor
+
+    ws = get(ctx).workspace()
+    m = get_monitor(load_monitors(ws.config_path), name)
+    _outcome(run_monitor(m, ws))
+
+
+def tick(ctx: typer.Context) -> None:
+    """Check every stored monitor whose schedule fired since its last check."""
+    from tether.monitoring.monitors import tick as run_tick
+
+    outcomes = run_tick(get(ctx).workspace())
+    if not outcomes:
+        typer.echo("no monitor is due")
+    for outcome in outcomes:
+        _outcome(outcome)
+
+
+def _outcome(o: Any) -> None:
+    parts = []
+    if o.share_drifted is not None:
+        parts.append(f"{o.share_drifted:.0%} of columns drifted")
+    if o.performance is not None:
+        parts.append(f"performance {o.performance:.4g}")
+    if o.skipped:
+        parts.append(o.skipped)
+    parts.append(f"{o.sent} alerts sent, {o.quiet} quiet, {o.failed} failed")
+    typer.echo(f"{o.monitor}: " + "; ".join(parts))
+
+
 app.command("drift")(drift)
+app.command("run")(run_cmd)
+app.command("tick")(tick)
 app.command("window")(window)
 app.command("performance")(performance)
 labels_app.command("add")(labels_add)

@@ -205,6 +205,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
             check_key(key, path)  # [remotes.NAME] tables: read by remotes_from_config
         elif key == "loop" or key.startswith("loop."):
             pass  # [loop.NAME] tables: read and checked by tether.automation
+        elif key == "monitor" or key.startswith("monitor."):
+            pass  # [monitor.NAME] tables: read and checked by tether.monitoring.monitors
         elif key not in BY_KEY:
             known = ", ".join(sorted(BY_KEY))
             raise InvalidSetting(f"unknown setting {key!r} in {path}; known settings: {known}")

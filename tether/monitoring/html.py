@@ -90,7 +90,61 @@ COLUMNS = [
 ]
 
 
-def render(report: DriftReport, *, fragment: bool = False) -> str:
+def _line(values: list[float], labels: list[str], metric: str) -> str:
+    """One metric over the windows: a polyline with a point (and tooltip) per window."""
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+    step = (W - 2 * PAD) / max(len(values) - 1, 1)
+    points = [
+        (PAD + i * step, H - PAD - (H - 2 * PAD) * (v - lo) / span) for i, v in enumerate(values)
+    ]
+    path = " ".join(f"{x:.2f},{y:.2f}" for x, y in points)
+    dots = "".join(
+        f'<circle cx="{x:.2f}" cy="{y:.2f}" r="3" fill="{CUR}"><title>'
+        f"{html.escape(label)}: {metric} {v:.4g}</title></circle>"
+        for (x, y), v, label in zip(points, values, labels, strict=True)
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
+        f'viewBox="0 0 {W} {H}" role="img"><polyline points="{path}" fill="none" '
+        f'stroke="{CUR}"/>{dots}<text x="{PAD}" y="12" font-size="10">{hi:.4g}</text>'
+        f'<text x="{PAD}" y="{H - 6}" font-size="10">{lo:.4g}</text></svg>'
+    )
+
+
+PERF_SKIP = {"window", "version", "predictions", "labelled", "unlabelled", "estimated"}
+
+
+def performance_section(table: Any) -> str:
+    """Performance over time: the metrics of a ``performance``/``model_performance`` table per
+    window (and version), as a table and a line per metric."""
+    if table is None or not len(table):
+        return ""
+    esc = html.escape
+    cols = list(table.columns)
+    metrics = [c for c in cols if c not in PERF_SKIP and table[c].dtype.kind in "fiu"]
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{_fmt(r[c])}</td>" for c in cols) + "</tr>"
+        for r in table.to_dict(orient="records")
+    )
+    labels = [
+        f"{r['window']}" + (f" v{r['version']}" if "version" in r else "")
+        for r in table.to_dict(orient="records")
+    ]
+    figures = "".join(
+        f'<figure class="performance" data-metric="{esc(m)}"><figcaption>{esc(m)}</figcaption>'
+        f"{_line([float(v) for v in table[m]], labels, m)}</figure>"
+        for m in metrics
+        if table[m].notna().all()
+    )
+    return (
+        f"<h2>Performance over time</h2><div class='plots'>{figures}</div><table><tr>"
+        + "".join(f"<th>{esc(str(c))}</th>" for c in cols)
+        + f"</tr>{rows}</table>"
+    )
+
+
+def render(report: DriftReport, *, fragment: bool = False, performance: Any = None) -> str:
     esc = html.escape
     verdict = "dataset drift" if report.dataset_drift else "no dataset drift"
     head = (
@@ -134,7 +188,7 @@ def render(report: DriftReport, *, fragment: bool = False) -> str:
         else "<p>No issues found.</p>"
     )
     plots = f"<h2>Drifted columns</h2>{legend}<div class='plots'>{figures}</div>" if figures else ""
-    body = head + plots + table + quality
+    body = head + plots + performance_section(performance) + table + quality
     if fragment:
         return f"<div class='tether-drift'>{body}</div>"
     return (

@@ -107,12 +107,13 @@ class DriftReport:
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), **kwargs)
 
-    def to_html(self, path: str | Path | None = None) -> str:
+    def to_html(self, path: str | Path | None = None, *, performance: Any = None) -> str:
         """The report as one HTML page (plots inline as SVG; no script, no network); written
-        to ``path`` when one is given."""
+        to ``path`` when one is given. ``performance``, a ``model_performance`` or
+        ``performance`` table, adds a performance-over-time section."""
         from tether.monitoring.html import render
 
-        page = render(self)
+        page = render(self, performance=performance)
         if path is not None:
             from tether.config.atomic import write_text_atomic
 

@@ -1,7 +1,8 @@
-"""The latest ``monitor.drift`` event of each served model (tether.monitoring records them) as
-Prometheus gauges on ``/metrics``: one audit-log query per scrape at most every ``TTL_S``
-seconds, so a dashboard shows drift next to latency. Names and labels are those of
-``tether.monitoring.drift_gauges``."""
+"""The latest ``monitor.drift`` and ``monitor.performance`` events of each served model
+(tether.monitoring records them) as Prometheus gauges on ``/metrics``: two audit-log queries per
+scrape at most every ``TTL_S`` seconds, so a dashboard shows drift and performance next to
+latency. Names and labels are those of ``tether.monitoring.drift_gauges`` and
+``performance_gauges``."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ACTION = "monitor.drift"
+PERFORMANCE = "monitor.performance"
 SCAN = 200  # events read back to find each served model's latest
 TTL_S = 10.0
 
@@ -31,13 +33,38 @@ def _number(x: Any) -> float | None:
     return float(x)
 
 
-def render(events: Iterable[Any], models: Iterable[str]) -> str:
-    """Gauge lines from audit events (newest first) for ``models`` (names)."""
+def _latest(events: Iterable[Any], models: Iterable[str]) -> dict[str, Any]:
     wanted = set(models)
     latest: dict[str, Any] = {}
     for event in events:
         if event.target in wanted and event.target not in latest:
             latest[event.target] = event
+    return latest
+
+
+def render_performance(events: Iterable[Any], models: Iterable[str]) -> str:
+    """``tether_performance`` lines from ``monitor.performance`` events (newest first)."""
+    lines = []
+    for model, event in sorted(_latest(events, models).items()):
+        detail = event.detail or {}
+        value = _number(detail.get("value"))
+        if value is None or not isinstance(detail.get("metric"), str):
+            continue
+        version = detail.get("version")
+        labels = f"model={_label(model)},metric={_label(detail['metric'])}"
+        if version is not None:
+            labels += f",version={_label(version)}"
+        lines.append(f'tether_performance{{{labels},estimated="false"}} {value!r}')
+    if not lines:
+        return ""
+    head = ["# HELP tether_performance Latest window's performance metric of the model.",
+            "# TYPE tether_performance gauge"]  # fmt: skip
+    return "\n".join(head + lines) + "\n"
+
+
+def render(events: Iterable[Any], models: Iterable[str]) -> str:
+    """Gauge lines from audit events (newest first) for ``models`` (names)."""
+    latest = _latest(events, models)
     if not latest:
         return ""
     score = ["# HELP tether_drift_score Latest drift statistic per column (see the test label).",
@@ -83,7 +110,8 @@ class DriftGauges:
             return self._text
         try:
             events = self.store.list_audit(project=self.project, action=ACTION, limit=SCAN)
-            self._text = render(events, self.models)
+            scores = self.store.list_audit(project=self.project, action=PERFORMANCE, limit=SCAN)
+            self._text = render(events, self.models) + render_performance(scores, self.models)
         except Exception as e:  # a scrape must not fail because the store is unreachable
             log.warning("drift gauges: the audit log cannot be read: %s", e)
         self._at = now

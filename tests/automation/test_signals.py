@@ -10,8 +10,8 @@ import pytest
 
 from tether.automation import DRIFT, PERFORMANCE
 from tether.automation.policy import parse_loop
-from tether.automation.schedule import last_fire
 from tether.automation.signals import find_signals
+from tether.config.cron import last_fire
 from tether.store import Store
 
 BASE = {

@@ -246,7 +246,7 @@ def _triggers(table: Any, dataset: str, bad: Any) -> Triggers:
     if schedule is not None:
         if not isinstance(schedule, str):
             raise bad("triggers.schedule", f"must be a cron expression string, not {schedule!r}")
-        from tether.automation.schedule import check_cron
+        from tether.config.cron import check_cron
 
         problem = check_cron(schedule)
         if problem:

@@ -63,7 +63,7 @@ def find_signals(
                 )
             )
     if triggers.schedule is not None:
-        from tether.automation.schedule import last_fire
+        from tether.config.cron import last_fire
 
         fire = last_fire(triggers.schedule, now)
         found.append(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tether.errors import IntegrityError, InvalidInput
+from tether.errors import ConfigError, IntegrityError, InvalidInput, NotFound
 
 
 class UnreadableTable(InvalidInput):
@@ -87,3 +87,23 @@ class EmptyWindow(InvalidInput):
 
 class BadLabels(InvalidInput):
     """A label file or ``log_labels`` call that cannot be stored."""
+
+
+class InvalidMonitor(ConfigError):
+    """A ``[monitor.NAME]`` table is wrong; the message names the key."""
+
+    def __init__(self, key: str, message: str, source: str | None = None) -> None:
+        self.key = key
+        where = f" in {source}" if source else ""
+        super().__init__(f"{key}{where}: {message}")
+
+
+class MonitorNotFound(NotFound):
+    """No ``[monitor.NAME]`` table of that name."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        listed = ", ".join(known) or "none"
+        super().__init__(
+            f"no monitor {name!r}; the monitors are: {listed} (add a [monitor.{name}] table "
+            "to .tether/config.toml)"
+        )

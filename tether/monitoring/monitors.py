@@ -12,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tether.errors import ConfigError, MissingDependency, NotFound, TetherError
+from tether.config.cron import check_cron, last_fire
+from tether.errors import TetherError
+from tether.monitoring.errors import InvalidMonitor, MonitorNotFound
 
 if TYPE_CHECKING:
     from tether.monitoring.alerts import Alert
@@ -24,24 +26,6 @@ KEYS = {
 }  # fmt: skip
 STATE = "monitors.json"
 ALERTS = "alerts.json"
-
-
-class InvalidMonitor(ConfigError):
-    """A ``[monitor.NAME]`` table is wrong; the message names the key."""
-
-    def __init__(self, key: str, message: str, source: str | None = None) -> None:
-        self.key = key
-        where = f" in {source}" if source else ""
-        super().__init__(f"{key}{where}: {message}")
-
-
-class MonitorNotFound(NotFound):
-    def __init__(self, name: str, known: list[str]) -> None:
-        listed = ", ".join(known) or "none"
-        super().__init__(
-            f"no monitor {name!r}; the monitors are: {listed} (add a [monitor.{name}] table "
-            "to .tether/config.toml)"
-        )
 
 
 @dataclass
@@ -59,14 +43,6 @@ class Monitor:
     webhook: str | None = None
     quiet_period: timedelta = field(default_factory=lambda: timedelta(hours=1))
     schedule: str | None = None
-
-
-def _croniter() -> Any:
-    try:
-        import croniter
-    except ImportError:
-        raise MissingDependency("a monitor schedule", "loop", "croniter") from None
-    return croniter
 
 
 def parse_monitor(name: str, table: Any, *, source: str | None = None) -> Monitor:
@@ -140,11 +116,9 @@ def parse_monitor(name: str, table: Any, *, source: str | None = None) -> Monito
         raise bad("webhook", f"must be an http:// or https:// URL, not {webhook!r}")
     monitor.webhook = webhook
     schedule = text("schedule")
-    if schedule is not None and not _croniter().croniter.is_valid(schedule):
-        raise bad(
-            "schedule",
-            f"{schedule!r} is not a cron expression (five fields: minute hour day month weekday)",
-        )
+    problem = None if schedule is None else check_cron(schedule)
+    if problem is not None:
+        raise bad("schedule", problem)
     monitor.schedule = schedule
     return monitor
 
@@ -242,12 +216,6 @@ def get_monitor(monitors: Mapping[str, Monitor], name: str) -> Monitor:
         raise MonitorNotFound(name, sorted(monitors)) from None
 
 
-def _last_fire(expr: str, now: datetime) -> datetime:
-    fired: datetime = _croniter().croniter(expr, now).get_prev(datetime)
-    following: datetime = _croniter().croniter(expr, fired).get_next(datetime)
-    return following if following <= now else fired
-
-
 def due(monitors: Mapping[str, Monitor], ws: Workspace, now: datetime) -> list[Monitor]:
     """The scheduled monitors whose schedule fired after their last check (or never checked)."""
     last = _state(ws)
@@ -256,7 +224,7 @@ def due(monitors: Mapping[str, Monitor], ws: Workspace, now: datetime) -> list[M
         if m.schedule is None:
             continue
         prev = last.get(m.name)
-        if prev is None or _last_fire(m.schedule, now) > datetime.fromisoformat(prev):
+        if prev is None or last_fire(m.schedule, now) > datetime.fromisoformat(prev):
             out.append(m)
     return out
 

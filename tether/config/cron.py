@@ -1,4 +1,5 @@
-"""Cron schedules, through ``croniter`` (an optional dependency: ``pip install tether[loop]``)."""
+"""Cron schedules of `[loop.*]` and `[monitor.*]` tables, through ``croniter`` (an optional
+dependency: ``pip install tether[loop]``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ def _croniter() -> Any:
     try:
         import croniter
     except ImportError:
-        raise MissingDependency("a loop schedule", "loop", "croniter") from None
+        raise MissingDependency("a cron schedule", "loop", "croniter") from None
     return croniter
 
 

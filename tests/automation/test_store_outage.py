@@ -7,6 +7,7 @@ shared server is never restarted."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -60,10 +61,8 @@ class Proxy:
         self._listener = None
         with self._lock:
             for conn in self._conns:
-                try:
+                with contextlib.suppress(OSError):
                     conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 conn.close()
             self._conns.clear()
 
@@ -91,10 +90,8 @@ class Proxy:
         except OSError:
             pass
         for s in (src, dst):
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 @pytest.fixture
@@ -112,8 +109,8 @@ def proxy(store_url: str) -> Iterator[Proxy]:
 def _through(store_url: str, port: int) -> str:
     from sqlalchemy.engine import make_url
 
-    return make_url(store_url).set(host="127.0.0.1", port=port).render_as_string(
-        hide_password=False
+    return (
+        make_url(store_url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
     )
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from tether.workspace import open_workspace
 
-from .kit import add_version
+from .kit import add_version, set_mode
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -169,5 +169,53 @@ def test_the_store_briefly_unreachable_the_controller_waits_and_promotes_once(
     assert moves == [(None, 1)], out
     kinds = [e.kind for e in reversed(store.list_loop_events("proj", "churn"))]
     assert kinds.count("promoted") == 1, (kinds, out)
+    [row] = store.list_loop_triggers("proj", "churn")
+    assert row.status == "done"
+
+
+def test_the_store_unreachable_during_training_the_attempt_is_resumed_and_promotes_once(
+    ws: Path, store_url: str, proxy: Proxy
+) -> None:
+    open_workspace(ws).store.get_or_create_project("proj")
+    add_version(ws, seed=1)
+    set_mode(ws, "slow")  # training takes a second: the store goes away in the middle
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tether", "loop", "run", "--interval", "0.2"],
+        cwd=ws,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "TETHER_STORE_URL": _through(store_url, proxy.port)},
+    )
+    lines: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        lines.extend(proc.stdout)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        _wait_for(lines, "churn: training with", proc, 60)
+        proxy.stop()
+        _wait_for(lines, "tick failed: cannot use the metadata store", proc, 30)
+        time.sleep(1.0)
+        assert proc.poll() is None, "".join(lines)
+        proxy.start()
+        _wait_for(lines, "champion moved None -> churn@", proc, 60)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+        assert proc.stdout is not None
+        proc.stdout.close()
+    out = "".join(lines)
+    assert proc.returncode == 0, out
+    store = open_workspace(ws).store
+    moves = [(e.from_version, e.to_version) for e in store.list_alias_events("proj", "churn")]
+    assert moves == [(None, 1)], out
+    kinds = [e.kind for e in reversed(store.list_loop_events("proj", "churn"))]
+    assert kinds.count("promoted") == 1, (kinds, out)
+    assert "resumed" in kinds, (kinds, out)  # the interrupted attempt, taken up again
     [row] = store.list_loop_triggers("proj", "churn")
     assert row.status == "done"

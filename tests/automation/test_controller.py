@@ -195,3 +195,18 @@ def test_while_a_failed_attempt_backs_off_new_triggers_wait_too(ws: Path) -> Non
     [outcome] = c.tick()
     assert outcome.action == "waiting" and "back-off" in outcome.message
     assert _kinds(c.workspace).count("attempt") == 1
+
+
+def test_a_controller_started_before_anything_was_recorded_waits_quietly(ws: Path) -> None:
+    """A fresh workspace (no dataset, no run yet: the project is not in the store): the ticks
+    are idle, not errors, and the first dataset version triggers the loop."""
+    c = controller(ws)
+    assert [o.action for o in c.tick()] == ["idle"]
+    assert [o.action for o in c.tick()] == ["idle"]
+    add_version(ws, seed=1)
+    assert [o.action for o in c.tick()] == ["promoted"]
+
+
+def test_a_dry_run_before_anything_was_recorded_says_nothing_to_do(ws: Path) -> None:
+    c = controller(ws, dry_run=True)
+    assert [o.action for o in c.tick()] == ["idle"]

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow
 
 
 KILL_AFTER_PROMOTION = str(Path(__file__).with_name("_kill_after_promotion.py"))
+KILL_DURING_GATE = str(Path(__file__).with_name("_kill_during_gate.py"))
 
 
 def _start(root: Path, *args: str, script: str | None = None) -> subprocess.Popen[str]:
@@ -96,6 +97,33 @@ def test_killed_right_after_the_promotion_the_restart_records_it_and_moves_nothi
     [row] = store.list_loop_triggers("proj", "churn")
     assert row.status == "done"
     assert [v.version for v in store.list_model_versions("proj", "churn")] == [1]
+
+
+def test_killed_during_the_gate_the_restart_gates_the_same_challenger_and_promotes_once(
+    ws: Path,
+) -> None:
+    add_version(ws, seed=1)
+    set_mode(ws, "weak")
+    assert "champion moved None -> churn@1" in _tick(ws)  # a champion: the next one is gated
+    set_mode(ws, "strong")
+    add_version(ws, seed=2)
+    proc = _start(ws, script=KILL_DURING_GATE)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL, out
+    assert "gating churn@2" in out, out
+    assert _moves(ws) == [(None, 1)]  # died before the alias moved
+    store = open_workspace(ws).store
+    row = store.list_loop_triggers("proj", "churn", statuses=("running",))[0]
+    assert row.detail is not None and row.detail["challenger"] == "churn@2"
+    out = _tick(ws)
+    assert "champion moved churn@1 -> churn@2" in out, out
+    assert _moves(ws) == [(None, 1), (1, 2)]
+    assert _kinds(ws)[-5:] == ["triggered", "attempt", "trained", "resumed", "promoted"]
+    assert store.list_loop_triggers("proj", "churn", statuses=("pending", "running")) == []
+    versions = store.list_model_versions("proj", "churn")
+    assert [v.version for v in versions] == [1, 2]  # the challenger was not trained again
+    assert "nothing to do" in _tick(ws)
+    assert _moves(ws) == [(None, 1), (1, 2)]
 
 
 def test_two_controllers_at_once_act_on_a_trigger_once(ws: Path) -> None:

@@ -74,3 +74,59 @@ def test_sigterm_flushes_the_prediction_log(ws: Workspace) -> None:
     # flush_s is 10 s: the rows are there because shutdown wrote them
     frame = predictions("lr", workspace=Workspace(ws.root))
     assert frame["request_id"].tolist() == [f"r{i}" for i in range(5)]
+
+
+def _serve_until_ready(port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        _tether("serve", "lr@champion", "--port", str(port), "--poll", "0"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/ready", timeout=5) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "not ready after 60 s"
+        time.sleep(0.05)
+
+
+def _served_version(port: int) -> tuple[list[str], str | None]:
+    """The versions ``GET /v2/models/lr`` lists, and an inference's ``X-Model-Version``."""
+    import json
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/models/lr", timeout=10) as r:
+        versions = json.loads(r.read())["versions"]
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v2/models/lr/infer",
+        json.dumps(infer_body([ROW])).encode(),
+        {"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return versions, r.headers.get("X-Model-Version")
+
+
+def test_a_server_down_when_the_alias_moves_serves_the_new_champion_when_started(
+    ws: Workspace,
+) -> None:
+    from tether.models import set_alias
+
+    port = free_port()
+    proc = _serve_until_ready(port)
+    try:
+        assert _served_version(port) == (["1"], "1")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    set_alias("lr", "champion", 2, reason="moved while the server was down", workspace=ws.root)
+    proc = _serve_until_ready(port)
+    try:
+        assert _served_version(port) == (["2"], "2")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)

@@ -82,6 +82,7 @@ class Controller:
         self.lease_s = lease_s
         self._say = say or (lambda line: None)
         self._clock = clock  # what "now" is for the cron schedule (tests step it)
+        self._project_ready = False
 
     @property
     def store(self) -> Store:
@@ -119,7 +120,15 @@ class Controller:
     def tick_loop(self, policy: LoopPolicy) -> Outcome:
         store, project, name = self.store, self.project, policy.name
         if self.dry_run:
-            return self._dry(policy)
+            from tether.store.errors import ProjectNotFound
+
+            try:
+                return self._dry(policy)
+            except ProjectNotFound:  # nothing recorded in this project yet
+                return Outcome(name, "idle", f"{name}: nothing to do", [])
+        if not self._project_ready:  # a fresh workspace: its lease and triggers need the row
+            store.get_or_create_project(project)
+            self._project_ready = True
         if not lease.acquire(store, project, name, self.holder, self.lease_s):
             held = store.get_loop_lease(project, name)
             who = held[0] if held else "another controller"

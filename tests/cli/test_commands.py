@@ -1,7 +1,11 @@
+import contextlib
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -115,12 +119,28 @@ def test_demo_closes_the_loop(tmp_path: Path, capsys) -> None:
     assert "promoted  churn@1 -> churn@2" in history
     assert "triggered drift" in history and "triggered new dataset version churn@2" in history
 
-    # run again in a fresh process (as a user would): the previous demo's folder starts over
+    # run again in a fresh process (as a user would): the previous demo's folder starts over;
+    # --keep leaves the server and the controller running
     again = subprocess.run(
-        [sys.executable, "-m", "tether", "demo", str(demo)], capture_output=True, text=True
+        [sys.executable, "-m", "tether", "demo", str(demo), "--keep"],
+        capture_output=True,
+        text=True,
     )
-    assert again.returncode == 0, again.stderr
-    assert "churn@1 " in again.stdout and "churn@champion -> v2" in again.stdout
+    kill = next((ln for ln in again.stdout.splitlines() if ln.startswith("stop both with")), "")
+    pids = [int(p) for p in kill.split("kill", 1)[-1].split()] if kill else []
+    try:
+        assert again.returncode == 0, again.stderr
+        assert "churn@1 " in again.stdout and "churn@champion -> v2" in again.stdout
+        assert len(pids) == 2, again.stdout
+        for pid in pids:
+            os.kill(pid, 0)  # both still running
+        url = re.search(r"http://127\.0\.0\.1:\d+", again.stdout).group(0)  # type: ignore[union-attr]
+        with urllib.request.urlopen(f"{url}/v2/models/churn", timeout=10) as answer:
+            assert json.loads(answer.read())["versions"] == ["2"]
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
 
 
 def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path, capsys) -> None:

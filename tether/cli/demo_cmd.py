@@ -37,9 +37,11 @@ def demo(
         f"  tether -C {ws} models ls"
     )
     if result.server_pid is not None:
+        pids = " ".join(str(p) for p in (result.server_pid, result.controller_pid) if p)
         typer.echo(
-            f"the server is still running at {result.url} (following churn@champion):\n"
+            f"the server is still running at {result.url} (following churn@champion), and the\n"
+            f"controller (`tether loop run`, log in {ws}/loop.log) retrains on the next trigger:\n"
             f"  curl {result.url}/v2/models/churn\n"
-            f"  tether -C {ws} loop run --interval 10   # keep the loop going\n"
-            f"stop it with: kill {result.server_pid}"
+            f"  tether -C {ws} loop trigger churn --reason 'try it'\n"
+            f"stop both with: kill {pids}"
         )

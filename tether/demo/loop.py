@@ -61,6 +61,7 @@ class LoopDemoResult:
     phases: dict[str, float] = field(default_factory=dict)
     server_pid: int | None = None
     url: str | None = None
+    controller_pid: int | None = None
 
 
 class Traffic(threading.Thread):
@@ -178,6 +179,15 @@ def _serve(root: Path, port: int, poll_s: float) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "tether", "-C", str(root), "serve", f"{NAME}@{ALIAS}",
            "--port", str(port), "--poll", str(poll_s)]  # fmt: skip
     with open(root / "serve.log", "wb") as log:  # the server's output; it keeps its own copy
+        return subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root
+        )
+
+
+def _controller(root: Path) -> subprocess.Popen[bytes]:
+    """``tether loop run`` left running by ``--keep``: it retrains on the next trigger."""
+    cmd = [sys.executable, "-m", "tether", "-C", str(root), "loop", "run", "--interval", "10"]
+    with open(root / "loop.log", "wb") as log:
         return subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root
         )
@@ -320,6 +330,7 @@ def run_loop_demo(
                 server.wait()
         os.chdir(cwd)
 
+    controller = _controller(root) if keep else None
     total = time.perf_counter() - started
     phases["total"] = total
     (root / TIMINGS).write_text(
@@ -330,6 +341,7 @@ def run_loop_demo(
         root, v1, v2, promoted, traffic.ok, traffic.failed, report.drifted_columns,
         report.share_drifted, report_path, card_path, phases,
         server.pid if keep and server is not None else None, url,
+        controller.pid if controller is not None else None,
     )  # fmt: skip
 
 

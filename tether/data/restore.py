@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tether.config.atomic import refuse_link, write_bytes_atomic
 from tether.data.changes import status_of
@@ -38,6 +39,7 @@ from tether.data.pointer import Pointer, find_pointers, ignore_in_git, write_poi
 from tether.data.repo import DataRepo
 from tether.gcpause import gc_paused
 from tether.objects.errors import ObjectNotFound
+from tether.objects.tree import Tree
 from tether.objects.types import Progress, no_progress
 
 
@@ -194,21 +196,18 @@ def checkout_pointers(
         for p, data in targets:
             if not status_of(repo, p, cache).clean:
                 todo.append((p, data, repo.objects.read_tree(p.tree), _recorded(repo, p, data)))
+
+        def write(p: Pointer, data: Path, tree: Tree, recorded: dict[str, str], **kw: Any) -> Any:
+            return materialize(
+                repo.objects, tree, data, single_file=p.kind == "file", link=link, cache=cache,
+                workers=repo.workers, recorded=recorded, **kw,
+            )  # fmt: skip
+
         if len(todo) > 1 and not force:  # check them all before the first is written
             at_risk = []
             for p, data, tree, recorded in todo:
                 try:
-                    materialize(
-                        repo.objects,
-                        tree,
-                        data,
-                        single_file=p.kind == "file",
-                        link=link,
-                        cache=cache,
-                        workers=repo.workers,
-                        recorded=recorded,
-                        dry_run=True,
-                    )
+                    write(p, data, tree, recorded, dry_run=True)
                 except WorkWouldBeLost as e:
                     root = repo.workspace.root
                     at_risk += [
@@ -219,18 +218,7 @@ def checkout_pointers(
         reports = {}
         for p, data, tree, recorded in todo:
             with dataset_lock(repo.workspace, data, timeout=repo.lock_timeout_s):
-                reports[p.path] = materialize(
-                    repo.objects,
-                    tree,
-                    data,
-                    single_file=p.kind == "file",
-                    link=link,
-                    cache=cache,
-                    workers=repo.workers,
-                    progress=progress,
-                    recorded=recorded,
-                    force=force,
-                )
+                reports[p.path] = write(p, data, tree, recorded, progress=progress, force=force)
     finally:
         cache.save()
     return [PointerCheckout(p, reports.get(p.path)) for p, _ in targets]

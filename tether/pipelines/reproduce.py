@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tether.tracking.errors import ReproduceError
-from tether.tracking.reproduce import Comparison, _git
+from tether.tracking.reproduce import Comparison, recorded_code
 
 LOG_TAIL = 8000
 
@@ -105,23 +104,12 @@ def reproduce_pipeline(
     code = _code(original)
     scratch = Path(scratch or tempfile.mkdtemp(prefix=f"tether-reproduce-{original.id[:13]}-"))
     scratch.mkdir(parents=True, exist_ok=True)
-    src = scratch / "src"
     repo = Path(code["root"])
-    echo(f"checking out {code['commit'][:12]} into {src}")
-    _git(repo, "worktree", "add", "--detach", "--force", str(src), code["commit"])
-    warnings: list[str] = []
-    try:
-        if code.get("diff_digest"):
-            echo(f"applying the recorded uncommitted diff ({code.get('diff_size')} bytes)")
-            diff = session.objects.get_bytes(code["diff_digest"])
-            _git(src, "apply", "--binary", "--whitespace=nowarn", "-", stdin=diff)
-        if code.get("untracked"):
-            warnings.append(
-                "untracked files were not recorded and are missing: "
-                + ", ".join(code["untracked"][:10])
-            )
-        workdir = src / (code.get("workdir") or "")
-        workdir.mkdir(parents=True, exist_ok=True)
+    with recorded_code(session.objects, code, scratch, keep=keep, echo=echo) as (
+        src,
+        workdir,
+        warnings,
+    ):
         file = _function_file(spec, repo, src)
         returncode, new_id, output = _rerun(
             session, original, spec, file, workdir, scratch, executor or spec.get("executor")
@@ -132,14 +120,6 @@ def reproduce_pipeline(
         if new_id is not None:
             report.comparisons = compare_pipeline_runs(session, original.id, new_id)
         return report
-    finally:
-        if not keep:
-            subprocess.run(
-                ["git", "-C", str(repo), "worktree", "remove", "--force", str(src)],
-                capture_output=True,
-                check=False,
-            )
-            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _rerun(

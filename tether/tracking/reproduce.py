@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,29 +106,7 @@ def reproduce(
     original = store.get_run(store.resolve_run_id(run_id))
     code, command = _check_reproducible(original)
     scratch = Path(scratch or tempfile.mkdtemp(prefix=f"tether-reproduce-{original.id[:13]}-"))
-    src = scratch / "src"
-    repo = Path(code["root"])
-    echo(f"checking out {code['commit'][:12]} into {src}")
-    _git(repo, "worktree", "add", "--detach", "--force", str(src), code["commit"])
-    warnings: list[str] = []
-    try:
-        if code.get("diff_digest"):
-            echo(f"applying the recorded uncommitted diff ({code['diff_size']} bytes)")
-            _git(
-                src,
-                "apply",
-                "--binary",
-                "--whitespace=nowarn",
-                "-",
-                stdin=objects.get_bytes(code["diff_digest"]),
-            )
-        if code.get("untracked"):
-            warnings.append(
-                "untracked files were not recorded and are missing: "
-                + ", ".join(code["untracked"][:10])
-            )
-        workdir = src / (code.get("workdir") or "")
-        workdir.mkdir(parents=True, exist_ok=True)
+    with recorded_code(objects, code, scratch, keep=keep, echo=echo) as (src, workdir, warnings):
         warnings += _restore_inputs(session, original, workdir, echo)
 
         changes = _package_changes(session, original)
@@ -147,6 +126,33 @@ def reproduce(
         elif returncode == 0:
             warnings.append("the command finished but started no tracked run")
         return report
+
+
+@contextlib.contextmanager
+def recorded_code(
+    objects: Any, code: dict[str, Any], scratch: Path, *, keep: bool, echo: Callable[[str], None]
+) -> Iterator[tuple[Path, Path, list[str]]]:
+    """The run's recorded commit checked out in a git worktree ``scratch/src``, with its
+    recorded uncommitted diff applied: yields (source root, working folder, warnings). The
+    worktree and ``scratch`` are removed afterwards unless ``keep``."""
+    src = scratch / "src"
+    repo = Path(code["root"])
+    echo(f"checking out {code['commit'][:12]} into {src}")
+    _git(repo, "worktree", "add", "--detach", "--force", str(src), code["commit"])
+    warnings: list[str] = []
+    try:
+        if code.get("diff_digest"):
+            echo(f"applying the recorded uncommitted diff ({code.get('diff_size')} bytes)")
+            diff = objects.get_bytes(code["diff_digest"])
+            _git(src, "apply", "--binary", "--whitespace=nowarn", "-", stdin=diff)
+        if code.get("untracked"):
+            warnings.append(
+                "untracked files were not recorded and are missing: "
+                + ", ".join(code["untracked"][:10])
+            )
+        workdir = src / (code.get("workdir") or "")
+        workdir.mkdir(parents=True, exist_ok=True)
+        yield src, workdir, warnings
     finally:
         if not keep:
             subprocess.run(

@@ -199,7 +199,7 @@ def run_monitor(m: Monitor, ws: Workspace, *, now: datetime | None = None) -> Ou
         out.performance, alert = _performance_alert(m, table)
         if alert is not None:
             out.alerts.append(alert)
-    except EmptyWindow:
+    except EmptyWindow:  # no labelled predictions in the window: no performance to check
         pass
     alerter = Alerter(
         ws.config_path.parent / ALERTS, webhook=m.webhook, quiet_period=m.quiet_period

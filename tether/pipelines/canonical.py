@@ -91,7 +91,7 @@ def value_text(
     try:
         return dumps(encode(value))
     except (NotEncodable, ValueError, TypeError, RecursionError):
-        pass
+        pass  # no faithful encoding: describe it by what it is, below
     if isinstance(value, types.ModuleType):
         return f"module {value.__name__}"
     if isinstance(value, types.FunctionType | types.BuiltinFunctionType | type):

@@ -9,6 +9,7 @@ that another opener created meanwhile: an empty file at the path is then always 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sqlite3
@@ -49,19 +50,13 @@ def _create(path: Path) -> None:
             conn.execute("PRAGMA journal_mode = WAL")  # writes the header
         finally:
             conn.close()
-        try:
-            os.link(tmp, path)  # atomic, and never replaces another opener's file
-        except FileExistsError:
-            pass
-        except OSError:  # no hard links here: let SQLite create the file itself
-            pass
+        # atomic, and never replaces another opener's file; where there are no hard links
+        # (or another opener was first) SQLite creates or opens the file itself
+        with contextlib.suppress(OSError):
+            os.link(tmp, path)
     except (OSError, sqlite3.Error):
         pass  # opening the store reports what is wrong with the folder
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
-            try:
+            with contextlib.suppress(OSError):  # gone already, or left for the next opener
                 leftover.unlink()
-            except FileNotFoundError:
-                pass
-            except OSError:
-                pass

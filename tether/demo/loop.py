@@ -70,9 +70,8 @@ class Traffic(threading.Thread):
     def __init__(self, url: str, frame: Any) -> None:
         super().__init__(daemon=True, name="demo-traffic")
         self.url = url
-        self.frame = frame
+        self.source: tuple[Any, bool] = (frame, False)  # (rows to send, record them): one swap
         self.sent: list[Any] = []  # the frames sent after the shift
-        self.record = False
         self.ok = 0
         self.failed = 0
         self.errors: list[str] = []
@@ -87,7 +86,9 @@ class Traffic(threading.Thread):
     def run(self) -> None:
         i = 0
         while not self._halt.is_set():
-            batch = self.frame.sample(n=8, random_state=i)
+            frame, record = self.source
+            # recorded batches are the same rows on every run: the k-th is seeded with k
+            batch = frame.sample(n=8, random_state=len(self.sent) if record else i)
             body = {
                 "id": f"demo-{i}",
                 "inputs": [
@@ -107,7 +108,7 @@ class Traffic(threading.Thread):
                 self.ok += 1
                 self.last_version = str(answer.get("model_version"))
                 self.versions.add(self.last_version)
-                if self.record:
+                if record:
                     self.sent.append(batch)
             except (urllib.error.URLError, OSError, ValueError) as e:
                 self.failed += 1
@@ -267,12 +268,11 @@ def run_loop_demo(
         step("traffic", f"client sending OIP v2 requests: {traffic.ok} answered so far")
 
         after = churn_table(seed=1, shifted=True)
-        traffic.record = True
-        traffic.frame = after[list(FEATURES)]
+        traffic.source = (after[list(FEATURES)], True)
         _wait("traffic on the shifted data", lambda: len(traffic.sent) >= 40, 60)
         import pandas as pd
 
-        current = pd.concat(traffic.sent, ignore_index=True)
+        current = pd.concat(traffic.sent[:40], ignore_index=True)  # the same 320 rows every run
         report = drift(before[list(FEATURES)], current, workspace=ws)
         ws.store.record_audit(
             actor="tether-demo", action="monitor.drift", target=NAME, outcome="ok",

@@ -1,14 +1,17 @@
-"""A dataset version as reference: its profile is kept under its tree digest and reused; the
-reference of a model's training run (or pipeline) is found through lineage; the CLI."""
+"""A dataset version as reference: its profile is stored as an object under its tree digest
+and reused (a damaged one is computed again); the reference of a model's training run (or
+pipeline) is found through lineage; the CLI."""
 
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,9 +21,11 @@ import tether
 import tether.monitoring as tm
 from tether.cli.main import main
 from tether.config import init_workspace
+from tether.monitoring import cache
 from tether.monitoring.reference import FORMAT
+from tether.objects.digest import hash_bytes
 from tether.tracking.datasets import add
-from tether.tracking.session import close_sessions
+from tether.tracking.session import close_sessions, open_session
 
 
 @pytest.fixture
@@ -48,24 +53,79 @@ def _version(ws: Path, df: pd.DataFrame, name: str = "train") -> str:
     return f"{v.dataset}@{v.version}"
 
 
-def _cached(ws: Path) -> list[Path]:
-    return sorted((ws / ".tether" / "cache" / "monitoring").glob(f"*.v{FORMAT}.npz"))
+def _stored() -> tuple[Any, str | None]:
+    """The workspace, and the digest of the profile recorded for dataset train@1's content."""
+    workspace = open_session().workspace
+    tree = tether.dataset("train@1").tree_digest
+    return workspace, workspace.store.get_reference_profile(tree, FORMAT)
 
 
-def test_dataset_profile_is_stored_once_and_reused(ws: Path) -> None:
+def test_dataset_profile_is_stored_once_as_an_object_and_reused(ws: Path) -> None:
     ref = _version(ws, _frame(1))
+    computed = cache.profiled
     assert tm.drift(ref, _frame(2)).drifted_columns == []
-    [stored] = _cached(ws)
-    digest = tether.dataset(ref).tree_digest
-    assert stored.name.startswith(digest)
+    assert cache.profiled == computed + 1
+    workspace, digest = _stored()
+    assert digest is not None and workspace.objects.exists(digest)
+    assert tm.ReferenceProfile.from_bytes(workspace.objects.get_bytes(digest), "x").rows == 2_000
+    assert not (ws / ".tether" / "cache" / "monitoring").exists()
+    # the second window reads the stored profile: nothing is computed again
+    again = tm.profile(ref)
+    assert again.stored and again.digest == digest and again.label == f"reference {ref}"
+    assert tm.drift(ref, _frame(3)).drifted_columns == []
+    assert cache.profiled == computed + 1
     # what a later window is compared with is the stored profile, not a second pass over
-    # the data: a profile of shifted data put in its place changes the verdict
-    tm.profile(_frame(3, shift=2.0)).save(stored)
+    # the data: a profile of shifted data recorded in its place changes the verdict
+    tree = tether.dataset(ref).tree_digest
+    shifted = workspace.objects.put_bytes(tm.profile(_frame(3, shift=2.0)).to_bytes()).digest
+    workspace.store.set_reference_profile(tree, FORMAT, shifted)
     assert tm.drift(ref, _frame(2)).drifted_columns == ["x"]
-    # a damaged profile is rebuilt from the data
-    stored.write_bytes(b"damaged")
-    assert tm.drift(ref, _frame(2)).drifted_columns == []
-    assert tm.ReferenceProfile.load(stored).rows == 2_000
+    assert cache.profiled == computed + 1
+
+
+def _pickled_npz() -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.array([{"format": FORMAT}], dtype=object))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "missing", "tampered", "pickled", "format"])
+def test_a_damaged_stored_profile_is_computed_again_not_trusted(ws: Path, damage: str) -> None:
+    ref = _version(ws, _frame(1))
+    tm.profile(ref)
+    workspace, digest = _stored()
+    assert digest is not None
+    tree = tether.dataset(ref).tree_digest
+    if damage == "tampered":  # the object's bytes changed under its digest
+        path = Path(workspace.objects.backend.path(digest))
+        os.chmod(path, 0o644)
+        path.write_bytes(tm.profile(_frame(3, shift=2.0)).to_bytes())
+    else:
+        bad = {
+            "garbage": lambda: workspace.objects.put_bytes(b"damaged").digest,
+            "missing": lambda: hash_bytes(b"never stored"),
+            "pickled": lambda: workspace.objects.put_bytes(_pickled_npz()).digest,
+            "format": lambda: (
+                workspace.objects.put_bytes(
+                    tm.profile(_frame(3, shift=2.0))
+                    .to_bytes()
+                    .replace(b'"format": 1', b'"format": 0')
+                ).digest
+            ),
+        }[damage]()
+        workspace.store.set_reference_profile(tree, FORMAT, bad)
+    computed = cache.profiled
+    assert tm.drift(ref, _frame(2)).drifted_columns == []  # the data's verdict, not the damage's
+    assert cache.profiled == computed + 1
+    _, fresh = _stored()
+    assert fresh is not None and tm.profile(ref).stored
+    assert tm.ReferenceProfile.from_bytes(workspace.objects.get_bytes(fresh), "x").rows == 2_000
+
+
+def test_a_profile_file_is_never_unpickled(tmp_path: Path) -> None:
+    (tmp_path / "p.npz").write_bytes(_pickled_npz())
+    with pytest.raises(tm.CorruptProfile, match="allow_pickle"):
+        tm.ReferenceProfile.load(tmp_path / "p.npz")
 
 
 def test_unknown_dataset_is_a_clear_error(ws: Path) -> None:

@@ -53,3 +53,20 @@ def test_restoring_a_dataset_or_run_makes_it_a_root_again(store: Store) -> None:
     store.restore_dataset("p", "a")
     store.restore_run(run.id)
     assert {r.digest for r in store.object_roots()} == {_d("1"), _d("2")}
+
+
+def test_reference_profiles_are_recorded_and_roots_while_their_dataset_lives(store: Store) -> None:
+    store.get_or_create_project("p")
+    store.create_dataset_version("p", "a", tree_digest=_d("1"), file_count=1, total_size=1)
+    assert store.get_reference_profile(_d("1"), 1) is None
+    store.set_reference_profile(_d("1"), 1, _d("2"))
+    store.set_reference_profile(_d("1"), 1, _d("3"))  # recomputed: replaces the record
+    store.set_reference_profile(_d("1"), 2, _d("4"))  # another format beside it
+    store.set_reference_profile(_d("5"), 1, _d("6"))  # content no dataset version holds
+    assert store.get_reference_profile(_d("1"), 1) == _d("3")
+    assert store.get_reference_profile(_d("1"), 2) == _d("4")
+    roots = {r.digest: r for r in store.object_roots()}
+    assert set(roots) == {_d("1"), _d("3"), _d("4")}
+    assert roots[_d("3")].tree is False and "reference profile" in roots[_d("3")].what
+    store.delete_dataset("p", "a")
+    assert store.object_roots() == []

@@ -52,13 +52,16 @@ class ReferenceProfile:
     columns: dict[str, ColumnStats]
     issues: list[Issue] = field(default_factory=list)
 
-    def save(self, path: str | Path) -> None:
-        """Write the profile as one ``.npz`` file (atomically)."""
+    # where a stored profile came from (not saved): its object digest, and whether it was
+    # read from the store (True) or computed in this process (False)
+    digest: str | None = field(default=None, compare=False)
+    stored: bool = field(default=False, compare=False)
+
+    def to_bytes(self) -> bytes:
+        """The profile as one ``.npz`` file's bytes: arrays, and a JSON record of the rest."""
         import io
 
         import numpy as np
-
-        from tether.config.atomic import write_bytes_atomic
 
         meta: dict[str, Any] = {
             "format": FORMAT,
@@ -90,39 +93,69 @@ class ReferenceProfile:
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         buf = io.BytesIO()
         np.savez(buf, **arrays)
-        write_bytes_atomic(Path(path), buf.getvalue(), durable=False)
+        return buf.getvalue()
+
+    def save(self, path: str | Path) -> None:
+        """Write the profile as one ``.npz`` file (atomically)."""
+        from tether.config.atomic import write_bytes_atomic
+
+        write_bytes_atomic(Path(path), self.to_bytes(), durable=False)
 
     @classmethod
     def load(cls, path: str | Path) -> ReferenceProfile:
+        """A profile written by ``save``; CorruptProfile when the file is not one."""
+        try:
+            data = Path(path).read_bytes()
+        except OSError as e:
+            raise CorruptProfile(path, str(e) or type(e).__name__) from None
+        return cls.from_bytes(data, str(path))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, what: str) -> ReferenceProfile:
+        """A profile from ``to_bytes``' output. Read as plain arrays and JSON, never
+        unpickled (``allow_pickle=False``); anything that is not a profile of this FORMAT,
+        or not a consistent one, is a CorruptProfile naming ``what``."""
+        import io
+        from zipfile import BadZipFile
+
         import numpy as np
 
         try:
-            with np.load(Path(path), allow_pickle=False) as z:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 meta = json.loads(bytes(z["meta"]).decode())
-                if meta.get("format") != FORMAT:
-                    raise CorruptProfile(path, f"format {meta.get('format')}, not {FORMAT}")
+                if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+                    found = meta.get("format") if isinstance(meta, dict) else None
+                    raise CorruptProfile(what, f"format {found}, not {FORMAT}")
                 columns = {}
                 for name, m in meta["columns"].items():
                     i = m["index"]
+                    values = z[f"v{i}"] if f"v{i}" in z.files else None
+                    counts = z[f"c{i}"] if m["has_counts"] else None
+                    if values is not None and (values.dtype.kind != "f" or values.ndim != 1):
+                        raise CorruptProfile(what, f"column {name}: values of {values.dtype}")
+                    if counts is not None and (
+                        counts.dtype.kind not in "iu" or len(counts) != len(m["categories"])
+                    ):
+                        raise CorruptProfile(what, f"column {name}: counts do not fit")
                     columns[name] = ColumnStats(
                         kind=m["kind"],
                         type=m["type"],
                         rows=m["rows"],
                         nulls=m["nulls"],
-                        values=z[f"v{i}"] if f"v{i}" in z.files else None,
+                        values=values,
                         count=m["count"],
                         min=m["min"],
                         max=m["max"],
                         mean=m["mean"],
                         std=m["std"],
                         categories=m["categories"],
-                        counts=z[f"c{i}"] if m["has_counts"] else None,
+                        counts=counts,
                     )
+                issues = [Issue(**d) for d in meta["issues"]]
         except CorruptProfile:
             raise
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise CorruptProfile(path, str(e) or type(e).__name__) from None
-        issues = [Issue(**d) for d in meta["issues"]]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, BadZipFile) as e:
+            raise CorruptProfile(what, str(e) or type(e).__name__) from None
         return cls(meta["label"], meta["rows"], columns, issues)
 
 

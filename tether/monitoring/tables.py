@@ -27,7 +27,6 @@ class Table:
     _table: Any = None  # an in-memory pyarrow.Table, or
     _parquet: Path | None = None  # a Parquet file read batch by batch
     dataset_key: str | None = None  # the dataset version's tree digest, when one was named
-    cache_dir: Path | None = None  # where that version's reference profile is kept
     issues: list[Issue] = field(default_factory=list)
 
     @property
@@ -127,14 +126,19 @@ def _from_path(path: Path, label: str) -> Table:
 def _from_dataset(ref: str, label: str, workspace: Any) -> Table:
     from tether.data.table import table_file
     from tether.tracking.datasets import dataset
-    from tether.tracking.session import open_session
 
     handle = dataset(ref, workspace=workspace)
     entry = table_file(handle.ref, handle.files())
     table = _from_path(handle.path() / entry.path, f"{label} {handle.ref}")
     table.dataset_key = handle.tree_digest
-    table.cache_dir = open_session(workspace).workspace.location.dir / "cache" / "monitoring"
     return table
+
+
+def is_dataset_ref(obj: Any) -> bool:
+    """Whether ``obj`` names a dataset version (``name``, ``name@3``) rather than a file."""
+    if not isinstance(obj, str) or Path(obj).is_file():
+        return False
+    return not Path(obj).suffix and os.sep not in obj
 
 
 def read_table(obj: Any, label: str, workspace: Any = None) -> Table:
@@ -146,7 +150,7 @@ def read_table(obj: Any, label: str, workspace: Any = None) -> Table:
         path = Path(obj)
         if path.is_file():
             return _from_path(path, label)
-        if isinstance(obj, str) and not path.suffix and os.sep not in obj:
+        if isinstance(obj, str) and is_dataset_ref(obj):
             try:
                 return _from_dataset(obj, label, workspace)
             except NotFound as e:

@@ -277,6 +277,16 @@ class Store(ABC):
         end: datetime | None = None,
     ) -> list[PredictionSegment]: ...
 
+    # reference profiles (tether.monitoring stores them, by dataset content)
+    @abstractmethod
+    def get_reference_profile(self, tree_digest: str, format: int) -> str | None:
+        """The object digest of the stored monitoring profile of the dataset content
+        ``tree_digest`` in profile ``format``; None when none is stored."""
+
+    @abstractmethod
+    def set_reference_profile(self, tree_digest: str, format: int, digest: str) -> None:
+        """Record (or replace) the profile object of ``tree_digest`` in ``format``."""
+
     # audit log
     @abstractmethod
     def record_audit(

@@ -22,7 +22,7 @@ from tether.store.sql.schema import metadata
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "0006"  # newest revision under migrations/versions (a test keeps them in step)
+HEAD = "0007"  # newest revision under migrations/versions (a test keeps them in step)
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x7E7E_0001  # arbitrary, constant: "tether schema migration"
 

@@ -1,5 +1,6 @@
 """The objects the store refers to: the roots of garbage collection, in a few batched queries.
 
+The monitoring profiles of the trees of live dataset versions are roots too.
 Soft-deleted datasets and runs are not roots: collecting is what frees their objects for good.
 Model versions are always roots (the registry has no delete).
 """
@@ -55,6 +56,20 @@ class ReferencesMixin(SqlCore):
                 .where(d.deleted_at.is_(None))
             )
             roots += [ObjectRoot(tree, f"dataset {pr}/{ds} v{n}", True) for tree, pr, ds, n in rows]
+            rp = t.reference_profiles.c
+            profiles = conn.execute(
+                sa.select(rp.digest, rp.tree_digest)
+                .where(
+                    sa.exists()
+                    .where(v.tree_digest == rp.tree_digest, d.id == v.dataset_id)
+                    .where(d.deleted_at.is_(None))
+                )
+                .order_by(rp.tree_digest, rp.format)
+            )
+            roots += [
+                ObjectRoot(digest, f"reference profile of tree {tree}", False)
+                for digest, tree in profiles
+            ]
             rows = conn.execute(
                 sa.select(mv.artifact_digest, p.name, m.name, mv.version)
                 .join(t.models, m.id == mv.model_id)

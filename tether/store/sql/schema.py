@@ -221,6 +221,17 @@ prediction_segments = sa.Table(
     sa.Index(None, "project_id", "model", "end_time"),
 )
 
+# Monitoring (tether.monitoring.cache): the reference profile of a dataset version's content,
+# stored as an object, by tree digest and profile format; computed once, read by every window.
+reference_profiles = sa.Table(
+    "reference_profiles",
+    metadata,
+    sa.Column("tree_digest", DIGEST, primary_key=True),
+    sa.Column("format", sa.Integer, primary_key=True),
+    sa.Column("digest", DIGEST, nullable=False),  # the profile (.npz) in the object store
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
 # The continuous-training controller (tether.automation): one lease per loop, the triggers it
 # has seen (each one an attempt: pending, running, done, failed), and the events it recorded.
 loop_leases = sa.Table(

@@ -11,6 +11,7 @@ from tether.store.sql.metrics import MetricsMixin
 from tether.store.sql.migrate import ensure_schema
 from tether.store.sql.objects import ObjectsMixin
 from tether.store.sql.predictions import PredictionsMixin
+from tether.store.sql.profiles import ProfilesMixin
 from tether.store.sql.projects import ProjectsMixin
 from tether.store.sql.references import ReferencesMixin
 from tether.store.sql.registry import RegistryMixin
@@ -33,6 +34,7 @@ class SqlStore(
     RegistryMixin,
     AuditMixin,
     PredictionsMixin,
+    ProfilesMixin,
     LoopsMixin,
     Store,
 ):

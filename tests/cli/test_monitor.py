@@ -4,6 +4,9 @@ performance` on a served model whose prediction log holds shifted traffic."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -81,3 +84,44 @@ def test_bad_label_files_are_refused_and_store_nothing(
     assert ws.store.list_prediction_segments("mon", "churn") == []
     assert tether_cli("monitor", "labels", "add", str(tmp_path / "none.csv"), "-m", "churn") == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_fresh_clone_sharing_the_stores_reuses_the_stored_profile(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """The first check profiles the training data and stores the profile; a second check, in
+    a fresh process of another checkout that shares the metadata and object stores (as a
+    clone configured with the team's store and bucket would), reads that profile: it neither
+    computes one nor reads (or downloads) the training data."""
+    with serve(ws) as server:
+        for i in range(3):
+            send(server, frame(40 + i, 100, shift=3.0), f"q{i}")
+    assert tether_cli("monitor", "churn@champion", "-w", "1h") == 0
+    [first] = ws.store.list_audit(project="mon", action="monitor.drift")
+    assert first.detail["profile"]["stored"] is False
+    digest = first.detail["profile"]["digest"]
+    assert ws.objects.exists(digest)
+    assert (ws.root / ".tether" / "cache" / "datasets").is_dir()  # profiling read the data
+
+    clone = tmp_path / "clone"
+    (clone / ".tether").mkdir(parents=True)
+    (clone / ".tether" / "config.toml").write_text(
+        f'[core]\nproject = "mon"\n\n[store]\nurl = "sqlite:///{ws.root}/.tether/tether.db"\n\n'
+        f'[objects]\nurl = "{ws.root}/.tether/objects"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
+    done = subprocess.run(
+        [sys.executable, "-m", "tether", "monitor", "churn@champion", "-w", "1h", "--json"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["drifted_columns"] == ["a"]
+    [second, _] = ws.store.list_audit(project="mon", action="monitor.drift")
+    assert second.detail["profile"] == {"digest": digest, "stored": True}
+    assert not (clone / ".tether" / "cache" / "datasets").exists()  # the data was never read

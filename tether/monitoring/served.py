@@ -124,6 +124,9 @@ def monitor(
                 "model": ref,
                 "version": mv.version,
                 "reference": reference,
+                # the reference profile's object, and whether it was read from the store
+                # (False: computed by this check, from the reference data)
+                "profile": {"digest": prof.digest, "stored": prof.stored},
                 "start": start.isoformat(),
                 "end": end.isoformat(),
                 "rows": len(frame),

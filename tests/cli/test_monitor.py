@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+import tether.models
+import tether.monitoring as tm
 from tests.monitoring.test_monitor_window import frame, send, serve
 from tests.monitoring.test_monitor_window import ws as ws
 from tether.cli.main import main
@@ -125,3 +128,58 @@ def test_a_fresh_clone_sharing_the_stores_reuses_the_stored_profile(
     [second, _] = ws.store.list_audit(project="mon", action="monitor.drift")
     assert second.detail["profile"] == {"digest": digest, "stored": True}
     assert not (clone / ".tether" / "cache" / "datasets").exists()  # the data was never read
+
+
+def test_performance_per_slice_and_the_estimate_before_labels_arrive(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = frame(7, 40)
+    with serve(ws) as server:
+        answers = [send(server, rows.iloc[[i]], f"r{i}")[0] for i in range(len(rows))]
+    model = tether.models.load("churn@1", workspace=ws)
+    p = model.predict_proba(rows[["a", "b", "c"]])[:, 1]
+    confidence = np.where(p >= 0.5, p, 1 - p)  # CBPE: a prediction is right with this chance
+
+    # before any label: nothing measured, every prediction estimated (and marked so)
+    [before] = tm.model_performance("churn", window="1D", record=False, workspace=ws).to_dict(
+        orient="records"
+    )
+    assert before["labelled"] == 0 and before["unlabelled"] == 1.0
+    assert "accuracy" not in before
+    assert before["estimated_rows"] == 40
+    assert before["estimated_accuracy"] == pytest.approx(confidence.mean())
+
+    # labels for the first 30 requests: right for even ones, wrong for odd ones
+    truth = [a if i % 2 == 0 else 1 - a for i, a in enumerate(answers[:30])]
+    tm.log_labels("churn", [f"r{i}" for i in range(30)], truth, workspace=ws)
+    code = tether_cli(
+        "monitor", "performance", "churn", "-w", "1D", "--slice", "c == 'x'", "--json"
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    table = {r["slice"]: r for r in map(json.loads, filter(None, out.splitlines()))}
+    assert set(table) == {"all", "c == 'x'"}
+    every, sliced = table["all"], table["c == 'x'"]
+    assert every["predictions"] == 40 and every["labelled"] == 30
+    assert every["accuracy"] == pytest.approx(0.5)
+    assert every["unlabelled"] == pytest.approx(10 / 40)
+    assert every["estimated_rows"] == 10
+    assert every["estimated_accuracy"] == pytest.approx(confidence[30:].mean())
+    in_slice = (rows["c"] == "x").to_numpy()
+    labelled = np.arange(40) < 30
+    right = np.arange(40) % 2 == 0
+    assert sliced["predictions"] == in_slice.sum()
+    assert sliced["labelled"] == (in_slice & labelled).sum()
+    assert sliced["accuracy"] == pytest.approx(right[in_slice & labelled].mean())
+    assert sliced["estimated_rows"] == (in_slice & ~labelled).sum()
+    assert sliced["estimated_accuracy"] == pytest.approx(confidence[in_slice & ~labelled].mean())
+
+    # the text table marks the estimate as one
+    assert tether_cli("monitor", "performance", "churn", "-w", "1D", "-s", "c == 'x'") == 0
+    out = capsys.readouterr().out
+    assert "c == 'x'" in out and "estimated_accuracy" in out
+    assert "an estimate (CBPE, from the model's probabilities)" in out
+    # a slice naming no logged input is a clear error
+    assert tether_cli("monitor", "performance", "churn", "--slice", "country == 'DE'") == 1
+    err = capsys.readouterr().err
+    assert "no column 'country'" in err and len(err.strip().splitlines()) == 1

@@ -152,19 +152,51 @@ def performance(
     model: str = typer.Argument(..., help="The model name."),
     span: str = typer.Option("1h", "--window", "-w", help="Metrics per window: 1h, 1D."),
     task: str = typer.Option("classification", "--task", help="classification or regression."),
+    slices: list[str] | None = typer.Option(
+        None,
+        "--slice",
+        "-s",
+        help="Also the metrics of the predictions in this slice of the logged inputs, e.g. "
+        "\"country == 'DE'\" (repeatable).",
+    ),
+    proba: str | None = typer.Option(
+        None,
+        "--proba",
+        help="The log column holding the positive class's probability, for the estimate "
+        "(default: the model's predict_proba on the logged inputs).",
+    ),
+    estimate: bool = typer.Option(
+        True, "--estimate/--no-estimate", help="Estimate unlabelled predictions (CBPE)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="The table as JSON lines."),
 ) -> None:
-    """Metrics of MODEL's logged predictions joined to their labels, per window and version.
+    """Metrics of MODEL's logged predictions joined to their labels, per window and version
+    (and per --slice); the predictions not labelled yet are scored by an estimate from the
+    model's own probabilities (confidence-based performance estimation), in estimated_*
+    columns.
 
     Records the latest window as a monitor.performance event.
     """
     from tether.monitoring.labels import model_performance
 
-    table = model_performance(model, window=span, task=task, workspace=get(ctx).workspace())
+    table = model_performance(
+        model,
+        window=span,
+        task=task,
+        slices=slices,
+        estimate=estimate,
+        proba=proba,
+        workspace=get(ctx).workspace(),
+    )
     if as_json:
         typer.echo(table.to_json(orient="records", lines=True, date_format="iso"))
     else:
         typer.echo(table.to_string(index=False) if len(table) else "no predictions")
+        if "estimated_rows" in table.columns:
+            typer.echo(
+                "estimated_*: an estimate (CBPE, from the model's probabilities) over the "
+                "estimated_rows predictions with no label yet, not a measurement"
+            )
     unknown = table.attrs.get("unknown_labels", 0)
     if unknown:
         typer.echo(f"{unknown} labels name request ids the prediction log does not hold")

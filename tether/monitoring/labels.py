@@ -152,19 +152,36 @@ def model_performance(
     end: datetime | None = None,
     task: str = "classification",
     metric: str | None = None,
+    slices: Sequence[str] | None = None,
+    estimate: bool = True,
+    proba: str | None = None,
     record: bool = True,
     workspace: Workspace | None = None,
 ) -> Any:
     """Per-``window`` metrics of ``model``'s (a name) logged predictions with
     ``start <= time <= end`` that have labels, per model version, with the unlabelled share
-    (``performance``). With ``record``, a ``monitor.performance`` audit event holds the
-    latest window's ``metric`` (accuracy, or rmse for regression) as ``value``."""
+    (``performance``).
+
+    ``slices``: predicates over the logged inputs (``"country == 'DE'"``, the grammar of
+    ``tether.models.evaluate``; an input ``input_X`` of the log is the column ``X``): the
+    table then has a ``slice`` column, ``all`` for every prediction, and the rows of each slice.
+
+    ``estimate`` (classification): the predictions still unlabelled are scored by CBPE from the
+    model's own probabilities (``estimate``): the columns ``estimated_accuracy``,
+    ``estimated_precision``, ``estimated_recall``, ``estimated_f1`` and ``estimated_rows``, an
+    estimate, not a measurement. The probabilities are the log's column ``proba`` when given
+    (the positive class's), else what each version's ``predict_proba`` gives on the logged
+    inputs (a binary classifier; the estimate is left out for any other model).
+
+    With ``record``, a ``monitor.performance`` audit event holds the latest window's ``metric``
+    (accuracy, or rmse for regression) as ``value`` (the measured one, over every prediction),
+    and its estimate as ``estimated`` where there is one."""
     from tether.monitoring.scoring import performance
     from tether.monitoring.served import PERFORMANCE_EVENT, _workspace, parse_window
     from tether.serving.readback import predictions
 
     ws = _workspace(workspace)
-    freq = parse_window(window)
+    freq = f"{int(parse_window(window).total_seconds())}s"
     name = model.split("@", 1)[0]
     preds = predictions(name, start=start, end=end, workspace=ws)
     if not len(preds):
@@ -173,18 +190,29 @@ def model_performance(
         raise EmptyWindow(name, None, start, end)
     labels = read_labels(name, workspace=ws)
     preds = preds.drop_duplicates(["request_id"], keep="first")  # one row per request
-    result = performance(
-        preds,
-        labels,
-        task=task,
-        time="time",
-        window=f"{int(freq.total_seconds())}s",
-        by=["version"],
-    )
+    parts = [("all", preds)] + [
+        (s.name, preds[s.mask(_by_input_name(preds))]) for s in _slices(slices)
+    ]
+    tables = []
+    for slice_name, rows in parts:
+        table = performance(
+            rows, labels, task=task, time="time", window=freq, by=["version"]
+        )
+        if estimate and task == "classification" and len(table):
+            table = _with_estimate(table, rows, labels, name, freq, proba, ws)
+        if slices:
+            table.insert(1, "slice", slice_name)
+        tables.append(table)
+    result = _concat(tables)
+    result.attrs["unknown_labels"] = tables[0].attrs.get("unknown_labels", 0)
     metric = metric or ("accuracy" if task == "classification" else "rmse")
     if record:
-        latest = result.iloc[-1] if len(result) else None
-        value = None if latest is None or metric not in result.columns else latest[metric]
+        overall = tables[0]
+        latest = overall.iloc[-1] if len(overall) else None
+        value = None if latest is None or metric not in overall.columns else latest[metric]
+        guess = None
+        if latest is not None and f"estimated_{metric}" in overall.columns:
+            guess = latest[f"estimated_{metric}"]
         ws.store.record_audit(
             actor="tether.monitoring",
             action=PERFORMANCE_EVENT,
@@ -193,7 +221,8 @@ def model_performance(
             project=ws.project,
             detail={
                 "metric": metric,
-                "value": None if value is None or value != value else float(value),
+                "value": _number(value),
+                "estimated": _number(guess),
                 "window": str(latest["window"]) if latest is not None else None,
                 "version": int(latest["version"]) if latest is not None else None,
                 "labelled": int(latest["labelled"]) if latest is not None else 0,
@@ -202,3 +231,116 @@ def model_performance(
             },
         )
     return result
+
+
+ESTIMATED = ("accuracy", "precision", "recall", "f1")
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or value != value else float(value)
+
+
+def _slices(slices: Sequence[str] | None) -> list[Any]:
+    from tether.models.slices import parse_slice
+
+    if isinstance(slices, str):
+        slices = [slices]
+    return [parse_slice(s) for s in slices or ()]
+
+
+def _by_input_name(preds: Any) -> Any:
+    """The log with each input ``input_X`` also under its own name ``X`` (for slices)."""
+    from tether.monitoring.served import INPUT
+
+    extra = {
+        c[len(INPUT) :]: preds[c]
+        for c in preds.columns
+        if c.startswith(INPUT) and c[len(INPUT) :] not in preds.columns
+    }
+    return preds.assign(**extra) if extra else preds
+
+
+def _concat(tables: list[Any]) -> Any:
+    import pandas as pd
+
+    kept = [t for t in tables if len(t)]
+    if not kept:
+        return tables[0]
+    return pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
+
+
+def _with_estimate(
+    table: Any, preds: Any, labels: Any, model: str, freq: str, proba: str | None, ws: Workspace
+) -> Any:
+    """``table`` with the CBPE estimate of each window's (and version's) unlabelled rows."""
+    from tether.monitoring.scoring import estimate
+
+    unlabelled = preds[~preds["request_id"].isin(labels["request_id"])]
+    if not len(unlabelled):
+        return table
+    p = _probabilities(unlabelled, model, proba, ws)
+    if p is None:
+        return table
+    frame = unlabelled[["time", "version"]].assign(_proba=p)
+    guess = estimate(frame, proba="_proba", time="time", window=freq, by=["version"])
+    guess = guess.rename(
+        columns={"predictions": "estimated_rows", **{m: f"estimated_{m}" for m in ESTIMATED}}
+    ).drop(columns=["estimated"])
+    out = table.merge(guess, on=["window", "version"], how="left")
+    out["estimated_rows"] = out["estimated_rows"].fillna(0).astype(int)
+    out.attrs = dict(table.attrs)
+    return out
+
+
+def _probabilities(rows: Any, model: str, proba: str | None, ws: Workspace) -> Any:
+    """The positive class's probability of each row: the log's column ``proba``, else each
+    logged version's ``predict_proba`` on the logged inputs; None where there is none."""
+    import numpy as np
+
+    from tether.monitoring.errors import BadSetting
+
+    if proba is not None:
+        if proba not in rows.columns:
+            shown = ", ".join(map(str, rows.columns))
+            raise BadSetting(f"the prediction log of {model} has no column {proba!r} ({shown})")
+        return rows[proba].to_numpy(dtype=float)
+    out = np.full(len(rows), np.nan)
+    for version in sorted(set(rows["version"].tolist())):
+        mask = (rows["version"] == version).to_numpy()
+        p = _model_probabilities(rows[mask], f"{model}@{int(version)}", ws)
+        if p is None:
+            return None
+        out[mask] = p
+    return out
+
+
+def _model_probabilities(rows: Any, ref: str, ws: Workspace) -> Any:
+    """``ref``'s probability of its second class on the logged inputs, for a binary
+    classifier with ``predict_proba``; None for any other model."""
+    import numpy as np
+
+    from tether.models.fetch import load
+    from tether.monitoring.served import INPUT
+
+    loaded = load(ref, workspace=ws)
+    classes = getattr(loaded, "classes_", None)
+    if not callable(getattr(loaded, "predict_proba", None)) or classes is None:
+        return None
+    if len(classes) != 2:
+        return None
+    inputs = rows[[c for c in rows.columns if c.startswith(INPUT)]]
+    inputs = inputs.rename(columns=lambda c: c[len(INPUT) :])
+    sig = loaded.meta.signature
+    kind = sig.inputs.kind if sig is not None else "dataframe"
+    if sig is not None and sig.inputs.names():
+        inputs = inputs[[n for n in sig.inputs.names() if n in inputs.columns]]
+    if kind == "ndarray":  # logged as input_0, input_1, ...
+        names = sorted(inputs.columns, key=lambda c: (len(c), c))
+        inputs = inputs[names].to_numpy()
+    elif kind == "arrow":
+        import pyarrow as pa
+
+        inputs = pa.Table.from_pandas(inputs, preserve_index=False)
+    elif kind == "dict":
+        inputs = {c: inputs[c].to_numpy() for c in inputs.columns}
+    return np.asarray(loaded.predict_proba(inputs), dtype=float)[:, 1]

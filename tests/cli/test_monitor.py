@@ -148,6 +148,13 @@ def test_performance_per_slice_and_the_estimate_before_labels_arrive(
     assert "accuracy" not in before
     assert before["estimated_rows"] == 40
     assert before["estimated_accuracy"] == pytest.approx(confidence.mean())
+    assert tether_cli("monitor", "churn@champion", "-w", "1h") == 0
+    out = capsys.readouterr().out
+    assert (
+        f"performance of v1: 40 predictions, 100% unlabelled; estimated accuracy "
+        f"{confidence.mean():.3f}"
+    ) in out
+    assert "(CBPE estimate from the model's probabilities, not measured)" in out
 
     # labels for the first 30 requests: right for even ones, wrong for odd ones
     truth = [a if i % 2 == 0 else 1 - a for i, a in enumerate(answers[:30])]
@@ -179,6 +186,9 @@ def test_performance_per_slice_and_the_estimate_before_labels_arrive(
     out = capsys.readouterr().out
     assert "c == 'x'" in out and "estimated_accuracy" in out
     assert "an estimate (CBPE, from the model's probabilities)" in out
+    assert tether_cli("monitor", "churn@champion", "-w", "1h") == 0
+    out = capsys.readouterr().out
+    assert "40 predictions, 25% unlabelled; accuracy 0.500 on 30 labelled; estimated" in out
     # a slice naming no logged input is a clear error
     assert tether_cli("monitor", "performance", "churn", "--slice", "country == 'DE'") == 1
     err = capsys.readouterr().err

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -114,12 +115,42 @@ def window(
     Records the result as a monitor.drift event (the share of drifted columns), which a
     continuous-training loop's drift trigger reads. Exit 0 whatever the verdict.
     """
-    from tether.monitoring.served import monitor
+    from tether.monitoring.served import monitor, parse_window
 
     ws = get(ctx).workspace()
-    report = monitor(model, window=span, reference=reference, workspace=ws)
+    end = datetime.now(UTC)
+    report = monitor(model, window=span, end=end, reference=reference, workspace=ws)
     perf = _labelled_performance(model, ws) if output is not None else None
     _show(report, output, as_json, perf)
+    if not as_json:
+        for line in _window_performance(model, end - parse_window(span), end, ws):
+            typer.echo(line)
+
+
+def _window_performance(model: str, start: datetime, end: datetime, ws: Any) -> list[str]:
+    """A line per model version on the window's classification performance: measured on the
+    labelled predictions, estimated (CBPE) on the others; none for a model with no estimate
+    (not a binary classifier with predict_proba)."""
+    from tether.monitoring.labels import model_performance
+    from tether.monitoring.served import served_version
+
+    version = served_version(model, ws).version
+    table = model_performance(model, window=None, start=start, end=end, record=False, workspace=ws)
+    lines = []
+    for row in table.to_dict(orient="records"):
+        if row["version"] != version or "estimated_rows" not in row:
+            continue
+        parts = [f"{row['predictions']} predictions, {row['unlabelled']:.0%} unlabelled"]
+        if row["labelled"]:
+            parts.append(f"accuracy {row['accuracy']:.3f} on {row['labelled']} labelled")
+        if row["estimated_rows"]:
+            parts.append(
+                f"estimated accuracy {row['estimated_accuracy']:.3f}, "
+                f"f1 {row['estimated_f1']:.3f} on {row['estimated_rows']} unlabelled "
+                "(CBPE estimate from the model's probabilities, not measured)"
+            )
+        lines.append(f"performance of v{version}: " + "; ".join(parts))
+    return lines
 
 
 def _labelled_performance(model: str, ws: Any) -> Any:

@@ -147,7 +147,7 @@ def read_labels(model: str, *, workspace: Workspace | None = None) -> Any:
 def model_performance(
     model: str,
     *,
-    window: str = "1h",
+    window: str | None = "1h",
     start: datetime | None = None,
     end: datetime | None = None,
     task: str = "classification",
@@ -160,7 +160,8 @@ def model_performance(
 ) -> Any:
     """Per-``window`` metrics of ``model``'s (a name) logged predictions with
     ``start <= time <= end`` that have labels, per model version, with the unlabelled share
-    (``performance``).
+    (``performance``). ``window=None``: one row per version for the whole range (its
+    ``window`` is the first prediction's time).
 
     ``slices``: predicates over the logged inputs (``"country == 'DE'"``, the grammar of
     ``tether.models.evaluate``; an input ``input_X`` of the log is the column ``X``): the
@@ -181,13 +182,15 @@ def model_performance(
     from tether.serving.readback import predictions
 
     ws = _workspace(workspace)
-    freq = f"{int(parse_window(window).total_seconds())}s"
+    freq = "1s" if window is None else f"{int(parse_window(window).total_seconds())}s"
     name = model.split("@", 1)[0]
     preds = predictions(name, start=start, end=end, workspace=ws)
     if not len(preds):
         from tether.monitoring.errors import EmptyWindow
 
         raise EmptyWindow(name, None, start, end)
+    if window is None:  # one bucket: every row at the first one's time
+        preds = preds.assign(time=preds["time"].min())
     labels = read_labels(name, workspace=ws)
     preds = preds.drop_duplicates(["request_id"], keep="first")  # one row per request
     parts = [("all", preds)] + [
@@ -195,9 +198,7 @@ def model_performance(
     ]
     tables = []
     for slice_name, rows in parts:
-        table = performance(
-            rows, labels, task=task, time="time", window=freq, by=["version"]
-        )
+        table = performance(rows, labels, task=task, time="time", window=freq, by=["version"])
         if estimate and task == "classification" and len(table):
             table = _with_estimate(table, rows, labels, name, freq, proba, ws)
         if slices:

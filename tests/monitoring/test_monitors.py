@@ -156,6 +156,26 @@ def test_metrics_serves_the_latest_performance_event(ws: Workspace) -> None:
     )
 
 
+def test_metrics_serves_the_estimate_beside_the_measured_performance(ws: Workspace) -> None:
+    import tether.monitoring as tm
+
+    rows = frame(11, 4)
+    with serve(ws) as server:
+        predicted = [send(server, rows.iloc[[i]], f"r{i}")[0] for i in range(4)]
+    tm.log_labels("churn", ["r0", "r1"], predicted[:2])  # two right; two still unlabelled
+    tm.model_performance("churn", window="1D")
+    [event] = ws.store.list_audit(project="mon", action="monitor.performance")
+    assert event.detail["value"] == 1.0
+    guess = event.detail["estimated"]
+    assert 0.5 <= guess <= 1.0
+    with serve(ws) as server:
+        _, _, body = server.request("GET", "/metrics")
+    text = body.decode()
+    labels = 'model="churn",metric="accuracy",version="1"'
+    assert f'tether_performance{{{labels},estimated="false"}} 1.0' in text
+    assert f'tether_performance{{{labels},estimated="true"}} {guess!r}' in text
+
+
 def test_html_report_has_a_performance_over_time_section(tmp_path: Path) -> None:
     import re
 

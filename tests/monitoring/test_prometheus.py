@@ -40,3 +40,18 @@ def test_performance_gauges_of_the_latest_window() -> None:
         'tether_performance{model="m",metric="accuracy",estimated="true"} 0.75',
         'tether_performance{model="m",metric="f1",estimated="true"} NaN',
     ]
+
+
+def test_performance_gauges_mark_the_estimated_columns_of_model_performance() -> None:
+    t = pd.Timestamp("2026-12-06", tz="UTC")
+    table = pd.DataFrame(
+        {"window": [t], "version": [1], "predictions": [10], "labelled": [6],
+         "unlabelled": [0.4], "accuracy": [0.5], "estimated_rows": [4],
+         "estimated_accuracy": [0.75]}
+    )  # fmt: skip
+    samples = _valid(performance_gauges(table, "m"))
+    assert samples == [
+        'tether_performance{model="m",metric="unlabelled",version="1",estimated="false"} 0.4',
+        'tether_performance{model="m",metric="accuracy",version="1",estimated="false"} 0.5',
+        'tether_performance{model="m",metric="accuracy",version="1",estimated="true"} 0.75',
+    ]

@@ -57,14 +57,15 @@ def drift_gauges(report: DriftReport, model: str) -> str:
 
 def performance_gauges(table: Any, model: str) -> str:
     """``tether_performance`` for each metric of the latest window of a ``performance`` or
-    ``estimate`` table (``estimated="true"`` on estimates)."""
+    ``estimate`` table (``estimated="true"`` on estimates, and on the ``estimated_*`` columns
+    of a ``model_performance`` table)."""
     lines = [
         "# HELP tether_performance Latest window's performance metric of the model.",
         "# TYPE tether_performance gauge",
     ]
     if len(table):
         last = table[table["window"] == table["window"].max()]
-        skip = {"window", "predictions", "labelled", "estimated"}
+        skip = {"window", "predictions", "labelled", "estimated", "estimated_rows"}
         for _, row in last.iterrows():
             extra = {
                 k: row[k] for k in row.index if k not in skip and not isinstance(row[k], float)
@@ -72,7 +73,10 @@ def performance_gauges(table: Any, model: str) -> str:
             for metric in row.index:
                 if metric in skip or metric in extra:
                     continue
-                labels = {"model": model, "metric": metric, **extra}
-                labels["estimated"] = "true" if bool(row.get("estimated", False)) else "false"
+                # model_performance's CBPE columns: estimated_<metric>
+                guessed = metric.startswith("estimated_") or bool(row.get("estimated", False))
+                name = metric.removeprefix("estimated_")
+                labels = {"model": model, "metric": name, **extra}
+                labels["estimated"] = "true" if guessed else "false"
                 lines.append(_sample("tether_performance", labels, float(row[metric])))
     return "\n".join(lines) + "\n"

@@ -47,14 +47,17 @@ def render_performance(events: Iterable[Any], models: Iterable[str]) -> str:
     lines = []
     for model, event in sorted(_latest(events, models).items()):
         detail = event.detail or {}
-        value = _number(detail.get("value"))
-        if value is None or not isinstance(detail.get("metric"), str):
+        if not isinstance(detail.get("metric"), str):
             continue
         version = detail.get("version")
         labels = f"model={_label(model)},metric={_label(detail['metric'])}"
         if version is not None:
             labels += f",version={_label(version)}"
-        lines.append(f'tether_performance{{{labels},estimated="false"}} {value!r}')
+        # measured on the labelled predictions; estimated (CBPE) on the unlabelled ones
+        for key, estimated in (("value", "false"), ("estimated", "true")):
+            value = _number(detail.get(key))
+            if value is not None:
+                lines.append(f'tether_performance{{{labels},estimated="{estimated}"}} {value!r}')
     if not lines:
         return ""
     head = ["# HELP tether_performance Latest window's performance metric of the model.",

@@ -189,6 +189,10 @@ def test_performance_per_slice_and_the_estimate_before_labels_arrive(
     assert tether_cli("monitor", "churn@champion", "-w", "1h") == 0
     out = capsys.readouterr().out
     assert "40 predictions, 25% unlabelled; accuracy 0.500 on 30 labelled; estimated" in out
+    assert tether_cli("monitor", "performance", "churn", "-w", "1D", "--no-estimate") == 0
+    assert "estimated" not in capsys.readouterr().out
+    assert tether_cli("monitor", "performance", "churn", "--proba", "nope") == 1
+    assert "the prediction log of churn has no column 'nope'" in capsys.readouterr().err
     # a slice naming no logged input is a clear error
     assert tether_cli("monitor", "performance", "churn", "--slice", "country == 'DE'") == 1
     err = capsys.readouterr().err

@@ -6,6 +6,7 @@ survive restarts and any process reads them. Joined to the prediction log by req
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from tether.monitoring.errors import BadLabels
 if TYPE_CHECKING:
     from tether.workspace import Workspace
 
+log = logging.getLogger(__name__)
 COLUMNS = ("request_id", "label")
 
 
@@ -320,10 +322,15 @@ def _model_probabilities(rows: Any, ref: str, ws: Workspace) -> Any:
     classifier with ``predict_proba``; None for any other model."""
     import numpy as np
 
+    from tether.errors import TetherError
     from tether.models.fetch import load
     from tether.monitoring.served import INPUT
 
-    loaded = load(ref, workspace=ws)
+    try:
+        loaded = load(ref, workspace=ws)
+    except TetherError as e:  # e.g. a pickle the workspace does not trust: no estimate
+        log.warning("no performance estimate for %s: the model cannot be loaded: %s", ref, e)
+        return None
     classes = getattr(loaded, "classes_", None)
     if not callable(getattr(loaded, "predict_proba", None)) or classes is None:
         return None
@@ -344,4 +351,9 @@ def _model_probabilities(rows: Any, ref: str, ws: Workspace) -> Any:
         inputs = pa.Table.from_pandas(inputs, preserve_index=False)
     elif kind == "dict":
         inputs = {c: inputs[c].to_numpy() for c in inputs.columns}
-    return np.asarray(loaded.predict_proba(inputs), dtype=float)[:, 1]
+    try:
+        p = np.asarray(loaded.predict_proba(inputs), dtype=float)
+    except (TetherError, ValueError, TypeError, KeyError) as e:  # inputs it no longer takes
+        log.warning("no performance estimate for %s: predict_proba failed: %s", ref, e)
+        return None
+    return p[:, 1] if p.ndim == 2 and p.shape == (len(rows), 2) else None

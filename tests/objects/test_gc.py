@@ -179,6 +179,28 @@ def test_deleted_datasets_and_runs_are_freed(root: Path) -> None:
     assert report.removed == len(freed) == 4  # the tree, two files, the artifact
 
 
+def test_prediction_log_and_label_segments_are_kept(root: Path) -> None:
+    from datetime import UTC, datetime
+
+    ws = tether.Workspace(root)
+    ws.store.get_or_create_project("proj")
+    now = datetime.now(UTC)
+    segment = ws.objects.put_bytes(b"a Parquet segment of the prediction log").digest
+    labels = ws.objects.put_bytes(b"a Parquet segment of late labels").digest
+    junk = ws.objects.put_bytes(b"nobody refers to me").digest
+    for digest, version in ((segment, 1), (labels, 0)):
+        ws.store.add_prediction_segment(
+            "proj", "churn", version=version, start_time=now, end_time=now, rows=1, digest=digest
+        )
+
+    report = ws.gc(grace_s=0)
+
+    stored = set(ws.objects.list())
+    assert {segment, labels} <= stored
+    assert junk not in stored
+    assert report.removed == 1
+
+
 def test_dry_run_lists_what_would_go_and_changes_nothing(root: Path) -> None:
     ws = tether.Workspace(root)
     ws.add(_files(root, "kept", {"k.txt": b"kept"}))

@@ -100,8 +100,8 @@ def delete(
     """Hide datasets from `tether data ls`; their versions stay readable and restorable.
 
     Nothing is freed: `tether data restore NAME` brings a dataset back, and so does adding a
-    new version. Freeing objects nothing refers to is a later command (`tether gc`, not
-    written yet). Pointer files and checked-out folders are left as they are.
+    new version. `tether gc` then frees the objects nothing refers to any more. Pointer files
+    and checked-out folders are left as they are.
     """
     repo = _repo(ctx)
     for name in names:

@@ -231,8 +231,8 @@ def plot(
 def delete(ctx: typer.Context, runs: list[str]) -> None:
     """Hide runs (and the runs below them, like a pipeline's steps) from lists and search.
 
-    Nothing is freed: `tether runs restore` brings them back. Freeing the objects that no
-    run or dataset refers to any more is a later command (`tether gc`, not written yet).
+    Nothing is freed: `tether runs restore` brings them back. `tether gc` then frees the
+    objects that no run, dataset or model refers to any more.
     """
     store = get(ctx).session().store
     for run in runs:

@@ -70,6 +70,16 @@ class ReferencesMixin(SqlCore):
                 ObjectRoot(digest, f"reference profile of tree {tree}", False)
                 for digest, tree in profiles
             ]
+            ps = t.prediction_segments.c
+            segments = conn.execute(
+                sa.select(ps.digest, p.name, ps.model, ps.version)
+                .join(t.projects, p.id == ps.project_id)
+                .execution_options(yield_per=_CHUNK)
+            )
+            roots += [
+                ObjectRoot(digest, f"prediction log of {pr}/{mo} v{n}", False)
+                for digest, pr, mo, n in segments
+            ]
             rows = conn.execute(
                 sa.select(mv.artifact_digest, p.name, m.name, mv.version)
                 .join(t.models, m.id == mv.model_id)

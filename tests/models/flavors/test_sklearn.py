@@ -150,3 +150,31 @@ def test_a_fresh_load_skips_the_survey_and_keeps_skops_defaults(tmp_path: Path) 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["[] True []", "LogisticRegression"]
+
+
+UFUNC_NAMES = """
+import numpy as np, scipy.special
+from tether.models.flavors.skops_io import skops_io
+skops_io()
+from skops.io import _trusted_types as tt, _utils as u
+assert u.whichmodule.__module__ == "skops.io._utils"  # skops' own again after the import
+assert u.get_public_type_names(module=np, oftype=np.ufunc) == tt.NUMPY_UFUNC_TYPE_NAMES
+scipy_names = u.get_public_type_names(module=scipy.special, oftype=np.ufunc)
+assert scipy_names and set(scipy_names) <= set(tt.SCIPY_UFUNC_TYPE_NAMES)
+print(len(tt.NUMPY_UFUNC_TYPE_NAMES) > 50)
+"""
+
+
+def test_the_quick_import_names_ufuncs_as_skops_does() -> None:
+    """The ufunc names skops trusts by default, made during Tether's import of skops, are
+    those skops' own search gives."""
+    import subprocess
+    import sys
+
+    from tests.models.flavors.support import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", UFUNC_NAMES], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True"]

@@ -5,7 +5,9 @@ scikit-learn (and PyTorch through scikit-learn's array-API shim where PyTorch is
 list the estimator classes that skops trusts by default: about 0.2 s without PyTorch, 3 s and
 240 MB with it, in every fresh process that loads a model. Tether's loader does not need that
 list: it trusts every class scikit-learn defines (``_sklearn_class`` in ``flavors/sklearn.py``,
-a superset of the list) and skops still audits every type the file names.
+a superset of the list) and skops still audits every type the file names. The import then
+names every NumPy and SciPy ufunc by searching all loaded modules for each; during the import
+that search reads module dictionaries where ``getattr`` would read the same (same answers).
 
 ``skops_io()`` imports ``skops.io`` while ``all_estimators`` answers an empty list, then puts in
 the list's place one that surveys scikit-learn the first time anything reads it, except inside
@@ -22,6 +24,7 @@ import contextvars
 import importlib
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -107,12 +110,58 @@ def skops_io() -> ModuleType:
             module = importlib.import_module("skops.io")
         finally:
             sklearn.utils.all_estimators = survey
+            _restore_whichmodule()
         _survey_on_use()
         return module
 
 
+_found_in: dict[str, Any] = {}  # skops' own whichmodule, while the import uses the quick one
+
+
 def _nothing_listed(type_filter: Any = None) -> list[tuple[str, type]]:
+    """Stands in for ``all_estimators`` during skops' import. skops calls it just before it
+    names every NumPy and SciPy ufunc, so this is also where the quick ``whichmodule`` goes."""
+    utils = sys.modules.get("skops.io._utils")
+    original = getattr(utils, "whichmodule", None)
+    if utils is not None and original is not None and "whichmodule" not in _found_in:
+        _found_in["whichmodule"] = original
+        utils.whichmodule = _quick_whichmodule
     return []
+
+
+def _restore_whichmodule() -> None:
+    original = _found_in.pop("whichmodule", None)
+    utils = sys.modules.get("skops.io._utils")
+    if original is not None and utils is not None:
+        utils.whichmodule = original
+
+
+def _quick_whichmodule(obj: Any, name: str) -> str:
+    """skops' ``whichmodule`` with the same answer, faster: an object without ``__module__``
+    (a ufunc) is looked for in every loaded module, in import order, and the first that holds
+    it names it. ``getattr(module, name)`` on a plain module without a module ``__getattr__``
+    is a lookup in its ``__dict__``, so that is what is done there (a third of a second less
+    in a process with 2,000 modules); any other module gets ``getattr`` as skops does."""
+    module_name = getattr(obj, "__module__", None)
+    original = _found_in.get("whichmodule")
+    if module_name is not None or original is None or "." in name or name.startswith("__"):
+        return module_name if module_name is not None else str(original(obj, name))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for module_name, module in sys.modules.copy().items():
+            if module_name in ("__main__", "__mp_main__") or module is None:
+                continue
+            namespace = module.__dict__ if type(module) is ModuleType else None
+            if namespace is not None and "__getattr__" not in namespace:
+                found = namespace.get(name)
+            else:
+                try:
+                    found = getattr(module, name, None)
+                except (AttributeError, ImportError):
+                    continue
+            if found is obj:
+                return str(module_name)
+    return "__main__"
 
 
 def _survey_on_use() -> None:

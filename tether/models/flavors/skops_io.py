@@ -125,7 +125,7 @@ def _nothing_listed(type_filter: Any = None) -> list[tuple[str, type]]:
     original = getattr(utils, "whichmodule", None)
     if utils is not None and original is not None and "whichmodule" not in _found_in:
         _found_in["whichmodule"] = original
-        utils.whichmodule = _quick_whichmodule
+        setattr(utils, "whichmodule", _quick_whichmodule)  # noqa: B010
     return []
 
 
@@ -133,7 +133,7 @@ def _restore_whichmodule() -> None:
     original = _found_in.pop("whichmodule", None)
     utils = sys.modules.get("skops.io._utils")
     if original is not None and utils is not None:
-        utils.whichmodule = original
+        setattr(utils, "whichmodule", original)  # noqa: B010
 
 
 def _quick_whichmodule(obj: Any, name: str) -> str:
@@ -143,9 +143,11 @@ def _quick_whichmodule(obj: Any, name: str) -> str:
     is a lookup in its ``__dict__``, so that is what is done there (a third of a second less
     in a process with 2,000 modules); any other module gets ``getattr`` as skops does."""
     module_name = getattr(obj, "__module__", None)
+    if module_name is not None:
+        return str(module_name)
     original = _found_in.get("whichmodule")
-    if module_name is not None or original is None or "." in name or name.startswith("__"):
-        return module_name if module_name is not None else str(original(obj, name))
+    if original is not None and ("." in name or name.startswith("__")):
+        return str(original(obj, name))  # dotted or dunder names: skops' own search
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         for module_name, module in sys.modules.copy().items():

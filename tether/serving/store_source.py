@@ -65,8 +65,8 @@ class StoreOnUse:
 
     def __getattr__(self, name: str) -> Any:
         with self._lock:  # one store, whichever thread asks first
-            store = self._workspace.store
-        return getattr(store, name)
+            opened = self._workspace.store
+        return getattr(opened, name)
 
     def __repr__(self) -> str:
         return f"StoreOnUse({self._workspace!r})"

@@ -217,6 +217,18 @@ def ensure_venv(name: str, packages: Sequence[str]) -> Path:
     return bindir
 
 
+def byte_compile_checkout(python: Path | str) -> None:
+    """Byte-compile this checkout's ``tether`` for ``python``, as pip does for an installed
+    package: where ``PYTHONDONTWRITEBYTECODE`` is set, a fresh process would otherwise compile
+    every Tether module it imports from source while the anchors' installed modules load
+    from ``.pyc`` files (``__pycache__`` is ignored by git)."""
+    subprocess.run(
+        [str(python), "-m", "compileall", "-q", str(REPO_DIR / "tether")],
+        check=True,
+        capture_output=True,
+    )
+
+
 def package_version(bindir: Path, dist: str) -> str:
     proc = subprocess.run(
         [

@@ -162,7 +162,9 @@ def _oip(rows: list[list[float]]) -> str:
 
 
 def _tether_python() -> Path:
-    return harness.ensure_venv("tether-serve", TETHER_PACKAGES) / "python"
+    python = harness.ensure_venv("tether-serve", TETHER_PACKAGES) / "python"
+    harness.byte_compile_checkout(python)  # as an installed Tether would be (start-up time)
+    return python
 
 
 def _tether_env() -> dict[str, str]:

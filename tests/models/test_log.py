@@ -186,6 +186,7 @@ def test_log_and_load_in_fresh_processes(ws: Path, clf: Any, xy: Any, tmp_path: 
         "import numpy as np, tether.models as tm\n"
         "x = np.load(r'{}')\n"
         "np.save(r'{}', tm.load('churn@champion').predict(x))\n"
+        "import sys; print('sqlalchemy' in sys.modules)\n"
     ).format(tmp_path / "x.npy", tmp_path / "got.npy")
     for code in (log_code, load_code):
         done = subprocess.run(
@@ -193,6 +194,9 @@ def test_log_and_load_in_fresh_processes(ws: Path, clf: Any, xy: Any, tmp_path: 
         )
         assert done.returncode == 0, done.stderr
     np.testing.assert_array_equal(np.load(tmp_path / "got.npy"), np.load(tmp_path / "expected.npy"))
+    # on SQLite, a process that only loads resolves the alias with one query, no SQLAlchemy
+    sqlite = os.environ["TETHER_STORE_URL"].startswith("sqlite")
+    assert done.stdout.split() == [str(not sqlite)]
 
 
 STEP_MODULE = """

@@ -87,3 +87,26 @@ def test_a_full_buffer_drops_and_counts_rows(ws: Workspace) -> None:
     assert log.written == 1
     frame = predictions("lr", workspace=ws)
     assert frame["request_id"].tolist() == ["kept"]
+
+
+def test_a_server_starts_without_opening_the_store_and_logs_once_it_does(ws: Workspace) -> None:
+    """Start-up resolves the alias with one SQLite query; the metadata store (SQLAlchemy,
+    the schema check) opens with the prediction log's first write, which lands as usual."""
+    import time
+
+    fresh = Workspace(ws.root)  # another process's view: nothing opened yet
+    with _serve(fresh) as server:
+        assert server.request("GET", "/v2/health/ready")[0] == 200
+        assert server.json("GET", "/v2/models/lr")[1]["versions"] == ["1"]
+        assert not fresh.store_opened
+        status, _ = server.json(
+            "POST", "/v2/models/lr/infer", infer_body([ROW]), headers={"X-Request-ID": "s"}
+        )
+        assert status == 200
+        deadline = time.monotonic() + 30
+        while not ws.store.list_prediction_segments("serve", "lr"):
+            assert time.monotonic() < deadline, "the prediction was never logged"
+            time.sleep(0.05)
+        assert fresh.store_opened
+    assert predictions("lr", workspace=ws)["request_id"].tolist() == ["s"]
+    fresh.close()

@@ -29,10 +29,33 @@ def model_version(
     ref: str | ModelRef, *, workspace: Workspace | str | os.PathLike[str] | None = None
 ) -> ModelVersion:
     """The version ``ref`` names (``name``, ``name@3``, ``name@alias``)."""
-    from tether.models.refs import resolve
+    from tether.models.refs import ModelRef, resolve
 
     ws = workspace_of(workspace)
-    return resolve(ws.store, ws.project, ref)
+    parsed = ref if isinstance(ref, ModelRef) else ModelRef.parse(ref)
+    if not ws.store_opened:  # a process that only loads a model: one query, no SQLAlchemy
+        found = _read_light(ws, parsed)
+        if found is not None:
+            return found
+    return resolve(ws.store, ws.project, parsed)
+
+
+def _read_light(ws: Workspace, ref: ModelRef) -> ModelVersion | None:
+    """The version from a SQLite store's file directly; ``None`` where the store must answer
+    (another database, a row not found, a schema this read does not know)."""
+    if ref.alias is None and ref.version is None:
+        return None  # the latest version: the store lists them
+    from tether.store.sqlite_read import read_model_version
+
+    settings = ws.settings
+    return read_model_version(
+        settings.store_url,
+        settings.project,
+        ref.name,
+        alias=ref.alias,
+        version=ref.version,
+        busy_timeout_s=float(settings["store.busy_timeout_s"]),
+    )
 
 
 def model_folder(

@@ -111,25 +111,19 @@ def _read_sklearn(root: Path, conf: dict[str, Any], *, trust: bool) -> Any:
 
 
 def _read_skops(path: Path, *, trust: bool) -> Any:
-    from tether.models.errors import CorruptModel, UntrustedModel
-    from tether.models.flavors.sklearn import _sklearn_class
+    from tether.errors import TetherError
+    from tether.models.errors import CorruptModel
+    from tether.models.flavors.sklearn import load_skops
     from tether.models.registry import get_flavor
 
-    sio = get_flavor("sklearn").require("skops.io")
     try:
-        found = sio.get_untrusted_types(file=path)
+        return load_skops(
+            get_flavor("sklearn"), path, trust=trust, verb="import", hint="--trust (trust=True)"
+        )
+    except TetherError:
+        raise
     except Exception as e:
         raise CorruptModel(path, f"skops could not read it ({type(e).__name__}: {e})") from None
-    untrusted = [t for t in found if not _sklearn_class(t)]
-    if untrusted and not trust:
-        raise UntrustedModel(
-            f"refusing to import {path}: it uses types skops does not know to be safe: "
-            f"{', '.join(untrusted)}; pass --trust (trust=True) if you trust where it came from"
-        )
-    try:
-        return sio.load(path, trusted=found)
-    except Exception as e:
-        raise CorruptModel(path, f"skops could not load it ({type(e).__name__}: {e})") from None
 
 
 def _example(root: Path, mlmodel: dict[str, Any]) -> Any:

@@ -149,7 +149,7 @@ def app(
     except ImportError as e:
         raise need_serve_extra(e) from None
     from tether.serving.metrics import Metrics
-    from tether.serving.store_source import StoreSource
+    from tether.serving.store_source import StoreSource, store_on_use
 
     opts = options or Options()
     if source is None:
@@ -161,23 +161,24 @@ def app(
     elif workspace is None and isinstance(source, StoreSource):
         workspace = source.workspace
     metrics = Metrics()
+    store = None if workspace is None else store_on_use(workspace)  # opened when first used
     parsed = [r if isinstance(r, Ref) else Ref.parse(r) for r in refs]
     repo = Repository(source, parsed, opts, metrics)
     predlog = None
-    if log_predictions and workspace is not None:
+    if log_predictions and workspace is not None and store is not None:
         from tether.serving.predlog import PredictionLog
 
         predlog = PredictionLog(
-            workspace.store, workspace.objects, workspace.project, sample=log_sample,
+            store, workspace.objects, workspace.project, sample=log_sample,
             on_written=metrics.log_written.inc, on_dropped=metrics.log_dropped.inc,
             **(log_kwargs or {}),
         )  # fmt: skip
     srv = Server(repo, opts, predlog, metrics)
     gauges = None
-    if workspace is not None:
+    if workspace is not None and store is not None:
         from tether.serving.drift_gauges import DriftGauges
 
-        gauges = DriftGauges(workspace.store, workspace.project, [r.name for r in parsed])
+        gauges = DriftGauges(store, workspace.project, [r.name for r in parsed])
 
     def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Any:
         return Response(_dumps(obj), status, headers, JSON)

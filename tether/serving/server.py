@@ -50,6 +50,7 @@ def serve(
         "port": port,
         "loop": "uvloop",
         "http": "httptools",
+        "ws": "none",  # no WebSocket routes: start-up skips importing a WebSocket library
         "access_log": access_log,
         "log_level": "info",
         "timeout_graceful_shutdown": 30,

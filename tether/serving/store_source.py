@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from tether.errors import TetherError
 from tether.serving.errors import ServingError
 from tether.serving.source import Ref
 
 if TYPE_CHECKING:
+    from tether.store import Store
     from tether.workspace import Workspace
 
 
@@ -22,18 +23,23 @@ class StoreSource:
         self._lock = threading.Lock()
 
     def version_of(self, ref: Ref) -> int:
-        ws = self.workspace
+        from tether.models.fetch import model_version
+        from tether.models.refs import ModelRef
+
+        # until the store is open (the prediction log opens it on its first write), one
+        # sqlite3 query answers on SQLite: start-up imports no SQLAlchemy
+        wanted = ModelRef(ref.name, version=ref.version, alias=ref.alias)
         try:
-            if ref.version is not None:
-                return ws.store.get_model_version(ws.project, ref.name, ref.version).version
-            return ws.store.get_alias(ws.project, ref.name, str(ref.alias)).version
+            return model_version(wanted, workspace=self.workspace).version
         except TetherError as e:
             raise ServingError(f"cannot resolve {ref}: {e}") from None
 
     def folder(self, name: str, version: int) -> Path:
+        from tether.models.fetch import cached_tree, model_version
+        from tether.models.refs import ModelRef
+
         ws = self.workspace
-        mv = ws.store.get_model_version(ws.project, name, version)
-        from tether.models.fetch import cached_tree
+        mv = model_version(ModelRef(name, version=version), workspace=ws)
 
         with self._lock:  # keyed by the artifact digest: a folder there is complete
             try:
@@ -46,3 +52,26 @@ class StoreSource:
 
     def __repr__(self) -> str:
         return f"StoreSource({self.workspace!r})"
+
+
+class StoreOnUse:
+    """The workspace's metadata store, opened when first used (the prediction log's first
+    write, the first ``/metrics`` scrape), not while the server starts: opening imports
+    SQLAlchemy and checks the schema, a good part of the start-up of a small model."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:  # one store, whichever thread asks first
+            opened = self._workspace.store
+        return getattr(opened, name)
+
+    def __repr__(self) -> str:
+        return f"StoreOnUse({self._workspace!r})"
+
+
+def store_on_use(workspace: Workspace) -> Store:
+    """``workspace.store``, opened when first used (see ``StoreOnUse``)."""
+    return cast("Store", StoreOnUse(workspace))

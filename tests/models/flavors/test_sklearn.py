@@ -106,3 +106,75 @@ def test_text_labels_and_a_text_column(tmp_path: Path) -> None:
     assert loaded.signature.outputs.specs[0].categories == ("poor", "rich")
     with pytest.warns(UnseenCategoryWarning, match="'paris'"):
         loaded.predict(X.assign(city="paris"))
+
+
+FRESH_LOAD = """
+import sys
+from tether.models import UntrustedModel, load_model
+good, bad = sys.argv[1], sys.argv[2]
+assert load_model(good).predict([[0.0, 1.0]]).shape == (1,)
+# Tether's own allow-list stood in for skops' survey of every scikit-learn module
+surveyed = sorted(m for m in ("sklearn.semi_supervised", "sklearn.datasets") if m in sys.modules)
+try:
+    load_model(bad)
+except UntrustedModel as e:
+    refused = "math.sqrt" in str(e)
+else:
+    refused = False
+import skops.io as sio  # skops' own defaults, for code other than Tether's, are as skops made them
+print(surveyed, refused, sio.get_untrusted_types(file=good + "/model.skops"))
+print(type(sio.load(good + "/model.skops")).__name__)
+"""
+
+
+def test_a_fresh_load_skips_the_survey_and_keeps_skops_defaults(tmp_path: Path) -> None:
+    """skops lists every scikit-learn estimator when imported (all of scikit-learn imported);
+    Tether's loader does without that, yet refuses what it refused, and skops' defaults for
+    any other caller in the process stay what skops makes them."""
+    import math
+    import subprocess
+    import sys
+
+    from sklearn.preprocessing import FunctionTransformer
+
+    from tests.models.flavors.support import ROOT
+
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    save_model(LogisticRegression().fit(X, [0, 1, 1, 0]), tmp_path / "good")
+    save_model(FunctionTransformer(func=math.sqrt).fit(X), tmp_path / "bad")
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_LOAD, str(tmp_path / "good"), str(tmp_path / "bad")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[] True []", "LogisticRegression"]
+
+
+UFUNC_NAMES = """
+import numpy as np, scipy.special
+from tether.models.flavors.skops_io import skops_io
+skops_io()
+from skops.io import _trusted_types as tt, _utils as u
+assert u.whichmodule.__module__ == "skops.io._utils"  # skops' own again after the import
+assert u.get_public_type_names(module=np, oftype=np.ufunc) == tt.NUMPY_UFUNC_TYPE_NAMES
+scipy_names = u.get_public_type_names(module=scipy.special, oftype=np.ufunc)
+assert scipy_names and set(scipy_names) <= set(tt.SCIPY_UFUNC_TYPE_NAMES)
+print(len(tt.NUMPY_UFUNC_TYPE_NAMES) > 50)
+"""
+
+
+def test_the_quick_import_names_ufuncs_as_skops_does() -> None:
+    """The ufunc names skops trusts by default, made during Tether's import of skops, are
+    those skops' own search gives."""
+    import subprocess
+    import sys
+
+    from tests.models.flavors.support import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", UFUNC_NAMES], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True"]

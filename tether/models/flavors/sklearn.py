@@ -21,21 +21,41 @@ class SklearnFlavor(Flavor):
     libraries = ("sklearn", "skops", "numpy")
 
     def save(self, model: Any, folder: Path, options: Mapping[str, Any]) -> dict[str, Any]:
-        sio = self.require("skops.io")
+        sio = _skops(self)
         sio.dump(model, folder / FILE)
         return {"file": FILE}
 
     def load(self, files: ModelFiles, options: Mapping[str, Any], *, trust: bool) -> Any:
-        sio = self.require("skops.io")
         path = files.path(str(options.get("file", FILE)))
+        return load_skops(self, path, trust=trust, verb="load", hint="trust=True")
+
+
+def load_skops(flavor: Flavor, path: Path, *, trust: bool, verb: str, hint: str) -> Any:
+    """The estimator in the skops file ``path``. Every type the file names must be one skops
+    trusts by default or a class scikit-learn defines, unless ``trust``; then skops builds
+    only the types that check listed (``UntrustedModel`` otherwise)."""
+    sio = _skops(flavor)
+    from tether.models.flavors.skops_io import tether_checks
+
+    with tether_checks():  # the allow-list below stands in for skops' survey of estimators
         found = sio.get_untrusted_types(file=path)
         untrusted = [name for name in found if not _sklearn_class(name)]
         if untrusted and not trust:
             raise UntrustedModel(
-                f"refusing to load {path}: it uses types skops does not know to be safe: "
-                f"{', '.join(untrusted)}; pass trust=True if you trust where it came from"
+                f"refusing to {verb} {path}: it uses types skops does not know to be safe: "
+                f"{', '.join(untrusted)}; pass {hint} if you trust where it came from"
             )
         return sio.load(path, trusted=found)
+
+
+def _skops(flavor: Flavor) -> Any:
+    """``skops.io`` (without its import-time survey of scikit-learn, see ``skops_io``)."""
+    from tether.models.flavors.skops_io import skops_io
+
+    try:
+        return skops_io()
+    except ImportError:
+        return flavor.require("skops.io")  # names the extra that installs what is missing
 
 
 def _sklearn_class(name: str) -> bool:

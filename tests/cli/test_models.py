@@ -46,6 +46,25 @@ def test_promote_history_rollback(models: Path, capsys: pytest.CaptureFixture[st
     assert "v2 regressed" in capsys.readouterr().out
 
 
+def test_expect_moves_only_from_the_version_named(
+    models: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("models", "promote", "churn@1", "--expect", "none") == 0
+    capsys.readouterr()
+    assert run("models", "promote", "churn@2", "--expect", "none") == 1
+    assert "is at version 1, not unset" in capsys.readouterr().err
+    assert run("models", "promote", "churn@2", "--expect", "1") == 0
+    assert run("models", "rollback", "churn@champion", "--expect", "2") == 0
+    capsys.readouterr()
+    assert run("models", "rollback", "churn@champion", "--expect", "2") == 1  # done once only
+    err = capsys.readouterr().err
+    assert "is at version 1, not at version 2" in err and "Traceback" not in err
+    assert run("models", "promote", "churn@2", "--expect", "one") == 1
+    assert "not a version number" in capsys.readouterr().err
+    history = _json(capsys, "models", "history", "churn")
+    assert [(e["from_version"], e["to_version"]) for e in history] == [(None, 1), (1, 2), (2, 1)]
+
+
 def test_ls_and_show(models: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("models", "promote", "churn@1") == 0
     listed = _json(capsys, "models", "ls")

@@ -138,6 +138,7 @@ def _create_logged_models(session: Any, run_id: str, logged: RunLogs) -> list[Io
             flavor=m["flavor"],
             signature=m.get("signature"),
             run_id=run_id,
+            version=m.get("version"),  # reserved when the step logged it
         )
         rows.append(("output", "model_version", f"{m['name']}@{version.version}", m["name"]))
     return rows

@@ -103,6 +103,30 @@ def test_card_export_import(models: Path, capsys: pytest.CaptureFixture[str]) ->
     assert (imported["model"], imported["version"]) == ("again", 1)
 
 
+def test_export_import_of_a_native_flavour_and_a_refused_one(
+    models: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import lightgbm as lgb
+
+    import tether.models as tm
+    from tests.models.flavors.python_code import Threshold
+
+    x = np.random.default_rng(1).normal(size=(60, 2))
+    labels = np.where(x[:, 0] > 0, "up", "down")
+    model = lgb.LGBMClassifier(n_estimators=3, min_child_samples=5, verbose=-1).fit(x, labels)
+    tm.log(model, "lgbm", sample=x[:5])
+    assert run("models", "export", "lgbm", "lgbm-out") == 0
+    imported = _json(capsys, "models", "import", "lgbm-out", "lgbm-in")
+    assert (imported["model"], imported["flavor"]) == ("lgbm-in", "lightgbm")
+    assert list(tm.load("lgbm-in").predict(x)) == list(model.predict(x))
+    tm.log(Threshold(np.array([1.0, -1.0]), 0.0, ["lo", "hi"]), "thr", sample=x[:5])
+    capsys.readouterr()
+    assert run("models", "export", "thr", "thr-out") == 1
+    err = capsys.readouterr().err
+    assert "cannot export a 'python' model to MLflow" in err and "Traceback" not in err
+    assert not (models / "thr-out").exists()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -247,7 +247,12 @@ def export(
     folder: Path = typer.Argument(..., help="The new folder to write."),
     fmt: str = typer.Option("mlflow", "--format", help="Only mlflow for now."),
 ) -> None:
-    """Write REF as an MLflow model folder (MLmodel, the flavour's files, signature, example)."""
+    """Write REF as an MLflow model folder (MLmodel, the flavour's files, signature, example).
+
+    scikit-learn (skops), XGBoost, LightGBM and ONNX models are written as MLflow's own
+    flavours write them; PyTorch and generic Python models are refused (MLflow stores them as
+    pickles).
+    """
     from tether.models.errors import UnsupportedExport
     from tether.models.mlflow_export import export_mlflow
 
@@ -267,7 +272,11 @@ def import_(
     ),
     as_json: bool = JSON,
 ) -> None:
-    """Register an MLflow model folder as the next version of NAME."""
+    """Register an MLflow model folder as the next version of NAME.
+
+    Reads the sklearn (skops), xgboost, lightgbm and onnx flavours; a pickled model only with
+    --trust.
+    """
     from tether.models.mlflow_import import import_mlflow
 
     mv = import_mlflow(folder, name, trust=trust, workspace=_ws(ctx))

@@ -300,6 +300,53 @@ def test_a_failed_step_creates_no_version_and_leaves_its_number_unused(ws: Path)
     assert tm.model_version("flaky").version == 2
 
 
+ELSEWHERE_STEP = """
+import os
+import tether.models as tm
+from tether.pipelines import pipeline, step
+
+
+@step
+def train() -> int:
+    from sklearn.dummy import DummyClassifier
+
+    model = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
+    return tm.log(model, "m", workspace=os.environ["OTHER_WS"]).version
+
+
+@pipeline
+def elsewhere():
+    return train()
+"""
+
+
+def test_a_number_reserved_elsewhere_falls_back_to_the_next_version(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A step that logs naming another workspace (here: another project) reserves its number
+    there; the pipeline's store then creates the version under its own next number, and says
+    so, rather than failing the step."""
+    from sklearn.dummy import DummyClassifier
+
+    from tether.config import init_workspace
+    from tether.pipelines.loader import load_file
+
+    other = tmp_path / "other"
+    init_workspace(other, project="elsewhere")
+    model = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
+    tm.log(model, "m", workspace=other)
+    tm.log(model, "m", workspace=other)
+    monkeypatch.setenv("OTHER_WS", str(other))
+    (ws / "flows_else.py").write_text(ELSEWHERE_STEP)
+    module = load_file(ws / "flows_else.py", f"flows_else_{os.getpid()}")
+    with caplog.at_level("WARNING", logger="tether.pipelines"):
+        result = module.elsewhere()
+    assert result.status == "finished"
+    assert result.output() == 3  # reserved in the other project
+    assert "created as the next version instead" in caplog.text
+    assert tm.model_version("m").version == 1
+
+
 def _ls_versions() -> dict[str, int]:
     """``tether models ls --json``, in a fresh process: model -> latest version."""
     import json

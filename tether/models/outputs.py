@@ -6,6 +6,7 @@ prediction may be missing or a label unseen in the sample without the model bein
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from tether.models.errors import OutputMismatch
@@ -30,15 +31,22 @@ def family(dtype: str) -> str:
 
 
 def _family_of(dtype: Any) -> str:
-    """The family of a NumPy or pandas dtype as it comes out of a model."""
-    import pandas as pd
-
-    if isinstance(dtype, pd.CategoricalDtype):
-        return "text"
-    if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
-        return "text"  # object: text as the sample's output was (anything else: not described)
+    """The family of a NumPy or pandas dtype as it comes out of a model (pandas is not
+    imported for a NumPy one: a model predicting arrays may never need it)."""
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(dtype, np.dtype):  # the common case, fast
+        kind = dtype.kind
+        return "text" if kind in ("U", "O", "S") else (_FAMILY.get(kind) or str(dtype))
+    pd = sys.modules.get("pandas")
+    if pd is not None:
+        if isinstance(dtype, pd.CategoricalDtype):
+            return "text"
+        if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
+            return "text"  # object: text as the sample's was (anything else: not described)
     kind = getattr(getattr(dtype, "numpy_dtype", dtype), "kind", "")
-    return _FAMILY.get(kind, str(dtype))
+    if kind in ("U", "O", "S"):
+        return "text"
+    return _FAMILY.get(kind) or str(dtype)
 
 
 def check_output(schema: Schema, output: Any, rows: int | None) -> None:

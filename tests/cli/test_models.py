@@ -103,7 +103,7 @@ def test_card_export_import(models: Path, capsys: pytest.CaptureFixture[str]) ->
     assert (imported["model"], imported["version"]) == ("again", 1)
 
 
-def test_export_import_of_a_native_flavour_and_a_refused_one(
+def test_export_import_of_native_and_python_flavours_and_a_refused_one(
     models: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import lightgbm as lgb
@@ -120,11 +120,14 @@ def test_export_import_of_a_native_flavour_and_a_refused_one(
     assert (imported["model"], imported["flavor"]) == ("lgbm-in", "lightgbm")
     assert list(tm.load("lgbm-in").predict(x)) == list(model.predict(x))
     tm.log(Threshold(np.array([1.0, -1.0]), 0.0, ["lo", "hi"]), "thr", sample=x[:5])
+    assert run("models", "export", "thr", "thr-out") == 0  # with Tether's loader module
+    assert (models / "thr-out" / "code" / "tether_mlflow_loader.py").is_file()
+    tm.log(model, "pick", flavor="pickle", trust=True)
     capsys.readouterr()
-    assert run("models", "export", "thr", "thr-out") == 1
+    assert run("models", "export", "pick", "pick-out") == 1
     err = capsys.readouterr().err
-    assert "cannot export a 'python' model to MLflow" in err and "Traceback" not in err
-    assert not (models / "thr-out").exists()
+    assert "cannot export a 'pickle' model to MLflow" in err and "Traceback" not in err
+    assert not (models / "pick-out").exists()
 
 
 @pytest.mark.parametrize(

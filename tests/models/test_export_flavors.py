@@ -8,6 +8,7 @@ import json
 import os
 import pickle
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ import yaml
 
 import tether.models as tm
 from tests.models.flavors.support import need
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # what MLflow's loaders import for these flavours, added to the benchmarks' MLflow venv (one
 # venv, installed once: ensure_venv reuses a venv that has more than it is asked for)
@@ -92,18 +95,57 @@ def test_export_then_import_predicts_the_same(native: dict[str, Any], ws: Path, 
     np.testing.assert_array_equal(tm.load(f"{name}-in").predict(x), expected)
 
 
-def test_torch_and_python_models_are_refused_with_the_reason(ws: Path) -> None:
-    need("torch")
-    from tests.models.flavors.python_code import Threshold
-    from tests.models.flavors.torch_net import TinyNet
+LOAD_WITH_TETHERS_LOADER = """
+import json, sys
+import numpy as np
+folder = sys.argv[1]
+sys.path.insert(0, folder + "/code")  # what mlflow.pyfunc does with the flavour's code
+import tether_mlflow_loader
+model = tether_mlflow_loader._load_pyfunc(folder + "/model")
+x = np.asarray(json.load(open(folder + "/input_example.json")), dtype=sys.argv[2])
+print(json.dumps({"tether": "tether" in sys.modules, "out": np.asarray(model.predict(x)).tolist()}))
+"""
 
-    tm.log(TinyNet(), "net", sample=np.zeros((2, 4), dtype="float32"))
-    tm.log(Threshold(np.array([1.0, -1.0]), 0.0, ["lo", "hi"]), "thr", sample=np.zeros((2, 2)))
-    with pytest.raises(tm.UnsupportedExport, match=r"'torch' model .* pickle.*torch\.onnx"):
-        tm.export_mlflow("net", ws / "net")
-    with pytest.raises(tm.UnsupportedExport, match=r"'python' model .* cloudpickle"):
-        tm.export_mlflow("thr", ws / "thr")
-    assert not (ws / "net").exists() and not (ws / "thr").exists()
+
+@pytest.mark.parametrize("flavor", ["torch", "python"])
+def test_torch_and_python_models_are_exported_with_tethers_own_loader(
+    ws: Path, flavor: str
+) -> None:
+    """MLflow's flavours for them are pickles: the export is a python_function model whose
+    loader module is Tether's, reading safetensors or JSON + npz, without Tether installed."""
+    if flavor == "torch":
+        need("torch")
+        from tests.models.flavors.torch_net import TinyNet
+
+        x = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
+        tm.log(TinyNet(), "m", sample=x)
+    else:
+        from tests.models.flavors.python_code import Threshold
+
+        x = np.random.default_rng(0).normal(size=(6, 2))
+        tm.log(Threshold(np.array([1.0, -1.0]), 0.0, ["lo", "hi"]), "m", sample=x)
+    out = tm.export_mlflow("m", ws / "out")
+    pyfunc = yaml.safe_load((out / "MLmodel").read_text())["flavors"]["python_function"]
+    assert (pyfunc["loader_module"], pyfunc["code"], pyfunc["data"]) == (
+        "tether_mlflow_loader", "code", "model",
+    )  # fmt: skip
+    assert (out / "model" / "tether-model.json").is_file()
+    assert not [p for p in out.rglob("*") if p.suffix in (".pkl", ".pickle", ".pt", ".pth")]
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD_WITH_TETHERS_LOADER, str(out), str(x.dtype)],
+        cwd=ws,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},  # the project's code, where the class is
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert got["tether"] is False  # the loader needs no Tether where MLflow serves
+    expected = tm.load("m").predict(x[:5])
+    if flavor == "torch":
+        np.testing.assert_allclose(np.asarray(got["out"]), expected, rtol=1e-6)
+    else:
+        np.testing.assert_array_equal(np.asarray(got["out"]), expected)
 
 
 def _folder(root: Path, flavor: str, conf: dict[str, Any], files: dict[str, bytes]) -> Path:
@@ -205,17 +247,20 @@ print(json.dumps(out))
 
 
 @pytest.mark.slow  # MLflow in its own virtual environment (installed on first use)
-def test_mlflow_loads_the_exported_native_flavours(native: dict[str, Any], ws: Path) -> None:
+def test_mlflow_loads_every_exported_flavour(native: dict[str, Any], ws: Path) -> None:
     from benchmarks.common import ANCHORS
     from benchmarks.harness import ensure_venv
+    from tests.models.flavors.python_code import Threshold
 
-    for name in native:
+    x2 = np.random.default_rng(1).normal(size=(8, 2))
+    tm.log(Threshold(np.array([1.0, -1.0]), 0.0, ["lo", "hi"]), "thr", sample=x2)
+    for name in [*native, "thr"]:
         tm.export_mlflow(name, ws / name)
     bindir = ensure_venv("mlflow", [*ANCHORS["mlflow"], *MLFLOW_FLAVOUR_PACKAGES])
     done = subprocess.run(
-        [str(bindir / "python"), "-c", MLFLOW_PREDICT, *native],
+        [str(bindir / "python"), "-c", MLFLOW_PREDICT, *native, "thr"],
         cwd=ws,
-        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        env={**os.environ, "PYTHONPATH": str(ROOT)},  # the project's code: Threshold's module
         capture_output=True,
         text=True,
         timeout=600,
@@ -229,6 +274,7 @@ def test_mlflow_loads_the_exported_native_flavours(native: dict[str, Any], ws: P
     np.testing.assert_allclose(got["lgbm"], proba, rtol=1e-6)
     x, labels = native["onx"]
     assert got["onx"] == labels[:5].tolist()
+    assert got["thr"] == tm.load("thr").predict(x2[:5]).tolist()  # through Tether's loader
 
 
 @pytest.mark.parametrize(

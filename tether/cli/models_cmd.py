@@ -250,8 +250,8 @@ def export(
     """Write REF as an MLflow model folder (MLmodel, the flavour's files, signature, example).
 
     scikit-learn (skops), XGBoost, LightGBM and ONNX models are written as MLflow's own
-    flavours write them; PyTorch and generic Python models are refused (MLflow stores them as
-    pickles).
+    flavours write them; PyTorch and generic Python models as python_function models with
+    Tether's own loader (no pickle; the model's class is imported from the project's code).
     """
     from tether.models.errors import UnsupportedExport
     from tether.models.mlflow_export import export_mlflow

@@ -13,8 +13,11 @@ Only formats MLflow loads without pickle are written, each as MLflow's own flavo
   classifier; the classes are kept as ``tether_classes``), ONNX as the ``.onnx`` file
   (``onnx`` flavour, run with onnxruntime on the CPU).
 
-PyTorch and generic Python models are refused with the reason (``UNSUPPORTED``): MLflow's
-flavours for them store a pickle, which Tether never writes.
+PyTorch and generic Python models, which MLflow's own flavours store as pickles, are written
+as ``python_function`` models whose ``loader_module`` is Tether's (``mlflow_loader.py``, copied
+into ``code/``): it reads Tether's model folder (``model/``: safetensors weights, or JSON and
+``.npz`` state) and imports the model's class from the project's code, which must be
+importable where MLflow loads. A ``pickle`` model is refused.
 """
 
 from __future__ import annotations
@@ -222,16 +225,48 @@ def _onnx(source: Path, meta: ModelMeta, tmp: Path) -> dict[str, Any]:
     return _native("mlflow.onnx", flavor, "model.onnx", meta)
 
 
-WRITERS = {"sklearn": _sklearn, "xgboost": _xgboost, "lightgbm": _lightgbm, "onnx": _onnx}
+LOADER = "tether_mlflow_loader"  # code/<LOADER>.py: MLflow's loader_module for python, torch
+
+
+def _with_loader(source: Path, meta: ModelMeta, tmp: Path) -> dict[str, Any]:
+    """A PyTorch or generic Python model: Tether's model folder as ``model/`` and Tether's own
+    loader (``mlflow_loader.py``, no pickle) as the ``python_function`` loader module; the
+    model's class is imported from the project's code where MLflow loads."""
+    from tether.models import mlflow_loader
+    from tether.models.manifest import MANIFEST
+
+    (tmp / "model").mkdir()
+    for name in [MANIFEST, *meta.files]:
+        (tmp / "model" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / name, tmp / "model" / name)
+    (tmp / "code").mkdir()
+    shutil.copyfile(str(mlflow_loader.__file__), tmp / "code" / f"{LOADER}.py")
+    return {
+        "flavors": {
+            "python_function": {
+                "code": "code",
+                "data": "model",
+                "env": {"virtualenv": "python_env.yaml"},
+                "loader_module": LOADER,
+                "python_version": meta.python or platform.python_version(),
+                "tether_flavor": meta.flavor,
+                "tether_code": meta.options.get("code"),
+            },
+        },
+    }
+
+
+WRITERS = {
+    "sklearn": _sklearn,
+    "xgboost": _xgboost,
+    "lightgbm": _lightgbm,
+    "onnx": _onnx,
+    "torch": _with_loader,
+    "python": _with_loader,
+}
 
 UNSUPPORTED = {
     "pickle": "it is a pickle, and an exported pickle would run code wherever MLflow loads it",
-    "torch": "MLflow's pytorch flavour stores the whole module as a pickle (torch.save), which "
-    "Tether never writes; export the module to ONNX (torch.onnx.export), log that with the "
-    "onnx flavour and export it",
-    "python": "MLflow stores a generic Python model (python_function) as a cloudpickle of the "
-    "object, which Tether never writes; convert the model to ONNX or to a scikit-learn, "
-    "XGBoost or LightGBM model, or serve it with tether serve",
 }
 
 # module (as ModelMeta.libraries names it) -> the distribution to pin in requirements.txt
@@ -242,6 +277,8 @@ PINS = {
     "lightgbm": "lightgbm",
     "onnx": "onnx",
     "onnxruntime": "onnxruntime",
+    "torch": "torch",
+    "safetensors": "safetensors",
     "numpy": "numpy",
 }
 

@@ -8,6 +8,7 @@ references (reading, hashing) may run in-process.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -182,7 +183,9 @@ def warm(paths: Sequence[Path]) -> None:
 
 
 def ensure_venv(name: str, packages: Sequence[str]) -> Path:
-    """The ``bin`` folder of ``.venvs/<name>`` with ``packages`` installed (idempotent).
+    """The ``bin`` folder of ``.venvs/<name>`` with ``packages`` installed (idempotent: a venv
+    that has them, and maybe more, is used as it is, so callers that need a few packages more
+    share one venv without reinstalling in turn).
 
     Raises ``RuntimeError`` with pip's last lines when the install fails.
     """
@@ -190,12 +193,12 @@ def ensure_venv(name: str, packages: Sequence[str]) -> Path:
     bindir = venv / "bin"
     marker = venv / ".bench-installed.json"
     want = sorted(packages)
+    had: list[str] = []
     if marker.exists():
-        try:
-            if json.loads(marker.read_text()) == want and (bindir / "python").exists():
-                return bindir
-        except ValueError:
-            pass  # an unreadable marker: reinstall below
+        with contextlib.suppress(ValueError):  # an unreadable marker: reinstall below
+            had = [str(p) for p in json.loads(marker.read_text())]
+        if set(want) <= set(had) and (bindir / "python").exists():
+            return bindir
     VENV_DIR.mkdir(parents=True, exist_ok=True)
     if not (bindir / "python").exists():
         log(f"creating venv {venv}")
@@ -213,7 +216,7 @@ def ensure_venv(name: str, packages: Sequence[str]) -> Path:
             if ln.strip() and not ln.startswith("WARNING: Location")
         ]
         raise RuntimeError(f"pip install {' '.join(want)} failed: " + " | ".join(lines[-8:]))
-    marker.write_text(json.dumps(want))
+    marker.write_text(json.dumps(sorted({*had, *want})))
     return bindir
 
 

@@ -46,6 +46,25 @@ def test_promote_history_rollback(models: Path, capsys: pytest.CaptureFixture[st
     assert "v2 regressed" in capsys.readouterr().out
 
 
+def test_expect_moves_only_from_the_version_named(
+    models: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("models", "promote", "churn@1", "--expect", "none") == 0
+    capsys.readouterr()
+    assert run("models", "promote", "churn@2", "--expect", "none") == 1
+    assert "is at version 1, not unset" in capsys.readouterr().err
+    assert run("models", "promote", "churn@2", "--expect", "1") == 0
+    assert run("models", "rollback", "churn@champion", "--expect", "2") == 0
+    capsys.readouterr()
+    assert run("models", "rollback", "churn@champion", "--expect", "2") == 1  # done once only
+    err = capsys.readouterr().err
+    assert "is at version 1, not at version 2" in err and "Traceback" not in err
+    assert run("models", "promote", "churn@2", "--expect", "one") == 1
+    assert "not a version number" in capsys.readouterr().err
+    history = _json(capsys, "models", "history", "churn")
+    assert [(e["from_version"], e["to_version"]) for e in history] == [(None, 1), (1, 2), (2, 1)]
+
+
 def test_ls_and_show(models: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("models", "promote", "churn@1") == 0
     listed = _json(capsys, "models", "ls")
@@ -82,6 +101,33 @@ def test_card_export_import(models: Path, capsys: pytest.CaptureFixture[str]) ->
     assert (models / "out" / "MLmodel").is_file()
     imported = _json(capsys, "models", "import", "out", "again")
     assert (imported["model"], imported["version"]) == ("again", 1)
+
+
+def test_export_import_of_native_and_python_flavours_and_a_refused_one(
+    models: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import lightgbm as lgb
+
+    import tether.models as tm
+    from tests.models.flavors.python_code import Threshold
+
+    x = np.random.default_rng(1).normal(size=(60, 2))
+    labels = np.where(x[:, 0] > 0, "up", "down")
+    model = lgb.LGBMClassifier(n_estimators=3, min_child_samples=5, verbose=-1).fit(x, labels)
+    tm.log(model, "lgbm", sample=x[:5])
+    assert run("models", "export", "lgbm", "lgbm-out") == 0
+    imported = _json(capsys, "models", "import", "lgbm-out", "lgbm-in")
+    assert (imported["model"], imported["flavor"]) == ("lgbm-in", "lightgbm")
+    assert list(tm.load("lgbm-in").predict(x)) == list(model.predict(x))
+    tm.log(Threshold(np.array([1.0, -1.0]), 0.0, ["lo", "hi"]), "thr", sample=x[:5])
+    assert run("models", "export", "thr", "thr-out") == 0  # with Tether's loader module
+    assert (models / "thr-out" / "code" / "tether_mlflow_loader.py").is_file()
+    tm.log(model, "pick", flavor="pickle", trust=True)
+    capsys.readouterr()
+    assert run("models", "export", "pick", "pick-out") == 1
+    err = capsys.readouterr().err
+    assert "cannot export a 'pickle' model to MLflow" in err and "Traceback" not in err
+    assert not (models / "pick-out").exists()
 
 
 @pytest.mark.parametrize(

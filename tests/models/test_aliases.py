@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,9 +14,11 @@ import pytest
 
 import tether.models as tm
 from tether.errors import InvalidInput, NotFound
-from tether.store import open_store
+from tether.store import AliasMoved, open_store
 from tether.tracking.lineage import resolve_node, trace
 from tether.tracking.session import open_session
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -45,6 +50,17 @@ def test_rollback_returns_to_the_previous_version_and_is_recorded(three: None) -
     assert tm.model_version("churn@champion").version == 1
     assert len(tm.history("churn")) == 3
     assert tm.rollback("churn", "champion").reason == "rollback from version 1"
+
+
+def test_a_rollback_from_a_version_the_alias_left_changes_nothing(three: None) -> None:
+    tm.set_alias("churn", "champion", 1)
+    tm.set_alias("churn", "champion", 2)
+    with pytest.raises(AliasMoved, match="is at version 2, not at version 3"):
+        tm.rollback("churn", "champion", expect=3)
+    assert tm.rollback("churn", "champion", expect=2).to_version == 1
+    with pytest.raises(AliasMoved):  # the same rollback again: done once only
+        tm.rollback("churn", "champion", expect=2)
+    assert [e.to_version for e in tm.history("churn")] == [1, 2, 1]
 
 
 def test_nothing_to_roll_back_changes_nothing(three: None) -> None:
@@ -112,3 +128,125 @@ def test_lineage_follows_an_alias_to_the_run_that_made_it(ws: Path, clf: Any) ->
     assert (node.kind, node.ref) == ("model_version", "churn@1")
     graph = trace(session, node)
     assert ("run", run.id) in {(a.kind, a.ref) for a, _, _ in graph.edges}
+
+
+def test_a_compare_and_set_move_that_finds_the_alias_elsewhere_changes_nothing(
+    three: None,
+) -> None:
+    tm.set_alias("churn", "champion", 1, expect=None)  # only if unset
+    with pytest.raises(AliasMoved, match="is at version 1, not unset"):
+        tm.set_alias("churn", "champion", 2, expect=None)
+    with pytest.raises(AliasMoved, match="is at version 1, not at version 3"):
+        tm.set_alias("churn", "champion", 2, expect=3)
+    assert [e.to_version for e in tm.history("churn")] == [1]
+    event = tm.set_alias("churn", "champion", 2, expect=1)
+    assert (event.from_version, event.to_version) == (1, 2)
+
+
+ROLLBACK = """
+import sys, time
+from pathlib import Path
+import tether.models as tm
+from tether.store import AliasMoved
+go = Path(sys.argv[1])
+while not go.exists():
+    time.sleep(0.005)
+try:
+    e = tm.rollback("churn", "champion", expect=3)
+    print("moved", e.from_version, e.to_version)
+except AliasMoved:
+    print("lost")
+"""
+
+
+@pytest.mark.parametrize("how", ["threads", "processes"])
+def test_concurrent_rollbacks_roll_back_once(
+    three: None, ws: Path, tmp_path: Path, how: str
+) -> None:
+    """Several rollbacks "from 3" of one alias at once: one moves it, the others change
+    nothing, whether they read the alias before the winner moved it or after."""
+    for v in (1, 2, 3):
+        tm.set_alias("churn", "champion", v)
+    n = 4
+    if how == "threads":
+        start = threading.Barrier(n)
+        outcomes: list[str] = []
+
+        def roll() -> None:
+            start.wait()
+            try:
+                e = tm.rollback("churn", "champion", expect=3)
+                outcomes.append(f"moved {e.from_version} {e.to_version}")
+            except AliasMoved:
+                outcomes.append("lost")
+            except BaseException as e:  # reported below
+                outcomes.append(repr(e))
+
+        workers = [threading.Thread(target=roll) for _ in range(n)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    else:
+        go = tmp_path / "go"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", ROLLBACK, str(go)],
+                cwd=ws,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(n)
+        ]
+        go.touch()
+        outcomes = []
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            assert p.returncode == 0, err
+            outcomes.append(out.strip())
+    assert sorted(outcomes) == ["lost"] * (n - 1) + ["moved 3 2"]
+    events = tm.history("churn", "champion")
+    assert [(e.from_version, e.to_version) for e in events] == [(None, 1), (1, 2), (2, 3), (3, 2)]
+    assert tm.model_version("churn@champion").version == 2
+
+
+def test_a_rollback_racing_a_promotion_never_loses_a_move(three: None, store_url: str) -> None:
+    """A promotion from 3 (compare and set, as promote_if_better moves) and a rollback from 3
+    race: one of them moves the alias, the history stays one chain."""
+    tm.set_alias("churn", "champion", 2)
+    tm.set_alias("churn", "champion", 3)
+    start = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def promote() -> None:
+        with open_store(store_url) as store:
+            start.wait()
+            try:
+                store.set_alias("proj", "churn", "champion", 1, actor="p", expect=3)
+                outcomes["promote"] = "moved"
+            except AliasMoved:
+                outcomes["promote"] = "lost"
+
+    def roll() -> None:
+        start.wait()
+        try:
+            tm.rollback("churn", "champion", expect=3)
+            outcomes["rollback"] = "moved"
+        except AliasMoved:
+            outcomes["rollback"] = "lost"
+
+    workers = [threading.Thread(target=promote), threading.Thread(target=roll)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert sorted(outcomes.values()) == ["lost", "moved"]
+    events = tm.history("churn", "champion")
+    assert len(events) == 3
+    for before, after in itertools.pairwise(events):
+        assert after.from_version == before.to_version
+    winner = 1 if outcomes["promote"] == "moved" else 2
+    assert events[-1].to_version == tm.model_version("churn@champion").version == winner

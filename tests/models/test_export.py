@@ -91,7 +91,8 @@ def test_a_malicious_pickle_is_never_read_without_trust(ws: Path, tmp_path: Path
     [
         (None, "no MLmodel"),
         ("flavors: [", "not readable YAML"),
-        ("flavors:\n  onnx: {}\n", "only the sklearn flavour"),
+        ("flavors:\n  pytorch: {}\n", "no flavour Tether reads"),
+        ("flavors:\n  onnx: {}\n", "the model file name None is not a path"),
         (
             "flavors:\n  sklearn:\n    pickled_model: ../outside.skops\n"
             "    serialization_format: skops\n",

@@ -239,10 +239,12 @@ def test_a_model_logged_in_a_pipeline_step_is_made_by_the_steps_run(
     module = load_file(ws / "flows_reg.py", f"flows_reg_{os.getpid()}")
     result = module.flow(executor=executor)
     assert result.status == "finished"
-    assert result.output() == 0  # inside a step the version number is not known yet
     step_run = result.steps["train"].run_id
     mv = tm.model_version("stepped")
     assert (mv.version, mv.run_id) == (1, step_run)
+    assert result.output() == 1  # the number log returned inside the step
+    listed = _ls_versions()
+    assert listed == {"stepped": 1}
     store = open_session(ws).store
     assert ("model_version", "stepped@1") in {
         (o.kind, o.ref) for o in store.list_run_io(step_run, "output")
@@ -254,3 +256,110 @@ def test_a_model_logged_in_a_pipeline_step_is_made_by_the_steps_run(
     assert again.steps["train"].cached
     assert [v.version for v in tm.history("stepped")] == []
     assert len(store.list_model_versions("proj", "stepped")) == 1
+    again = module.flow(n=2, executor=executor)  # a new version: its number, as ls shows it
+    assert again.output() == 2 == _ls_versions()["stepped"]
+
+
+FAILING_STEP = """
+import tether.models as tm
+from tether.pipelines import pipeline, step
+
+
+@step
+def train() -> int:
+    from sklearn.dummy import DummyClassifier
+
+    tm.log(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "flaky")
+    raise RuntimeError("the step fails after logging")
+
+
+@step
+def train_ok() -> int:
+    from sklearn.dummy import DummyClassifier
+
+    return tm.log(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "flaky").version
+
+
+@pipeline
+def failing():
+    return train()
+
+
+@pipeline
+def passing():
+    return train_ok()
+"""
+
+
+def test_a_failed_step_creates_no_version_and_leaves_its_number_unused(ws: Path) -> None:
+    from tether.pipelines.loader import load_file
+
+    (ws / "flows_fail.py").write_text(FAILING_STEP)
+    module = load_file(ws / "flows_fail.py", f"flows_fail_{os.getpid()}")
+    assert module.failing(raise_on_failure=False).status == "failed"
+    with pytest.raises(NotFound):
+        tm.model_version("flaky")
+    assert module.passing().output() == 2  # number 1 was reserved by the failed step
+    assert [v.version for v in open_session(ws).store.list_model_versions("proj", "flaky")] == [2]
+    assert tm.model_version("flaky").version == 2
+
+
+ELSEWHERE_STEP = """
+import os
+import tether.models as tm
+from tether.pipelines import pipeline, step
+
+
+@step
+def train() -> int:
+    from sklearn.dummy import DummyClassifier
+
+    model = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
+    return tm.log(model, "m", workspace=os.environ["OTHER_WS"]).version
+
+
+@pipeline
+def elsewhere():
+    return train()
+"""
+
+
+def test_a_number_reserved_elsewhere_falls_back_to_the_next_version(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A step that logs naming another workspace (here: another project) reserves its number
+    there; the pipeline's store then creates the version under its own next number, and says
+    so, rather than failing the step."""
+    from sklearn.dummy import DummyClassifier
+
+    from tether.config import init_workspace
+    from tether.pipelines.loader import load_file
+
+    other = tmp_path / "other"
+    init_workspace(other, project="elsewhere")
+    model = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
+    tm.log(model, "m", workspace=other)
+    tm.log(model, "m", workspace=other)
+    monkeypatch.setenv("OTHER_WS", str(other))
+    (ws / "flows_else.py").write_text(ELSEWHERE_STEP)
+    module = load_file(ws / "flows_else.py", f"flows_else_{os.getpid()}")
+    with caplog.at_level("WARNING", logger="tether.pipelines"):
+        result = module.elsewhere()
+    assert result.status == "finished"
+    assert result.output() == 3  # reserved in the other project
+    assert "created as the next version instead" in caplog.text
+    assert tm.model_version("m").version == 1
+
+
+def _ls_versions() -> dict[str, int]:
+    """``tether models ls --json``, in a fresh process: model -> latest version."""
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tether", "models", "ls", "--json"],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return {r["model"]: r["latest_version"] for r in json.loads(done.stdout)}

@@ -226,3 +226,27 @@ def test_a_new_store_is_created_without_alembic(tmp_path: Path) -> None:
         "assert 'alembic' not in sys.modules, 'creating a new store imported alembic'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_opening_a_second_store_on_a_file_keeps_the_first_ones_writes_visible(
+    tmp_path: Path,
+) -> None:
+    """Checking the file's header must not drop this process's SQLite locks: another process
+    closing its connection would then delete the write-ahead log under the first store."""
+    url = f"sqlite:///{tmp_path}/shared.db"
+    reader = [sys.executable, "-c", READ_PROJECTS, str(tmp_path / "shared.db")]
+    with open_store(url) as first:
+        first.get_or_create_project("a")
+        with open_store(url) as second:
+            second.get_or_create_project("b")
+        assert subprocess.run(reader, capture_output=True, text=True, check=True).stdout
+        first.get_or_create_project("c")
+        done = subprocess.run(reader, capture_output=True, text=True, check=True)
+        assert done.stdout.split() == ["a", "b", "c"]
+
+
+READ_PROJECTS = """
+import sqlite3, sys
+for (name,) in sqlite3.connect(sys.argv[1]).execute("select name from projects order by name"):
+    print(name)
+"""

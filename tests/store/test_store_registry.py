@@ -247,3 +247,51 @@ def test_dataset_model_and_experiment_names_follow_one_rule(store: Store, bad: s
         store.get_dataset_version("p", bad)
     assert store.list_datasets("p") == [] and store.list_models("p") == []
     assert store.list_runs("p") == []
+
+
+def test_a_reserved_model_version_is_created_under_its_number(store: Store) -> None:
+    store.get_or_create_project("p")
+    reserved = store.reserve_model_version("p", "m")
+    assert reserved == 1
+    later = store.create_model_version("p", "m", artifact_digest="b" * 64, flavor="sklearn")
+    assert later.version == 2  # the reserved number is not handed out again
+    made = store.create_model_version(
+        "p", "m", artifact_digest="a" * 64, flavor="sklearn", version=reserved
+    )
+    assert made.version == 1
+    assert [v.version for v in store.list_model_versions("p", "m")] == [1, 2]
+    with pytest.raises(InvalidInput, match="already has a version 1"):
+        store.create_model_version("p", "m", artifact_digest="a" * 64, flavor="x", version=1)
+    with pytest.raises(InvalidInput, match="never reserved"):
+        store.create_model_version("p", "m", artifact_digest="a" * 64, flavor="x", version=7)
+    with pytest.raises(InvalidInput, match="never reserved"):
+        store.create_model_version("p", "new", artifact_digest="a" * 64, flavor="x", version=1)
+    assert [v.version for v in store.list_model_versions("p", "m")] == [1, 2]
+
+
+def test_set_alias_with_expect_is_a_compare_and_set(store: Store, store_url: str) -> None:
+    from tether.store import AliasMoved
+
+    store.get_or_create_project("p")
+    for _ in range(3):
+        store.create_model_version("p", "m", artifact_digest="a" * 64, flavor="sklearn")
+    store.set_alias("p", "m", "prod", 1, actor="a", expect=None)
+    with pytest.raises(AliasMoved, match="is at version 1, not unset"):
+        store.set_alias("p", "m", "prod", 2, actor="a", expect=None)
+    with pytest.raises(AliasMoved, match="is at version 1, not at version 2"):
+        store.set_alias("p", "m", "prod", 3, actor="a", expect=2)
+    assert store.set_alias("p", "m", "prod", 3, actor="a", expect=1).from_version == 1
+    assert [e.to_version for e in store.list_alias_events("p", "m")] == [1, 3]
+
+    def move(version: int) -> bool:  # many movers, all expecting 3: one wins
+        with open_store(store_url) as own:
+            try:
+                own.set_alias("p", "m", "prod", version, actor="t", expect=3)
+                return True
+            except AliasMoved:
+                return False
+
+    with ThreadPoolExecutor(4) as pool:
+        won = list(pool.map(move, [1, 2, 1, 2]))
+    assert won.count(True) == 1
+    assert len(store.list_alias_events("p", "m")) == 3

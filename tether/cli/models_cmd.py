@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -130,21 +131,41 @@ def _event_line(e: AliasEvent) -> str:
     return f"{e.time.isoformat()[:19]}  {e.alias}: {start} -> {e.to_version}  by {e.actor}{why}"
 
 
+def _expected(text: str | None) -> int | EllipsisType | None:
+    """``--expect``: a version number, ``none`` (the alias must not be set) or not given."""
+    if text is None:
+        return ...
+    if text.lower() == "none":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        from tether.errors import InvalidInput
+
+        raise InvalidInput(f"--expect {text!r} is not a version number (1, 2, ...) or 'none'")
+    return int(text)
+
+
 @app.command("promote")
 def promote(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="The version to point the alias at: " + REF_HELP),
     alias: str = typer.Option("champion", "--alias", "-a", help="The alias to move."),
     reason: str | None = typer.Option(None, "--reason", "-m", help="Why (kept in the history)."),
+    expect: str | None = typer.Option(
+        None,
+        "--expect",
+        help="Move only if the alias points at this version now ('none': only if it is not "
+        "set); otherwise exit 1 and change nothing.",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Point ALIAS (default: champion) at the version REF names; the move is recorded."""
     from tether.models.aliases import set_alias
     from tether.models.fetch import model_version
 
+    expected = _expected(expect)
     ws = _ws(ctx)
     mv = model_version(ref, workspace=ws)
-    event = set_alias(mv.model, alias, mv.version, reason=reason, workspace=ws)
+    event = set_alias(mv.model, alias, mv.version, reason=reason, expect=expected, workspace=ws)
     if as_json:
         _echo_json(_event_dict(event))
     else:
@@ -156,6 +177,13 @@ def rollback(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="NAME@ALIAS: the alias to move back (NAME@champion)."),
     reason: str | None = typer.Option(None, "--reason", "-m", help="Why (kept in the history)."),
+    expect: int | None = typer.Option(
+        None,
+        "--expect",
+        min=1,
+        help="Roll back only if the alias points at this version now (so a repeated or "
+        "concurrent rollback happens once); otherwise exit 1 and change nothing.",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Move NAME@ALIAS back to the version it pointed at before; the move is recorded."""
@@ -166,7 +194,7 @@ def rollback(
     parsed = ModelRef.parse(ref)
     if parsed.alias is None:
         raise BadModelRef(ref, "names no alias: rollback moves an alias")
-    event = roll_back(parsed.name, parsed.alias, reason=reason, workspace=_ws(ctx))
+    event = roll_back(parsed.name, parsed.alias, reason=reason, expect=expect, workspace=_ws(ctx))
     if as_json:
         _echo_json(_event_dict(event))
     else:
@@ -219,7 +247,12 @@ def export(
     folder: Path = typer.Argument(..., help="The new folder to write."),
     fmt: str = typer.Option("mlflow", "--format", help="Only mlflow for now."),
 ) -> None:
-    """Write REF as an MLflow model folder (MLmodel, the flavour's files, signature, example)."""
+    """Write REF as an MLflow model folder (MLmodel, the flavour's files, signature, example).
+
+    scikit-learn (skops), XGBoost, LightGBM and ONNX models are written as MLflow's own
+    flavours write them; PyTorch and generic Python models as python_function models with
+    Tether's own loader (no pickle; the model's class is imported from the project's code).
+    """
     from tether.models.errors import UnsupportedExport
     from tether.models.mlflow_export import export_mlflow
 
@@ -239,7 +272,11 @@ def import_(
     ),
     as_json: bool = JSON,
 ) -> None:
-    """Register an MLflow model folder as the next version of NAME."""
+    """Register an MLflow model folder as the next version of NAME.
+
+    Reads the sklearn (skops), xgboost, lightgbm and onnx flavours; a pickled model only with
+    --trust.
+    """
     from tether.models.mlflow_import import import_mlflow
 
     mv = import_mlflow(folder, name, trust=trust, workspace=_ws(ctx))

@@ -7,6 +7,7 @@ same transaction as the move, so that concurrent moves never lose one.
 from __future__ import annotations
 
 import os
+from types import EllipsisType
 from typing import TYPE_CHECKING
 
 from tether.models.fetch import workspace_of
@@ -32,9 +33,15 @@ def set_alias(
     version: int,
     *,
     reason: str | None = None,
+    expect: int | EllipsisType | None = ...,
     workspace: Workspace | str | os.PathLike[str] | None = None,
 ) -> AliasEvent:
-    """Point ``alias`` of model ``name`` at ``version``; return the recorded move."""
+    """Point ``alias`` of model ``name`` at ``version``; return the recorded move.
+
+    With ``expect`` (compare and set) the alias moves only if it points at version ``expect``
+    now (``None``: only if it is not set yet); otherwise ``AliasMoved`` is raised and nothing
+    changes. Without it the alias moves wherever it points.
+    """
     from tether.models.refs import LATEST
 
     if alias == LATEST:
@@ -45,7 +52,9 @@ def set_alias(
             "choose another alias name"
         )
     ws = workspace_of(workspace)
-    return ws.store.set_alias(ws.project, name, alias, version, actor=actor(), reason=reason)
+    return ws.store.set_alias(
+        ws.project, name, alias, version, actor=actor(), reason=reason, expect=expect
+    )
 
 
 def history(
@@ -64,23 +73,42 @@ def rollback(
     alias: str,
     *,
     reason: str | None = None,
+    expect: int | None = None,
     workspace: Workspace | str | os.PathLike[str] | None = None,
 ) -> AliasEvent:
     """Move ``alias`` back to the version it pointed at before its current one.
 
     The previous version is read from the alias's last move, so a rollback is itself a move
-    (recorded, with ``reason``), and rolling back twice returns to where it started.
+    (recorded, with ``reason``), and rolling back twice returns to where it started. The move
+    is a compare and set: it happens only if the alias still points where it was read, so two
+    concurrent rollbacks (or a rollback and a promotion) never roll back twice; the one that
+    lost raises ``AliasMoved`` and changes nothing.
+
+    ``expect``: roll back only if the alias points at that version now (else ``AliasMoved``).
+    Rollbacks that name the version they roll back from happen once however many are sent,
+    even one after the other: without it, a second rollback that reads the alias after the
+    first moved it rolls the first one back.
     """
     from tether.models.errors import NothingToRollBack
 
     ws = workspace_of(workspace)
-    ws.store.get_alias(ws.project, name, alias)  # AliasNotFound names it
+    current = ws.store.get_alias(ws.project, name, alias).version  # AliasNotFound names it
+    if expect is not None and current != expect:
+        from tether.store.errors import AliasMoved
+
+        raise AliasMoved(ws.project, name, alias, expect, current)
     events = ws.store.list_alias_events(ws.project, name, alias)
     last = events[-1]
+    if last.to_version != current:  # moved between the two reads
+        from tether.store.errors import AliasMoved
+
+        raise AliasMoved(ws.project, name, alias, last.to_version, current)
     if last.from_version is None:
         raise NothingToRollBack(name, alias)
     why = reason or f"rollback from version {last.to_version}"
-    return ws.store.set_alias(ws.project, name, alias, last.from_version, actor=actor(), reason=why)
+    return ws.store.set_alias(
+        ws.project, name, alias, last.from_version, actor=actor(), reason=why, expect=current
+    )
 
 
 def versions(

@@ -93,6 +93,10 @@ class MissingColumn(SignatureError):
     pass
 
 
+class OutputMismatch(SignatureError):
+    """What the model returned does not match the output schema saved with it."""
+
+
 class ExtraColumn(SignatureError):
     pass
 

@@ -43,13 +43,22 @@ class LoadedModel:
 
         An input that does not match the signature raises a ``SignatureError`` naming the column;
         a value a text or category column never had in the sample warns
-        (``UnseenCategoryWarning``), or raises ``UnseenCategory`` when ``strict``.
+        (``UnseenCategoryWarning``), or raises ``UnseenCategory`` when ``strict``. An output
+        that does not match the output schema (another kind of value, columns, dtype family,
+        shape, or not one row per input row) raises ``OutputMismatch``.
         """
-        if self.meta.signature is not None:
-            from tether.models.conform import conform
+        signature = self.meta.signature
+        if signature is None:
+            return self._flavor.predict(self.model, inputs)
+        from tether.models.conform import conform
 
-            inputs = conform(self.meta.signature.inputs, inputs, strict=strict)
-        return self._flavor.predict(self.model, inputs)
+        inputs = conform(signature.inputs, inputs, strict=strict)
+        output = self._flavor.predict(self.model, inputs)
+        if signature.outputs is not None:
+            from tether.models.outputs import check_output, rows_of
+
+            check_output(signature.outputs, output, rows_of(inputs))
+        return output
 
     def __getattr__(self, name: str) -> Any:
         # predict_proba (and classes_) only where the model has them, so evaluation can tell

@@ -2,10 +2,22 @@
 (``MLmodel``, the flavour's files, signature, input example, requirements) that
 ``mlflow.pyfunc.load_model`` and ``mlflow models serve`` load.
 
-Only formats MLflow loads without pickle are written: scikit-learn as ``model.skops`` (MLflow's
-``serialization_format: skops``, with the scikit-learn classes Tether trusts listed in
-``skops_trusted_types``). MLflow refuses to deserialise any model, skops included, unless
-``MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true`` is set where it loads.
+Only formats MLflow loads without pickle are written, each as MLflow's own flavour writes it:
+
+- scikit-learn as ``model.skops`` (MLflow's ``serialization_format: skops``, with the
+  scikit-learn classes Tether trusts listed in ``skops_trusted_types``); MLflow refuses to
+  read it unless ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true`` is set where it loads;
+- XGBoost in its JSON or UBJSON format (MLflow's ``xgboost`` flavour, ``model_class`` the
+  saved class), LightGBM as its booster's text file (``lightgbm`` flavour, a
+  ``lightgbm.basic.Booster``: MLflow predicts the booster's output, the probabilities of a
+  classifier; the classes are kept as ``tether_classes``), ONNX as the ``.onnx`` file
+  (``onnx`` flavour, run with onnxruntime on the CPU).
+
+PyTorch and generic Python models, which MLflow's own flavours store as pickles, are written
+as ``python_function`` models whose ``loader_module`` is Tether's (``mlflow_loader.py``, copied
+into ``code/``): it reads Tether's model folder (``model/``: safetensors weights, or JSON and
+``.npz`` state) and imports the model's class from the project's code, which must be
+importable where MLflow loads. A ``pickle`` model is refused.
 """
 
 from __future__ import annotations
@@ -74,10 +86,10 @@ def export_mlflow(
     source = model_folder(ref, workspace=ws)
     meta = read_manifest(source)
     ModelFiles(source, meta.files, source / MANIFEST).verify()
-    if meta.flavor != "sklearn":
-        raise UnsupportedExport(
-            meta.flavor, "only scikit-learn models (skops) are exported to MLflow so far"
-        )
+    writer = WRITERS.get(meta.flavor)
+    if writer is None:
+        why = UNSUPPORTED.get(meta.flavor, "MLflow has no flavour for it that Tether can write")
+        raise UnsupportedExport(meta.flavor, why)
     target = Path(folder)
     if target.exists() and not (target.is_dir() and not any(target.iterdir())):
         raise ModelExists(target)
@@ -87,7 +99,7 @@ def export_mlflow(
     except OSError as e:
         raise ModelWriteFailed(target, e) from None
     try:
-        mlmodel = _sklearn(source, meta, tmp)
+        mlmodel = writer(source, meta, tmp)
         mlmodel.update(_example(source, meta, tmp))
         if meta.signature is not None:
             mlmodel["signature"] = mlflow_signature(meta.signature.to_json())
@@ -156,9 +168,128 @@ def _sklearn(source: Path, meta: ModelMeta, tmp: Path) -> dict[str, Any]:
     }
 
 
+def _native(loader: str, flavor: dict[str, Any], data: str, meta: ModelMeta) -> dict[str, Any]:
+    """The ``flavors`` of a model MLflow reads from its library's own file ``data``."""
+    return {
+        "flavors": {
+            "python_function": {
+                "data": data,
+                "env": {"virtualenv": "python_env.yaml"},
+                "loader_module": loader,
+                "python_version": meta.python or platform.python_version(),
+            },
+            loader.rpartition(".")[2]: {"code": None, "data": data, **flavor},
+        },
+    }
+
+
+def _xgboost(source: Path, meta: ModelMeta, tmp: Path) -> dict[str, Any]:
+    name = str(meta.options.get("file", "model.json"))
+    fmt = name.rpartition(".")[2]
+    if fmt not in ("json", "ubj"):
+        raise UnsupportedExport("xgboost", f"its file {name!r} is not XGBoost JSON or UBJSON")
+    shutil.copyfile(source / name, tmp / name)
+    module, _, cls = str(meta.options.get("class", "xgboost.core:Booster")).partition(":")
+    flavor = {
+        "model_class": f"{module}.{cls}",  # MLflow names classes with dots only
+        "model_format": fmt,
+        "xgb_version": meta.libraries.get("xgboost"),
+    }
+    return _native("mlflow.xgboost", flavor, name, meta)
+
+
+def _lightgbm(source: Path, meta: ModelMeta, tmp: Path) -> dict[str, Any]:
+    from tether.models.flavors.lightgbm import FILE
+
+    name = str(meta.options.get("file", FILE))
+    shutil.copyfile(source / name, tmp / "model.lgb")
+    flavor: dict[str, Any] = {
+        "lgb_version": meta.libraries.get("lightgbm"),
+        "model_class": "lightgbm.basic.Booster",
+    }
+    classes = meta.options.get("classes")
+    if isinstance(classes, list):
+        flavor["tether_classes"] = classes  # MLflow ignores it; import reads it back
+    return _native("mlflow.lightgbm", flavor, "model.lgb", meta)
+
+
+def _onnx(source: Path, meta: ModelMeta, tmp: Path) -> dict[str, Any]:
+    from tether.models.flavors.onnx import FILE
+
+    name = str(meta.options.get("file", FILE))
+    shutil.copyfile(source / name, tmp / "model.onnx")
+    flavor = {
+        "onnx_version": meta.libraries.get("onnx"),
+        "providers": ["CPUExecutionProvider"],
+    }
+    return _native("mlflow.onnx", flavor, "model.onnx", meta)
+
+
+LOADER = "tether_mlflow_loader"  # code/<LOADER>.py: MLflow's loader_module for python, torch
+
+
+def _with_loader(source: Path, meta: ModelMeta, tmp: Path) -> dict[str, Any]:
+    """A PyTorch or generic Python model: Tether's model folder as ``model/`` and Tether's own
+    loader (``mlflow_loader.py``, no pickle) as the ``python_function`` loader module; the
+    model's class is imported from the project's code where MLflow loads."""
+    from tether.models import mlflow_loader
+    from tether.models.manifest import MANIFEST
+
+    (tmp / "model").mkdir()
+    for name in [MANIFEST, *meta.files]:
+        (tmp / "model" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / name, tmp / "model" / name)
+    (tmp / "code").mkdir()
+    shutil.copyfile(str(mlflow_loader.__file__), tmp / "code" / f"{LOADER}.py")
+    return {
+        "flavors": {
+            "python_function": {
+                "code": "code",
+                "data": "model",
+                "env": {"virtualenv": "python_env.yaml"},
+                "loader_module": LOADER,
+                "python_version": meta.python or platform.python_version(),
+                "tether_flavor": meta.flavor,
+                "tether_code": meta.options.get("code"),
+            },
+        },
+    }
+
+
+WRITERS = {
+    "sklearn": _sklearn,
+    "xgboost": _xgboost,
+    "lightgbm": _lightgbm,
+    "onnx": _onnx,
+    "torch": _with_loader,
+    "python": _with_loader,
+}
+
+UNSUPPORTED = {
+    "pickle": "it is a pickle, and an exported pickle would run code wherever MLflow loads it",
+}
+
+# module (as ModelMeta.libraries names it) -> the distribution to pin in requirements.txt
+PINS = {
+    "sklearn": "scikit-learn",
+    "skops": "skops",
+    "xgboost": "xgboost",
+    "lightgbm": "lightgbm",
+    "onnx": "onnx",
+    "onnxruntime": "onnxruntime",
+    "torch": "torch",
+    "safetensors": "safetensors",
+    "numpy": "numpy",
+}
+
+
 def _environment(meta: ModelMeta, tmp: Path) -> None:
-    pins = {"sklearn": "scikit-learn", "skops": "skops", "numpy": "numpy"}
-    reqs = [f"{dist}=={meta.libraries[mod]}" for mod, dist in pins.items() if mod in meta.libraries]
+    pins = PINS
+    reqs = [
+        f"{dist}=={meta.libraries[mod].split('+')[0]}"
+        for mod, dist in pins.items()
+        if mod in meta.libraries
+    ]
     (tmp / "requirements.txt").write_text("mlflow\n" + "\n".join(reqs) + "\n", encoding="utf-8")
     python = meta.python or platform.python_version()
     (tmp / "python_env.yaml").write_text(
@@ -221,9 +352,26 @@ def _schema(schema: dict[str, Any]) -> list[dict[str, Any]]:
     for s in specs:
         tensor: dict[str, Any] = {
             "type": "tensor",
-            "tensor-spec": {"dtype": str(s.get("dtype")), "shape": list(s.get("shape") or [-1])},
+            "tensor-spec": {
+                "dtype": _tensor_dtype(str(s.get("dtype"))),
+                "shape": list(s.get("shape") or [-1]),
+            },
         }
         if s.get("name") is not None:
             tensor["name"] = s["name"]
         tensors.append(tensor)
     return tensors
+
+
+def _tensor_dtype(dtype: str) -> str:
+    """A signature dtype as a NumPy dtype name, which MLflow's tensor specs must be: text as
+    ``object``, pandas's nullable dtypes as their NumPy counterparts."""
+    if dtype in ("string", "category"):
+        return "object"
+    if dtype == "boolean":
+        return "bool"
+    if dtype != dtype.lower() and dtype.lower().startswith(("int", "uint", "float")):
+        return dtype.lower()  # Int64, UInt8, Float32
+    if dtype.startswith("datetime64[") and "," in dtype:  # with a time zone
+        return dtype.split(",")[0] + "]"
+    return dtype

@@ -9,17 +9,15 @@ When the alias does not exist yet there is no champion: the challenger is promot
 passes the rules that need none (today the latency ceiling); the decision says so in its first
 rule, and its champion evaluation is the challenger's own.
 
-A race: the alias may move while the evaluations run. Just before moving it, the alias is read
-again under a lock (per store, model and alias, in this process); if it moved, the challenger is
-gated again against the new holder (at most ``ATTEMPTS`` times). The store's ``set_alias``
-records the version it moved from atomically, so the history stays a chain even across
-processes, where the lock does not reach.
+A race: the alias may move while the evaluations run. The alias is moved by compare and set
+(the store's ``set_alias(expect=)``, atomic in SQLite and PostgreSQL, across processes): only if
+it still points at the champion the challenger was gated against; if it moved, the challenger is
+gated again against the new holder (at most ``ATTEMPTS`` times).
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -52,9 +50,6 @@ TAG_AGAINST = "tether.gate.against"  # the other model version of the gate
 TAG_PASSED = "tether.gate.passed"  # "true" or "false"
 
 PolicyArg = Policy | Mapping[str, Any] | str | os.PathLike[str]
-
-_locks_guard = threading.Lock()
-_locks: dict[tuple[str, str, str, str], threading.Lock] = {}
 
 
 def gate(
@@ -155,7 +150,7 @@ def promote_if_better(
     The alias event's reason is ``reason`` (when given) followed by the decision's rules.
     """
     from tether.store import ModelVersion
-    from tether.store.errors import AliasNotFound
+    from tether.store.errors import AliasMoved, AliasNotFound
 
     if not is_ref(challenger):
         raise InvalidInput(
@@ -190,19 +185,19 @@ def promote_if_better(
             decision = _with_source(decision, source)
         if not decision.passed:
             return decision
-        with _lock(store.url, project, version.model, alias):
-            now = holder()
-            if _number(now) == _number(champion):
-                store.set_alias(
-                    project,
-                    version.model,
-                    alias,
-                    version.version,
-                    actor=actor or _actor(),
-                    reason=alias_reason(decision, reason),
-                )
-                return decision
-        champion = now
+        try:  # compare and set: only if the alias still points at the champion gated against
+            store.set_alias(
+                project,
+                version.model,
+                alias,
+                version.version,
+                actor=actor or _actor(),
+                reason=alias_reason(decision, reason),
+                expect=_number(champion),
+            )
+            return decision
+        except AliasMoved:
+            champion = holder()
     raise AliasKeptMoving(version.model, alias, ATTEMPTS)
 
 
@@ -265,12 +260,6 @@ def alias_reason(decision: Decision, reason: str | None = None) -> str:
 
 def _number(version: ModelVersion | None) -> int | None:
     return None if version is None else version.version
-
-
-def _lock(url: str, project: str, model: str, alias: str) -> threading.Lock:
-    key = (url, project, model, alias)
-    with _locks_guard:
-        return _locks.setdefault(key, threading.Lock())
 
 
 def _actor() -> str:

@@ -2,10 +2,11 @@
 the next version of its name, bound to the run that made it.
 
 Inside an active run the version is an output of that run; outside one a run is made for it
-(experiment ``models``). Inside a pipeline step (which may run in a worker process that does
-not write the metadata store) the tree is stored at once and the version is created when the
-step's run is recorded: the ``ModelVersion`` returned there has ``version`` 0 (see
-docs/models.md).
+(experiment ``models``). Inside a pipeline step (which may run in a worker process) the tree is
+stored at once and the version number is reserved in the metadata store at once (the one write
+a step makes there), so the ``ModelVersion`` returned carries its real number; the version
+itself is created under that number when the step's run is recorded, made by that run. A step
+that fails leaves its reserved number unused (see docs/models.md).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def log(
         )
     active = lifecycle.active()
     if isinstance(active, RunRecorder):
-        return _log_in_step(active, model, name, sample, flavor, metrics, tags, options)
+        return _log_in_step(active, model, name, sample, flavor, metrics, tags, options, workspace)
     from tether.tracking.session import open_session
 
     session = open_session(workspace)
@@ -128,8 +129,11 @@ def _log_in_step(
     metrics: Mapping[str, Any] | None,
     tags: Mapping[str, Any] | None,
     options: Mapping[str, Any] | None,
+    workspace: Workspace | str | os.PathLike[str] | None,
 ) -> ModelVersion:
-    """Store the tree now; the step's recorder hands the version to the caller to create."""
+    """Store the tree and reserve the number now; the step's recorder hands the version to
+    the caller to create under that number."""
+    from tether.models.fetch import workspace_of
     from tether.store import ModelVersion
 
     objects = recorder._objects
@@ -143,11 +147,13 @@ def _log_in_step(
         recorder.log_metrics(metrics)
     if tags:
         recorder.set_tags(tags)
-    recorder.log_model(name, digest, size, meta.flavor, signature)
+    ws = workspace_of(workspace)
+    number = ws.store.reserve_model_version(ws.project, name)
+    recorder.log_model(name, digest, size, meta.flavor, signature, number)
     return ModelVersion(
-        project="",
+        project=ws.project,
         model=name,
-        version=0,
+        version=number,
         artifact_digest=digest,
         flavor=meta.flavor,
         signature=signature,

@@ -18,6 +18,7 @@ object store: what a step logs travels back to the caller as ``RunLogs``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 from tether.pipelines.cache import KEY_TAG, outputs_to_json
 from tether.pipelines.values import StoredValue
+
+log = logging.getLogger("tether.pipelines")
 
 if TYPE_CHECKING:
     from tether.tracking.recorder import RunLogs
@@ -129,16 +132,23 @@ def _record_logged_objects(session: Any, logged: RunLogs | None) -> None:
 def _create_logged_models(session: Any, run_id: str, logged: RunLogs) -> list[IoRow]:
     """The model versions the step logged (``tether.models.log``), made by the step's run;
     a cached step made none: the run it reuses made them."""
+    from tether.store.errors import InvalidField
+
     rows: list[IoRow] = []
     for m in logged.models:
-        version = session.store.create_model_version(
-            session.project,
-            m["name"],
-            artifact_digest=m["digest"],
-            flavor=m["flavor"],
-            signature=m.get("signature"),
-            run_id=run_id,
-        )
+        fields = {
+            "artifact_digest": m["digest"],
+            "flavor": m["flavor"],
+            "signature": m.get("signature"),
+            "run_id": run_id,
+        }
+        try:  # under the number reserved when the step logged it
+            version = session.store.create_model_version(
+                session.project, m["name"], **fields, version=m.get("version")
+            )
+        except InvalidField as e:  # reserved in another store (the step ran elsewhere)
+            log.warning("model %r: %s; it is created as the next version instead", m["name"], e)
+            version = session.store.create_model_version(session.project, m["name"], **fields)
         rows.append(("output", "model_version", f"{m['name']}@{version.version}", m["name"]))
     return rows
 

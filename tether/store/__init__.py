@@ -21,6 +21,7 @@ from tether.store.entities import (
     RunIO,
 )
 from tether.store.errors import (
+    AliasMoved,
     AliasNotFound,
     AmbiguousRunId,
     DatasetNotFound,
@@ -45,6 +46,7 @@ from tether.store.ids import uuid7
 
 __all__ = [
     "AliasEvent",
+    "AliasMoved",
     "AliasNotFound",
     "AmbiguousRunId",
     "AuditEvent",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
+from types import EllipsisType, TracebackType
 from typing import Any
 
 from tether.store.entities import (
@@ -229,7 +229,16 @@ class Store(ABC):
         flavor: str,
         signature: Mapping[str, Any] | None = None,
         run_id: str | None = None,
-    ) -> ModelVersion: ...
+        version: int | None = None,
+    ) -> ModelVersion:
+        """The next version of ``model``, or ``version`` when it was reserved with
+        ``reserve_model_version`` (and not created yet)."""
+
+    @abstractmethod
+    def reserve_model_version(self, project: str, model: str) -> int:
+        """Take the next version number of ``model`` now; ``create_model_version(version=)``
+        creates it later. A number reserved and never created stays unused."""
+
     @abstractmethod
     def get_model_version(self, project: str, model: str, version: int) -> ModelVersion: ...
     @abstractmethod
@@ -246,7 +255,12 @@ class Store(ABC):
         *,
         actor: str,
         reason: str | None = None,
-    ) -> AliasEvent: ...
+        expect: int | EllipsisType | None = ...,
+    ) -> AliasEvent:
+        """Point ``alias`` at ``version`` and record the move, atomically. With ``expect``
+        (compare and set), move only if the alias points at ``expect`` now (``None``: it is
+        not set), else raise ``AliasMoved`` and change nothing."""
+
     @abstractmethod
     def get_alias(self, project: str, model: str, alias: str) -> ModelVersion: ...
     @abstractmethod

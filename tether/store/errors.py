@@ -107,6 +107,25 @@ class AliasNotFound(NotFound):
         )
 
 
+class AliasMoved(Conflict):
+    """A compare-and-set alias move found the alias somewhere else than expected."""
+
+    def __init__(
+        self, project: str, model: str, alias: str, expected: int | None, actual: int | None
+    ) -> None:
+        self.expected = expected
+        self.actual = actual
+
+        def where(v: int | None) -> str:
+            return "unset" if v is None else f"at version {v}"
+
+        super().__init__(
+            f"alias {alias!r} of model {model!r} in project {project!r} is {where(actual)}, "
+            f"not {where(expected)} as expected: someone moved it meanwhile; nothing changed, "
+            "look at the history and try again"
+        )
+
+
 class AmbiguousRunId(Conflict):
     def __init__(self, prefix: str, matches: list[str]) -> None:
         self.matches = matches

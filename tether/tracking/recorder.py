@@ -38,7 +38,7 @@ class RunLogs:
     objects: list[tuple[str, int, str]] = field(default_factory=list)  # digest, size, kind
     datasets: dict[str, str] = field(default_factory=dict)  # as asked -> "name@version" read
     returned: dict[str, dict[str, float]] = field(default_factory=dict)  # output -> metrics
-    # model versions to create: name, tree digest, tree size, flavour, signature (JSON)
+    # model versions to create: name, tree digest, flavour, signature (JSON), reserved number
     models: list[dict[str, Any]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -199,12 +199,25 @@ class RunRecorder:
         )
 
     def log_model(
-        self, name: str, digest: str, size: int, flavor: str, signature: dict[str, Any] | None
+        self,
+        name: str,
+        digest: str,
+        size: int,
+        flavor: str,
+        signature: dict[str, Any] | None,
+        version: int | None = None,
     ) -> None:
-        """A model version of ``name`` whose tree is stored: created when the step is recorded."""
+        """A model version of ``name`` whose tree is stored: created when the step is recorded,
+        under ``version`` (a number reserved in the store) when given."""
         self.logs.objects.append((digest, size, "tree"))
         self.logs.models.append(
-            {"name": name, "digest": digest, "flavor": flavor, "signature": signature}
+            {
+                "name": name,
+                "digest": digest,
+                "flavor": flavor,
+                "signature": signature,
+                "version": version,
+            }
         )
 
     def note_dataset(self, asked: str, name: str, version: int) -> None:

@@ -51,9 +51,11 @@ class LightGBMFlavor(Flavor):
             booster = model.booster_
         elif isinstance(model, lgb.Booster):
             booster = model
+        elif isinstance(model, BoosterModel):  # as loaded (or imported): saved again
+            booster, classes = model.booster, model.classes
         else:
             raise UnsupportedModel(
-                f"the lightgbm flavour stores a lightgbm.Booster or LGBMModel, "
+                f"the lightgbm flavour stores a lightgbm.Booster, LGBMModel or a loaded model, "
                 f"not a {type(model).__qualname__}"
             )
         booster.save_model(str(folder / FILE))

@@ -30,16 +30,19 @@ class SklearnFlavor(Flavor):
         return load_skops(self, path, trust=trust, verb="load", hint="trust=True")
 
 
-def load_skops(flavor: Flavor, path: Path, *, trust: bool, verb: str, hint: str) -> Any:
+def load_skops(
+    flavor: Flavor, path: Path, *, trust: bool, verb: str, hint: str, allow_sklearn: bool = True
+) -> Any:
     """The estimator in the skops file ``path``. Every type the file names must be one skops
-    trusts by default or a class scikit-learn defines, unless ``trust``; then skops builds
-    only the types that check listed (``UntrustedModel`` otherwise)."""
+    trusts by default or (with ``allow_sklearn``) a class scikit-learn defines, unless
+    ``trust``; then skops builds only the types that check listed (``UntrustedModel``
+    otherwise)."""
     sio = _skops(flavor)
     from tether.models.flavors.skops_io import tether_checks
 
     with tether_checks():  # the allow-list below stands in for skops' survey of estimators
         found = sio.get_untrusted_types(file=path)
-        untrusted = [name for name in found if not _sklearn_class(name)]
+        untrusted = [n for n in found if not (allow_sklearn and _sklearn_class(n))]
         if untrusted and not trust:
             raise UntrustedModel(
                 f"refusing to {verb} {path}: it uses types skops does not know to be safe: "

@@ -80,6 +80,7 @@ class SqlCore:
         self._safe_url = safe_url(url)  # asked for on every run start (provenance)
         self._project_ids: dict[str, int] = {}
         self._deferred = DeferredWrites()
+        self._sqlite_file: tuple[int, int] | None = None  # set by open_sql_store
 
     @property
     def url(self) -> str:
@@ -91,6 +92,11 @@ class SqlCore:
             self.flush()
         finally:
             self._engine.dispose()
+            if self._sqlite_file is not None:
+                from tether.store.sql.sqlite_file import release
+
+                release(self._sqlite_file)
+                self._sqlite_file = None
 
     def flush(self) -> None:
         """Write the run records that ``create_run``/``finish_run(defer=True)`` queued."""

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from types import EllipsisType
 from typing import Any
 
 import sqlalchemy as sa
 
 from tether.store import validate
 from tether.store.entities import AliasEvent, ModelVersion
-from tether.store.errors import AliasNotFound, InvalidField, ModelNotFound, ModelVersionNotFound
+from tether.store.errors import (
+    AliasMoved,
+    AliasNotFound,
+    InvalidField,
+    ModelNotFound,
+    ModelVersionNotFound,
+)
 from tether.store.sql import schema as t
 from tether.store.sql.core import SqlCore, now
 
@@ -54,6 +61,7 @@ class RegistryMixin(SqlCore):
         flavor: str,
         signature: Mapping[str, Any] | None = None,
         run_id: str | None = None,
+        version: int | None = None,
     ) -> ModelVersion:
         validate.name("project", project)
         validate.entity_name("model name", model)
@@ -61,12 +69,17 @@ class RegistryMixin(SqlCore):
         validate.name("flavor", flavor)
         signature_ = None if signature is None else validate.json_map("signature", signature)
         validate.optional_text("run_id", run_id)
+        if version is not None:
+            validate.version("version", version)
         created = now()
         with self._write() as conn:
             project_id = self._project_id(conn, project)
             if run_id is not None:
                 self._require_run(conn, run_id)
-            model_id, version = self._next_version(conn, t.models, project_id, model)
+            if version is None:
+                model_id, version = self._next_version(conn, t.models, project_id, model)
+            else:
+                model_id = self._reserved(conn, project, model, version)
             conn.execute(
                 sa.insert(t.model_versions).values(
                     model_id=model_id,
@@ -81,6 +94,33 @@ class RegistryMixin(SqlCore):
         return ModelVersion(
             project, model, version, artifact_digest, flavor, signature_, run_id, created
         )
+
+    def reserve_model_version(self, project: str, model: str) -> int:
+        validate.name("project", project)
+        validate.entity_name("model name", model)
+        with self._write() as conn:
+            project_id = self._project_id(conn, project)
+            return self._next_version(conn, t.models, project_id, model)[1]
+
+    def _reserved(self, conn: sa.Connection, project: str, model: str, version: int) -> int:
+        """The model's row id, once ``version`` is known to be reserved and not created."""
+        row = conn.execute(
+            sa.select(_m.id, _m.last_version)
+            .where(_m.project_id == self._project_id(conn, project), _m.name == model)
+            .with_for_update()
+        ).first()
+        if row is None or version > int(row.last_version):
+            raise InvalidField(
+                "version",
+                f"version {version} of model {model!r} was never reserved; "
+                "reserve it with reserve_model_version or leave version out",
+            )
+        taken = conn.execute(
+            sa.select(_v.version).where(_v.model_id == row.id, _v.version == version)
+        ).first()
+        if taken is not None:
+            raise InvalidField("version", f"model {model!r} already has a version {version}")
+        return int(row.id)
 
     def _model_id(
         self, conn: sa.Connection, project: str, model: str, *, lock: bool = False
@@ -140,14 +180,18 @@ class RegistryMixin(SqlCore):
         *,
         actor: str,
         reason: str | None = None,
+        expect: int | EllipsisType | None = ...,
     ) -> AliasEvent:
-        """Point ``alias`` at ``version`` and record who moved it and why, atomically."""
+        """Point ``alias`` at ``version`` and record who moved it and why, atomically; with
+        ``expect``, only if the alias points at ``expect`` now (``None``: unset)."""
         validate.name("project", project)
         validate.entity_name("model name", model)
         _alias_name(alias)
         validate.version("version", version)
         validate.name("actor", actor)
         validate.optional_text("reason", reason)
+        if expect is not ... and expect is not None:
+            validate.version("expect", expect)
         time: datetime = now()
         with self._write() as conn:
             # the model row lock serialises alias moves, so from_version is never stale
@@ -156,6 +200,8 @@ class RegistryMixin(SqlCore):
             previous = conn.execute(
                 sa.select(_a.version).where(_a.model_id == model_id, _a.alias == alias)
             ).scalar()
+            if expect is not ... and previous != expect:
+                raise AliasMoved(project, model, alias, expect, previous)
             insert = self._insert(conn, t.aliases)
             conn.execute(
                 insert.values(

@@ -13,6 +13,8 @@ import contextlib
 import os
 import secrets
 import sqlite3
+import threading
+from collections import Counter
 from pathlib import Path
 
 from tether.store.errors import StoreDamaged
@@ -20,24 +22,69 @@ from tether.store.errors import StoreDamaged
 HEADER = b"SQLite format 3\x00"
 
 
-def check_or_create(database: str) -> None:
-    """Refuse a damaged file at ``database``; create the database when there is none."""
+FileKey = tuple[int, int]  # (device, inode)
+
+_in_use: Counter[FileKey] = Counter()  # the files the open stores of this process use
+_in_use_lock = threading.Lock()
+
+
+def check_or_create(database: str) -> FileKey | None:
+    """Refuse a damaged file at ``database``; create the database when there is none. Returns
+    the file's key for ``hold`` (None for an in-memory database or one SQLite will report).
+
+    A file an open store of this process uses is not read again: closing a descriptor of a file
+    releases every POSIX lock this process holds on it, SQLite's included, and another process
+    could then delete the write-ahead log under that store (its writes lost to every other
+    process).
+    """
     if not database or database == ":memory:" or database.startswith("file:"):
-        return
+        return None
     path = Path(database)
+    key = _key(path)
+    if key is None:
+        _create(path)
+        return _key(path)
+    with _in_use_lock:
+        if _in_use[key]:
+            return key
     try:
         with path.open("rb") as f:
             head = f.read(len(HEADER))
     except FileNotFoundError:
         _create(path)
-        return
+        return _key(path)
     except OSError:
-        return  # unreadable, a folder...: SQLite's own error says which
+        return None  # unreadable, a folder...: SQLite's own error says which
     if not head:
         raise StoreDamaged(str(path), "the file is empty (0 bytes)")
     if head != HEADER:
         what = "too short" if len(head) < len(HEADER) else "not a SQLite database"
         raise StoreDamaged(str(path), f"the file is {what}")
+    return key
+
+
+def _key(path: Path) -> FileKey | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def hold(key: FileKey | None) -> None:
+    """A store of this process opened the file ``key``."""
+    if key is not None:
+        with _in_use_lock:
+            _in_use[key] += 1
+
+
+def release(key: FileKey | None) -> None:
+    """A store of this process that used the file ``key`` closed."""
+    if key is not None:
+        with _in_use_lock:
+            _in_use[key] -= 1
+            if _in_use[key] <= 0:
+                del _in_use[key]
 
 
 def _create(path: Path) -> None:

@@ -18,7 +18,7 @@ from tether.store.sql.registry import RegistryMixin
 from tether.store.sql.run_io import RunIOMixin
 from tether.store.sql.runs import RunsMixin
 from tether.store.sql.search import SearchMixin
-from tether.store.sql.sqlite_file import check_or_create
+from tether.store.sql.sqlite_file import check_or_create, hold
 from tether.store.sql.translate import translated
 
 
@@ -47,8 +47,9 @@ def open_sql_store(
 ) -> SqlStore:
     synchronous = sqlite_synchronous_level(sqlite_synchronous)
     sa_url = parse_url(url)
+    file = None
     if sa_url.get_backend_name() == "sqlite":
-        check_or_create(sa_url.database or "")
+        file = check_or_create(sa_url.database or "")
     engine = create_engine(sa_url, busy_timeout_s=busy_timeout_s, sqlite_synchronous=synchronous)
     try:
         with translated(sa_url):
@@ -56,4 +57,7 @@ def open_sql_store(
     except BaseException:
         engine.dispose()
         raise
-    return SqlStore(engine, sa_url)
+    store = SqlStore(engine, sa_url)
+    store._sqlite_file = file
+    hold(file)  # released by close()
+    return store

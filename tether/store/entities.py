@@ -6,10 +6,11 @@ Times are timezone-aware UTC datetimes; metric timestamps are integer millisecon
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 RunStatus = Literal["running", "finished", "failed", "killed"]
 RUN_STATUSES: tuple[str, ...] = ("running", "finished", "failed", "killed")
@@ -49,6 +50,19 @@ class Run:
     error: str | None = None
     heartbeat_at: datetime | None = None
     deleted_at: datetime | None = None  # soft-deleted: hidden from lists, restorable
+
+    if not TYPE_CHECKING:  # invisible to type checkers: no attribute typo passes as Any
+
+        def __getattr__(self, name: str) -> Any:
+            # Only for attributes not set: a run a search read from SQLite holds its info as
+            # the stored JSON text until it is first asked for (a search reads a hundred runs'
+            # info, and most callers never look at it); it is decoded once, here.
+            if name == "info":
+                text = self.__dict__.get("_info_json")
+                if text is not None or "_info_json" in self.__dict__:
+                    info = self.__dict__["info"] = json.loads(text) if text else {}
+                    return info
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,45 @@ def fetch_plain(conn: sa.Connection, query: Any) -> list[Any]:
         result.close()
 
 
+_PLAIN_VALUE = (str, int, float)  # exactly these types (bool is not one): sqlite3 binds them as is
+
+
+def plain_query(conn: sa.Connection, query: Any) -> tuple[str, tuple[Any, ...]] | None:
+    """SQL text and positional parameters of ``query`` on SQLite, for ``fetch_sql``; None where
+    a parameter needs SQLAlchemy's processing (a time, a bool, JSON) or the dialect is another.
+
+    A search's statement costs SQLAlchemy more to build and compile than SQLite takes to run
+    it; the caller keeps the result for the next identical query. ``in`` lists are rendered
+    out (one ``?`` per value), so the text and the parameters stand on their own.
+    """
+    if conn.dialect.name != "sqlite":
+        return None
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    values = tuple(params[name] for name in compiled.positiontup or ())
+    if compiled.escaped_bind_names or any(type(v) not in _PLAIN_VALUE for v in values):
+        return None
+    return str(compiled), values
+
+
+def fetch_sql(conn: sa.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """The rows of SQL text as the DB-API returns them (SQLite's own tuples), with driver errors
+    wrapped by SQLAlchemy like any other statement's (so ``translated`` names them)."""
+    result = conn.exec_driver_sql(sql, tuple(params))
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
+IN_BATCH = 500  # run ids in one `in` list (SQLite: at most 32,766 parameters a statement)
+
+
+def marks(n: int) -> str:
+    """``?, ?, ...``: ``n`` positional parameters (SQLite), for an ``in`` list."""
+    return ", ".join("?" * n)
+
+
 class SqlCore:
     def __init__(self, engine: Engine, url: URL) -> None:
         self._engine = engine

@@ -12,7 +12,14 @@ from tether.store.entities import MetricColumns, MetricPoint, MetricSummary
 from tether.store.errors import MetricNotFound
 from tether.store.sql import schema as t
 from tether.store.sql.chunks import pack, unpack
-from tether.store.sql.core import SqlCore, execute_plain_many, fetch_plain
+from tether.store.sql.core import (
+    IN_BATCH,
+    SqlCore,
+    execute_plain_many,
+    fetch_plain,
+    fetch_sql,
+    marks,
+)
 
 
 def _nan_to_none(value: float) -> float | None:
@@ -230,14 +237,25 @@ class MetricsMixin(SqlCore):
         s = t.metric_summaries.c
         out: dict[str, dict[str, MetricSummary]] = {rid: {} for rid in run_ids}
         with self._read() as conn:
-            for start in range(0, len(run_ids), 500):
-                batch = list(run_ids[start : start + 500])
-                rows = fetch_plain(  # one fetch for the batch, not a fetch per row
-                    conn,
-                    sa.select(s.run_id, *_SUMMARY_COLUMNS)
-                    .where(s.run_id.in_(batch))
-                    .order_by(s.run_id, s.key),  # the primary key's order: no sort step
-                )
+            sqlite = conn.dialect.name == "sqlite"
+            for start in range(0, len(run_ids), IN_BATCH):
+                batch = list(run_ids[start : start + IN_BATCH])
+                if sqlite:  # SQL text: no statement to build, no `in` list to expand
+                    rows = fetch_sql(conn, _SUMMARIES_OF.format(marks=marks(len(batch))), batch)
+                else:
+                    rows = fetch_plain(
+                        conn,
+                        sa.select(s.run_id, *_SUMMARY_COLUMNS)
+                        .where(s.run_id.in_(batch))
+                        .order_by(s.run_id, s.key),  # the primary key's order: no sort step
+                    )
                 for run_id, *r in rows:
                     out[run_id][r[0]] = _summary(*r)
         return out
+
+
+# `_SUMMARY_COLUMNS` of many runs, in the primary key's order (no sort step)
+_SUMMARIES_OF = (
+    "SELECT run_id, key, last_value, last_step, last_timestamp_ms, min_value, max_value, count"
+    " FROM metric_summaries WHERE run_id IN ({marks}) ORDER BY run_id, key"
+)

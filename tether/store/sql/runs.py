@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -13,7 +12,15 @@ from tether.store.entities import TERMINAL_STATUSES, MetricColumns, Run
 from tether.store.errors import AmbiguousRunId, InvalidField, ParamConflict, RunNotFound
 from tether.store.ids import uuid7
 from tether.store.sql import schema as t
-from tether.store.sql.core import SqlCore, execute_plain_many, fetch_plain, now
+from tether.store.sql.core import (
+    IN_BATCH,
+    SqlCore,
+    execute_plain_many,
+    fetch_plain,
+    fetch_sql,
+    marks,
+    now,
+)
 from tether.store.sql.deferred import PendingFinish, PendingRun
 from tether.store.sql.metrics import insert_series, insert_series_many
 from tether.store.sql.run_io import io_values
@@ -74,35 +81,73 @@ def _sqlite_time(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+_new = object.__new__
+
+
 def _plain_run(row: Any, params: dict[str, str], tags: dict[str, str]) -> Run:
-    """``_run`` of a raw SQLite row of ``_RUN_COLUMNS`` (``fetch_plain``)."""
+    """``_run`` of a raw SQLite row of ``_RUN_COLUMNS`` (``fetch_plain``).
+
+    Filled in directly rather than through the frozen dataclass's ``__init__`` (one
+    ``object.__setattr__`` per field), and with ``info`` left as the stored JSON text, decoded
+    when first read (``Run.__getattr__``): a search reads a hundred runs' info, and most
+    callers never look at it. The same object either way.
+    """
     rid, _, experiment, name, status, start, end, parent, info, error, beat, deleted, project = row
-    return Run(
+    run = _new(Run)
+    run.__dict__.update(
         id=rid,
         project=project,
         experiment=experiment,
         name=name,
         status=status,
-        start_time=_sqlite_time(start),  # type: ignore[arg-type]  # never NULL
-        end_time=_sqlite_time(end),
+        start_time=_sqlite_time(start),
+        end_time=None if end is None else _sqlite_time(end),
         parent_id=parent,
         params=params,
         tags=tags,
-        info=json.loads(info) if info else {},
+        _info_json=info,
         error=error,
-        heartbeat_at=_sqlite_time(beat),
-        deleted_at=_sqlite_time(deleted),
+        heartbeat_at=None if beat is None else _sqlite_time(beat),
+        deleted_at=None if deleted is None else _sqlite_time(deleted),
     )
+    return run
+
+
+# params and tags of many runs in one statement: (0 for a param, 1 for a tag, run id, key, value)
+_PARAMS_AND_TAGS = (
+    "SELECT 0, run_id, key, value FROM params WHERE run_id IN ({marks})"
+    " UNION ALL SELECT 1, run_id, key, value FROM tags WHERE run_id IN ({marks})"
+)
+
+
+def _params_and_tags(
+    conn: sa.Connection, run_ids: Sequence[str]
+) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """``({run id: params}, {run id: tags})`` of ``run_ids`` on SQLite: one query a batch."""
+    params: dict[str, dict[str, str]] = {rid: {} for rid in run_ids}
+    tags: dict[str, dict[str, str]] = {rid: {} for rid in run_ids}
+    both = (params, tags)
+    for start in range(0, len(run_ids), IN_BATCH):
+        batch = list(run_ids[start : start + IN_BATCH])
+        sql = _PARAMS_AND_TAGS.format(marks=marks(len(batch)))
+        for kind, rid, key, value in fetch_sql(conn, sql, batch + batch):
+            both[kind][rid][key] = value
+    return params, tags
 
 
 def load_runs(conn: sa.Connection, query: Any) -> list[Run]:
-    """The runs a select of ``_RUN_COLUMNS`` finds, with their params and tags (three queries)."""
-    rows = fetch_plain(conn, query)
-    build = _plain_run if conn.dialect.name == "sqlite" else _run
-    ids = [r[0] for r in rows]
-    params = _key_values(conn, t.params, ids)
-    tags = _key_values(conn, t.tags, ids)
-    return [build(r, params[r[0]], tags[r[0]]) for r in rows]
+    """The runs a select of ``_RUN_COLUMNS`` finds, with their params and tags; ``query`` is
+    a statement or, on SQLite, ``(SQL text, parameters)`` (``plain_query``). Two queries on
+    SQLite (the runs, then their params and tags together), three elsewhere."""
+    if conn.dialect.name != "sqlite":
+        rows = fetch_plain(conn, query)
+        ids = [r[0] for r in rows]
+        params = _key_values(conn, t.params, ids)
+        tags = _key_values(conn, t.tags, ids)
+        return [_run(r, params[r[0]], tags[r[0]]) for r in rows]
+    rows = fetch_sql(conn, *query) if isinstance(query, tuple) else fetch_plain(conn, query)
+    params, tags = _params_and_tags(conn, [r[0] for r in rows])
+    return [_plain_run(r, params[r[0]], tags[r[0]]) for r in rows]
 
 
 def _load_run(conn: sa.Connection, run_id: str) -> Run:

@@ -174,17 +174,22 @@ def string_map(field: str, values: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def json_map(field: str, value: Mapping[str, Any] | None) -> dict[str, Any]:
+    return json_map_text(field, value)[0]
+
+
+def json_map_text(field: str, value: Mapping[str, Any] | None) -> tuple[dict[str, Any], str]:
+    """``json_map``, and the map as the JSON text ``json.dumps`` gives (what SQLite stores)."""
     if value is None:
-        return {}
+        return {}, "{}"
     if not isinstance(value, Mapping):
         raise InvalidField(field, f"expected a mapping, got {type(value).__name__}")
     try:
-        json.dumps(value, allow_nan=False)
+        text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as e:
         raise InvalidField(
             field, f"must be JSON (str keys; str, number, bool, list, dict): {e}"
         ) from None
-    return dict(value)
+    return dict(value), text
 
 
 def count(field: str, value: object) -> int:

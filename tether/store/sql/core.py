@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,7 +55,10 @@ def execute_plain_many(conn: sa.Connection, stmt: Any, rows: Sequence[dict[str, 
         conn.execute(stmt, list(rows))
         return
     sql, order = found
-    conn.exec_driver_sql(sql, [tuple(r[k] for k in order) for r in rows])
+    if len(order) > 1:  # each row's values in the statement's order, picked in C
+        conn.exec_driver_sql(sql, list(map(itemgetter(*order), rows)))
+    else:
+        conn.exec_driver_sql(sql, [tuple(r[k] for k in order) for r in rows])
 
 
 def fetch_plain(conn: sa.Connection, query: Any) -> list[Any]:
@@ -94,13 +98,17 @@ def plain_query(conn: sa.Connection, query: Any) -> tuple[str, tuple[Any, ...]] 
 
 
 def fetch_sql(conn: sa.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-    """The rows of SQL text as the DB-API returns them (SQLite's own tuples), with driver errors
-    wrapped by SQLAlchemy like any other statement's (so ``translated`` names them)."""
-    result = conn.exec_driver_sql(sql, tuple(params))
+    """The rows of SQL text on the connection's own DB-API cursor (SQLite's tuples), inside
+    its transaction; no SQLAlchemy result object (its set-up cost more than a small query).
+    A driver error is wrapped as SQLAlchemy wraps any statement's, so ``translated`` names it.
+    """
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        return list(result.cursor.fetchall())
+        return list(cursor.execute(sql, params).fetchall())
+    except conn.dialect.loaded_dbapi.Error as e:
+        raise sa.exc.DBAPIError.instance(sql, params, e, conn.dialect.loaded_dbapi.Error) from e
     finally:
-        result.close()
+        cursor.close()
 
 
 IN_BATCH = 500  # run ids in one `in` list (SQLite: at most 32,766 parameters a statement)

@@ -38,6 +38,7 @@ class PendingRun:
     tags: list[dict[str, Any]]
     io: list[dict[str, Any]]
     series: Series = field(default_factory=dict)
+    info_json: str | None = None  # row["info"] as JSON text, when the caller has it already
 
 
 @dataclass

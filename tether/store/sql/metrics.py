@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +29,18 @@ def _nan_to_none(value: float) -> float | None:
 def _summary_row(
     run_id: str, key: str, steps: array[int], times: array[int], values: array[float]
 ) -> dict[str, Any]:
+    if len(steps) == 1:  # a final metric (T2: ten a run): the point is every aggregate
+        only = _nan_to_none(values[0])
+        return {
+            "run_id": run_id,
+            "key": key,
+            "last_value": only,
+            "last_step": steps[0],
+            "last_timestamp_ms": times[0],
+            "min_value": only,
+            "max_value": only,
+            "count": 1,
+        }
     # "last" is the point with the largest (step, timestamp); a tie goes to the later point.
     # Points usually come in step order, one per step: then it is the last one, found without
     # a Python-level pass over the batch (T1 folds 100,000 points into summaries at a time).
@@ -123,6 +135,23 @@ def _summary(
 _new = object.__new__
 
 
+def _add_summaries(out: dict[str, dict[str, MetricSummary]], rows: Iterable[Any]) -> None:
+    """``_summary`` of rows of (run id, ``_SUMMARY_COLUMNS``) into ``out[run id]``, inlined: a
+    search of 100 runs with 10 metrics builds a thousand, and the calls were half the cost."""
+    new, cls, nan = _new, MetricSummary, math.nan
+    for run_id, key, last, last_step, last_ts, low, high, count in rows:
+        summary = new(cls)
+        d = summary.__dict__
+        d["key"] = key
+        d["last_value"] = nan if last is None else last
+        d["last_step"] = last_step
+        d["last_timestamp_ms"] = last_ts
+        d["min_value"] = nan if low is None else low
+        d["max_value"] = nan if high is None else high
+        d["count"] = count
+        out[run_id][key] = summary
+
+
 _summary_upserts: dict[str, Any] = {}  # dialect name -> statement, built once
 _INSERT_CHUNKS = sa.insert(t.metric_chunks)
 
@@ -145,8 +174,8 @@ def insert_series_many(
         {
             "run_id": run_id,
             "key": key,
-            "first_step": min(steps),
-            "last_step": max(steps),
+            "first_step": steps[0] if len(steps) == 1 else min(steps),
+            "last_step": steps[0] if len(steps) == 1 else max(steps),
             "count": len(steps),
             "steps": pack(steps),
             "timestamps": pack(times),
@@ -249,8 +278,7 @@ class MetricsMixin(SqlCore):
                         .where(s.run_id.in_(batch))
                         .order_by(s.run_id, s.key),  # the primary key's order: no sort step
                     )
-                for run_id, *r in rows:
-                    out[run_id][r[0]] = _summary(*r)
+                _add_summaries(out, rows)
         return out
 
 

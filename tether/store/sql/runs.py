@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -183,11 +184,36 @@ _INSERT_TAGS = sa.insert(t.tags)
 _INSERT_IO = sa.insert(t.run_io)
 
 
+_INSERT_RUNS = sa.insert(t.runs)
+
+
+def _stored_time(value: datetime | None) -> str | None:
+    """A time as ``UtcDateTime`` stores it on SQLite: naive UTC text with microseconds (the
+    storage format of SQLAlchemy's SQLite ``DATETIME``)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _plain_run_row(run: PendingRun) -> dict[str, Any]:
+    """A run's row as SQLite stores it, times and info already text (``execute_plain_many``)."""
+    row = run.row
+    return {
+        **row,
+        "start_time": _stored_time(row["start_time"]),
+        "end_time": _stored_time(row["end_time"]),
+        "info": run.info_json if run.info_json is not None else json.dumps(row["info"]),
+    }
+
+
 def _insert_runs(conn: sa.Connection, runs: Sequence[PendingRun]) -> None:
     """Every row of ``runs``: one multi-row statement per table."""
     if not runs:
         return
-    conn.execute(sa.insert(t.runs), [r.row for r in runs])  # times and JSON: bind processing
+    if conn.dialect.name == "sqlite":
+        execute_plain_many(conn, _INSERT_RUNS, [_plain_run_row(r) for r in runs])
+    else:  # times and JSON: SQLAlchemy's bind processing
+        conn.execute(_INSERT_RUNS, [r.row for r in runs])
     for stmt, rows in (
         (_INSERT_PARAMS, [row for r in runs for row in r.params]),
         (_INSERT_TAGS, [row for r in runs for row in r.tags]),
@@ -225,7 +251,7 @@ class RunsMixin(SqlCore):
         validate.status(status)
         params_ = validate.string_map("params", params)
         tags_ = validate.string_map("tags", tags)
-        info_ = validate.json_map("info", info)
+        info_, info_json = validate.json_map_text("info", info)
         io_rows = io_values(io)
         run_id, started = uuid7(), now()
         ended = started if status in TERMINAL_STATUSES else None
@@ -245,6 +271,7 @@ class RunsMixin(SqlCore):
             params=_param_rows(run_id, params_),
             tags=[{"run_id": run_id, "key": k, "value": v} for k, v in tags_.items()],
             io=[{"run_id": run_id, **r} for r in io_rows],
+            info_json=info_json,
         )
         if defer:
             check_parent = parent_id is not None and not self._deferred.has_run(parent_id)

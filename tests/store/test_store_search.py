@@ -301,3 +301,26 @@ def test_runs_read_back_with_their_exact_times_and_info(store: Store) -> None:
     assert [r.name for r in found] == ["deferred", "direct"]
     assert pickle.loads(pickle.dumps(found[0])) == found[0] == store.get_run(deferred.id)
     assert found[1].info == info and found[1].params == {"k": "v"}
+
+
+def test_summaries_of_many_runs_are_each_runs_own(store: Store) -> None:
+    """``get_metric_summaries_many`` (what a search loads) gives every run's summaries as
+    ``get_metric_summaries`` does: keys in order, NaN kept, last values without the objects."""
+    store.get_or_create_project("p")
+    a, b, c = (store.create_run("p", name=n) for n in "abc")
+    points = [MetricPoint("acc", 0, 1, 0.5), MetricPoint("acc", 1, 2, 0.7)]
+    store.log_metrics(a.id, [*points, MetricPoint("loss", 0, 1, math.nan)])
+    store.log_metrics(b.id, [MetricPoint("acc", 0, 1, 0.9)])
+    many = store.get_metric_summaries_many([a.id, b.id, c.id])
+    for run in (a, b, c):
+        own = store.get_metric_summaries(run.id)
+        got = many[run.id]
+        assert list(got) == list(own) and len(got) == len(own)
+        assert repr(dict(got.items())) == repr(own)
+        assert pickle.loads(pickle.dumps(got)).last_values().keys() == own.keys()
+    assert many[c.id].last_values() == {} and not many[c.id]
+    last = many[a.id].last_values()
+    assert last["acc"] == 0.7 and math.isnan(last["loss"])
+    loss = many[a.id]["loss"]
+    assert isinstance(loss, MetricSummary) and math.isnan(loss.min_value) and loss.count == 1
+    assert many[a.id]["acc"] == MetricSummary("acc", 0.7, 1, 2, 0.5, 0.7, 2)

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from tether.store import validate
-from tether.store.entities import MetricColumns, MetricPoint, MetricSummary
+from tether.store.entities import MetricColumns, MetricPoint, MetricSummaries, MetricSummary
 from tether.store.errors import MetricNotFound
 from tether.store.sql import schema as t
 from tether.store.sql.chunks import pack, unpack
@@ -135,23 +135,6 @@ def _summary(
 _new = object.__new__
 
 
-def _add_summaries(out: dict[str, dict[str, MetricSummary]], rows: Iterable[Any]) -> None:
-    """``_summary`` of rows of (run id, ``_SUMMARY_COLUMNS``) into ``out[run id]``, inlined: a
-    search of 100 runs with 10 metrics builds a thousand, and the calls were half the cost."""
-    new, cls, nan = _new, MetricSummary, math.nan
-    for run_id, key, last, last_step, last_ts, low, high, count in rows:
-        summary = new(cls)
-        d = summary.__dict__
-        d["key"] = key
-        d["last_value"] = nan if last is None else last
-        d["last_step"] = last_step
-        d["last_timestamp_ms"] = last_ts
-        d["min_value"] = nan if low is None else low
-        d["max_value"] = nan if high is None else high
-        d["count"] = count
-        out[run_id][key] = summary
-
-
 _summary_upserts: dict[str, Any] = {}  # dialect name -> statement, built once
 _INSERT_CHUNKS = sa.insert(t.metric_chunks)
 
@@ -259,12 +242,11 @@ class MetricsMixin(SqlCore):
                 self._require_run(conn, run_id)
         return {r[0]: _summary(*r) for r in rows}
 
-    def get_metric_summaries_many(
-        self, run_ids: Sequence[str]
-    ) -> dict[str, dict[str, MetricSummary]]:
-        """Summaries of several runs in one query; runs without metrics map to ``{}``."""
+    def get_metric_summaries_many(self, run_ids: Sequence[str]) -> dict[str, MetricSummaries]:
+        """Summaries of several runs in one query (a batch of 500); runs without metrics map to
+        an empty mapping. Each run's are made into ``MetricSummary`` objects when first read."""
         s = t.metric_summaries.c
-        out: dict[str, dict[str, MetricSummary]] = {rid: {} for rid in run_ids}
+        rows_of: dict[str, list[Any]] = {rid: [] for rid in run_ids}
         with self._read() as conn:
             sqlite = conn.dialect.name == "sqlite"
             for start in range(0, len(run_ids), IN_BATCH):
@@ -278,8 +260,9 @@ class MetricsMixin(SqlCore):
                         .where(s.run_id.in_(batch))
                         .order_by(s.run_id, s.key),  # the primary key's order: no sort step
                     )
-                _add_summaries(out, rows)
-        return out
+                for row in rows:
+                    rows_of[row[0]].append(row)
+        return {rid: MetricSummaries(rows) for rid, rows in rows_of.items()}
 
 
 # `_SUMMARY_COLUMNS` of many runs, in the primary key's order (no sort step)

@@ -145,15 +145,25 @@ def insert_series(
     series: dict[str, tuple[array[int], array[int], array[float]]],
 ) -> None:
     """Write checked series as one chunk per key and fold them into the summaries."""
-    insert_series_many(conn, [(run_id, series)])
+    insert_series_rows(conn, series_rows(run_id, series))
 
 
-def insert_series_many(
-    conn: sa.Connection,
-    items: Sequence[tuple[str, dict[str, tuple[array[int], array[int], array[float]]]]],
-) -> None:
-    """``insert_series`` for many runs, two statements in all."""
-    chunks = [
+# (chunk rows, summary rows) of some series: plain values only (ints, floats, text, bytes)
+SeriesRows = tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]
+NO_SERIES: SeriesRows = ((), ())
+
+
+def series_rows(
+    run_id: str, series: dict[str, tuple[array[int], array[int], array[float]]]
+) -> SeriesRows:
+    """The rows that ``insert_series`` writes for checked series, made now.
+
+    A run's end queues these rather than the arrays until the next flush: rows of plain
+    values in tuples are containers the garbage collector stops tracking, while the arrays
+    (three a metric) stayed tracked, and a sweep's queue of them, promoted to the oldest
+    generation, set off a full collection every few hundred runs.
+    """
+    chunks = tuple(
         {
             "run_id": run_id,
             "key": key,
@@ -164,18 +174,19 @@ def insert_series_many(
             "timestamps": pack(times),
             "values": pack(values),
         }
-        for run_id, series in items
         for key, (steps, times, values) in series.items()
         if len(steps)
-    ]
+    )
+    summaries = tuple(_summary_row(run_id, key, *s) for key, s in series.items() if len(s[0]))
+    return chunks, summaries
+
+
+def insert_series_rows(conn: sa.Connection, *rows: SeriesRows) -> None:
+    """Write ``series_rows`` of any number of runs: two statements in all."""
+    chunks = [c for r in rows for c in r[0]]
     if not chunks:
         return
-    summaries = [
-        _summary_row(run_id, key, *s)
-        for run_id, series in items
-        for key, s in series.items()
-        if len(s[0])
-    ]
+    summaries = [s for r in rows for s in r[1]]
     upsert = _summary_upserts.get(conn.dialect.name)
     if upsert is None:
         upsert = _summary_upserts[conn.dialect.name] = _merge_summaries(

@@ -23,7 +23,7 @@ from tether.store.sql.core import (
     now,
 )
 from tether.store.sql.deferred import PendingFinish, PendingRun
-from tether.store.sql.metrics import insert_series, insert_series_many
+from tether.store.sql.metrics import NO_SERIES, insert_series_rows, series_rows
 from tether.store.sql.run_io import io_values
 from tether.store.sql.translate import translated
 
@@ -202,7 +202,7 @@ def _plain_run_row(run: PendingRun) -> dict[str, Any]:
         **row,
         "start_time": _stored_time(row["start_time"]),
         "end_time": _stored_time(row["end_time"]),
-        "info": run.info_json if run.info_json is not None else json.dumps(row["info"]),
+        "info": run.info_json,
     }
 
 
@@ -213,14 +213,14 @@ def _insert_runs(conn: sa.Connection, runs: Sequence[PendingRun]) -> None:
     if conn.dialect.name == "sqlite":
         execute_plain_many(conn, _INSERT_RUNS, [_plain_run_row(r) for r in runs])
     else:  # times and JSON: SQLAlchemy's bind processing
-        conn.execute(_INSERT_RUNS, [r.row for r in runs])
+        conn.execute(_INSERT_RUNS, [{**r.row, "info": json.loads(r.info_json)} for r in runs])
     for stmt, rows in (
         (_INSERT_PARAMS, [row for r in runs for row in r.params]),
         (_INSERT_TAGS, [row for r in runs for row in r.tags]),
         (_INSERT_IO, [row for r in runs for row in r.io]),
     ):
         execute_plain_many(conn, stmt, rows)
-    insert_series_many(conn, [(r.row["id"], r.series) for r in runs if r.series])
+    insert_series_rows(conn, *(r.series for r in runs))
 
 
 class RunsMixin(SqlCore):
@@ -265,13 +265,15 @@ class RunsMixin(SqlCore):
                 "start_time": started,
                 "end_time": ended,
                 "parent_id": parent_id,
-                "info": info_,
                 "error": None,
             },
-            params=_param_rows(run_id, params_),
-            tags=[{"run_id": run_id, "key": k, "value": v} for k, v in tags_.items()],
-            io=[{"run_id": run_id, **r} for r in io_rows],
+            # the info as JSON text and the rows in tuples: a queued run holds no container
+            # the garbage collector keeps tracking (a nested info dict, lists), so a sweep's
+            # queue does not push the collector into full collections
             info_json=info_json,
+            params=tuple(_param_rows(run_id, params_)),
+            tags=tuple({"run_id": run_id, "key": k, "value": v} for k, v in tags_.items()),
+            io=tuple({"run_id": run_id, **r} for r in io_rows),
         )
         if defer:
             check_parent = parent_id is not None and not self._deferred.has_run(parent_id)
@@ -308,7 +310,7 @@ class RunsMixin(SqlCore):
             _insert_runs(conn, runs)
             if finishes:
                 _set_status(conn, finishes, check=False)  # runs this store created
-                insert_series_many(conn, [(f.run_id, f.series) for f in finishes if f.series])
+                insert_series_rows(conn, *(f.series for f in finishes))
 
     def get_run(self, run_id: str) -> Run:
         validate.name("run_id", run_id)
@@ -321,7 +323,7 @@ class RunsMixin(SqlCore):
         error = validate.error_text(error)
         end_time = now() if status in TERMINAL_STATUSES else None
         with self._write() as conn:
-            _set_status(conn, [PendingFinish(run_id, status, end_time, error, {})])
+            _set_status(conn, [PendingFinish(run_id, status, end_time, error, NO_SERIES)])
             return _load_run(conn, run_id)
 
     def finish_run(
@@ -341,14 +343,14 @@ class RunsMixin(SqlCore):
         validate.name("run_id", run_id)
         validate.status(status)
         error = validate.error_text(error)
-        series = validate.metric_columns(metrics or {})
+        rows = series_rows(run_id, validate.metric_columns(metrics or {}))
         end_time = now() if status in TERMINAL_STATUSES else None
         if defer:
-            self._deferred.finish(PendingFinish(run_id, status, end_time, error, series))
+            self._deferred.finish(PendingFinish(run_id, status, end_time, error, rows))
             return
         with self._write() as conn:
-            _set_status(conn, [PendingFinish(run_id, status, end_time, error, series)])
-            insert_series(conn, run_id, series)
+            _set_status(conn, [PendingFinish(run_id, status, end_time, error, rows)])
+            insert_series_rows(conn, rows)
 
     def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
         validate.name("run_id", run_id)

@@ -193,6 +193,16 @@ def check(s: harness.Sample) -> None:
             raise harness.CommandError(f"{key}: not sorted by acc descending")
 
 
+def _cpu_median(r: harness.Result, key: str) -> float | None:
+    """The median over repetitions of a search's thread CPU median (``cpu_median_s``)."""
+    found = [
+        float(s.extra[key]["cpu_median_s"])
+        for s in r.samples
+        if key in s.extra and "cpu_median_s" in s.extra[key]
+    ]
+    return statistics.median(found) if found else None
+
+
 def summary(
     t_row: Row,
     m_row: Row,
@@ -249,4 +259,18 @@ def summary(
             line += f"; MLflow ({fast.note.split(';')[0]}) {fmt_ms(fast.median)}"
             line += f" = {fast.median / ts:,.1f}x Tether's"
         out.append(line)
+        cpu = {
+            label: _cpu_median(r, key)
+            for label, r, key in (
+                ("Tether", create["tether"], "search"),
+                ("MLflow fluent", create["mlflow"], "search"),
+                ("MLflow client", create["mlflow"], "search_client"),
+            )
+        }
+        shown = [f"{label} {fmt_ms(c)}" for label, c in cpu.items() if c is not None]
+        if shown:
+            out.append(
+                "search, thread CPU (median of each process's median; the wall time above"
+                " also holds waiting for a core on a busy host): " + ", ".join(shown)
+            )
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 import time
 from datetime import timedelta
 
@@ -246,3 +247,80 @@ def test_search_and_list_return_runs_equal_to_get_run(store: Store, runs: dict[s
     a2 = store.get_run(runs["a2"])
     assert a2.end_time is not None and a2.end_time.utcoffset() == timedelta(0)
     assert store.get_run(runs["a1"]).heartbeat_at is not None
+
+
+def test_a_search_again_with_another_literal_type_is_another_search(store: Store) -> None:
+    """A search is kept compiled for the next identical one; `= true` and `= 1` look alike to
+    Python (True == 1.0) but are different searches, in either order."""
+    store.get_or_create_project("p")
+    text = store.create_run("p", name="text", params={"flag": "true"})
+    number = store.create_run("p", name="number", params={"flag": "1"})
+    for _ in range(2):  # the second round finds both searches compiled already
+        assert [r.id for r in store.search_runs("p", parse_filter("params.flag = true"))] == [
+            text.id
+        ]
+        assert [r.id for r in store.search_runs("p", parse_filter("params.flag = 1"))] == [
+            number.id
+        ]
+    assert [r.id for r in store.search_runs("p", parse_filter("params.flag in (1, 2)"))] == [
+        number.id
+    ]
+    assert [r.id for r in store.search_runs("p", parse_filter("params.flag in ('true')"))] == [
+        text.id
+    ]
+
+
+def test_equal_sort_values_keep_the_newest_run_first(store: Store) -> None:
+    """Ties on the sort key go to the newest run (the largest id), whichever way the key sorts."""
+    store.get_or_create_project("p")
+    ids = []
+    for i in range(4):
+        run = store.create_run("p", name=f"r{i}", params={"model": "a"})
+        store.log_metrics(run.id, [MetricPoint("acc", 0, 1, 0.5 if i < 3 else 0.9)])
+        ids.append(run.id)
+    for order in ("metrics.acc desc", "metrics.acc"):
+        found = store.search_runs(
+            "p", parse_filter("metrics.acc > 0.1 and params.model = 'a'"), parse_order_by(order)
+        )
+        ties = [ids[2], ids[1], ids[0]]
+        assert [r.id for r in found] == ([ids[3], *ties] if "desc" in order else [*ties, ids[3]])
+
+
+def test_runs_read_back_with_their_exact_times_and_info(store: Store) -> None:
+    """Run rows are written as plain values: times to the microsecond, info as JSON; a run
+    read by a search keeps its info as text until asked, and survives a pickle round trip."""
+    store.get_or_create_project("p")
+    info = {"nested": {"list": [1, 2.5, "x"], "none": None}, "unicode": "é ✓"}
+    direct = store.create_run("p", name="direct", info=info, params={"k": "v"})
+    deferred = store.create_run("p", name="deferred", info=info, defer=True)
+    store.flush()
+    for made in (direct, deferred):
+        got = store.get_run(made.id)
+        assert got.start_time == made.start_time and got.info == info
+    found = store.search_runs("p", parse_filter(""), parse_order_by("name"))
+    assert [r.name for r in found] == ["deferred", "direct"]
+    assert pickle.loads(pickle.dumps(found[0])) == found[0] == store.get_run(deferred.id)
+    assert found[1].info == info and found[1].params == {"k": "v"}
+
+
+def test_summaries_of_many_runs_are_each_runs_own(store: Store) -> None:
+    """``get_metric_summaries_many`` (what a search loads) gives every run's summaries as
+    ``get_metric_summaries`` does: keys in order, NaN kept, last values without the objects."""
+    store.get_or_create_project("p")
+    a, b, c = (store.create_run("p", name=n) for n in "abc")
+    points = [MetricPoint("acc", 0, 1, 0.5), MetricPoint("acc", 1, 2, 0.7)]
+    store.log_metrics(a.id, [*points, MetricPoint("loss", 0, 1, math.nan)])
+    store.log_metrics(b.id, [MetricPoint("acc", 0, 1, 0.9)])
+    many = store.get_metric_summaries_many([a.id, b.id, c.id])
+    for run in (a, b, c):
+        own = store.get_metric_summaries(run.id)
+        got = many[run.id]
+        assert list(got) == list(own) and len(got) == len(own)
+        assert repr(dict(got.items())) == repr(own)
+        assert pickle.loads(pickle.dumps(got)).last_values().keys() == own.keys()
+    assert many[c.id].last_values() == {} and not many[c.id]
+    last = many[a.id].last_values()
+    assert last["acc"] == 0.7 and math.isnan(last["loss"])
+    loss = many[a.id]["loss"]
+    assert isinstance(loss, MetricSummary) and math.isnan(loss.min_value) and loss.count == 1
+    assert many[a.id]["acc"] == MetricSummary("acc", 0.7, 1, 2, 0.5, 0.7, 2)

@@ -4,10 +4,15 @@ each other, and a task sees the run that was active where it was created."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
+import weakref
 from pathlib import Path
 
+import pytest
+
 import tether
+from tether.errors import InvalidInput
 
 
 def test_threads_each_log_to_their_own_run(workspace: Path) -> None:
@@ -74,3 +79,21 @@ def test_asyncio_tasks_each_see_their_own_run(workspace: Path) -> None:
     for (run_id, parent_id), name in zip(done, ("x", "yy"), strict=True):
         assert parent_id == outer_id  # a task starts from its creator's active run
         assert tether.get_run(run_id).metric_summaries["n"].last_value == float(len(name))
+
+
+def test_an_ended_run_is_freed_at_once_and_keeps_what_it_logged(workspace: Path) -> None:
+    """A sweep ends thousands of runs: each is freed when its last reference goes, without
+    waiting for the garbage collector, and logging to it afterwards says it has ended."""
+    gc.disable()
+    try:
+        with tether.run(name="short", capture=False) as run:
+            run.log_metrics({"acc": 0.5})
+        run_id = run.id
+        with pytest.raises(InvalidInput, match="ended"):
+            run.log_metrics({"acc": 0.6})
+        freed = weakref.ref(run)
+        del run
+        assert freed() is None
+    finally:
+        gc.enable()
+    assert tether.get_run(run_id).metrics == {"acc": 0.5}

@@ -13,7 +13,10 @@ DIRNAME = ".tether"
 
 def find_root(start: str | os.PathLike[str] | None = None) -> str | None:
     """The real path of the workspace holding ``start`` (default: the current folder), or None."""
-    folder = os.path.realpath(start if start is not None else os.getcwd())
+    if start is None and os.name == "posix":
+        folder = os.getcwd()  # POSIX: already absolute, no symbolic links (no realpath pass)
+    else:
+        folder = os.path.realpath(start if start is not None else os.getcwd())
     while True:  # os.path rather than pathlib: this runs on every run start
         if os.path.isdir(os.path.join(folder, DIRNAME)):
             return folder

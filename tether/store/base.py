@@ -16,6 +16,7 @@ from tether.store.entities import (
     LoopTrigger,
     MetricColumns,
     MetricPoint,
+    MetricSummaries,
     MetricSummary,
     ModelVersion,
     ObjectRecord,
@@ -150,9 +151,7 @@ class Store(ABC):
     @abstractmethod
     def get_metric_summaries(self, run_id: str) -> dict[str, MetricSummary]: ...
     @abstractmethod
-    def get_metric_summaries_many(
-        self, run_ids: Sequence[str]
-    ) -> dict[str, dict[str, MetricSummary]]: ...
+    def get_metric_summaries_many(self, run_ids: Sequence[str]) -> dict[str, MetricSummaries]: ...
 
     # run inputs and outputs
     @abstractmethod

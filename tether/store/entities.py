@@ -6,10 +6,12 @@ Times are timezone-aware UTC datetimes; metric timestamps are integer millisecon
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 RunStatus = Literal["running", "finished", "failed", "killed"]
 RUN_STATUSES: tuple[str, ...] = ("running", "finished", "failed", "killed")
@@ -50,6 +52,19 @@ class Run:
     heartbeat_at: datetime | None = None
     deleted_at: datetime | None = None  # soft-deleted: hidden from lists, restorable
 
+    if not TYPE_CHECKING:  # invisible to type checkers: no attribute typo passes as Any
+
+        def __getattr__(self, name: str) -> Any:
+            # Only for attributes not set: a run a search read from SQLite holds its info as
+            # the stored JSON text until it is first asked for (a search reads a hundred runs'
+            # info, and most callers never look at it); it is decoded once, here.
+            if name == "info":
+                text = self.__dict__.get("_info_json")
+                if text is not None or "_info_json" in self.__dict__:
+                    info = self.__dict__["info"] = json.loads(text) if text else {}
+                    return info
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
 
 @dataclass(frozen=True)
 class MetricPoint:
@@ -70,6 +85,59 @@ class MetricSummary:
     min_value: float
     max_value: float
     count: int
+
+
+class MetricSummaries(Mapping[str, MetricSummary]):
+    """One run's metric summaries as read in bulk (``get_metric_summaries_many``): a read-only
+    mapping of key to :class:`MetricSummary`, holding the rows as read and making the
+    summaries when first looked at. A search of 100 runs reads 1,000 summaries and most callers
+    want the last values only (``last_values``); the rows are all loaded either way."""
+
+    __slots__ = ("_made", "_rows")
+
+    def __init__(self, rows: Sequence[Sequence[Any]] = ()) -> None:
+        # (run id, key, last value, last step, last timestamp ms, min, max, count); SQL NULL
+        # (a NaN, which the databases do not keep) as None
+        self._rows = rows
+        self._made: dict[str, MetricSummary] | None = None
+
+    def _summaries(self) -> dict[str, MetricSummary]:
+        made = self._made
+        if made is None:
+            nan = math.nan
+            made = self._made = {
+                r[1]: MetricSummary(
+                    r[1],
+                    nan if r[2] is None else r[2],
+                    r[3],
+                    r[4],
+                    nan if r[5] is None else r[5],
+                    nan if r[6] is None else r[6],
+                    r[7],
+                )
+                for r in self._rows
+            }
+        return made
+
+    def __getitem__(self, key: str) -> MetricSummary:
+        return self._summaries()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._summaries() if self._made is not None else [r[1] for r in self._rows])
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __repr__(self) -> str:
+        return repr(self._summaries())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (MetricSummaries, (list(map(tuple, self._rows)),))
+
+    def last_values(self) -> dict[str, float]:
+        """``{key: last value}``, NaN where the last value was NaN, without the summaries."""
+        nan = math.nan
+        return {r[1]: nan if r[2] is None else r[2] for r in self._rows}
 
 
 @dataclass(frozen=True)

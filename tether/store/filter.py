@@ -24,6 +24,7 @@ the parser and the databases handle quickly; going past one is a one-line ``Filt
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -344,6 +345,13 @@ class _Parser:
 
 def parse_filter(text: str) -> Expr | None:
     """Parse a filter; an empty or blank string means no filter (``None``)."""
+    if type(text) is str:  # the tree is immutable: a search run again reuses it
+        return _parse_filter(text)
+    return _parse_filter.__wrapped__(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_filter(text: str) -> Expr | None:
     if not text.strip():
         return None
     parser = _Parser(text)
@@ -354,9 +362,16 @@ def parse_filter(text: str) -> Expr | None:
 
 def parse_order_by(text: str) -> list[OrderBy]:
     """Parse ``"metrics.acc desc, start_time"`` into sort keys, first key first."""
+    if type(text) is str:
+        return list(_parse_order_by(text))
+    return list(_parse_order_by.__wrapped__(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_order_by(text: str) -> tuple[OrderBy, ...]:
     orders: list[OrderBy] = []
     if not text.strip():
-        return orders
+        return ()
     parser = _Parser(text)
     while True:
         field = parser.field()
@@ -373,7 +388,7 @@ def parse_order_by(text: str) -> list[OrderBy]:
             continue
         if parser.tok.kind != "end":
             raise parser.fail("expected ',', 'asc', 'desc' or the end of the sort")
-        return orders
+        return tuple(orders)
 
 
 def format_filter(expr: Expr) -> str:

@@ -170,6 +170,10 @@ class MetricBuffer:
         with self._write_lock, self._lock:
             pending, self._pending = self._pending, []
             self._pending_points = 0
+            # nothing is written through this buffer any more; dropping the writer (a bound
+            # method of the run) breaks the run <-> buffer cycle, so both are freed at once
+            # when the run is, not left to the garbage collector (one pair per run of a sweep)
+            self._write = _ended
         return _columns(pending)
 
     def _flush_in_background(self) -> None:
@@ -187,6 +191,10 @@ class MetricBuffer:
                 )
         except Exception as e:  # raised to the logging thread on its next call
             self._error = e
+
+
+def _ended(series: dict[str, tuple[list[int], list[int], list[float]]]) -> None:
+    raise InvalidInput("the run has ended; metrics can no longer be logged to it")
 
 
 def _columns(entries: list[Entry]) -> dict[str, tuple[list[int], list[int], list[float]]]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from tether.store.entities import MetricSummaries
 from tether.tracking.active import HEARTBEAT_S
 from tether.tracking.process import process_alive
 
@@ -50,7 +51,7 @@ class RunView:
         self,
         session: Session,
         run: Run,
-        metric_summaries: dict[str, MetricSummary] | None = None,
+        metric_summaries: Mapping[str, MetricSummary] | None = None,
     ) -> None:
         self._session = session
         self.run = run
@@ -97,13 +98,16 @@ class RunView:
         return (self.run.end_time - self.run.start_time).total_seconds()
 
     @cached_property
-    def metric_summaries(self) -> dict[str, MetricSummary]:
+    def metric_summaries(self) -> Mapping[str, MetricSummary]:
         return self._session.store.get_metric_summaries(self.id)
 
     @property
     def metrics(self) -> dict[str, float]:
         """The last logged value of each metric."""
-        return {k: s.last_value for k, s in self.metric_summaries.items()}
+        summaries = self.metric_summaries
+        if isinstance(summaries, MetricSummaries):  # loaded in bulk: no objects needed
+            return summaries.last_values()
+        return {k: s.last_value for k, s in summaries.items()}
 
     def metric_history(self, key: str) -> list[MetricPoint]:
         return self._session.store.get_metric_history(self.id, key)

@@ -9,6 +9,7 @@ one metadata store (a process always reads its own deferred writes).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -16,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from tether.config import find_workspace, load_settings
+from tether.config.locate import DIRNAME, find_root
 from tether.config.settings import tether_environment, user_config_path
+from tether.config.workspace import CONFIG_NAME, WorkspaceDir
 from tether.workspace.core import Workspace, settings_flags
 
 _lock = threading.Lock()
@@ -24,29 +27,37 @@ _by_key: dict[tuple[str, str, str], Workspace] = {}
 _by_source: dict[tuple[object, ...], Workspace] = {}
 
 
-def _mtime(path: Path) -> int:
+def _mtime(path: str) -> int:
     try:
-        return path.stat().st_mtime_ns
+        return os.stat(path).st_mtime_ns
     except OSError:
         return 0
 
 
 def open_workspace(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Workspace:
     """The shared workspace found from ``path`` (default: the current folder)."""
-    location = find_workspace(path)
-    flags = tuple(sorted((k, str(v)) for k, v in overrides.items() if v is not None))
+    root = find_root(path)
+    if root is None:
+        find_workspace(path)  # raises WorkspaceNotFound, saying where it looked
+        raise AssertionError("unreachable")
+    flags = (
+        tuple(sorted((k, str(v)) for k, v in overrides.items() if v is not None))
+        if overrides
+        else ()
+    )
+    environ = os.environ
     source = (
-        location.root,
+        root,
         flags,
         tether_environment(),
-        _mtime(location.config_path),
-        _mtime(user_config_path(os.environ)),
+        _mtime(os.path.join(root, DIRNAME, CONFIG_NAME)),
+        _mtime(_user_config_file(environ.get("XDG_CONFIG_HOME"), environ.get("HOME"))),
     )
     with _lock:
         cached = _by_source.get(source)
     if cached is not None:
         return cached
-    settings = load_settings(location, settings_flags(overrides))
+    settings = load_settings(WorkspaceDir(Path(root)), settings_flags(overrides))
     key = (settings.store_url, settings.objects_url, settings.project)
     with _lock:
         workspace = _by_key.get(key)
@@ -54,6 +65,11 @@ def open_workspace(path: str | os.PathLike[str] | None = None, **overrides: Any)
             workspace = _by_key[key] = Workspace.from_settings(settings)
         _by_source[source] = workspace
         return workspace
+
+
+@functools.lru_cache(maxsize=8)  # a string made once: this runs on every run start
+def _user_config_file(xdg: str | None, home: str | None) -> str:
+    return str(user_config_path({"XDG_CONFIG_HOME": xdg} if xdg is not None else {}))
 
 
 def shared_workspaces() -> list[Workspace]:

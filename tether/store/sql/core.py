@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,7 +55,10 @@ def execute_plain_many(conn: sa.Connection, stmt: Any, rows: Sequence[dict[str, 
         conn.execute(stmt, list(rows))
         return
     sql, order = found
-    conn.exec_driver_sql(sql, [tuple(r[k] for k in order) for r in rows])
+    if len(order) > 1:  # each row's values in the statement's order, picked in C
+        conn.exec_driver_sql(sql, list(map(itemgetter(*order), rows)))
+    else:
+        conn.exec_driver_sql(sql, [tuple(r[k] for k in order) for r in rows])
 
 
 def fetch_plain(conn: sa.Connection, query: Any) -> list[Any]:
@@ -70,6 +74,49 @@ def fetch_plain(conn: sa.Connection, query: Any) -> list[Any]:
         return list(result.cursor.fetchall())  # a list already: a cheap copy
     finally:
         result.close()
+
+
+_PLAIN_VALUE = (str, int, float)  # exactly these types (bool is not one): sqlite3 binds them as is
+
+
+def plain_query(conn: sa.Connection, query: Any) -> tuple[str, tuple[Any, ...]] | None:
+    """SQL text and positional parameters of ``query`` on SQLite, for ``fetch_sql``; None where
+    a parameter needs SQLAlchemy's processing (a time, a bool, JSON) or the dialect is another.
+
+    A search's statement costs SQLAlchemy more to build and compile than SQLite takes to run
+    it; the caller keeps the result for the next identical query. ``in`` lists are rendered
+    out (one ``?`` per value), so the text and the parameters stand on their own.
+    """
+    if conn.dialect.name != "sqlite":
+        return None
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    values = tuple(params[name] for name in compiled.positiontup or ())
+    if compiled.escaped_bind_names or any(type(v) not in _PLAIN_VALUE for v in values):
+        return None
+    return str(compiled), values
+
+
+def fetch_sql(conn: sa.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """The rows of SQL text on the connection's own DB-API cursor (SQLite's tuples), inside
+    its transaction; no SQLAlchemy result object (its set-up cost more than a small query).
+    A driver error is wrapped as SQLAlchemy wraps any statement's, so ``translated`` names it.
+    """
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        return list(cursor.execute(sql, params).fetchall())
+    except conn.dialect.loaded_dbapi.Error as e:
+        raise sa.exc.DBAPIError.instance(sql, params, e, conn.dialect.loaded_dbapi.Error) from e
+    finally:
+        cursor.close()
+
+
+IN_BATCH = 500  # run ids in one `in` list (SQLite: at most 32,766 parameters a statement)
+
+
+def marks(n: int) -> str:
+    """``?, ?, ...``: ``n`` positional parameters (SQLite), for an ``in`` list."""
+    return ", ".join("?" * n)
 
 
 class SqlCore:

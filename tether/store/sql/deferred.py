@@ -15,8 +15,8 @@ refuses is alone: every other run is written, and only that one is dropped and r
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tether.errors import TetherError
@@ -24,20 +24,21 @@ from tether.store.errors import TRANSIENT_ERRORS as TRANSIENT
 from tether.store.errors import DeferredWriteFailed
 
 if TYPE_CHECKING:
-    from array import array
-
-    Series = dict[str, tuple[array[int], array[int], array[float]]]
+    # (chunk rows, summary rows), as tether.store.sql.metrics.series_rows makes them
+    SeriesRows = tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]
 
 
 @dataclass
 class PendingRun:
-    """Everything ``create_run`` inserts for one run, as column values."""
+    """Everything ``create_run`` inserts for one run, as column values (``info`` as JSON text,
+    not in ``row``)."""
 
     row: dict[str, Any]
-    params: list[dict[str, Any]]
-    tags: list[dict[str, Any]]
-    io: list[dict[str, Any]]
-    series: Series = field(default_factory=dict)
+    info_json: str
+    params: Sequence[dict[str, Any]]
+    tags: Sequence[dict[str, Any]]
+    io: Sequence[dict[str, Any]]
+    series: SeriesRows = ((), ())  # the rows of its metrics (``metrics.series_rows``)
 
 
 @dataclass
@@ -48,7 +49,7 @@ class PendingFinish:
     status: str
     end_time: Any
     error: str | None
-    series: Series
+    series: SeriesRows
 
 
 Writer = Callable[[list[PendingRun], list[PendingFinish]], None]

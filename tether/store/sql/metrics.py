@@ -8,11 +8,18 @@ from typing import Any
 import sqlalchemy as sa
 
 from tether.store import validate
-from tether.store.entities import MetricColumns, MetricPoint, MetricSummary
+from tether.store.entities import MetricColumns, MetricPoint, MetricSummaries, MetricSummary
 from tether.store.errors import MetricNotFound
 from tether.store.sql import schema as t
 from tether.store.sql.chunks import pack, unpack
-from tether.store.sql.core import SqlCore, execute_plain_many, fetch_plain
+from tether.store.sql.core import (
+    IN_BATCH,
+    SqlCore,
+    execute_plain_many,
+    fetch_plain,
+    fetch_sql,
+    marks,
+)
 
 
 def _nan_to_none(value: float) -> float | None:
@@ -22,6 +29,18 @@ def _nan_to_none(value: float) -> float | None:
 def _summary_row(
     run_id: str, key: str, steps: array[int], times: array[int], values: array[float]
 ) -> dict[str, Any]:
+    if len(steps) == 1:  # a final metric (T2: ten a run): the point is every aggregate
+        only = _nan_to_none(values[0])
+        return {
+            "run_id": run_id,
+            "key": key,
+            "last_value": only,
+            "last_step": steps[0],
+            "last_timestamp_ms": times[0],
+            "min_value": only,
+            "max_value": only,
+            "count": 1,
+        }
     # "last" is the point with the largest (step, timestamp); a tie goes to the later point.
     # Points usually come in step order, one per step: then it is the last one, found without
     # a Python-level pass over the batch (T1 folds 100,000 points into summaries at a time).
@@ -126,37 +145,48 @@ def insert_series(
     series: dict[str, tuple[array[int], array[int], array[float]]],
 ) -> None:
     """Write checked series as one chunk per key and fold them into the summaries."""
-    insert_series_many(conn, [(run_id, series)])
+    insert_series_rows(conn, series_rows(run_id, series))
 
 
-def insert_series_many(
-    conn: sa.Connection,
-    items: Sequence[tuple[str, dict[str, tuple[array[int], array[int], array[float]]]]],
-) -> None:
-    """``insert_series`` for many runs, two statements in all."""
-    chunks = [
+# (chunk rows, summary rows) of some series: plain values only (ints, floats, text, bytes)
+SeriesRows = tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]
+NO_SERIES: SeriesRows = ((), ())
+
+
+def series_rows(
+    run_id: str, series: dict[str, tuple[array[int], array[int], array[float]]]
+) -> SeriesRows:
+    """The rows that ``insert_series`` writes for checked series, made now.
+
+    A run's end queues these rather than the arrays until the next flush: rows of plain
+    values in tuples are containers the garbage collector stops tracking, while the arrays
+    (three a metric) stayed tracked, and a sweep's queue of them, promoted to the oldest
+    generation, set off a full collection every few hundred runs.
+    """
+    chunks = tuple(
         {
             "run_id": run_id,
             "key": key,
-            "first_step": min(steps),
-            "last_step": max(steps),
+            "first_step": steps[0] if len(steps) == 1 else min(steps),
+            "last_step": steps[0] if len(steps) == 1 else max(steps),
             "count": len(steps),
             "steps": pack(steps),
             "timestamps": pack(times),
             "values": pack(values),
         }
-        for run_id, series in items
         for key, (steps, times, values) in series.items()
         if len(steps)
-    ]
+    )
+    summaries = tuple(_summary_row(run_id, key, *s) for key, s in series.items() if len(s[0]))
+    return chunks, summaries
+
+
+def insert_series_rows(conn: sa.Connection, *rows: SeriesRows) -> None:
+    """Write ``series_rows`` of any number of runs: two statements in all."""
+    chunks = [c for r in rows for c in r[0]]
     if not chunks:
         return
-    summaries = [
-        _summary_row(run_id, key, *s)
-        for run_id, series in items
-        for key, s in series.items()
-        if len(s[0])
-    ]
+    summaries = [s for r in rows for s in r[1]]
     upsert = _summary_upserts.get(conn.dialect.name)
     if upsert is None:
         upsert = _summary_upserts[conn.dialect.name] = _merge_summaries(
@@ -223,21 +253,31 @@ class MetricsMixin(SqlCore):
                 self._require_run(conn, run_id)
         return {r[0]: _summary(*r) for r in rows}
 
-    def get_metric_summaries_many(
-        self, run_ids: Sequence[str]
-    ) -> dict[str, dict[str, MetricSummary]]:
-        """Summaries of several runs in one query; runs without metrics map to ``{}``."""
+    def get_metric_summaries_many(self, run_ids: Sequence[str]) -> dict[str, MetricSummaries]:
+        """Summaries of several runs in one query (a batch of 500); runs without metrics map to
+        an empty mapping. Each run's are made into ``MetricSummary`` objects when first read."""
         s = t.metric_summaries.c
-        out: dict[str, dict[str, MetricSummary]] = {rid: {} for rid in run_ids}
+        rows_of: dict[str, list[Any]] = {rid: [] for rid in run_ids}
         with self._read() as conn:
-            for start in range(0, len(run_ids), 500):
-                batch = list(run_ids[start : start + 500])
-                rows = fetch_plain(  # one fetch for the batch, not a fetch per row
-                    conn,
-                    sa.select(s.run_id, *_SUMMARY_COLUMNS)
-                    .where(s.run_id.in_(batch))
-                    .order_by(s.run_id, s.key),  # the primary key's order: no sort step
-                )
-                for run_id, *r in rows:
-                    out[run_id][r[0]] = _summary(*r)
-        return out
+            sqlite = conn.dialect.name == "sqlite"
+            for start in range(0, len(run_ids), IN_BATCH):
+                batch = list(run_ids[start : start + IN_BATCH])
+                if sqlite:  # SQL text: no statement to build, no `in` list to expand
+                    rows = fetch_sql(conn, _SUMMARIES_OF.format(marks=marks(len(batch))), batch)
+                else:
+                    rows = fetch_plain(
+                        conn,
+                        sa.select(s.run_id, *_SUMMARY_COLUMNS)
+                        .where(s.run_id.in_(batch))
+                        .order_by(s.run_id, s.key),  # the primary key's order: no sort step
+                    )
+                for row in rows:
+                    rows_of[row[0]].append(row)
+        return {rid: MetricSummaries(rows) for rid, rows in rows_of.items()}
+
+
+# `_SUMMARY_COLUMNS` of many runs, in the primary key's order (no sort step)
+_SUMMARIES_OF = (
+    "SELECT run_id, key, last_value, last_step, last_timestamp_ms, min_value, max_value, count"
+    " FROM metric_summaries WHERE run_id IN ({marks}) ORDER BY run_id, key"
+)

@@ -11,6 +11,8 @@ Params compared with a number use ``params.value_num``, filled when the param is
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +36,7 @@ from tether.store.filter import (
     Scalar,
 )
 from tether.store.sql import schema as t
-from tether.store.sql.core import SqlCore
+from tether.store.sql.core import SqlCore, plain_query
 from tether.store.sql.runs import _RUN_COLUMNS, load_runs
 
 _METRIC_COLUMN = {"last": "last_value", "min": "min_value", "max": "max_value"}
@@ -186,8 +188,20 @@ class _Compiler:
             if nullable:
                 clauses.append(column.is_(None))  # runs without the key go last
             clauses.append(column.desc() if order.descending else column.asc())
-        clauses.append(t.runs.c.id.desc())
+        clauses.append(self._tiebreak(orders).desc())
         return clauses
+
+    def _tiebreak(self, orders: Sequence[OrderBy]) -> Any:
+        """The run id, last sort key: from the first sort key's inner join where there is one
+        (the same value), so that an index on (key, value, run_id), as metric summaries have,
+        gives the whole order and the database needs no sort step before the limit."""
+        if orders and orders[0].field.namespace != "attributes":
+            field = orders[0].field
+            namespace, _ = _source(field, 0.0 if field.namespace == "metrics" else None)
+            alias, inner = self.joins[(namespace, field.key)]
+            if inner:
+                return alias.c.run_id
+        return t.runs.c.id
 
     def from_clause(self) -> Any:
         joined: Any = t.runs.join(t.projects)
@@ -200,6 +214,30 @@ class _Compiler:
 def compile_filter(expr: Expr) -> Any:
     """The filter as a WHERE clause of correlated subqueries (no joins needed)."""
     return _Compiler().where(expr, required=False)
+
+
+# SQLite: (project, experiment, include_deleted, limit, filter, order) -> SQL text and
+# parameters (None: not plain), the most recent first out; building and compiling a search's
+# statement costs more than running it, and the same search is often run again
+_SQL_CACHE: OrderedDict[tuple[Any, ...], tuple[str, tuple[Any, ...]] | None] = OrderedDict()
+_SQL_CACHE_SIZE = 256
+_sql_lock = threading.Lock()
+
+
+def _cached_sql(key: tuple[Any, ...]) -> tuple[bool, tuple[str, tuple[Any, ...]] | None]:
+    """(whether ``key`` is cached, its SQL or None if it is not plain)."""
+    with _sql_lock:
+        if key not in _SQL_CACHE:
+            return False, None
+        _SQL_CACHE.move_to_end(key)
+        return True, _SQL_CACHE[key]
+
+
+def _cache_sql(key: tuple[Any, ...], value: tuple[str, tuple[Any, ...]] | None) -> None:
+    with _sql_lock:
+        _SQL_CACHE[key] = value
+        while len(_SQL_CACHE) > _SQL_CACHE_SIZE:
+            _SQL_CACHE.popitem(last=False)
 
 
 class SearchMixin(SqlCore):
@@ -217,22 +255,46 @@ class SearchMixin(SqlCore):
         validate.optional_entity_name("experiment name", experiment)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidField("limit", f"expected a positive whole number, got {limit!r}")
-        compiler = _Compiler()
-        conditions = [t.projects.c.name == project]
-        if experiment is not None:
-            conditions.append(t.runs.c.experiment == experiment)
-        if not include_deleted:
-            conditions.append(t.runs.c.deleted_at.is_(None))
-        if filter is not None:
-            conditions.append(compiler.where(filter))
-        ordering = compiler.order(order_by)
-        query = (
-            sa.select(*_RUN_COLUMNS)
-            .select_from(compiler.from_clause())
-            .where(*conditions)
-            .order_by(*ordering)
-            .limit(limit)
-        )
+        args = (project, filter, order_by, limit, experiment, include_deleted)
+        if self._engine.dialect.name != "sqlite":
+            query = _query(*args)
+            with self._read() as conn:
+                self._project_id(conn, project)
+                return load_runs(conn, query)
+        # repr, not the objects: 1.0 == True, but `= 1` and `= true` are other searches
+        key = (project, experiment, include_deleted, limit, repr(filter), repr(order_by))
+        cached, sql = _cached_sql(key)
+        query = None if sql is not None else _query(*args)
         with self._read() as conn:
             self._project_id(conn, project)
-            return load_runs(conn, query)
+            if not cached:
+                sql = plain_query(conn, query)
+                _cache_sql(key, sql)
+            # None: a parameter that SQLAlchemy must process (a time)
+            return load_runs(conn, query if sql is None else sql)
+
+
+def _query(
+    project: str,
+    filter: Expr | None,
+    order_by: Sequence[OrderBy],
+    limit: int,
+    experiment: str | None,
+    include_deleted: bool,
+) -> Any:
+    compiler = _Compiler()
+    conditions = [t.projects.c.name == project]
+    if experiment is not None:
+        conditions.append(t.runs.c.experiment == experiment)
+    if not include_deleted:
+        conditions.append(t.runs.c.deleted_at.is_(None))
+    if filter is not None:
+        conditions.append(compiler.where(filter))
+    ordering = compiler.order(order_by)
+    return (
+        sa.select(*_RUN_COLUMNS)
+        .select_from(compiler.from_clause())
+        .where(*conditions)
+        .order_by(*ordering)
+        .limit(limit)
+    )

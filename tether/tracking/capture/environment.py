@@ -8,6 +8,7 @@ metadata costs tens of milliseconds.
 
 from __future__ import annotations
 
+import functools
 import platform
 import re
 import sys
@@ -47,8 +48,13 @@ class EnvironmentInfo:
             "executable": self.executable,
             "platform": self.platform,
             "packages_digest": self.packages_digest,
-            "package_count": len(self.package_list()),
+            "package_count": _line_count(self.packages),
         }
+
+
+@functools.lru_cache(maxsize=8)  # the same bytes object on every run start of a process
+def _line_count(packages: bytes) -> int:
+    return len(packages.decode("utf-8").splitlines())
 
 
 @dataclass(frozen=True)

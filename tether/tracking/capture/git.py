@@ -96,11 +96,33 @@ def capture_git(path: Path, *, warnings: list[str] | None = None) -> GitInfo | N
     if git is None:
         _warn(warnings, "git is not installed (not on PATH); the run records no code version")
         return None
+    if _outside_any_repository(Path(path)):
+        return None
     try:
         return _capture(git, Path(path))
     except _GitFailed as e:
         _warn(warnings, f"git information not recorded: {e}")
         return None
+
+
+def _outside_any_repository(path: Path) -> bool:
+    """True when git would only answer "not a git repository": no folder from ``path`` up
+    holds a ``.git`` or looks like a bare repository, and no ``GIT_DIR`` / ``GIT_WORK_TREE``
+    points elsewhere. Asking git costs three processes; a sweep run outside any repository
+    (every run start re-checks within ``GIT_REUSE_S``) would pay them for nothing."""
+    if "GIT_DIR" in os.environ or "GIT_WORK_TREE" in os.environ:
+        return False
+    folder = os.path.abspath(path)
+    while True:
+        if os.path.lexists(os.path.join(folder, ".git")) or (
+            os.path.isfile(os.path.join(folder, "HEAD"))
+            and os.path.isdir(os.path.join(folder, "objects"))
+        ):
+            return False
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return True
+        folder = parent
 
 
 def _capture(git: str, path: Path) -> GitInfo | None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import compileall
 import functools
-import importlib.util
 import os
 import sys
 import time
@@ -54,13 +52,9 @@ def tether_python() -> Path:
 
 @functools.cache
 def compile_tether() -> None:
-    """Write the bytecode of Tether's modules, as installing a package does (pip compiles it)
-    and as any run does unless ``PYTHONDONTWRITEBYTECODE`` is set: where it is set, a Tether
-    worker would compile every module it imports inside its clock, while the anchors' venvs
-    load the bytecode pip wrote. Once per benchmark process; ``__pycache__`` is not tracked."""
-    spec = importlib.util.find_spec("tether")
-    if spec is not None and spec.origin is not None:
-        compileall.compile_dir(Path(spec.origin).parent, quiet=1)
+    """Tether's bytecode for this interpreter (``harness.byte_compile_checkout``), once per
+    benchmark process."""
+    harness.byte_compile_checkout(sys.executable)
 
 
 def tether_script() -> Path:

@@ -38,6 +38,17 @@ class Flavor(ABC):
     def predict(self, model: Any, inputs: Any) -> Any:
         return model.predict(inputs)
 
+    def save_fast(self, model: Any, folder: Path, sample: Any) -> dict[str, Any]:
+        """Write, next to the model's files, a stand-in that predicts without the model's
+        library (checked against ``model`` on ``sample``); return the options that
+        ``load_fast`` needs, or none where there is no such stand-in."""
+        return {}
+
+    def load_fast(self, files: ModelFiles, options: Mapping[str, Any]) -> Any | None:
+        """The stand-in ``save_fast`` wrote (an object with ``predict``), or ``None``: then the
+        model itself is loaded. It must build nothing the files name and run no code from them."""
+        return None
+
     def require(self, module: str, what: str = "") -> Any:
         """Import one of this flavour's libraries, or say which extra installs it."""
         try:
@@ -46,10 +57,10 @@ class Flavor(ABC):
             what = what or f"the {self.name} model flavour"
             raise MissingDependency(what, self.extra, module.split(".")[0]) from None
 
-    def versions(self) -> dict[str, str]:
-        """Versions of this flavour's libraries that are installed now."""
+    def versions(self, only: tuple[str, ...] | None = None) -> dict[str, str]:
+        """Versions of this flavour's libraries (of ``only``, where given) installed now."""
         found = {}
-        for module in self.libraries:
+        for module in self.libraries if only is None else only:
             try:
                 found[module] = str(importlib.import_module(module).__version__)
             except (ImportError, AttributeError):

@@ -4,6 +4,7 @@ input against the signature."""
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,14 +22,48 @@ if TYPE_CHECKING:
 
 
 class LoadedModel:
-    """A loaded model: ``predict`` checks and converts its input, then calls the model."""
+    """A loaded model: ``predict`` checks and converts its input, then calls the model.
 
-    def __init__(self, meta: ModelMeta, model: Any, flavor: Flavor, files: ModelFiles) -> None:
+    Where the flavour saved a stand-in that predicts without the model's library (a linear
+    scikit-learn model's NumPy predictor), ``predict`` and ``predict_proba`` call it, and
+    ``model`` loads the model itself the first time it is read, with the same checks as
+    ``load_model``.
+    """
+
+    def __init__(
+        self,
+        meta: ModelMeta,
+        model: Any,
+        flavor: Flavor,
+        files: ModelFiles,
+        *,
+        fast: Any = None,
+        trust: bool = False,
+    ) -> None:
         self.meta = meta
-        self.model = model
+        self._model = model
+        self._fast = fast
+        self._trust = trust
+        self._lock = threading.Lock()
         self._flavor = flavor
         self._files = files
         self.version: ModelVersion | None = None  # the registry's version, when loaded by ref
+
+    @property
+    def model(self) -> Any:
+        """The model the flavour loads (read from its files on first use after a fast load)."""
+        if self._model is None and self._fast is not None:
+            with self._lock:
+                if self._model is None:
+                    self._files.verify()  # the files may have changed since the load
+                    _warn_versions(self.meta, self._flavor)
+                    self._model = _load(self._files, self.meta, self._flavor, self._trust)
+        return self._model
+
+    @property
+    def fast(self) -> bool:
+        """Whether predictions come from a stand-in, not from the model's library."""
+        return self._fast is not None
 
     @property
     def flavor(self) -> str:
@@ -37,6 +72,10 @@ class LoadedModel:
     @property
     def signature(self) -> Signature | None:
         return self.meta.signature
+
+    def _runner(self) -> Any:
+        fast = self.__dict__.get("_fast")
+        return fast if fast is not None else self.model
 
     def predict(self, inputs: Any, *, strict: bool = False) -> Any:
         """Predict on ``inputs`` (the same kinds of value as the sample).
@@ -49,11 +88,11 @@ class LoadedModel:
         """
         signature = self.meta.signature
         if signature is None:
-            return self._flavor.predict(self.model, inputs)
+            return self._flavor.predict(self._runner(), inputs)
         from tether.models.conform import conform
 
         inputs = conform(signature.inputs, inputs, strict=strict)
-        output = self._flavor.predict(self.model, inputs)
+        output = self._flavor.predict(self._runner(), inputs)
         if signature.outputs is not None:
             from tether.models.outputs import check_output, rows_of
 
@@ -62,11 +101,13 @@ class LoadedModel:
 
     def __getattr__(self, name: str) -> Any:
         # predict_proba (and classes_) only where the model has them, so evaluation can tell
-        model: Any = self.__dict__.get("model")
-        if name == "predict_proba" and hasattr(model, "predict_proba"):
+        if name not in ("predict_proba", "classes_") or "_flavor" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        runner = self._runner()
+        if name == "predict_proba" and hasattr(runner, "predict_proba"):
             return self._predict_proba
-        if name == "classes_" and hasattr(model, "classes_"):  # the order of those columns
-            return model.classes_
+        if name == "classes_" and hasattr(runner, "classes_"):  # the order of those columns
+            return runner.classes_
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _predict_proba(self, inputs: Any, *, strict: bool = False) -> Any:
@@ -75,7 +116,7 @@ class LoadedModel:
             from tether.models.conform import conform
 
             inputs = conform(self.meta.signature.inputs, inputs, strict=strict)
-        return self.model.predict_proba(inputs)
+        return self._runner().predict_proba(inputs)
 
     def input_example(self) -> Any:
         """The first rows of the sample the model was saved with (``None`` without one)."""
@@ -100,20 +141,35 @@ def load_model(path: str | os.PathLike[str], *, trust: bool = False) -> LoadedMo
     files = ModelFiles(folder, meta.files, folder / MANIFEST)
     files.verify()
     flavor = get_flavor(meta.flavor)
-    _warn_versions(meta, flavor)
     try:
-        model = flavor.load(files, meta.options, trust=trust)
+        fast = flavor.load_fast(files, meta.options)
+    except TetherError:
+        raise
+    except Exception as e:  # what the digest says is intact is not a stand-in it can read
+        raise CorruptModel(
+            folder, f"its fast predictor could not be read ({type(e).__name__}: {e})"
+        ) from None
+    if fast is not None:  # the model's library loads only if .model is read
+        _warn_versions(meta, flavor, only=("numpy",))
+        return LoadedModel(meta, None, flavor, files, fast=fast, trust=trust)
+    _warn_versions(meta, flavor)
+    return LoadedModel(meta, _load(files, meta, flavor, trust), flavor, files)
+
+
+def _load(files: ModelFiles, meta: ModelMeta, flavor: Flavor, trust: bool) -> Any:
+    try:
+        return flavor.load(files, meta.options, trust=trust)
     except TetherError:
         raise
     except Exception as e:  # the library could not read what the digest says is intact
         raise CorruptModel(
-            folder, f"{flavor.name} could not load it ({type(e).__name__}: {e})"
+            files.folder, f"{flavor.name} could not load it ({type(e).__name__}: {e})"
         ) from None
-    return LoadedModel(meta, model, flavor, files)
 
 
-def _warn_versions(meta: ModelMeta, flavor: Flavor) -> None:
-    now = flavor.versions()
+def _warn_versions(meta: ModelMeta, flavor: Flavor, only: tuple[str, ...] | None = None) -> None:
+    """Warn for each library (of ``only``, where given) whose version differs from the saved."""
+    now = flavor.versions(only)
     for module, saved in sorted(meta.libraries.items()):
         current = now.get(module)
         # the local label (+cpu, +cu121) names a build, not another release

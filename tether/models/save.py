@@ -78,6 +78,7 @@ def _write(
     signature, example = None, None
     if sample is not None:
         signature, example = _signature(model, flavor, sample, folder)
+    saved_options.update(flavor.save_fast(model, folder, sample))
     meta = ModelMeta(
         flavor=flavor.name,
         options=saved_options,

@@ -25,6 +25,23 @@ class SklearnFlavor(Flavor):
         sio.dump(model, folder / FILE)
         return {"file": FILE}
 
+    def save_fast(self, model: Any, folder: Path, sample: Any) -> dict[str, Any]:
+        """A linear model's NumPy-only predictor (``flavors/linear.py``), where one answers
+        exactly as the estimator does."""
+        from tether.models.flavors.linear import save_predictor
+
+        rule = save_predictor(model, folder, sample)
+        return {} if rule is None else {"linear": rule}
+
+    def load_fast(self, files: ModelFiles, options: Mapping[str, Any]) -> Any | None:
+        rule = options.get("linear")
+        if not isinstance(rule, dict):
+            return None
+        from tether.models.flavors.linear import FILE as LINEAR_FILE
+        from tether.models.flavors.linear import read_predictor
+
+        return read_predictor(files.path(str(rule.get("file", LINEAR_FILE))), rule)
+
     def load(self, files: ModelFiles, options: Mapping[str, Any], *, trust: bool) -> Any:
         path = files.path(str(options.get("file", FILE)))
         return load_skops(self, path, trust=trust, verb="load", hint="trust=True")

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from tether.store import ModelVersion
 
 
+_lazy_lock = threading.Lock()  # one estimator read at a time (rare: only where asked for)
+
+
 class LoadedModel:
     """A loaded model: ``predict`` checks and converts its input, then calls the model.
 
@@ -44,7 +47,6 @@ class LoadedModel:
         self._model = model
         self._fast = fast
         self._trust = trust
-        self._lock = threading.Lock()
         self._flavor = flavor
         self._files = files
         self.version: ModelVersion | None = None  # the registry's version, when loaded by ref
@@ -53,7 +55,7 @@ class LoadedModel:
     def model(self) -> Any:
         """The model the flavour loads (read from its files on first use after a fast load)."""
         if self._model is None and self._fast is not None:
-            with self._lock:
+            with _lazy_lock:
                 if self._model is None:
                     self._files.verify()  # the files may have changed since the load
                     _warn_versions(self.meta, self._flavor)

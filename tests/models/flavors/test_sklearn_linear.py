@@ -252,3 +252,35 @@ def test_probabilities_off_by_more_than_the_tolerance_are_refused(
     monkeypatch.setattr(linear.LinearPredictor, "_predict_proba", off)
     with pytest.raises(linear.NotDescribable, match="predict_proba differs"):
         linear.verified_predictor(model, x[:5])
+
+
+def test_load_by_alias_in_a_fresh_process_imports_no_scientific_stack(ws: Path) -> None:
+    import tether
+    import tether.models as tm
+
+    model, x = CASES["logistic-multiclass"]
+    mv = tm.log(model, "m", sample=x[:5])
+    tether.flush()
+    tm.set_alias("m", "a", mv.version)
+    np.save(ws / "x.npy", x, allow_pickle=False)
+    code = (
+        "import json, sys, numpy as np\n"
+        "import tether.models as tm\n"
+        "m = tm.load('m@a')\n"
+        "x = np.load('x.npy', allow_pickle=False)\n"
+        "p = m.predict(x).tolist()\n"
+        f"heavy = [h for h in {HEAVY!r} if h in sys.modules]\n"
+        "print(json.dumps({'fast': m.fast, 'heavy': heavy, 'p': p}))\n"
+    )
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ws,
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["fast"] and report["heavy"] == []
+    assert report["p"] == model.predict(x).tolist()

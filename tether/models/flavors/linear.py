@@ -358,8 +358,16 @@ def _drawn(rng: Any, values: Any) -> Any:
 
 def differs(model: Any, predictor: LinearPredictor, rows: list[Any]) -> str | None:
     """Why ``predictor`` does not answer as ``model`` does on ``rows`` (``None``: it does)."""
+    import warnings
+
     import numpy as np
 
+    with warnings.catch_warnings():  # the estimator's own warnings were shown at save
+        warnings.simplefilter("ignore")
+        return _differs(model, predictor, rows, np)
+
+
+def _differs(model: Any, predictor: LinearPredictor, rows: list[Any], np: Any) -> str | None:
     for x in rows:
         want, got = np.asarray(model.predict(x)), predictor.predict(x)
         if want.dtype != got.dtype or want.shape != got.shape or not np.array_equal(want, got):

@@ -162,14 +162,15 @@ def summary(
         if anchor and floor[1]:
             out.append(
                 f"ceiling: MLflow's load / the Tether venv's floor = {anchor / floor[1]:,.1f}x,"
-                " the most any loader that imports scikit-learn could reach here"
+                " the most a loader that imports scikit-learn could reach here"
             )
     return out
 
 
 def _import_floor(pythons: dict[str, Path | Exception]) -> tuple[str, float | None]:
-    """What any load of this model pays: a fresh ``import sklearn.linear_model`` (which
-    imports SciPy, pandas and pyarrow), in each venv (median of 3); and the Tether venv's."""
+    """What a load that builds the estimator pays: a fresh ``import sklearn.linear_model``
+    (which imports SciPy, pandas and pyarrow), in each venv (median of 3); and the Tether
+    venv's. MLflow's load pays it; Tether's predicts with the NumPy predictor it saved."""
     parts, tether = [], None
     for tool, python in pythons.items():
         if isinstance(python, Exception):
@@ -186,8 +187,9 @@ def _import_floor(pythons: dict[str, Path | Exception]) -> tuple[str, float | No
         if tool == "tether":
             tether = statistics.median(times)
     return (
-        "floor: a fresh `python -c 'import sklearn.linear_model'` (both loads build a"
-        " LogisticRegression): " + ", ".join(parts),
+        "floor: a fresh `python -c 'import sklearn.linear_model'` (MLflow's load builds a"
+        " LogisticRegression; Tether's predicts with its saved NumPy predictor, no"
+        " scikit-learn): " + ", ".join(parts),
         tether,
     )
 

@@ -69,6 +69,8 @@ def _cases() -> dict[str, tuple[Any, np.ndarray]]:
             make_pipeline(StandardScaler(), LogisticRegression()).fit(x, three),
             x,
         ),
+        "no-intercept": (LogisticRegression(fit_intercept=False).fit(x, two), x),
+        "ridge-no-intercept": (Ridge(fit_intercept=False).fit(x, target), x),
         "float32": (LogisticRegression().fit(x.astype(np.float32), three), x.astype(np.float32)),
     }
 

@@ -26,9 +26,11 @@ FORMAT = 1
 RTOL = 1e-12
 GENERATED_ROWS = 64
 
-# exact classes (module prefix, name): a subclass may override predict, so it is not read
+# exact classes, by name and scikit-learn package: a subclass may override predict, so it is
+# not read
 CLASSIFIERS = {"LogisticRegression", "LinearSVC", "SGDClassifier"}
 REGRESSORS = {"LinearRegression", "Ridge", "Lasso", "ElasticNet", "SGDRegressor", "LinearSVR"}
+PACKAGE = {"LinearSVC": "sklearn.svm", "LinearSVR": "sklearn.svm"}  # else sklearn.linear_model
 PROBA_RULES = ("expit", "ovr", "softmax", "softmax2")
 
 
@@ -253,10 +255,10 @@ def describe(model: Any) -> list[LinearPredictor]:
             scale = np.array(scaler.scale_, dtype=np.float64)
     est = steps[-1]
     name = _exact(est)
-    if not _module_is(est, "sklearn.linear_model") and not _module_is(est, "sklearn.svm"):
-        raise NotDescribable(f"{type(est).__module__}.{name} is not a scikit-learn linear model")
     if name not in CLASSIFIERS and name not in REGRESSORS:
         raise NotDescribable(f"{name} is not one of the supported linear models")
+    if not _module_is(est, PACKAGE.get(name, "sklearn.linear_model")):
+        raise NotDescribable(f"{type(est).__module__}.{name} is not scikit-learn's {name}")
     coef = np.array(est.coef_, dtype=est.coef_.dtype)
     intercept = np.array(est.intercept_)
     if intercept.dtype.kind != "f":

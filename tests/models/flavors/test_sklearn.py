@@ -73,15 +73,22 @@ def test_a_skops_file_naming_a_dangerous_function_is_refused(tmp_path: Path) -> 
 
 
 def test_a_damaged_skops_file_whose_digest_matches_is_a_clear_error(tmp_path: Path) -> None:
-    """A hand-made folder: the manifest's digest matches a file skops cannot read."""
+    """A hand-made folder: the manifest's digest matches a file skops cannot read. A linear
+    model predicts with its NumPy predictor, so the estimator is read (and refused) only
+    when asked for."""
     X, y = _data()
-    save_model(LogisticRegression().fit(X, y), tmp_path / "m")
-    skops_file = tmp_path / "m" / "model.skops"
-    with zipfile.ZipFile(skops_file, "w") as z:
-        z.writestr("nothing.txt", "no schema here")
-    rewrite_digests(tmp_path / "m")
+    models = {"forest": RandomForestClassifier(n_estimators=2), "linear": LogisticRegression()}
+    for name, model in models.items():
+        save_model(model.fit(X, y), tmp_path / name)
+        with zipfile.ZipFile(tmp_path / name / "model.skops", "w") as z:
+            z.writestr("nothing.txt", "no schema here")
+        rewrite_digests(tmp_path / name)
     with pytest.raises(CorruptModel, match="sklearn could not load it"):
-        load_model(tmp_path / "m")
+        load_model(tmp_path / "forest")
+    loaded = load_model(tmp_path / "linear")
+    assert loaded.fast
+    with pytest.raises(CorruptModel, match="sklearn could not load it"):
+        _ = loaded.model
 
 
 def test_text_labels_and_a_text_column(tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ def serve(
     """Serve until SIGINT/SIGTERM: in-flight requests finish and the prediction log is flushed."""
     try:
         import uvicorn
+
+        from tether.serving.http import Protocol
     except ImportError as e:
         raise need_serve_extra(e) from None
     from tether.serving.source import Ref
@@ -49,7 +51,8 @@ def serve(
         "host": host,
         "port": port,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": Protocol,  # httptools, one write per response
+        "ws": "none",
         "access_log": access_log,
         "log_level": "info",
         "timeout_graceful_shutdown": 30,

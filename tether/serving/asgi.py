@@ -194,7 +194,7 @@ def app(
     the workspace's metadata and object stores); predictions are logged to the workspace's
     stores unless ``log_predictions`` is false or there is no workspace. With ``access_log``,
     every request writes one JSON line (time, request id, method, path, status, model,
-    version, latency) to the ``tether.serving.access`` logger at INFO."""
+    version, latency, process id) to the ``tether.serving.access`` logger at INFO."""
     try:
         from starlette.applications import Starlette
         from starlette.concurrency import run_in_threadpool
@@ -577,5 +577,6 @@ def _access_line(scope: Any, seen: dict[str, Any], started: float, latency: floa
         "model": model,
         "version": int(version) if version is not None and version.isdigit() else None,
         "latency_ms": round(latency * 1e3, 3),
+        "pid": os.getpid(),  # which worker answered (--workers N)
     }
     access.info("%s", _dumps(line).decode())

@@ -46,6 +46,7 @@ def serve(
         "log_sample": log_sample,
         "workspace_dir": workspace_dir,
         "models_dir": models_dir,
+        "access_log": access_log,
     }
     kwargs: dict[str, Any] = {
         "host": host,
@@ -53,7 +54,7 @@ def serve(
         "loop": "uvloop",
         "http": Protocol,  # httptools, one write per response
         "ws": "none",
-        "access_log": access_log,
+        "access_log": False,  # ours: one JSON line per request (tether.serving.access)
         "log_level": "info",
         "timeout_graceful_shutdown": 30,
     }
@@ -61,16 +62,25 @@ def serve(
         uvicorn.run(build(spec), **kwargs)
         return
     os.environ[SPEC_ENV] = json.dumps(spec)
+    made = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # workers add their metrics up there
         import tempfile
 
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tether-metrics-")
-    uvicorn.run("tether.serving.server:from_env", factory=True, workers=workers, **kwargs)
+        made = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tether-metrics-")
+    try:
+        uvicorn.run("tether.serving.server:from_env", factory=True, workers=workers, **kwargs)
+    finally:
+        if made is not None:
+            import shutil
+
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def build(spec: dict[str, Any]) -> Any:
     from tether.serving.asgi import app
 
+    if spec.get("access_log"):
+        _access_to_stderr()
     workspace, source = None, None
     if spec.get("models_dir") is not None:  # a folder of models, no stores: nothing logged
         from tether.serving.source import DirectorySource
@@ -87,7 +97,22 @@ def build(spec: dict[str, Any]) -> Any:
         options=Options(**spec["options"]),
         log_predictions=spec["log_predictions"],
         log_sample=spec["log_sample"],
+        access_log=bool(spec.get("access_log")),
     )
+
+
+def _access_to_stderr() -> None:
+    """Access-log lines (JSON, one per request) on stderr, as they are."""
+    import logging
+    import sys
+
+    logger = logging.getLogger("tether.serving.access")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def from_env() -> Any:

@@ -120,6 +120,11 @@ class PredictionLog:
                 self._tables.append((key, rows, chunk))
 
     def _loop(self) -> None:
+        # imported here, while the server starts, not at the first segment under load (a
+        # tenth of a second holding the GIL against the event loop)
+        import pyarrow.compute
+        import pyarrow.parquet  # noqa: F401
+
         pending: dict[tuple[str, int], list[Any]] = {}
         first: dict[tuple[str, int], float] = {}
         counts: dict[tuple[str, int], int] = {}

@@ -458,23 +458,12 @@ def app(
     async def ping(request: Request) -> Response:
         return Response(status_code=200 if repo.ready else 503)
 
-    async def drain_log(log: PredictionLog) -> None:
-        while True:
-            await asyncio.sleep(log.drain_s)
-            log.drain()
-
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
         await asyncio.get_running_loop().run_in_executor(None, srv.start)
-        drainer = None
-        if srv.predlog is not None:
-            srv.predlog.drain_in_thread = False
-            drainer = asyncio.create_task(drain_log(srv.predlog))
         try:
             yield
         finally:
-            if drainer is not None:
-                drainer.cancel()
             await asyncio.get_running_loop().run_in_executor(None, srv.stop)
 
     m = "/v2/models/{name}"

@@ -100,10 +100,10 @@ class PredictionLog:
         The writer thread calls this every ``drain_s``. Done in the server's event loop every
         0.2 s instead, it cost the loop 50 µs per 100-row request (S1: the arrays had gone
         cold, and the loop held the GIL through the copies); here, every 0.05 s, NumPy's
-        copies run without the GIL beside the loop, which then spends 6% more per 100-row
-        request than with no log at all (17% before). Each drain's records become one table
-        at once: a few objects held until the segment is written, not a tuple and two arrays
-        per request for the garbage collector to scan.
+        copies run without the GIL beside the loop, which then spends 6-15% more per 100-row
+        request than with no log at all (17-19% before; S1, 2 busy cores). Each drain's
+        records become one table at once: a few objects held until the segment is written,
+        not a tuple and two arrays per request for the garbage collector to scan.
         """
         with self._drain_lock:
             buffer = self._buffer

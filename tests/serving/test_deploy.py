@@ -4,6 +4,7 @@ libraries; Kubernetes manifests with probes on the OIP v2 health endpoints."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -57,3 +58,121 @@ def test_k8s_manifests_probe_the_health_endpoints() -> None:
     predictor = isvc["spec"]["predictor"]
     assert predictor["minReplicas"] == 0
     assert predictor["containers"][0]["image"] == "tether-churn:3"
+
+
+# --- the manifests against the Kubernetes API schemas (kubernetes-validate bundles them) ----
+
+DEFS = "/api/_definitions.json#/$defs/"
+# KServe's ComponentExtensionSpec: what an InferenceService predictor adds to a PodSpec
+KSERVE_EXTENSION = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "minReplicas": {"type": "integer", "minimum": 0},
+        "maxReplicas": {"type": "integer", "minimum": 0},
+        "scaleTarget": {"type": "integer", "minimum": 1},
+        "scaleMetric": {"enum": ["cpu", "memory", "concurrency", "rps"]},
+        "containerConcurrency": {"type": "integer", "minimum": 0},
+        "timeout": {"type": "integer", "minimum": 0},
+        "canaryTrafficPercent": {"type": "integer", "minimum": 0, "maximum": 100},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+INFERENCE_SERVICE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "serving.kserve.io/v1beta1"},
+        "kind": {"const": "InferenceService"},
+        "metadata": {
+            "$ref": DEFS + "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+            "required": ["name"],
+        },
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["predictor"],
+            "properties": {
+                "predictor": {"type": "object", "required": ["containers"]},
+                "transformer": {"type": "object"},
+                "explainer": {"type": "object"},
+            },
+        },
+    },
+}
+
+
+def _kubernetes_validator(schema: dict[str, object]):  # type: ignore[no-untyped-def]
+    """A validator of ``schema`` whose ``$ref``s reach the Kubernetes API definitions that
+    kubernetes-validate bundles (its newest version, strict: unknown fields are errors)."""
+    import importlib.resources
+    import json
+
+    import jsonschema
+    from kubernetes_validate.utils import latest_version
+    from referencing import Registry, Resource
+
+    folder = importlib.resources.files("kubernetes_validate").joinpath(
+        f"kubernetes-json-schema/v{latest_version()}-local-strict"
+    )
+    defs = Resource.from_contents(json.loads(folder.joinpath("_definitions.json").read_text()))
+    # the bundled schemas' $refs are relative to https://kubernetes.io/api/
+    schema = {"$id": "https://kubernetes.io/api/tether-check.json", **schema}
+    return jsonschema.Draft202012Validator(schema, registry=defs @ Registry())
+
+
+def _check_inference_service(doc: dict[str, Any]) -> None:
+    """KServe's v1beta1 InferenceService: its envelope, then the predictor as a Kubernetes
+    PodSpec (containers and all, strict) plus KServe's component fields."""
+    _kubernetes_validator(INFERENCE_SERVICE).validate(doc)
+    predictor = doc["spec"]["predictor"]
+    extension = {k: v for k, v in predictor.items() if k in KSERVE_EXTENSION["properties"]}  # type: ignore[operator]
+    pod = {k: v for k, v in predictor.items() if k not in extension}
+    _kubernetes_validator(KSERVE_EXTENSION).validate(extension)
+    _kubernetes_validator({"$ref": DEFS + "io.k8s.api.core.v1.PodSpec"}).validate(pod)
+    if "maxReplicas" in extension:
+        assert extension.get("minReplicas", 1) <= extension["maxReplicas"]
+
+
+def test_k8s_manifests_pass_the_kubernetes_api_schemas() -> None:
+    import kubernetes_validate
+    from kubernetes_validate.utils import latest_version
+
+    docs = list(yaml.safe_load_all(to_yaml(k8s_manifests(Ref.parse("Churn@champion"), 3))))
+    deployment, service, isvc = docs
+    for doc in (deployment, service):
+        kubernetes_validate.validate(doc, latest_version(), strict=True)
+    _check_inference_service(isvc)
+
+
+def test_the_schema_checks_catch_broken_manifests() -> None:
+    """The checks above have teeth: a wrong type, an unknown field, a missing part fail."""
+    import copy
+
+    import jsonschema
+    import kubernetes_validate
+    from kubernetes_validate.utils import latest_version
+
+    deployment, service, isvc = k8s_manifests(Ref.parse("Churn@champion"), 3)
+    bad = copy.deepcopy(deployment)
+    bad["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "http"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, latest_version(), strict=True)
+    bad = copy.deepcopy(service)
+    bad["spec"]["portz"] = bad["spec"].pop("ports")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, latest_version(), strict=True)
+    for mutate in (
+        lambda d: d.update(apiVersion="serving.kserve.io/v1alpha1"),
+        lambda d: d["spec"].pop("predictor"),
+        lambda d: d["spec"]["predictor"].pop("containers"),
+        lambda d: d["spec"]["predictor"]["containers"][0].update(image=3),
+        lambda d: d["spec"]["predictor"]["containers"][0].update(readinessProbes={}),
+        lambda d: d["spec"]["predictor"].update(minReplicas=-1),
+    ):
+        bad = copy.deepcopy(isvc)
+        mutate(bad)
+        with pytest.raises(jsonschema.ValidationError):
+            _check_inference_service(bad)

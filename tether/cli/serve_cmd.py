@@ -33,7 +33,12 @@ def serve(
     sample: float = typer.Option(
         1.0, "--log-sample", min=0.0, max=1.0, help="Share of requests logged."
     ),
-    access_log: bool = typer.Option(False, "--access-log", help="Log every request."),
+    access_log: bool = typer.Option(
+        False,
+        "--access-log",
+        help="Write one JSON line per request to stderr (time, request id, method, path, "
+        "status, model, version, latency).",
+    ),
     from_dir: Path | None = typer.Option(
         None,
         "--from",

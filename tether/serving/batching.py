@@ -14,7 +14,6 @@ other request while it runs: right for models that answer in well under a millis
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -42,7 +41,7 @@ class Batcher:
         self._queue: deque[tuple[Any, int, asyncio.Future[Any], float]] = deque()
         self._rows = 0
         self._task: asyncio.Task[None] | None = None
-        self._full: asyncio.Event | None = None
+        self._wake: asyncio.Future[None] | None = None  # set when max_batch rows wait
 
     def in_loop(self) -> None:
         """Run batches in the event loop from now on (a model that answers fast)."""
@@ -58,10 +57,9 @@ class Batcher:
         self._queue.append((value, rows, fut, loop.time()))
         self._rows += rows
         if self._task is None:
-            self._full = asyncio.Event()
             self._task = loop.create_task(self._drain())
-        elif self._rows >= self.max_batch and self._full is not None:
-            self._full.set()
+        elif self._rows >= self.max_batch and self._wake is not None:
+            _resolve(self._wake)
         return await fut
 
     async def _drain(self) -> None:
@@ -70,11 +68,14 @@ class Batcher:
             while self._queue:
                 if self._rows < self.max_batch and self.max_wait_s > 0:
                     left = self._queue[0][3] + self.max_wait_s - loop.time()
-                    if left > 0:
-                        assert self._full is not None
-                        self._full.clear()
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._full.wait(), left)
+                    if left > 0:  # a future and a timer: not wait_for's task per batch
+                        wake = self._wake = loop.create_future()
+                        timer = loop.call_later(left, _resolve, wake)
+                        try:
+                            await wake
+                        finally:
+                            timer.cancel()
+                            self._wake = None
                 batch = [self._queue.popleft()]
                 rows = batch[0][1]
                 while self._queue and rows + self._queue[0][1] <= self.max_batch:
@@ -104,3 +105,8 @@ class Batcher:
                         b[2].set_result(r)
         finally:
             self._task = None
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)

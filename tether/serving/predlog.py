@@ -1,11 +1,12 @@
 """The prediction log: every request's id, time, model version, inputs, outputs and latency,
 written as Parquet segments into the object store and registered in the metadata store.
 
-``record`` only appends a tuple to a bounded buffer (never blocks: when it is full the rows
-are dropped and counted). A background thread takes everything waiting every ``drain_s``
-seconds (a deque, not a queue: no lock and no thread wake-up per request, which cost a
-request more than the rest of logging together), groups records by model version and writes a
-segment when ``segment_rows`` rows are waiting, ``flush_s`` seconds after the first, and at
+``record`` only appends a tuple holding references to the request's decoded inputs and its
+outputs to a bounded buffer (never blocks, copies nothing: when it is full the rows are dropped
+and counted). The background thread takes everything waiting every ``drain_s`` seconds (a
+deque, not a queue: no lock and no thread wake-up per request, which cost a request more than
+the rest of logging together), turns it into Arrow tables, groups them by model version and
+writes a segment when ``segment_rows`` rows are waiting, ``flush_s`` seconds after the first, and at
 ``close``. A segment that cannot be written (object store or database unreachable) is dropped
 and counted; the requests it came from have long been answered.
 """
@@ -28,9 +29,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 META = ("request_id", "time", "version", "latency_ms")
+# Snappy: a quarter of zstd's CPU on logged feature columns (which was a tenth of a 100-row
+# request's cost), for segments about 1.6x zstd's size
+COMPRESSION = "snappy"
 
-Record = tuple[str, int, str, float, float, Any, Any]
-"""(model, version, request id, time (epoch s), latency (s), inputs, outputs)"""
+Record = tuple[str, int, str, float, float, Any, Any, int]
+"""(model, version, request id, time (epoch s), latency (s), inputs, outputs, rows)"""
 
 
 class PredictionLog:
@@ -44,7 +48,7 @@ class PredictionLog:
         queue_size: int = 10_000,
         segment_rows: int = 50_000,
         flush_s: float = 10.0,
-        drain_s: float = 0.2,
+        drain_s: float = 0.05,
         on_written: Callable[[int], None] | None = None,
         on_dropped: Callable[[int], None] | None = None,
     ) -> None:
@@ -63,7 +67,6 @@ class PredictionLog:
         self._buffer: deque[Record] = deque()
         self._tables: deque[tuple[tuple[str, int], int, Any]] = deque()
         self._drain_lock = threading.Lock()
-        self.drain_in_thread = True  # the server's event loop calls drain() itself instead
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._loop, name="tether-prediction-log", daemon=True
@@ -79,7 +82,7 @@ class PredictionLog:
         if len(self._buffer) >= self.queue_size:
             self._drop(rows)
             return
-        self._buffer.append((model, version, request_id, t, latency, inputs, outputs))
+        self._buffer.append((model, version, request_id, t, latency, inputs, outputs, rows))
 
     def _drop(self, rows: int) -> None:
         self.dropped += rows
@@ -94,11 +97,13 @@ class PredictionLog:
     def drain(self) -> None:
         """Turn the records waiting into one Arrow table per model version.
 
-        The server's event loop calls this every ``drain_s`` (a millisecond or two of work,
-        where a thread doing it would hold the GIL against the loop at its worst moments);
-        otherwise the writer thread does. Each drain's records become one table at once: a few
-        objects held until the segment is written, not a tuple and two arrays per request for
-        the garbage collector to scan.
+        The writer thread calls this every ``drain_s``. Done in the server's event loop every
+        0.2 s instead, it cost the loop 50 µs per 100-row request (S1: the arrays had gone
+        cold, and the loop held the GIL through the copies); here, every 0.05 s, NumPy's
+        copies run without the GIL beside the loop, which then spends 6-15% more per 100-row
+        request than with no log at all (17-19% before; S1, 2 busy cores). Each drain's
+        records become one table at once: a few objects held until the segment is written,
+        not a tuple and two arrays per request for the garbage collector to scan.
         """
         with self._drain_lock:
             buffer = self._buffer
@@ -107,7 +112,7 @@ class PredictionLog:
                 item = buffer.popleft()
                 drained.setdefault((item[0], item[1]), []).append(item)
             for key, records in drained.items():
-                rows = sum(_rows(r[5]) for r in records)
+                rows = sum(r[7] for r in records)
                 try:
                     chunk = table(records)
                 except Exception as e:  # inputs Arrow cannot hold: drop, never stop
@@ -117,14 +122,18 @@ class PredictionLog:
                 self._tables.append((key, rows, chunk))
 
     def _loop(self) -> None:
+        # imported here, while the server starts, not at the first segment under load (a
+        # tenth of a second holding the GIL against the event loop)
+        import pyarrow.compute
+        import pyarrow.parquet  # noqa: F401
+
         pending: dict[tuple[str, int], list[Any]] = {}
         first: dict[tuple[str, int], float] = {}
         counts: dict[tuple[str, int], int] = {}
         stop = False
         while not stop:
             stop = self._stop.wait(self.drain_s)
-            if self.drain_in_thread or stop:
-                self.drain()
+            self.drain()
             while self._tables:
                 key, rows, chunk = self._tables.popleft()
                 pending.setdefault(key, []).append(chunk)
@@ -155,12 +164,6 @@ class PredictionLog:
             self._on_written(rows)
 
 
-def _rows(value: Any) -> int:
-    if isinstance(value, dict):
-        return len(next(iter(value.values())))
-    return len(value)
-
-
 def _columns(prefix: str, value: Any) -> dict[str, Any]:
     """A batch of inputs or outputs as named 1-D columns."""
     import numpy as np
@@ -169,6 +172,9 @@ def _columns(prefix: str, value: Any) -> dict[str, Any]:
         return {f"{prefix}{c}": value[c].to_numpy() for c in value.columns}
     if hasattr(value, "column_names"):  # Arrow table
         return {f"{prefix}{c}": value.column(c).to_numpy() for c in value.column_names}
+    if isinstance(value, _ByColumn):
+        cols = value.columns_first
+        return {f"{prefix}{j}": cols[j] for j in range(cols.shape[0])}
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for k, v in value.items():
@@ -188,26 +194,59 @@ def table(records: list[Record]) -> Any:
 
     from tether.serving.tensors import concat
 
-    sizes = [_rows(r[5]) for r in records]
+    _model, version, rids, times, latencies, inputs, outputs, sizes = zip(*records, strict=True)
+    n = len(records)
+    counts = np.fromiter(sizes, "int64", n)
+    total = int(counts.sum())
+    starts = np.cumsum(counts) - counts
     cols: dict[str, Any] = {
         # one string per request, not per row: dictionary-encoded (Parquet keeps it so)
         "request_id": pa.DictionaryArray.from_arrays(
-            pa.array(np.repeat(np.arange(len(records), dtype="int32"), sizes)),
-            pa.array([r[2] for r in records], pa.string()),
+            pa.array(np.repeat(np.arange(n, dtype="int32"), counts)),
+            pa.array(rids, pa.string()),
         ),
         "time": pa.array(
-            np.repeat(np.array([r[3] for r in records]) * 1e6, sizes).astype("int64"),
+            np.repeat((np.fromiter(times, "float64", n) * 1e6).astype("int64"), counts),
             pa.timestamp("us", tz="UTC"),
         ),
-        "version": np.repeat(np.array([r[1] for r in records], dtype="int64"), sizes),
-        "latency_ms": np.repeat(np.array([r[4] * 1e3 for r in records]), sizes),
-        "row": np.concatenate([np.arange(n) for n in sizes]),
+        "version": np.full(total, version[0], dtype="int64"),
+        "latency_ms": np.repeat(np.fromiter(latencies, "float64", n) * 1e3, counts),
+        "row": np.arange(total, dtype="int64") - np.repeat(starts, counts),
     }
-    for name, col in _columns("input_", concat([r[5] for r in records])).items():
+    for name, col in _columns("input_", _concat_rows(list(inputs), concat)).items():
         cols.setdefault(name, col)
-    for name, col in _columns("prediction_", concat([_as_rows(r[6]) for r in records])).items():
+    outs = [_as_rows(o) for o in outputs]
+    for name, col in _columns("prediction_", _concat_rows(outs, concat)).items():
         cols.setdefault(name, col)
     return pa.table({k: v if isinstance(v, pa.Array) else _arrow(v) for k, v in cols.items()})
+
+
+class _ByColumn:
+    """A 2-D batch held column by column (the transpose, contiguous): its columns are
+    contiguous arrays that Arrow takes without a copy."""
+
+    def __init__(self, columns: Any) -> None:
+        self.columns_first = columns
+
+
+def _concat_rows(values: list[Any], concat: Callable[[list[Any]], Any]) -> Any:
+    """``values`` as one batch; 2-D arrays of one width are joined straight into the
+    column-major layout the log stores (one copy, not a join and a strided copy per column)."""
+    import numpy as np
+
+    first = values[0]
+    if (
+        type(first) is np.ndarray
+        and first.ndim == 2
+        and all(type(v) is np.ndarray and v.ndim == 2 and v.shape[1] == first.shape[1]
+                for v in values)
+    ):  # fmt: skip
+        out = np.empty(  # C order: each column contiguous (the transposes alone are not)
+            (first.shape[1], sum(v.shape[0] for v in values)),
+            np.result_type(*[v.dtype for v in values]),
+        )
+        return _ByColumn(np.concatenate([v.T for v in values], axis=1, out=out))
+    return concat(values)
 
 
 def segment(chunks: list[Any]) -> tuple[bytes, datetime, datetime]:
@@ -221,8 +260,12 @@ def segment(chunks: list[Any]) -> tuple[bytes, datetime, datetime]:
     whole = pa.concat_tables(chunks, promote_options="permissive")
     buf = io.BytesIO()
     # dictionary-encoding every column (Parquet's default) cost 5x the rest of the write on
-    # feature columns of floats; only the request ids repeat
-    pq.write_table(whole, buf, compression="zstd", use_dictionary=["request_id"])
+    # feature columns of floats; only the request ids repeat. The writer shares the server's
+    # cores: see COMPRESSION, and statistics only for the columns a reader filters on
+    pq.write_table(
+        whole, buf, compression=COMPRESSION, use_dictionary=["request_id"],
+        write_statistics=list(META),
+    )  # fmt: skip
     lo, hi = pc.min_max(whole["time"]).values()
     return buf.getvalue(), lo.as_py(), hi.as_py()
 
@@ -240,7 +283,10 @@ def _as_rows(value: Any) -> Any:
 def _arrow(values: Any) -> Any:
     import pyarrow as pa
 
+    kind = getattr(getattr(values, "dtype", None), "kind", "")
     try:
+        if kind in "biuf" and kind:  # NumPy numbers: typed, Arrow takes the buffer (no scan)
+            return pa.array(values, pa.from_numpy_dtype(values.dtype))
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return pa.array([None if v is None else str(v) for v in values], pa.string())

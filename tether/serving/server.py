@@ -29,6 +29,8 @@ def serve(
     """Serve until SIGINT/SIGTERM: in-flight requests finish and the prediction log is flushed."""
     try:
         import uvicorn
+
+        from tether.serving.http import Protocol
     except ImportError as e:
         raise need_serve_extra(e) from None
     from tether.serving.source import Ref
@@ -44,14 +46,15 @@ def serve(
         "log_sample": log_sample,
         "workspace_dir": workspace_dir,
         "models_dir": models_dir,
+        "access_log": access_log,
     }
     kwargs: dict[str, Any] = {
         "host": host,
         "port": port,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": Protocol,  # httptools, one write per response
         "ws": "none",  # no WebSocket routes: start-up skips importing a WebSocket library
-        "access_log": access_log,
+        "access_log": False,  # ours: one JSON line per request (tether.serving.access)
         "log_level": "info",
         "timeout_graceful_shutdown": 30,
     }
@@ -59,16 +62,25 @@ def serve(
         uvicorn.run(build(spec), **kwargs)
         return
     os.environ[SPEC_ENV] = json.dumps(spec)
+    made = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # workers add their metrics up there
         import tempfile
 
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tether-metrics-")
-    uvicorn.run("tether.serving.server:from_env", factory=True, workers=workers, **kwargs)
+        made = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tether-metrics-")
+    try:
+        uvicorn.run("tether.serving.server:from_env", factory=True, workers=workers, **kwargs)
+    finally:
+        if made is not None:
+            import shutil
+
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def build(spec: dict[str, Any]) -> Any:
     from tether.serving.asgi import app
 
+    if spec.get("access_log"):
+        _access_to_stderr()
     workspace, source = None, None
     if spec.get("models_dir") is not None:  # a folder of models, no stores: nothing logged
         from tether.serving.source import DirectorySource
@@ -85,7 +97,22 @@ def build(spec: dict[str, Any]) -> Any:
         options=Options(**spec["options"]),
         log_predictions=spec["log_predictions"],
         log_sample=spec["log_sample"],
+        access_log=bool(spec.get("access_log")),
     )
+
+
+def _access_to_stderr() -> None:
+    """Access-log lines (JSON, one per request) on stderr, as they are."""
+    import logging
+    import sys
+
+    logger = logging.getLogger("tether.serving.access")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def from_env() -> Any:

@@ -276,13 +276,18 @@ def split(output: Any, sizes: list[int]) -> list[Any]:
     return out
 
 
+_DATATYPES: dict[Any, str] = {}  # NumPy dtype -> OIP datatype, as met
+
+
 def _tensor_out(name: str, arr: Any) -> dict[str, Any]:
     import numpy as np
 
     arr = np.asarray(arr)
     kind = arr.dtype.kind
     if kind in "biuf":
-        dt = datatype(str(arr.dtype))
+        dt = _DATATYPES.get(arr.dtype)
+        if dt is None:
+            dt = _DATATYPES[arr.dtype] = datatype(str(arr.dtype))
         data = arr.reshape(-1).tolist()
     else:
         dt = "BYTES"

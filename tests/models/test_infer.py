@@ -96,3 +96,21 @@ def test_every_dtype_described_is_one_a_manifest_may_name() -> None:
     )
     for spec in describe(frame).specs:
         assert DTYPE.fullmatch(spec.dtype), spec
+
+
+def test_a_library_another_thread_is_still_importing_is_not_a_kind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server predicting with NumPy alone while its prediction log imports pandas: the
+    half-imported module is in sys.modules without DataFrame yet, and an array is still an
+    array (it raised AttributeError on every request during that import)."""
+    import sys
+    import types
+
+    from tether.models.infer import kind_of
+
+    monkeypatch.setitem(sys.modules, "pandas", types.ModuleType("pandas"))
+    monkeypatch.setitem(sys.modules, "pyarrow", types.ModuleType("pyarrow"))
+    assert kind_of(np.zeros((2, 3))) == "ndarray"
+    assert kind_of({"a": np.zeros(2)}) == "dict"
+    assert kind_of([1, 2]) is None

@@ -17,18 +17,26 @@ MAX_CATEGORIES = 50
 
 
 def kind_of(value: Any) -> str | None:
-    pd = sys.modules.get("pandas")
-    if pd is not None and isinstance(value, pd.DataFrame):
+    # a module another thread is still importing is in sys.modules without its classes yet
+    # (a server whose prediction log imports pandas while requests come in): no value can be
+    # of a class that does not exist, so a missing one answers "not that kind"
+    ndarray = _loaded_class("numpy", "ndarray")
+    if ndarray is not None and isinstance(value, ndarray):
+        return "ndarray"  # the common case first: neither a DataFrame nor a Table is one
+    frame = _loaded_class("pandas", "DataFrame")
+    if frame is not None and isinstance(value, frame):
         return "dataframe"
-    pa = sys.modules.get("pyarrow")
-    if pa is not None and isinstance(value, pa.Table):
+    table = _loaded_class("pyarrow", "Table")
+    if table is not None and isinstance(value, table):
         return "arrow"
-    np = sys.modules.get("numpy")
-    if np is not None and isinstance(value, np.ndarray):
-        return "ndarray"
     if isinstance(value, dict):
         return "dict"
     return None
+
+
+def _loaded_class(module: str, name: str) -> Any:
+    """``module.name`` if ``module`` is imported (fully enough to define it), else None."""
+    return getattr(sys.modules.get(module), name, None)
 
 
 def describe(value: Any, what: str = "sample") -> Schema:

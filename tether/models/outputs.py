@@ -38,7 +38,7 @@ def _family_of(dtype: Any) -> str:
         kind = dtype.kind
         return "text" if kind in ("U", "O", "S") else (_FAMILY.get(kind) or str(dtype))
     pd = sys.modules.get("pandas")
-    if pd is not None:
+    if pd is not None and hasattr(pd, "api") and hasattr(pd, "CategoricalDtype"):
         if isinstance(dtype, pd.CategoricalDtype):
             return "text"
         if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 from tether.data.errors import FileChanged, UnreadableFile
 from tether.data.statcache import NoStatCache
-from tether.data.walk import Found
 from tether.objects.errors import SourceChanged, UnreadableSource
 from tether.objects.ingest import ingest_many
 from tether.objects.parallel import default_workers
 from tether.objects.tree import EXEC_MODE, FILE_MODE
 from tether.objects.types import ObjectInfo, Progress, no_progress
+from tether.objects.walk import Found
 
 if TYPE_CHECKING:
     from tether.objects import ObjectStore

@@ -173,8 +173,10 @@ def _small_files(
         except OSError as e:
             raise UnreadableSource(path, e.strerror or str(e)) from None
         try:
-            # the bytes hashed are the bytes written, so no change can slip in
+            # the bytes hashed are the bytes written, so no change can slip in; the stat
+            # after hashing, as ingest's: a change while it hashed is caught too
             data = os.read(fd, before.st_size + 1)
+            digest = hash_bytes(data)
             after = os.fstat(fd)
         except OSError as e:
             raise UnreadableSource(path, e.strerror or str(e)) from None
@@ -183,7 +185,6 @@ def _small_files(
         n = len(data)
         if n != before.st_size or not same_file(before, after):
             raise SourceChanged(path)
-        digest = hash_bytes(data)
         if backend is not None and not backend.stored(digest, n):
             backend.write_bytes(digest, data)
         progress(n)

@@ -98,7 +98,7 @@ class LocalBackend(LocalCapabilities):
     # -- layout ---------------------------------------------------------------------------
 
     def path(self, digest: str) -> str:
-        return f"{self._base}{digest[:2]}{os.sep}{digest[2:]}"  # os.path.join, a third the cost
+        return f"{self._base}{digest[:2]}{os.sep}{digest[2:]}"  # cheaper than os.path.join
 
     def _prepare(self) -> None:
         """Create the root, ``tmp/`` and the 256 fan-out folders, once per instance."""
@@ -323,7 +323,7 @@ class LocalBackend(LocalCapabilities):
     # -- reads ----------------------------------------------------------------------------
 
     def size(self, digest: str) -> int | None:
-        try:  # not contextlib.suppress: asked once per object put, where it costs a third more
+        try:  # not contextlib.suppress: asked once per object put, where its cost shows
             return os.stat(self.path(digest)).st_size
         except (FileNotFoundError, NotADirectoryError):
             pass

@@ -433,6 +433,8 @@ class PackWriter:
         try:
             if sync:
                 os.fsync(self.fd)
+            else:  # the last stretch too: on its way to the disk by the time the batch ends
+                start_writeback(self.fd, self.started, self.end - self.started)
             os.close(self.fd)
             self.fd = -1
             os.chmod(self.tmp, 0o444)

@@ -98,6 +98,28 @@ def test_a_pack_is_visible_elsewhere_only_once_the_batch_ends(
         assert other.get_bytes(out.stdout.strip()) == b"from a child"
 
 
+def test_a_pack_whose_writeback_starts_early_reads_back_whole(
+    local_store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writeback started every kilobyte (on a duplicate descriptor, from another thread) while
+    the pack grows, is sealed and renamed: every object reads back, no descriptor is left."""
+    import time
+
+    monkeypatch.setattr(pack_mod, "STEP", 1_000)
+    fds_before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+    files = _folder(tmp_path / "src", 60, size=700)
+    tree = local_store.put_tree(tmp_path / "src")
+    fresh = ObjectStore(local_store.url)  # another reader: only what reached the files
+    for data in files.values():
+        assert fresh.get_bytes(hash_bytes(data)) == data
+    assert {e.path for e in fresh.read_tree(tree.digest).entries} == set(files)
+    if fds_before:  # the writeback thread closes each duplicate once its call returns
+        deadline = time.monotonic() + 10
+        while len(os.listdir("/proc/self/fd")) > fds_before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(os.listdir("/proc/self/fd")) <= fds_before
+
+
 def test_an_interrupted_batch_keeps_only_full_packs(
     local_store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,12 +13,12 @@ import contextlib
 import errno
 import os
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
+from tether.errors import InvalidInput
 from tether.objects.copy import copy_hashing
 from tether.objects.digest import CHUNK, SMALL, hash_bytes, hash_fd, hash_file, new_hasher
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from tether.objects.store import ObjectStore
 
@@ -186,7 +186,7 @@ def link_object(
     ``digest``, nothing is linked."""
     local = objects.local
     if local is None:
-        raise ValueError("links need a local object store")  # callers check this first
+        raise InvalidInput(f"links to stored objects need a local object store, not {objects.url}")
     obj = local.loose_path(digest)
     actual = hash_file(obj).digest
     if actual != digest:

@@ -72,9 +72,9 @@ def digest_files(
     for i, (info, st) in zip(todo, got, strict=True):
         digests[i] = info.digest
         stats[i] = st
-        cache.put(st, info.digest)
         if objects is not None:
             stored.append(info)
+    cache.put_many((st, info.digest) for info, st in got)
     entries = [
         (f.path, d, st.st_size, EXEC_MODE if st.st_mode & 0o111 else FILE_MODE)
         for f, d, st in zip(files, digests, stats, strict=True)

@@ -4,8 +4,9 @@ A store that writes a gigabyte leaves it dirty in the page cache, and whatever m
 (the batch's ``syncfs`` with ``objects.fsync``, the kernel's flusher, a user's ``sync``) then
 waits for all of it at once, after the command. Asking the kernel to start writing each finished
 stretch while the next files are still being read and hashed overlaps the disk with that work:
-storing 20,000 files of 50 KiB and then running ``sync`` took 1.36 s without it and 1.00 s with
-it on our 2-core VM (the ``sync`` itself: 0.49 s, then 0.01 s). This is git's "writeout-only"
+``tether data add`` of 20,000 files of 50 KiB and then ``sync`` took 2.25 s without it and
+1.76 s with it on our 2-core VM (benchmark D2, medians of 3; the ``sync`` itself: 0.52 s, then
+0.005 s; the command alone about the same). This is git's "writeout-only"
 flush: Linux ``sync_file_range(SYNC_FILE_RANGE_WRITE)``, a no-op elsewhere. It promises
 nothing: durability still comes only from fsync.
 

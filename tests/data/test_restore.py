@@ -19,7 +19,7 @@ from tether.data import (
     read_pointer,
     status,
 )
-from tether.data import copy as data_copy
+from tether.objects import export as data_copy
 
 V1 = {"a.txt": "one", "sub/b.txt": "bee", "sub/c.txt": "sea", "gone.txt": "x"}
 V2 = {"a.txt": "ONE!", "sub/b.txt": "bee", "sub/c.txt": "sea", "new/d.txt": "dee"}

@@ -144,3 +144,22 @@ def test_a_save_keeps_what_another_command_saved_meanwhile(tmp_path: Path) -> No
     first.save()
     merged = StatCache(path)
     assert merged.get(st_a) == "a" * 64 and merged.get(st_b) == "b" * 64
+
+
+def test_put_many_is_put_of_each(tmp_path: Path) -> None:
+    """The bulk put of `data add`: the same entries as one put each, racy mtimes left out."""
+    old = _stats(tmp_path, 3)
+    racy = tmp_path / "racy"
+    racy.write_text("r")
+    now_s = int(os.stat(racy).st_mtime)
+    os.utime(racy, ns=(now_s * 1_000_000_000, now_s * 1_000_000_000))
+    pairs = [(st, f"{i}" * 64) for i, st in enumerate([*old, os.stat(racy)])]
+    bulk, single = StatCache(tmp_path / "a" / "stat.v1"), StatCache(tmp_path / "b" / "stat.v1")
+    bulk.put_many(pairs)
+    for st, digest in pairs:
+        single.put(st, digest)
+    bulk.save()
+    single.save()
+    for cache in (StatCache(tmp_path / "a" / "stat.v1"), StatCache(tmp_path / "b" / "stat.v1")):
+        assert [cache.get(st) for st, _ in pairs] == ["0" * 64, "1" * 64, "2" * 64, None]
+    NoStatCache().put_many(pairs)  # caches nothing, accepts the same call

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.data.conftest import write_tree
-from tether.data import walk
 from tether.data.snapshot import fingerprint, fingerprint_columns
 from tether.errors import InvalidInput
+from tether.objects import walk
 
 
 def _scan(path: Path, by_fd: bool, monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:

@@ -98,6 +98,43 @@ def test_a_pack_is_visible_elsewhere_only_once_the_batch_ends(
         assert other.get_bytes(out.stdout.strip()) == b"from a child"
 
 
+def test_a_pack_whose_writeback_starts_early_reads_back_whole(
+    local_store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writeback started every kilobyte (on a duplicate descriptor, from another thread) while
+    the pack grows, is sealed and renamed: every object reads back, no descriptor is left."""
+    import time
+
+    def open_packs() -> list[str]:
+        if not os.path.isdir("/proc/self/fd"):
+            return []
+        found = []
+        for n in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{n}")
+            except OSError:
+                continue
+            if target.startswith(str(tmp_path)) and "pack" in os.path.basename(target):
+                found.append(target)
+        return found
+
+    monkeypatch.setattr(pack_mod, "STEP", 1_000)
+    files = _folder(tmp_path / "src", 60, size=700)
+    tree = local_store.put_tree(tmp_path / "src")
+    deadline = time.monotonic() + 10  # the thread closes each duplicate once its call returns
+    while open_packs() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert open_packs() == []
+    if sys.platform.startswith("linux"):  # where writeback is started at all
+        import threading
+
+        assert "tether-writeback" in {t.name for t in threading.enumerate()}
+    fresh = ObjectStore(local_store.url)  # another reader: only what reached the files
+    for data in files.values():
+        assert fresh.get_bytes(hash_bytes(data)) == data
+    assert {e.path for e in fresh.read_tree(tree.digest).entries} == set(files)
+
+
 def test_an_interrupted_batch_keeps_only_full_packs(
     local_store: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,12 +25,13 @@ from tether.data.pointer import Kind, check_ignorable, ignore_in_git, pointer_pa
 from tether.data.repo import DataRepo
 from tether.data.snapshot import Snapshots, fingerprint
 from tether.data.statcache import NoStatCache
-from tether.data.walk import Found, changed_folder, printable, scan
 from tether.errors import InvalidInput
 from tether.gcpause import gc_paused
+from tether.objects.errors import SourceChanged
 from tether.objects.gclock import writing
 from tether.objects.tree import Tree, TreeEntry
 from tether.objects.types import ObjectInfo, Progress, no_progress
+from tether.objects.walk import Found, changed_folder, printable, scan
 from tether.store import DatasetVersion, ObjectRecord
 from tether.store.errors import DatasetNotFound
 from tether.store.validate import entity_name
@@ -142,7 +143,7 @@ def _snapshot(repo: DataRepo, data: Path, cache: NoStatCache, progress: Progress
                 )
                 tree = Tree.from_entries(TreeEntry(*e) for e in hashed.entries)
                 tree_info = repo.objects.put_bytes(tree.to_bytes())
-        except FileChanged as e:
+        except (FileChanged, SourceChanged) as e:  # the walk's, or a file's while hashed
             culprit = e.path
             continue
         changed = _changed(files, folders)

@@ -12,8 +12,8 @@ from tether.data.pointer import Pointer, find_pointers
 from tether.data.repo import DataRepo
 from tether.data.snapshot import Snapshots, fingerprint
 from tether.data.statcache import NoStatCache
-from tether.data.walk import scan
 from tether.gcpause import gc_paused
+from tether.objects.walk import scan
 
 
 @dataclass

@@ -38,7 +38,7 @@ def diff_workspace(
 ) -> DatasetDiff:
     """``NAME@N`` (``NAME``: the version its pointer names) against the files on disk."""
     from tether.data.hashing import digest_files
-    from tether.data.walk import scan
+    from tether.objects.walk import scan
 
     name, version = parse_ref(ref)
     pointer = _pointer(repo, name)

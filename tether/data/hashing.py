@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 from tether.data.errors import FileChanged, UnreadableFile
 from tether.data.statcache import NoStatCache
-from tether.data.walk import Found
 from tether.objects.errors import SourceChanged, UnreadableSource
 from tether.objects.ingest import ingest_many
 from tether.objects.parallel import default_workers
 from tether.objects.tree import EXEC_MODE, FILE_MODE
 from tether.objects.types import ObjectInfo, Progress, no_progress
+from tether.objects.walk import Found
 
 if TYPE_CHECKING:
     from tether.objects import ObjectStore
@@ -72,9 +72,9 @@ def digest_files(
     for i, (info, st) in zip(todo, got, strict=True):
         digests[i] = info.digest
         stats[i] = st
-        cache.put(st, info.digest)
         if objects is not None:
             stored.append(info)
+    cache.put_many((st, info.digest) for info, st in got)
     entries = [
         (f.path, d, st.st_size, EXEC_MODE if st.st_mode & 0o111 else FILE_MODE)
         for f, d, st in zip(files, digests, stats, strict=True)

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import tether.data.copy as _copy
 from tether.data.errors import (
     CheckoutFailed,
     CorruptCheckout,
@@ -34,7 +33,7 @@ from tether.data.leftovers import CHECKOUT, OLD, recover, temp_prefix
 from tether.data.paths import is_reserved, reserved_part
 from tether.data.statcache import NoStatCache
 from tether.errors import IntegrityError, InvalidInput
-from tether.objects.digest import hash_file
+from tether.objects.export import copy_object, link_object
 from tether.objects.ingest import ingest
 from tether.objects.parallel import default_workers
 from tether.objects.tree import Tree, TreeEntry
@@ -178,27 +177,18 @@ class _Materializer:
         if self.readonly:
             mode = 0o555 if mode & 0o111 else 0o444
         if self.link == "copy":
-            store = self.store
-            packed = store.packed(entry.digest) if store is not None else None
-            if packed is not None:  # most small objects: no loose file to look for
-                fd, offset, size = packed
-                st, digest = _copy.copy_range(fd, offset, size, dst, mode)
-            elif store is not None and (obj := store.local_path(entry.digest)) is not None:
-                st, digest = _copy.copy_file(obj, dst, mode)
-            else:
-                with self.objects.open_unchecked(entry.digest) as reader:
-                    st, digest = _copy.copy_stream(reader, dst, mode)
+            st, digest = copy_object(self.objects, entry.digest, dst, mode)
         else:  # links need a file of their own: a packed object is unpacked first
             if self.store is None:  # refused in __init__
                 raise InvalidInput(f"--link {self.link} needs a local object store")
-            obj = self.store.loose_path(entry.digest)
-            digest = hash_file(obj).digest  # a link shares the object: check it in place
+            linked, digest = link_object(
+                self.objects, entry.digest, dst, mode, symlink=self.link == "symlink"
+            )
             if digest == entry.digest:
-                if self.link == "symlink":
-                    _copy.sym_link(obj, dst)
-                    self.progress(entry.size)
-                    return
-                st = _copy.hard_link(obj, dst, mode)
+                if linked is not None:  # a hard link (a symlink has no stat of its own)
+                    self.cache.put(linked, entry.digest)
+                self.progress(entry.size)
+                return
         if digest != entry.digest:
             _remove(dst)
             raise CorruptCheckout(entry.digest, self.objects.url, final, digest)

@@ -25,7 +25,7 @@ from tether.config.locate import DIRNAME
 from tether.data.cachefile import read_table, write_table
 from tether.data.pointer_files import SUFFIX, pointer_files, read_as_written
 from tether.data.statcache import RACY_NS
-from tether.data.walk import Columns, Found, scan, stat_columns
+from tether.objects.walk import Columns, Found, scan, stat_columns
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def fingerprint(files: Sequence[Found]) -> str | None:
 
 
 def fingerprint_columns(columns: Columns) -> str | None:
-    """:func:`fingerprint` of the files that :func:`~tether.data.walk.stat_columns` lists."""
+    """:func:`fingerprint` of the files that :func:`~tether.objects.walk.stat_columns` lists."""
     # In walk order, not sorted: a folder lists its entries in the same order while it is
     # unchanged; an order that changes anyway only costs one full comparison. Each column is
     # encoded by marshal version 2: no back-references, so equal lists give equal bytes.
@@ -94,7 +94,7 @@ def unchanged(root: str) -> list[tuple[str, str, int]] | None:
 
     None when that cannot be known so cheaply (no pointer, a pointer edited by hand, data
     missing, outside ``root`` or changed): :func:`tether.data.changes.status` can tell.
-    Errors (an unreadable folder) are raised as :func:`~tether.data.walk.scan` raises them.
+    Errors (an unreadable folder) are raised as :func:`~tether.objects.walk.scan` raises them.
     """
     snapshots = Snapshots(os.path.join(root, DIRNAME))
     found = []

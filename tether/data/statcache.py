@@ -19,6 +19,7 @@ from tether.data.cachefile import read_table, stamp_of, write_table
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
     from tether.data.cachefile import Stamp
@@ -52,6 +53,11 @@ class NoStatCache:
 
     def put(self, st: os.stat_result, digest: str) -> None:
         return None
+
+    def put_many(self, pairs: Iterable[tuple[os.stat_result, str]]) -> None:
+        """:meth:`put` of each ``(stat, digest)``."""
+        for st, digest in pairs:
+            self.put(st, digest)
 
     def forget(self, st: os.stat_result) -> None:
         return None
@@ -105,6 +111,23 @@ class StatCache(NoStatCache):
             if rows.get(key) != entry:
                 rows[key] = entry
                 self._pending[key] = entry
+
+    def put_many(self, pairs: Iterable[tuple[os.stat_result, str]]) -> None:
+        """:meth:`put` of each ``(stat, digest)``, under one lock (an add of 20,000 files
+        calls this once instead of ``put`` 20,000 times)."""
+        rows = self._load()
+        now = time.time_ns()
+        with self._lock:
+            pending = self._pending
+            for st, digest in pairs:
+                mtime = st.st_mtime_ns
+                if not mtime % 1_000_000_000 and now - mtime <= RACY_NS:
+                    continue  # not cacheable (see cacheable)
+                key = (st.st_dev, st.st_ino)
+                entry = (st.st_size, mtime, digest)
+                if rows.get(key) != entry:
+                    rows[key] = entry
+                    pending[key] = entry
 
     def forget(self, st: os.stat_result) -> None:
         """Drop the entry of a file that was deleted (a checkout replaced it), so that the cache

@@ -1,16 +1,18 @@
 """Content-addressed objects: BLAKE3-named blobs and trees in a folder or a bucket.
 
-Names are imported on first use, so that a light submodule (``tether.objects.digest``) does
-not bring in every backend.
+Names are imported on first use, so that a light submodule (``tether.objects.digest``, or
+``tether.objects.walk`` on the fast path of ``tether data status``) does not bring in every
+backend, nor ``typing``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from tether.lazy import lazy_attribute
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Any
+
     from tether.objects.base import LocalCapabilities
     from tether.objects.digest import hash_bytes, hash_file
     from tether.objects.errors import (

@@ -39,11 +39,17 @@ def new_hasher() -> Any:
     return blake3.blake3(max_threads=threads)
 
 
+_blake3: Any = None  # the blake3 class, imported on first use (import tether stays light)
+
+
 def hash_bytes(data: bytes | bytearray | memoryview) -> str:
     """The BLAKE3 digest of ``data`` as 64 lowercase hex characters."""
-    import blake3
+    global _blake3
+    if _blake3 is None:
+        from blake3 import blake3
 
-    return str(blake3.blake3(data).hexdigest())
+        _blake3 = blake3
+    return str(_blake3(data).hexdigest())
 
 
 def hash_fd(fd: int, progress: Progress = no_progress) -> ObjectInfo:

@@ -61,13 +61,12 @@ class LostObject(ObjectNotFound):
 
 
 class SourceChanged(IntegrityError):
-    """A file changed while it was being stored, so the stored bytes cannot be trusted."""
+    """A file or folder changed while it was being read (listed, hashed or stored), so what
+    was read cannot be trusted."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        super().__init__(
-            f"{path} changed while it was being stored; retry once nothing writes to it"
-        )
+        super().__init__(f"{path} changed while it was being read; retry once nothing writes to it")
 
 
 class UnreadableSource(InvalidInput):

@@ -129,6 +129,8 @@ def ingest_many(
         chunks.append(small)
 
     def work(chunk: list[int]) -> list[tuple[int, tuple[ObjectInfo, os.stat_result]]]:
+        if chunk is small and expect is not None:
+            return _small_files(paths, chunk, expect, store, progress)
         return [
             (
                 i,
@@ -147,3 +149,44 @@ def ingest_many(
         for i, got in rows:
             out[i] = got
     return out  # type: ignore[return-value]
+
+
+def _small_files(
+    paths: Sequence[str],
+    chunk: list[int],
+    expect: Sequence[os.stat_result],
+    store: ObjectStore | None,
+    progress: Progress,
+) -> list[tuple[int, tuple[ObjectInfo, os.stat_result]]]:
+    """:func:`ingest` of small files a walk found (``expect``), in one loop: the same reads,
+    checks and errors, without the per-file calls and lookups of the general case (they
+    add up over 20,000 files)."""
+    backend = store.backend if store is not None else None
+    out = []
+    for i in chunk:
+        path = paths[i]
+        before = expect[i]
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise SourceChanged(path) from None  # removed since the walk
+        except OSError as e:
+            raise UnreadableSource(path, e.strerror or str(e)) from None
+        try:
+            # the bytes hashed are the bytes written, so no change can slip in; the stat
+            # after hashing, as ingest's: a change while it hashed is caught too
+            data = os.read(fd, before.st_size + 1)
+            digest = hash_bytes(data)
+            after = os.fstat(fd)
+        except OSError as e:
+            raise UnreadableSource(path, e.strerror or str(e)) from None
+        finally:
+            os.close(fd)
+        n = len(data)
+        if n != before.st_size or not same_file(before, after):
+            raise SourceChanged(path)
+        if backend is not None and not backend.stored(digest, n):
+            backend.write_bytes(digest, data)
+        progress(n)
+        out.append((i, (ObjectInfo(digest, n), after)))
+    return out

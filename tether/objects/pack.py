@@ -32,6 +32,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping
 
 from tether.objects.errors import CorruptPack, ObjectsNotWritable
+from tether.objects.writeback import STEP, start_writeback
 
 PACK_MAGIC = b"TETHPAK1"
 INDEX_MAGIC = b"TETHIDX1"
@@ -383,6 +384,7 @@ class PackWriter:
         except OSError as e:
             raise ObjectsNotWritable(tmp_dir, e.strerror or str(e)) from None
         self.end = len(PACK_MAGIC)
+        self.started = 0  # bytes before this offset are on their way to the disk
         self.rows: dict[str, tuple[int, int]] = {}  # digest -> (offset, size)
         self._lock = threading.Lock()
 
@@ -404,6 +406,9 @@ class PackWriter:
                 raise ObjectsNotWritable(self.tmp, e.strerror or str(e)) from None
             self.end += len(data)
             self.rows[digest] = (offset, len(data))
+            if self.end - self.started >= STEP:  # the disk writes while we read and hash on
+                start_writeback(self.fd, self.started, self.end - self.started)
+                self.started = self.end
 
     def size(self, digest: str) -> int | None:
         row = self.rows.get(digest)
@@ -428,6 +433,8 @@ class PackWriter:
         try:
             if sync:
                 os.fsync(self.fd)
+            else:  # the last stretch too: on its way to the disk by the time the batch ends
+                start_writeback(self.fd, self.started, self.end - self.started)
             os.close(self.fd)
             self.fd = -1
             os.chmod(self.tmp, 0o444)

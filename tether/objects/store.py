@@ -25,7 +25,7 @@ from tether.objects.reader import VerifyingReader
 from tether.objects.tree import Tree, TreeEntry, normalise_mode
 from tether.objects.types import ObjectInfo, Progress, TreeInfo, no_progress
 from tether.objects.verify import VerifyReport, verify_object, verify_objects
-from tether.objects.walk import list_files
+from tether.objects.walk import scan
 
 if TYPE_CHECKING:
     from tether.objects.fsck import RepairReport
@@ -116,11 +116,15 @@ class ObjectStore:
 
         ``progress`` advances by bytes of files stored.
         """
-        files = list_files(folder)
+        top = os.fspath(folder)
+        if not os.path.isdir(top):
+            raise InvalidInput(f"{top} is not a folder; put_file stores a single file")
+        files = scan(top, what="folder")
         with self.batch():
             got = ingest_many(
                 [f.source for f in files],
                 self,
+                expect=[f.stat for f in files],
                 workers=self.workers,
                 progress=progress or no_progress,
             )

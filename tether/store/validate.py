@@ -297,12 +297,15 @@ def metric_columns(
 
 def object_records(records: Iterable[ObjectRecord]) -> list[ObjectRecord]:
     out = []
-    for r in records:
+    for r in records:  # thousands per `data add`: the messages are made only for a bad one
         if not isinstance(r, ObjectRecord):
             raise InvalidField("records", f"expected ObjectRecord items, got {type(r).__name__}")
         name("digest", r.digest)
-        count(f"size of object {r.digest}", r.size)
-        one_of(f"kind of object {r.digest}", r.kind, OBJECT_KINDS)
+        size = r.size
+        if type(size) is not int or not 0 <= size <= INT64_MAX:
+            count(f"size of object {r.digest}", size)
+        if r.kind not in OBJECT_KINDS:
+            one_of(f"kind of object {r.digest}", r.kind, OBJECT_KINDS)
         out.append(r)
     return out
 

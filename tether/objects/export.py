@@ -1,6 +1,8 @@
-"""Writing one stored object to a path: reflink, kernel copy, hard link or symlink.
+"""Writing one stored object to a new file outside the store: out of a pack, a reflink or copy
+of a loose file, a stream from object storage, a hard link or a symlink.
 
-Copies also return the BLAKE3 digest of the bytes they wrote, hashed in the
+The transfer from a store to a workspace (``tether data checkout``), as ``sync.py`` is the one
+between stores. Copies also return the BLAKE3 digest of the bytes they wrote, hashed in the
 same pass (a reflink shares the source's blocks, so the source is hashed instead): a checkout
 compares it with the digest it asked for, and a corrupted object never reaches the workspace.
 """
@@ -11,9 +13,14 @@ import contextlib
 import errno
 import os
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from tether.objects.digest import CHUNK, SMALL, hash_bytes, hash_fd, new_hasher
+from tether.errors import InvalidInput
+from tether.objects.copy import copy_hashing
+from tether.objects.digest import CHUNK, SMALL, hash_bytes, hash_fd, hash_file, new_hasher
+
+if TYPE_CHECKING:
+    from tether.objects.store import ObjectStore
 
 FICLONE = 0x40049409
 """ioctl number of FICLONE (Linux): share the source's blocks, copy-on-write."""
@@ -127,8 +134,6 @@ def copy_range(
 def copy_stream(reader: BinaryIO, dst: str, mode: int) -> tuple[os.stat_result, str]:
     """Write what ``reader`` yields to the new file ``dst``; return its stat and the digest of
     its bytes."""
-    from tether.objects.copy import copy_hashing
-
     digest = ""
 
     def fill(fd: int) -> None:
@@ -150,3 +155,43 @@ def hard_link(src: str, dst: str, mode: int) -> os.stat_result:
 def sym_link(src: str, dst: str) -> None:
     """Symlink to the stored object (which the store keeps read-only)."""
     os.symlink(src, dst)
+
+
+def copy_object(
+    objects: ObjectStore, digest: str, dst: str, mode: int
+) -> tuple[os.stat_result, str]:
+    """Write the object ``digest`` to the new file ``dst`` with ``mode``; return its stat and
+    the digest of the bytes written (the caller compares it with ``digest``).
+
+    From a local store: a packed object is copied out of its pack, a loose one reflinked or
+    copied; from object storage (or a local object in neither place) it is streamed.
+    """
+    local = objects.local
+    packed = local.packed(digest) if local is not None else None
+    if packed is not None:  # most small objects: no loose file to look for
+        fd, offset, size = packed
+        return copy_range(fd, offset, size, dst, mode)
+    if local is not None and (obj := local.local_path(digest)) is not None:
+        return copy_file(obj, dst, mode)
+    with objects.open_unchecked(digest) as reader:
+        return copy_stream(reader, dst, mode)
+
+
+def link_object(
+    objects: ObjectStore, digest: str, dst: str, mode: int, *, symlink: bool
+) -> tuple[os.stat_result | None, str]:
+    """Link ``dst`` to the object's loose file in a local store (unpacked first when it is
+    only packed), once the file is checked in place: a link shares the stored copy. Returns
+    the link's stat (None for a symlink) and the digest of the stored bytes; when that is not
+    ``digest``, nothing is linked."""
+    local = objects.local
+    if local is None:
+        raise InvalidInput(f"links to stored objects need a local object store, not {objects.url}")
+    obj = local.loose_path(digest)
+    actual = hash_file(obj).digest
+    if actual != digest:
+        return None, actual
+    if symlink:
+        sym_link(obj, dst)
+        return None, actual
+    return hard_link(obj, dst, mode), actual

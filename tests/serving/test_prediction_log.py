@@ -89,6 +89,37 @@ def test_a_full_buffer_drops_and_counts_rows(ws: Workspace) -> None:
     assert frame["request_id"].tolist() == ["kept"]
 
 
+def test_rows_waiting_to_be_written_are_bounded_when_the_writer_falls_behind(
+    ws: Workspace,
+) -> None:
+    """Records leave the request queue every drain; the bound holds on every row not yet
+    written, so a writer slower than the traffic drops (and counts) rows, never grows."""
+    import threading
+
+    from tether.serving.predlog import PredictionLog
+
+    class SlowObjects:  # the workspace's object store, behind a gate the test opens
+        def __init__(self) -> None:
+            self.gate = threading.Event()
+
+        def put_bytes(self, data: bytes):  # type: ignore[no-untyped-def]
+            self.gate.wait(30)
+            return ws.objects.put_bytes(data)
+
+    slow = SlowObjects()
+    log = PredictionLog(
+        ws.store, slow, "serve", max_rows=30, segment_rows=10, flush_s=60, drain_s=0.01
+    )  # type: ignore[arg-type]
+    for i in range(100):
+        log.record("lr", 1, f"r{i}", float(i), 0.001, [ROW, ROW], [0, 1], rows=2)
+        assert log.unwritten <= 30
+    assert log.dropped == 200 - 30
+    slow.gate.set()
+    log.close()
+    assert log.written == 30 and log.unwritten == 0
+    assert len(predictions("lr", workspace=ws)) == 30
+
+
 def test_a_server_starts_without_opening_the_store_and_logs_once_it_does(ws: Workspace) -> None:
     """Start-up resolves the alias with one SQLite query; the metadata store (SQLAlchemy,
     the schema check) opens with the prediction log's first write, which lands as usual."""

@@ -46,6 +46,7 @@ class PredictionLog:
         *,
         sample: float = 1.0,
         queue_size: int = 10_000,
+        max_rows: int = 200_000,
         segment_rows: int = 50_000,
         flush_s: float = 10.0,
         drain_s: float = 0.05,
@@ -60,6 +61,12 @@ class PredictionLog:
         self.flush_s = flush_s
         self.drain_s = min(drain_s, flush_s)
         self.queue_size = queue_size
+        # rows taken and not yet written (or dropped): the memory bound under load, whatever
+        # stage they wait in (records, drained tables, a segment being filled). Two counters,
+        # each written by one thread only, so no update is lost without a lock
+        self.max_rows = max_rows
+        self._taken = 0  # the event loop's
+        self._done = 0  # the writer thread's
         self.dropped = 0  # rows
         self.written = 0  # rows
         self._on_written = on_written
@@ -79,10 +86,16 @@ class PredictionLog:
     ) -> None:  # fmt: skip
         if self.sample < 1.0 and random.random() >= self.sample:
             return
-        if len(self._buffer) >= self.queue_size:
+        if len(self._buffer) >= self.queue_size or self._taken - self._done >= self.max_rows:
             self._drop(rows)
             return
+        self._taken += rows
         self._buffer.append((model, version, request_id, t, latency, inputs, outputs, rows))
+
+    @property
+    def unwritten(self) -> int:
+        """Rows taken that are not written or dropped yet."""
+        return self._taken - self._done
 
     def _drop(self, rows: int) -> None:
         self.dropped += rows
@@ -118,6 +131,7 @@ class PredictionLog:
                 except Exception as e:  # inputs Arrow cannot hold: drop, never stop
                     log.error("prediction log: %d rows of %s v%d dropped: %s", rows, *key, e)
                     self._drop(rows)
+                    self._done += rows
                     continue
                 self._tables.append((key, rows, chunk))
 
@@ -158,8 +172,10 @@ class PredictionLog:
         except Exception as e:  # the log must never take the server down
             log.error("prediction log: %d rows of %s v%d dropped: %s", rows, *key, e)
             self._drop(rows)
+            self._done += rows
             return
         self.written += rows
+        self._done += rows
         if self._on_written is not None:
             self._on_written(rows)
 

@@ -205,6 +205,7 @@ w.close()
 def _case(
     name: str, cmd: list[str], ready: str, urls: dict[str, str], bodies: dict[str, str],
     seconds: int, work: Path, cwd: Path | None = None, env: dict[str, str] | None = None,
+    metrics: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     harness.log(f"{name}: starting")
     log = open(work / f"{name}.log", "wb")  # noqa: SIM115 (kept open for the server's life)
@@ -223,6 +224,8 @@ def _case(
             r["cpu_ms_per_req"] = (_cpu_tree(proc.pid) - cpu0) * 1e3 / max(1.0, r["rps"] * seconds)
             rows = 1 if kind == "1-row" else 100
             result[kind] = {**r, "rows_per_s": r["rps"] * rows}
+            if metrics is not None:  # the prediction log's counters after this load
+                result[kind]["log"] = _log_counters(metrics)
             harness.log(f"{name} {kind}: {r}")
         result["rss_mb"] = _rss_tree(proc.pid) / 2**20
     except Exception as e:  # report the side that failed, keep the others
@@ -232,6 +235,22 @@ def _case(
         _stop(proc)
         log.close()
     return result
+
+
+def _log_counters(url: str) -> dict[str, float]:
+    """Rows the prediction log wrote and dropped so far, from the server's ``/metrics``."""
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as r:
+        text = r.read().decode()
+    out = {"written": 0.0, "dropped": 0.0}
+    for line in text.splitlines():
+        name = line.split("{")[0].split(" ")[0]
+        if name == "tether_prediction_log_rows_total":
+            out["written"] += float(line.rsplit(" ", 1)[1])
+        elif name == "tether_prediction_log_dropped_rows_total":
+            out["dropped"] += float(line.rsplit(" ", 1)[1])
+    return out
 
 
 def run(opts: Options) -> list[Any]:
@@ -260,7 +279,7 @@ def run(opts: Options) -> list[Any]:
             results.append(_case(
                 label, [*tether, "--port", str(port), *extra], base + "/v2/health/ready",
                 dict.fromkeys(oip, base + "/v2/models/s1/infer"), oip, seconds, work, cwd=ws,
-                env={"PYTHONPATH": str(harness.REPO_DIR)},
+                env={"PYTHONPATH": str(harness.REPO_DIR)}, metrics=base + "/metrics",
             ))  # fmt: skip
         if opts.wants("mlflow"):
             results.append(_mlflow(work, mlflow_body, seconds))
@@ -350,6 +369,13 @@ def _print(results: list[dict[str, Any]], seconds: int) -> None:
                 f"1-row p99 {t['1-row']['p99_ms'] / a['1-row']['p99_ms']:.3f} of theirs; "
                 f"CPU per 1-row request {_cpu_ratio(a, t):.1f}x less"
             )
+    if t and "log" in t["100-row"]:
+        done, after = t["1-row"]["log"], t["100-row"]["log"]
+        print(
+            f"prediction log rows written / dropped: 1-row load {done['written']:.0f} / "
+            f"{done['dropped']:.0f}; 100-row load {after['written'] - done['written']:.0f} / "
+            f"{after['dropped'] - done['dropped']:.0f} (written by the end of each load)"
+        )
     off = by.get("tether (log off)")
     if t and off:
         for k in ("1-row", "100-row"):

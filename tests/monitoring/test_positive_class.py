@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
 import tether
 import tether.models
@@ -125,6 +125,7 @@ def test_text_labels_score_the_models_second_class_measured_and_estimated(
     assert row["recall"] == pytest.approx(recall_score(y, pred, pos_label="yes"))
     assert row["f1"] == pytest.approx(f1_score(y, pred, pos_label="yes"))
     assert 0 < row["precision"] < 1 and 0 < row["recall"] < 1
+    assert row["roc_auc"] == pytest.approx(roc_auc_score(y == "yes", proba[:45, 1]))
     # the estimate scores the same class: the probability of classes_[1] == "yes"
     expected = binary_estimate(proba[~labelled, 1])
     for m, value in expected.items():
@@ -189,6 +190,8 @@ def test_multiclass_estimate_is_the_expected_confusion_matrix_of_predict_proba(
     assert row["precision"] == pytest.approx(precision_score(y, pred, average="macro"))
     assert row["recall"] == pytest.approx(recall_score(y, pred, average="macro"))
     assert row["f1"] == pytest.approx(f1_score(y, pred, average="macro"))
+    assert set(y) == {0, 1, 2}
+    assert row["roc_auc"] == pytest.approx(roc_auc_score(y, proba[:40], multi_class="ovr"))
 
     # estimated on the 20 unlabelled, by hand from predict_proba
     p = proba[40:]

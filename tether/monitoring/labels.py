@@ -243,19 +243,21 @@ def model_performance(
     labels = read_labels(name, workspace=ws)
     preds = preds.drop_duplicates(["request_id"], keep="first")  # one row per request
     versions = [_Version(name, int(v), task, ws) for v in sorted(set(preds["version"].tolist()))]
+    _slices(slices)  # a slice that does not parse: an error before any model runs
+    why_not: list[str] = []
+    if task == "classification":
+        preds, why_not = _with_probabilities(preds, versions, proba, positive)
     parts = [("all", preds)] + [
         (s.name, preds[s.mask(_by_input_name(preds))]) for s in _slices(slices)
     ]
-    tables, why_not = [], []
+    tables = []
     for slice_name, rows in parts:
         per_version = []
         for v in versions:
             mine = rows[rows["version"] == v.version]
             table = v.performance(mine, labels, freq, positive)
             if estimate and task == "classification" and len(table):
-                table, why = _with_estimate(table, mine, labels, v, freq, proba, positive)
-                if why and why not in why_not:
-                    why_not.append(why)
+                table = _with_estimate(table, mine, labels, v, freq, positive)
             per_version.append(table)
         table = _concat(per_version)
         if len(table):
@@ -270,7 +272,7 @@ def model_performance(
     result.attrs = {"unknown_labels": int((~known.isin(preds["request_id"])).sum())}
     result.attrs["positive"] = {v.version: v.positive for v in versions if v.positive is not None}
     result.attrs["macro"] = [v.version for v in versions if v.macro]
-    if why_not:
+    if why_not and estimate:
         result.attrs["no_estimate"] = "; ".join(why_not)
     metric = metric or ("accuracy" if task == "classification" else "rmse")
     if record:
@@ -312,13 +314,15 @@ class _Version:
         self.classes = None if classes is None else list(classes)
         self.positive: Any = None
         self.macro = False
+        self.columns: list[str] | None = None  # its probabilities in the log, per class
+        self.column: str | None = None  # or only the positive class's (--proba, no classes)
 
     def performance(self, rows: Any, labels: Any, freq: str, positive: Any) -> Any:
         from tether.monitoring.scoring import performance
 
         table = performance(
             rows, labels, task=self.task, time="time", window=freq, by=["version"],
-            positive=positive, classes=self.classes,
+            positive=positive, classes=self.classes, proba=self.columns,
         )  # fmt: skip
         if "positive" in table.attrs:
             self.positive = table.attrs["positive"]
@@ -362,37 +366,66 @@ def _concat(tables: list[Any]) -> Any:
     return pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
 
 
+def _with_probabilities(
+    preds: Any, versions: list[_Version], proba: str | None, positive: Any
+) -> tuple[Any, list[str]]:
+    """``preds`` with each version's probabilities per class as columns ``_p0``, ``_p1``...
+    (for the measured ROC AUC and the estimate): the log's column ``proba`` (the positive
+    class's) when given, else the version's ``predict_proba`` on the logged inputs; and why a
+    version has none."""
+    import numpy as np
+
+    from tether.monitoring.errors import BadSetting
+    from tether.monitoring.scoring import resolve_positive
+
+    if proba is not None and proba not in preds.columns:
+        shown = ", ".join(map(str, preds.columns))
+        raise BadSetting(
+            f"the prediction log of {versions[0].model} has no column {proba!r} ({shown})"
+        )
+    width = max((len(v.classes) for v in versions if v.classes), default=0)
+    extra = {f"_p{i}": np.full(len(preds), np.nan) for i in range(max(width, 2))}
+    extra["_pp"] = np.full(len(preds), np.nan)
+    why_not = []
+    for v in versions:
+        mask = (preds["version"] == v.version).to_numpy()
+        if proba is not None:
+            p = preds.loc[mask, proba].to_numpy(dtype=float)
+            k = resolve_positive(v.classes, positive) if v.classes else None
+            if v.classes and len(v.classes) == 2 and k is not None:
+                extra[f"_p{k}"][mask], extra[f"_p{1 - k}"][mask] = p, 1 - p
+                v.columns = ["_p0", "_p1"]
+            extra["_pp"][mask] = p
+            v.column = "_pp"
+            continue
+        p, why = _model_probabilities(preds[mask], v)
+        if p is None:
+            why_not.append(why)
+            continue
+        for i in range(p.shape[1]):
+            extra[f"_p{i}"][mask] = p[:, i]
+        v.columns = [f"_p{i}" for i in range(p.shape[1])]
+    return preds.assign(**extra), [w for w in why_not if w]
+
+
 def _with_estimate(
-    table: Any, rows: Any, labels: Any, v: _Version, freq: str, proba: str | None, positive: Any
-) -> tuple[Any, str | None]:
+    table: Any, rows: Any, labels: Any, v: _Version, freq: str, positive: Any
+) -> Any:
     """``table`` with the CBPE estimate of each window's unlabelled rows of version ``v``, of
-    the positive class the measured metrics use (macro averages for a multiclass model); and
-    why there is none, where there is none."""
+    the positive class the measured metrics use (macro averages for a multiclass model)."""
     from tether.monitoring.scoring import estimate, resolve_positive
 
     unlabelled = rows[~rows["request_id"].isin(labels["request_id"])]
-    if not len(unlabelled):
-        return table, None
-    frame = unlabelled[["time", "version"]]
-    if proba is not None:  # the log's column: the positive class's probability
-        from tether.monitoring.errors import BadSetting
-
-        if proba not in unlabelled.columns:
-            shown = ", ".join(map(str, unlabelled.columns))
-            raise BadSetting(f"the prediction log of {v.model} has no column {proba!r} ({shown})")
-        frame = frame.assign(_p=unlabelled[proba].to_numpy(dtype=float))
-        columns: str | list[str] = "_p"
+    if not len(unlabelled) or (v.columns is None and v.column is None):
+        return table
+    columns: str | list[str]
+    if v.column is not None:  # the log's column: the positive class's probability
+        columns = v.column
     else:
-        p, why = _model_probabilities(unlabelled, v)
-        if p is None:
-            return table, why
-        assert v.classes is not None
+        assert v.columns is not None and v.classes is not None
         k = resolve_positive(v.classes, positive)
-        if k is not None:
-            frame, columns = frame.assign(_p=p[:, k]), "_p"
-        else:
-            columns = [f"_p{i}" for i in range(p.shape[1])]
-            frame = frame.assign(**{c: p[:, i] for i, c in enumerate(columns)})
+        columns = v.columns if k is None else v.columns[k]
+    frame = unlabelled[["time", "version", *([columns] if isinstance(columns, str) else columns)]]
     guess = estimate(frame, proba=columns, time="time", window=freq, by=["version"])
     guess = guess.rename(
         columns={"predictions": "estimated_rows", **{m: f"estimated_{m}" for m in ESTIMATED}}
@@ -400,7 +433,7 @@ def _with_estimate(
     out = table.merge(guess, on=["window", "version"], how="left")
     out["estimated_rows"] = out["estimated_rows"].fillna(0).astype(int)
     out.attrs = dict(table.attrs)
-    return out, None
+    return out
 
 
 def _model_probabilities(rows: Any, v: _Version) -> tuple[Any, str | None]:

@@ -74,6 +74,24 @@ def _multiclass_metrics(t: Any, q: Any) -> dict[str, float]:
     return {"accuracy": float(np.mean((t == q) & (t >= 0))), **_macro(tp, fp, fn)}
 
 
+def _roc_auc(known: Any, label: str, prediction: str, proba: list[str], classes: Any) -> float:
+    """ROC AUC of the labelled rows by evaluation's own metric (``tether.models.metrics``)."""
+    import numpy as np
+
+    from tether.models.metrics import METRICS, classification
+
+    p = known[proba].to_numpy(dtype=float)
+    if np.isnan(p).any():
+        return float("nan")
+    scored = classification(
+        np.asarray(known[label].tolist(), dtype=object),
+        np.asarray(known[prediction].tolist(), dtype=object),
+        p,
+        np.asarray(list(classes), dtype=object),
+    )
+    return METRICS["roc_auc"].compute(scored)
+
+
 def class_list(labels: Any, predictions: Any, classes: Any, positive: Any) -> Any:
     """The classes to score against: the model's ``classes_`` when given, else (no model) the
     sorted labels and predictions seen, ``positive`` included (evaluation's convention)."""
@@ -138,6 +156,7 @@ def performance(
     by: list[str] | None = None,
     positive: Any = None,
     classes: Any = None,
+    proba: list[str] | None = None,
 ) -> Any:
     """Metrics per ``window`` (a pandas frequency: ``"1h"``, ``"1D"``) of the predictions that
     have a label, and ``unlabelled``: the share of the window's predictions with none yet.
@@ -148,7 +167,9 @@ def performance(
     labels and predictions seen): a binary task gets the precision, recall and F1 of its
     positive class, ``positive`` or else ``classes[1]`` (as evaluation and scikit-learn), kept
     in ``attrs["positive"]``; more classes get macro averages (``attrs["average"] = "macro"``).
-    A label that is not one of the model's classes is a ``BadLabels`` error."""
+    A label that is not one of the model's classes is a ``BadLabels`` error. ``proba``, with
+    ``classes``: the columns of the model's probability of each class (in its order), adding
+    ``roc_auc`` as evaluation computes it (one-vs-rest macro average for more classes)."""
     import numpy as np
     import pandas as pd
 
@@ -157,7 +178,9 @@ def performance(
     preds = _frame(predictions, "predictions")
     labs = _frame(labels, "labels")
     by = list(by or [])
-    _need(preds, [request_id, prediction, time, *by], "predictions")
+    if proba is not None and (classes is None or len(proba) != len(classes)):
+        raise BadSetting("proba= needs classes= and one probability column per class")
+    _need(preds, [request_id, prediction, time, *by, *(proba or [])], "predictions")
     _need(labs, [request_id, label], "labels")
     labs = labs.drop_duplicates(request_id, keep="last")[[request_id, label]]
     unknown = int((~labs[request_id].isin(preds[request_id])).sum())
@@ -196,6 +219,8 @@ def performance(
                 else:
                     row |= _binary_metrics(t == k, q == k)
                     row["accuracy"] = float(np.mean((t == q) & (t >= 0)))
+                if proba is not None:
+                    row["roc_auc"] = _roc_auc(known, lab_col, prediction, proba, cls)
         elif len(known):
             err = known[prediction].astype(float) - known[lab_col].astype(float)
             row |= {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err**2)))}

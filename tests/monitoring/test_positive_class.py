@@ -143,6 +143,8 @@ def test_text_labels_score_the_models_second_class_measured_and_estimated(
 
     assert cli("monitor", "performance", "churn", "-w", "1D") == 0
     assert "v1: precision, recall and F1 of the positive class 'yes'" in capsys.readouterr().out
+    [event] = ws.store.list_audit(project="mon", action="monitor.performance")
+    assert event.detail["positive"] == "yes"
     assert cli("monitor", "performance", "churn", "-w", "1D", "--positive", "no", "--json") == 0
     [out] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
     assert out["precision"] == pytest.approx(precision_score(y, pred, pos_label="no"))

@@ -111,9 +111,7 @@ def _known_classes(model: str, ws: Workspace) -> list[Any] | None:
         loaded = _load(f"{model}@{int(version)}", ws, "labels cannot be checked")
         classes = getattr(loaded, "classes_", None) if loaded is not None else None
         if classes is not None:
-            import numpy as np
-
-            found += [c for c in np.asarray(classes).tolist() if c not in found]
+            found += [c for c in _plain(classes) if c not in found]
     return found or None
 
 
@@ -297,9 +295,19 @@ def model_performance(
                 "labelled": int(latest["labelled"]) if latest is not None else 0,
                 "unlabelled": float(latest["unlabelled"]) if latest is not None else None,
                 "unknown_labels": int(result.attrs.get("unknown_labels", 0)),
+                "positive": None
+                if latest is None
+                else result.attrs["positive"].get(int(latest["version"])),
             },
         )
     return result
+
+
+def _plain(classes: Any) -> list[Any]:
+    """A model's ``classes_`` as Python values (JSON-ready: ``"yes"``, ``5``, ``True``)."""
+    import numpy as np
+
+    return list(np.asarray(classes).tolist())
 
 
 class _Version:
@@ -311,7 +319,7 @@ class _Version:
         self.ref = f"{model}@{version}"
         self.loaded = _load(self.ref, ws, "no classes") if task == "classification" else None
         classes = getattr(self.loaded, "classes_", None)
-        self.classes = None if classes is None else list(classes)
+        self.classes = None if classes is None else _plain(classes)
         self.positive: Any = None
         self.macro = False
         self.columns: list[str] | None = None  # its probabilities in the log, per class

@@ -126,6 +126,13 @@ def test_text_labels_score_the_models_second_class_measured_and_estimated(
     assert row["f1"] == pytest.approx(f1_score(y, pred, pos_label="yes"))
     assert 0 < row["precision"] < 1 and 0 < row["recall"] < 1
     assert row["roc_auc"] == pytest.approx(roc_auc_score(y == "yes", proba[:45, 1]))
+    # the same figures as `tether models evaluate` on the labelled rows: one positive class
+    from tether.models.evaluation import evaluate
+
+    model = tether.models.load("churn@1", workspace=ws)
+    ev = evaluate(model, rows.iloc[:45].assign(y=y), target="y", latency=False)
+    assert row["f1"] == pytest.approx(ev.metrics["f1"])
+    assert row["roc_auc"] == pytest.approx(ev.metrics["roc_auc"])
     # the estimate scores the same class: the probability of classes_[1] == "yes"
     expected = binary_estimate(proba[~labelled, 1])
     for m, value in expected.items():
@@ -255,3 +262,21 @@ def test_numeric_labels_two_and_five_score_five_as_positive() -> None:
         tm.performance(log, labels, classes=[0, 2])
     with pytest.raises(tm.BadSetting, match="positive class 3 is not one of"):
         tm.performance(log, labels, classes=[2, 5], positive=3)
+
+
+def test_multiclass_estimate_of_a_table_with_a_probability_column_per_class() -> None:
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.2, 0.3, 0.5], [0.5, 0.4, 0.1]])
+    log = pd.DataFrame(p, columns=["pa", "pb", "pc"]).assign(
+        timestamp=pd.Timestamp("2026-12-06", tz="UTC")
+    )
+    [row] = tm.estimate(log, proba=["pa", "pb", "pc"], window="1D").to_dict(orient="records")
+    # called a, b, c, a. class a: tp .7+.5, fp .3+.5, fn .1+.2; b: tp .6, fp .4, fn .2+.3+.4;
+    # c: tp .5, fp .5, fn .1+.3+.1
+    tp, fp, fn = np.array([1.2, 0.6, 0.5]), np.array([0.8, 0.4, 0.5]), np.array([0.3, 0.9, 0.5])
+    assert row["estimated"] is True
+    assert row["accuracy"] == pytest.approx((0.7 + 0.6 + 0.5 + 0.5) / 4)
+    assert row["precision"] == pytest.approx(np.mean(tp / (tp + fp)))
+    assert row["recall"] == pytest.approx(np.mean(tp / (tp + fn)))
+    assert row["f1"] == pytest.approx(np.mean(2 * tp / (2 * tp + fp + fn)))
+    with pytest.raises(tm.BadSetting, match="one probability column per class"):
+        tm.estimate(log, proba=["pa"])

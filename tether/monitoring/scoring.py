@@ -117,10 +117,11 @@ def check_labels(labels: Any, classes: Any, what: str = "the model") -> None:
     values = np.asarray(list(labels), dtype=object)
     if not len(values):
         return
-    bad = values[encode(values, np.asarray(list(classes), dtype=object)) < 0]
+    listed = np.asarray(classes).tolist()  # Python values: 'yes', 5, not np.str_('yes')
+    bad = values[encode(values, np.asarray(listed, dtype=object)) < 0]
     if len(bad):
         shown = ", ".join(sorted({repr(v) for v in bad.tolist()})[:10])
-        known = ", ".join(repr(c) for c in list(classes)[:20])
+        known = ", ".join(repr(c) for c in listed[:20])
         raise BadLabels(
             f"label {shown} is not one of the classes of {what} ({known}); give labels the "
             "model predicts (same spelling and type)"

@@ -129,8 +129,8 @@ def window(
 
 def _window_performance(model: str, start: datetime, end: datetime, ws: Any) -> list[str]:
     """A line per model version on the window's classification performance: measured on the
-    labelled predictions, estimated (CBPE) on the others; none for a model with no estimate
-    (not a binary classifier with predict_proba)."""
+    labelled predictions, estimated (CBPE) on the others; for a model with no estimate (not a
+    classifier with predict_proba), why there is none."""
     from tether.monitoring.labels import model_performance
     from tether.monitoring.served import served_version
 
@@ -138,7 +138,11 @@ def _window_performance(model: str, start: datetime, end: datetime, ws: Any) -> 
     table = model_performance(model, window=None, start=start, end=end, record=False, workspace=ws)
     lines = []
     for row in table.to_dict(orient="records"):
-        if row["version"] != version or "estimated_rows" not in row:
+        if row["version"] != version:
+            continue
+        if "estimated_rows" not in row or row["estimated_rows"] != row["estimated_rows"]:
+            if table.attrs.get("no_estimate"):  # say why, rather than nothing
+                lines.append(f"performance of v{version}: {table.attrs['no_estimate']}")
             continue
         parts = [f"{row['predictions']} predictions, {row['unlabelled']:.0%} unlabelled"]
         if row["labelled"]:
@@ -146,7 +150,7 @@ def _window_performance(model: str, start: datetime, end: datetime, ws: Any) -> 
         if row["estimated_rows"]:
             parts.append(
                 f"estimated accuracy {row['estimated_accuracy']:.3f}, "
-                f"f1 {row['estimated_f1']:.3f} on {row['estimated_rows']} unlabelled "
+                f"f1 {row['estimated_f1']:.3f} on {int(row['estimated_rows'])} unlabelled "
                 "(CBPE estimate from the model's probabilities, not measured)"
             )
         lines.append(f"performance of v{version}: " + "; ".join(parts))
@@ -199,6 +203,12 @@ def performance(
     estimate: bool = typer.Option(
         True, "--estimate/--no-estimate", help="Estimate unlabelled predictions (CBPE)."
     ),
+    positive: str | None = typer.Option(
+        None,
+        "--positive",
+        help="The positive class of a binary model, for precision, recall and F1 (measured "
+        "and estimated; default: the model's second class, classes_[1]).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="The table as JSON lines."),
 ) -> None:
     """Metrics of MODEL's logged predictions joined to their labels, per window and version
@@ -217,6 +227,7 @@ def performance(
         slices=slices,
         estimate=estimate,
         proba=proba,
+        positive=positive,
         workspace=get(ctx).workspace(),
     )
     if as_json:
@@ -228,6 +239,12 @@ def performance(
                 "estimated_*: an estimate (CBPE, from the model's probabilities) over the "
                 "estimated_rows predictions with no label yet, not a measurement"
             )
+        for version, cls in table.attrs.get("positive", {}).items():
+            typer.echo(f"v{version}: precision, recall and F1 of the positive class {cls!r}")
+        for version in table.attrs.get("macro", []):
+            typer.echo(f"v{version}: precision, recall and F1 are macro averages over its classes")
+    if estimate and table.attrs.get("no_estimate"):
+        typer.echo(table.attrs["no_estimate"])
     unknown = table.attrs.get("unknown_labels", 0)
     if unknown:
         typer.echo(f"{unknown} labels name request ids the prediction log does not hold")

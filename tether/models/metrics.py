@@ -6,8 +6,9 @@ So the paired bootstrap (``bootstrap.py``) never materialises resampled rows: it
 matrix of draw counts by the statistics. ROC AUC is not a sum over rows; it is computed from
 weighted counts of positives and negatives within groups of tied scores, in one sort per model.
 
-Conventions: the positive class of a binary task is the second of the sorted classes (1 of
-{0, 1}, True of {False, True}); macro averages (F1, ROC AUC) run over the classes present in the
+Conventions: the positive class of a binary task is the model's second class, ``classes_[1]``
+(1 of {0, 1}, True of {False, True}, "yes" of {"no", "yes"}; ``positive_index``, which monitoring
+uses too); macro averages (F1, ROC AUC) run over the classes present in the
 target or the predictions of the whole data; log loss clips probabilities to [eps, 1 - eps]
 after normalising each row to sum 1 (as scikit-learn does); the expected calibration error
 (top-label) uses 10 bins of equal width over the confidence of the predicted class.
@@ -129,6 +130,41 @@ def _codes(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return np.where(found, order[pos], -1).astype(np.int64)
 
 
+def positive_index(classes: np.ndarray | list[object], positive: object = None) -> int:
+    """Where the positive class of a binary classifier is in ``classes`` (its ``classes_``, in
+    its order): ``positive`` when given (a class, or text spelling one), else ``classes_[1]``, as
+    scikit-learn's ``pos_label`` of sorted labels. ``InvalidData`` when ``positive`` is not one
+    of the classes or the model is not binary."""
+    import numpy as np
+
+    listed = np.asarray(classes).tolist()
+    if len(listed) != 2:
+        raise InvalidData(
+            f"a positive class applies to a binary classifier; this model has {len(listed)} "
+            f"classes ({_shown(listed)}), whose metrics are macro averages over the classes"
+        )
+    if positive is None:
+        return 1
+    code = int(encode(np.asarray([positive], dtype=object), np.asarray(listed, dtype=object))[0])
+    if code < 0 and isinstance(positive, str):  # text naming a class (a CLI option): "5" of 5
+        spelled = [i for i, c in enumerate(listed) if str(c) == positive]
+        code = spelled[0] if len(spelled) == 1 else -1
+    if code < 0:
+        raise InvalidData(
+            f"the positive class {positive!r} is not one of the model's classes ({_shown(listed)})"
+        )
+    return code
+
+
+def encode(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Each label's index in ``classes``; -1 for a label that is not one of them."""
+    return _codes(labels, classes)
+
+
+def _shown(values: list[object]) -> str:
+    return ", ".join(repr(v) for v in values[:20]) + (" ..." if len(values) > 20 else "")
+
+
 # ----------------------------------------------------------------------------- the metrics
 
 
@@ -245,7 +281,8 @@ def _f1_stats(p: Predictions) -> np.ndarray:
     import numpy as np
 
     assert p.true_codes is not None and p.pred_codes is not None
-    labels = np.array([1]) if _is_binary(p) else _present_classes(p)
+    assert p.classes is not None
+    labels = np.array([positive_index(p.classes)]) if _is_binary(p) else _present_classes(p)
     t = p.true_codes[:, None] == labels[None, :]
     q = p.pred_codes[:, None] == labels[None, :]
     return _f64(np.concatenate([t & q, ~t & q, t & ~q], axis=1))  # tp, fp, fn per label
@@ -305,7 +342,9 @@ def _auc_weighted(p: Predictions, weights: np.ndarray) -> np.ndarray:
 
     assert p.proba is not None and p.true_codes is not None
     if _is_binary(p):
-        return _auc_binary(p.proba[:, 1], p.true_codes == 1, weights)
+        assert p.classes is not None
+        k = positive_index(p.classes)
+        return _auc_binary(p.proba[:, k], p.true_codes == k, weights)
     present = np.unique(p.true_codes)
     per_class = [_auc_binary(p.proba[:, k], p.true_codes == k, weights) for k in present]
     return np.mean(per_class, axis=0)

@@ -80,6 +80,11 @@ def log_labels(
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd")
     ws = _workspace(workspace)
+    classes = _known_classes(name, ws)
+    if classes is not None:  # a classifier: every label must be one of its classes
+        from tether.monitoring.scoring import check_labels
+
+        check_labels(values, classes, what=name)
     digest = ws.objects.put_bytes(buf.getvalue()).digest
     from tether.serving.readback import LABELS
 
@@ -87,6 +92,39 @@ def log_labels(
         ws.project, name, version=LABELS, start_time=now, end_time=now, rows=len(ids), digest=digest
     )
     return len(ids)
+
+
+def _known_classes(model: str, ws: Workspace) -> list[Any] | None:
+    """The classes of ``model``'s versions that logged predictions (else of every registered
+    version), together; None when none of them is a classifier that can be loaded."""
+    from tether.errors import TetherError
+    from tether.serving.readback import LABELS
+
+    versions = {s.version for s in ws.store.list_prediction_segments(ws.project, model)} - {LABELS}
+    if not versions:
+        try:
+            versions = {v.version for v in ws.store.list_model_versions(ws.project, model)}
+        except TetherError:  # no such model: labels are kept, as unknown requests are
+            return None
+    found: list[Any] = []
+    for version in sorted(versions):
+        loaded = _load(f"{model}@{int(version)}", ws, "labels cannot be checked")
+        classes = getattr(loaded, "classes_", None) if loaded is not None else None
+        if classes is not None:
+            found += [c for c in _plain(classes) if c not in found]
+    return found or None
+
+
+def _load(ref: str, ws: Workspace, what: str) -> Any:
+    """The loaded model version ``ref``; None (with a warning) where it cannot be loaded."""
+    from tether.errors import TetherError
+    from tether.models.fetch import load
+
+    try:
+        return load(ref, workspace=ws)
+    except TetherError as e:  # e.g. a pickle the workspace does not trust
+        log.warning("%s for %s: the model cannot be loaded: %s", what, ref, e)
+        return None
 
 
 def read_label_file(path: str | Path) -> tuple[list[Any], list[Any]]:
@@ -157,6 +195,7 @@ def model_performance(
     slices: Sequence[str] | None = None,
     estimate: bool = True,
     proba: str | None = None,
+    positive: Any = None,
     record: bool = True,
     workspace: Workspace | None = None,
 ) -> Any:
@@ -165,6 +204,12 @@ def model_performance(
     (``performance``). ``window=None``: one row per version for the whole range (its
     ``window`` is the first prediction's time).
 
+    Classification is scored against each version's ``classes_`` (as evaluation): a binary
+    model gets the precision, recall and F1 of its positive class, ``positive`` or else its
+    second class ``classes_[1]`` (``attrs["positive"]``: version -> class); a multiclass
+    model gets macro averages (``attrs["macro"]``: its versions). A label that is not one of
+    the model's classes is a ``BadLabels`` error.
+
     ``slices``: predicates over the logged inputs (``"country == 'DE'"``, the grammar of
     ``tether.models.evaluate``; an input ``input_X`` of the log is the column ``X``): the
     table then has a ``slice`` column, ``all`` for every prediction, and the rows of each slice.
@@ -172,14 +217,14 @@ def model_performance(
     ``estimate`` (classification): the predictions still unlabelled are scored by CBPE from the
     model's own probabilities (``estimate``): the columns ``estimated_accuracy``,
     ``estimated_precision``, ``estimated_recall``, ``estimated_f1`` and ``estimated_rows``, an
-    estimate, not a measurement. The probabilities are the log's column ``proba`` when given
-    (the positive class's), else what each version's ``predict_proba`` gives on the logged
-    inputs (a binary classifier; the estimate is left out for any other model).
+    estimate, not a measurement, of the same positive class (or macro averages). The
+    probabilities are the log's column ``proba`` when given (the positive class's), else what
+    each version's ``predict_proba`` gives on the logged inputs. Where there is no estimate
+    (regression, a model with no ``predict_proba``), ``attrs["no_estimate"]`` says why.
 
     With ``record``, a ``monitor.performance`` audit event holds the latest window's ``metric``
     (accuracy, or rmse for regression) as ``value`` (the measured one, over every prediction),
     and its estimate as ``estimated`` where there is one."""
-    from tether.monitoring.scoring import performance
     from tether.monitoring.served import PERFORMANCE_EVENT, _workspace, parse_window
     from tether.serving.readback import predictions
 
@@ -195,19 +240,38 @@ def model_performance(
         preds = preds.assign(time=preds["time"].min())
     labels = read_labels(name, workspace=ws)
     preds = preds.drop_duplicates(["request_id"], keep="first")  # one row per request
+    versions = [_Version(name, int(v), task, ws) for v in sorted(set(preds["version"].tolist()))]
+    _slices(slices)  # a slice that does not parse: an error before any model runs
+    why_not: list[str] = []
+    if task == "classification":
+        preds, why_not = _with_probabilities(preds, versions, proba, positive)
     parts = [("all", preds)] + [
         (s.name, preds[s.mask(_by_input_name(preds))]) for s in _slices(slices)
     ]
     tables = []
     for slice_name, rows in parts:
-        table = performance(rows, labels, task=task, time="time", window=freq, by=["version"])
-        if estimate and task == "classification" and len(table):
-            table = _with_estimate(table, rows, labels, name, freq, proba, ws)
+        per_version = []
+        for v in versions:
+            mine = rows[rows["version"] == v.version]
+            table = v.performance(mine, labels, freq, positive)
+            if estimate and task == "classification" and len(table):
+                table = _with_estimate(table, mine, labels, v, freq, positive)
+            per_version.append(table)
+        table = _concat(per_version)
+        if len(table):
+            table = table.sort_values(["window", "version"], kind="stable", ignore_index=True)
         if slices:
             table.insert(1, "slice", slice_name)
         tables.append(table)
     result = _concat(tables)
-    result.attrs["unknown_labels"] = tables[0].attrs.get("unknown_labels", 0)
+    if estimate and task != "classification":
+        why_not.append(f"no estimate for task {task!r}: CBPE estimates classification only")
+    known = labels.drop_duplicates("request_id")["request_id"]
+    result.attrs = {"unknown_labels": int((~known.isin(preds["request_id"])).sum())}
+    result.attrs["positive"] = {v.version: v.positive for v in versions if v.positive is not None}
+    result.attrs["macro"] = [v.version for v in versions if v.macro]
+    if why_not and estimate:
+        result.attrs["no_estimate"] = "; ".join(why_not)
     metric = metric or ("accuracy" if task == "classification" else "rmse")
     if record:
         overall = tables[0]
@@ -231,9 +295,47 @@ def model_performance(
                 "labelled": int(latest["labelled"]) if latest is not None else 0,
                 "unlabelled": float(latest["unlabelled"]) if latest is not None else None,
                 "unknown_labels": int(result.attrs.get("unknown_labels", 0)),
+                "positive": None
+                if latest is None
+                else result.attrs["positive"].get(int(latest["version"])),
             },
         )
     return result
+
+
+def _plain(classes: Any) -> list[Any]:
+    """A model's ``classes_`` as Python values (JSON-ready: ``"yes"``, ``5``, ``True``)."""
+    import numpy as np
+
+    return list(np.asarray(classes).tolist())
+
+
+class _Version:
+    """One logged model version: its classes (loaded once, for classification) and how it is
+    scored."""
+
+    def __init__(self, model: str, version: int, task: str, ws: Workspace) -> None:
+        self.model, self.version, self.task = model, version, task
+        self.ref = f"{model}@{version}"
+        self.loaded = _load(self.ref, ws, "no classes") if task == "classification" else None
+        classes = getattr(self.loaded, "classes_", None)
+        self.classes = None if classes is None else _plain(classes)
+        self.positive: Any = None
+        self.macro = False
+        self.columns: list[str] | None = None  # its probabilities in the log, per class
+        self.column: str | None = None  # or only the positive class's (--proba, no classes)
+
+    def performance(self, rows: Any, labels: Any, freq: str, positive: Any) -> Any:
+        from tether.monitoring.scoring import performance
+
+        table = performance(
+            rows, labels, task=self.task, time="time", window=freq, by=["version"],
+            positive=positive, classes=self.classes, proba=self.columns,
+        )  # fmt: skip
+        if "positive" in table.attrs:
+            self.positive = table.attrs["positive"]
+        self.macro = self.macro or table.attrs.get("average") == "macro"
+        return table
 
 
 ESTIMATED = ("accuracy", "precision", "recall", "f1")
@@ -272,20 +374,67 @@ def _concat(tables: list[Any]) -> Any:
     return pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
 
 
-def _with_estimate(
-    table: Any, preds: Any, labels: Any, model: str, freq: str, proba: str | None, ws: Workspace
-) -> Any:
-    """``table`` with the CBPE estimate of each window's (and version's) unlabelled rows."""
-    from tether.monitoring.scoring import estimate
+def _with_probabilities(
+    preds: Any, versions: list[_Version], proba: str | None, positive: Any
+) -> tuple[Any, list[str]]:
+    """``preds`` with each version's probabilities per class as columns ``_p0``, ``_p1``...
+    (for the measured ROC AUC and the estimate): the log's column ``proba`` (the positive
+    class's) when given, else the version's ``predict_proba`` on the logged inputs; and why a
+    version has none."""
+    import numpy as np
 
-    unlabelled = preds[~preds["request_id"].isin(labels["request_id"])]
-    if not len(unlabelled):
+    from tether.monitoring.errors import BadSetting
+    from tether.monitoring.scoring import resolve_positive
+
+    if proba is not None and proba not in preds.columns:
+        shown = ", ".join(map(str, preds.columns))
+        raise BadSetting(
+            f"the prediction log of {versions[0].model} has no column {proba!r} ({shown})"
+        )
+    width = max((len(v.classes) for v in versions if v.classes), default=0)
+    extra = {f"_p{i}": np.full(len(preds), np.nan) for i in range(max(width, 2))}
+    extra["_pp"] = np.full(len(preds), np.nan)
+    why_not = []
+    for v in versions:
+        mask = (preds["version"] == v.version).to_numpy()
+        if proba is not None:
+            p = preds.loc[mask, proba].to_numpy(dtype=float)
+            k = resolve_positive(v.classes, positive) if v.classes else None
+            if v.classes and len(v.classes) == 2 and k is not None:
+                extra[f"_p{k}"][mask], extra[f"_p{1 - k}"][mask] = p, 1 - p
+                v.columns = ["_p0", "_p1"]
+            extra["_pp"][mask] = p
+            v.column = "_pp"
+            continue
+        p, why = _model_probabilities(preds[mask], v)
+        if p is None:
+            why_not.append(why)
+            continue
+        for i in range(p.shape[1]):
+            extra[f"_p{i}"][mask] = p[:, i]
+        v.columns = [f"_p{i}" for i in range(p.shape[1])]
+    return preds.assign(**extra), [w for w in why_not if w]
+
+
+def _with_estimate(
+    table: Any, rows: Any, labels: Any, v: _Version, freq: str, positive: Any
+) -> Any:
+    """``table`` with the CBPE estimate of each window's unlabelled rows of version ``v``, of
+    the positive class the measured metrics use (macro averages for a multiclass model)."""
+    from tether.monitoring.scoring import estimate, resolve_positive
+
+    unlabelled = rows[~rows["request_id"].isin(labels["request_id"])]
+    if not len(unlabelled) or (v.columns is None and v.column is None):
         return table
-    p = _probabilities(unlabelled, model, proba, ws)
-    if p is None:
-        return table
-    frame = unlabelled[["time", "version"]].assign(_proba=p)
-    guess = estimate(frame, proba="_proba", time="time", window=freq, by=["version"])
+    columns: str | list[str]
+    if v.column is not None:  # the log's column: the positive class's probability
+        columns = v.column
+    else:
+        assert v.columns is not None and v.classes is not None
+        k = resolve_positive(v.classes, positive)
+        columns = v.columns if k is None else v.columns[k]
+    frame = unlabelled[["time", "version", *([columns] if isinstance(columns, str) else columns)]]
+    guess = estimate(frame, proba=columns, time="time", window=freq, by=["version"])
     guess = guess.rename(
         columns={"predictions": "estimated_rows", **{m: f"estimated_{m}" for m in ESTIMATED}}
     ).drop(columns=["estimated"])
@@ -295,47 +444,19 @@ def _with_estimate(
     return out
 
 
-def _probabilities(rows: Any, model: str, proba: str | None, ws: Workspace) -> Any:
-    """The positive class's probability of each row: the log's column ``proba``, else each
-    logged version's ``predict_proba`` on the logged inputs; None where there is none."""
-    import numpy as np
-
-    from tether.monitoring.errors import BadSetting
-
-    if proba is not None:
-        if proba not in rows.columns:
-            shown = ", ".join(map(str, rows.columns))
-            raise BadSetting(f"the prediction log of {model} has no column {proba!r} ({shown})")
-        return rows[proba].to_numpy(dtype=float)
-    out = np.full(len(rows), np.nan)
-    for version in sorted(set(rows["version"].tolist())):
-        mask = (rows["version"] == version).to_numpy()
-        p = _model_probabilities(rows[mask], f"{model}@{int(version)}", ws)
-        if p is None:
-            return None
-        out[mask] = p
-    return out
-
-
-def _model_probabilities(rows: Any, ref: str, ws: Workspace) -> Any:
-    """``ref``'s probability of its second class on the logged inputs, for a binary
-    classifier with ``predict_proba``; None for any other model."""
+def _model_probabilities(rows: Any, v: _Version) -> tuple[Any, str | None]:
+    """Version ``v``'s ``predict_proba`` on the logged inputs (rows x classes), or None and
+    why not (a model that cannot be loaded, has no ``predict_proba`` or no ``classes_``)."""
     import numpy as np
 
     from tether.errors import TetherError
-    from tether.models.fetch import load
     from tether.monitoring.served import INPUT
 
-    try:
-        loaded = load(ref, workspace=ws)
-    except TetherError as e:  # e.g. a pickle the workspace does not trust: no estimate
-        log.warning("no performance estimate for %s: the model cannot be loaded: %s", ref, e)
-        return None
-    classes = getattr(loaded, "classes_", None)
-    if not callable(getattr(loaded, "predict_proba", None)) or classes is None:
-        return None
-    if len(classes) != 2:
-        return None
+    loaded = v.loaded
+    if loaded is None:
+        return None, f"no estimate for {v.ref}: the model cannot be loaded"
+    if not callable(getattr(loaded, "predict_proba", None)) or v.classes is None:
+        return None, f"no estimate for {v.ref}: it is not a classifier with predict_proba"
     inputs = rows[[c for c in rows.columns if c.startswith(INPUT)]]
     inputs = inputs.rename(columns=lambda c: c[len(INPUT) :])
     sig = loaded.meta.signature
@@ -354,6 +475,8 @@ def _model_probabilities(rows: Any, ref: str, ws: Workspace) -> Any:
     try:
         p = np.asarray(loaded.predict_proba(inputs), dtype=float)
     except (TetherError, ValueError, TypeError, KeyError) as e:  # inputs it no longer takes
-        log.warning("no performance estimate for %s: predict_proba failed: %s", ref, e)
-        return None
-    return p[:, 1] if p.ndim == 2 and p.shape == (len(rows), 2) else None
+        log.warning("no performance estimate for %s: predict_proba failed: %s", v.ref, e)
+        return None, f"no estimate for {v.ref}: predict_proba failed on the logged inputs"
+    if p.ndim != 2 or p.shape != (len(rows), len(v.classes)):
+        return None, f"no estimate for {v.ref}: predict_proba gave shape {p.shape}"
+    return p, None

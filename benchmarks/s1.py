@@ -69,7 +69,7 @@ def _rss_tree(pid: int) -> int:
                         total += int(line.split()[1]) * 1024
             with open(f"/proc/{p}/task/{p}/children") as f:
                 todo.extend(int(c) for c in f.read().split())
-        except OSError:
+        except OSError:  # the process ended while it was read: it counts for nothing
             pass
     return total
 
@@ -86,7 +86,7 @@ def _cpu_tree(pid: int) -> float:
             total += (int(fields[11]) + int(fields[12])) / tick
             with open(f"/proc/{p}/task/{p}/children") as f:
                 todo.extend(int(c) for c in f.read().split())
-        except OSError:
+        except OSError:  # the process ended while it was read: it counts for nothing
             pass
     return total
 
@@ -100,7 +100,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -
             with urllib.request.urlopen(url, timeout=2) as r:
                 if r.status == 200:
                     return time.monotonic()
-        except OSError:
+        except OSError:  # not listening yet
             pass
         time.sleep(0.02)
     raise RuntimeError(f"{url} not ready after {timeout} s")

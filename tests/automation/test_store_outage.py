@@ -87,7 +87,7 @@ class Proxy:
         try:
             while data := src.recv(65536):
                 dst.sendall(data)
-        except OSError:
+        except OSError:  # either side closed: the proxy's job for this pair is over
             pass
         for s in (src, dst):
             with contextlib.suppress(OSError):

@@ -22,6 +22,22 @@ from tether.serving.runtime import Options
 from tether.workspace import Workspace
 
 
+def wait_ready(url: str, proc: Any, timeout_s: float, output: Callable[[], str]) -> None:
+    """Poll ``url``'s ``/v2/health/ready`` until it answers 200; fail with the server's
+    ``output()`` if ``proc`` exits first, or after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert proc.poll() is None, output()
+        try:
+            with urllib.request.urlopen(url + "/v2/health/ready", timeout=5) as r:
+                if r.status == 200:
+                    return
+        except OSError:  # not listening yet, or not ready (503)
+            pass
+        assert time.monotonic() < deadline, f"not ready after {timeout_s:.0f} s"
+        time.sleep(0.05)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

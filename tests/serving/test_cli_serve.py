@@ -7,12 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 
-from tests.serving.conftest import free_port
+from tests.serving.conftest import free_port, wait_ready
 from tests.serving.test_protocol import ROW, infer_body
 from tether.serving import predictions
 from tether.workspace import Workspace
@@ -44,17 +43,7 @@ def test_sigterm_flushes_the_prediction_log(ws: Workspace) -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            try:
-                with urllib.request.urlopen(url + "/v2/health/ready", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "not ready after 60 s"
-            time.sleep(0.05)
+        wait_ready(url, proc, 60, lambda: proc.stdout.read() if proc.stdout else "")
         body = json.dumps(infer_body([ROW])).encode()
         for i in range(5):
             req = urllib.request.Request(
@@ -82,17 +71,9 @@ def _serve_until_ready(port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/ready", timeout=5) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "not ready after 60 s"
-        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url, proc, 60, lambda: proc.stdout.read() if proc.stdout else "")
+    return proc
 
 
 def _served_version(port: int) -> tuple[list[str], str | None]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving.conftest import free_port
+from tests.serving.conftest import free_port, wait_ready
 from tests.serving.test_protocol import ROW, infer_body
 from tether.serving import predictions
 from tether.workspace import Workspace
@@ -71,17 +71,7 @@ def test_two_workers_share_metrics_and_both_log_predictions(ws: Workspace, tmp_p
         )  # fmt: skip
     sent: list[str] = []
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(url + "/v2/health/ready", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "not ready after 120 s"
-            time.sleep(0.05)
+        wait_ready(url, proc, 120, log.read_text)
         # concurrent requests on fresh connections until both workers have answered some
         with ThreadPoolExecutor(8) as pool:
             for round_ in range(20):

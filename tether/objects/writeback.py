@@ -46,7 +46,7 @@ def _lookup() -> object:
                 fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
                 fn.restype = ctypes.c_int
                 _call = fn
-            except (OSError, AttributeError):
+            except (OSError, AttributeError):  # not Linux's libc: writeback stays the kernel's
                 pass
     return _call
 

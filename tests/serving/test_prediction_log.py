@@ -154,7 +154,7 @@ def test_log_segments_keep_every_column_type_without_importing_pandas(tmp_path: 
         """
         import io, sys, time
         import numpy as np
-        from tether.serving.predlog import segment, table
+        from tether.serving.predlog import read_segment, segment, table
 
         inputs = {"x": np.array([1.5, np.nan]), "flag": np.array([True, False]),
                   "n": np.array([3, 4], dtype="int16")}
@@ -164,8 +164,7 @@ def test_log_segments_keep_every_column_type_without_importing_pandas(tmp_path: 
         ]
         data, start, end = segment([table(records)])
         assert "pandas" not in sys.modules, "the log imported pandas"
-        import pyarrow.parquet as pq
-        t = pq.read_table(io.BytesIO(data)).to_pydict()
+        t = read_segment(data).to_pydict()
         assert t["request_id"] == ["req-é1", "req-é1", "r2", "r2"], t["request_id"]
         assert t["input_flag"] == [True, False, True, False], t["input_flag"]
         assert t["input_n"] == [3, 4, 3, 4] and t["row"] == [0, 1, 0, 1]
@@ -180,3 +179,17 @@ def test_log_segments_keep_every_column_type_without_importing_pandas(tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_a_corrupt_segment_is_named_not_a_raw_arrow_error(ws: Workspace) -> None:
+    import pytest
+
+    from tether.serving.errors import ServingError
+
+    now = datetime.now(UTC)
+    info = ws.objects.put_bytes(b"PAR1 these bytes are not Parquet PAR1")
+    ws.store.add_prediction_segment(
+        ws.project, "lr", version=1, start_time=now, end_time=now, rows=1, digest=info.digest
+    )
+    with pytest.raises(ServingError, match=f"segment {info.digest} of 'lr' cannot be read"):
+        predictions("lr", workspace=ws)

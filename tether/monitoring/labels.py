@@ -157,14 +157,12 @@ def read_label_file(path: str | Path) -> tuple[list[Any], list[Any]]:
 
 def read_labels(model: str, *, workspace: Workspace | None = None) -> Any:
     """Every label stored for ``model`` (a DataFrame: request_id, label, time), oldest first."""
-    import io
-
     import pandas as pd
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from tether.errors import TetherError
     from tether.monitoring.served import _workspace
+    from tether.serving.predlog import read_segment
     from tether.serving.readback import LABELS
 
     ws = _workspace(workspace)
@@ -173,8 +171,8 @@ def read_labels(model: str, *, workspace: Workspace | None = None) -> Any:
         if seg.version != LABELS:
             continue
         try:
-            tables.append(pq.read_table(io.BytesIO(ws.objects.get_bytes(seg.digest))))
-        except TetherError as e:
+            tables.append(read_segment(ws.objects.get_bytes(seg.digest)))
+        except (TetherError, pa.ArrowException) as e:
             raise BadLabels(
                 f"label segment {seg.digest} of {model!r} cannot be read: {e}"
             ) from None

@@ -287,6 +287,18 @@ def segment(chunks: list[Any]) -> tuple[bytes, datetime, datetime]:
     return buf.getvalue(), _utc(lo), _utc(hi)
 
 
+def read_segment(data: bytes) -> Any:
+    """One stored segment as an Arrow table. Through ``ParquetFile``, not ``pq.read_table``:
+    the dataset reader behind ``read_table`` leaves threads that can abort the interpreter at
+    exit when it read from memory (apache/arrow#50482); raises ``pyarrow.ArrowException`` on
+    bytes that are not Parquet."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(pa.BufferReader(data)) as f:
+        return f.read()
+
+
 def _utc(microseconds: int) -> datetime:
     from datetime import UTC, timedelta
 

@@ -23,12 +23,10 @@ def predictions(
 ) -> Any:
     """Rows logged for model ``name`` with ``start <= time <= end`` (both optional, aware
     datetimes), oldest first, from every segment any server or worker wrote."""
-    import io
-
     import pandas as pd
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
+    from tether.serving.predlog import read_segment
     from tether.workspace import Workspace
 
     ws = workspace if workspace is not None else Workspace()
@@ -37,8 +35,8 @@ def predictions(
         if seg.version == LABELS:  # delayed labels (tether.monitoring.labels), not predictions
             continue
         try:
-            tables.append(pq.read_table(io.BytesIO(ws.objects.get_bytes(seg.digest))))
-        except TetherError as e:
+            tables.append(read_segment(ws.objects.get_bytes(seg.digest)))
+        except (TetherError, pa.ArrowException) as e:
             raise ServingError(
                 f"prediction log segment {seg.digest} of {name!r} cannot be read: {e}"
             ) from None

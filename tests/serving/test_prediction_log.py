@@ -193,3 +193,38 @@ def test_a_corrupt_segment_is_named_not_a_raw_arrow_error(ws: Workspace) -> None
     )
     with pytest.raises(ServingError, match=f"segment {info.digest} of 'lr' cannot be read"):
         predictions("lr", workspace=ws)
+
+
+def test_rows_waiting_are_bounded_in_bytes_so_wide_rows_cannot_grow_the_server(
+    ws: Workspace,
+) -> None:
+    """A bound of rows alone would let 1,000-feature rows hold 50 times the memory of
+    20-feature ones: the rows waiting are also bounded by their size."""
+    import threading
+
+    import numpy as np
+
+    from tether.serving.predlog import PredictionLog
+
+    gate = threading.Event()
+
+    class SlowObjects:
+        def put_bytes(self, data: bytes):  # type: ignore[no-untyped-def]
+            gate.wait(30)
+            return ws.objects.put_bytes(data)
+
+    wide = np.ones((2, 1000))  # 8,000 bytes a row
+    log = PredictionLog(
+        ws.store, SlowObjects(), "serve", max_bytes=200_000, segment_rows=10,
+        flush_s=60, drain_s=0.01,
+    )  # type: ignore[arg-type]  # fmt: skip
+    for i in range(100):
+        log.record("wide", 1, f"r{i}", float(i), 0.001, wide, np.array([0, 1]), rows=2)
+        assert log.unwritten * 8_000 <= 200_000
+    kept = log.unwritten
+    assert kept >= 20 and log.dropped == 200 - kept
+    gate.set()
+    log.close()
+    assert log.written == kept and log.unwritten == 0
+    frame = predictions("wide", workspace=ws)
+    assert len(frame) == kept and frame["input_999"].tolist() == [1.0] * kept

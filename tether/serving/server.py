@@ -78,6 +78,9 @@ def serve(
 
 def build(spec: dict[str, Any]) -> Any:
     from tether.serving.asgi import app
+    from tether.serving.memory import fix_malloc_thresholds
+
+    fix_malloc_thresholds()  # each worker process: the heap the prediction log frees goes back
 
     if spec.get("access_log"):
         _access_to_stderr()

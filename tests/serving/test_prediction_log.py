@@ -228,3 +228,29 @@ def test_rows_waiting_are_bounded_in_bytes_so_wide_rows_cannot_grow_the_server(
     assert log.written == kept and log.unwritten == 0
     frame = predictions("wide", workspace=ws)
     assert len(frame) == kept and frame["input_999"].tolist() == [1.0] * kept
+
+
+def test_a_drains_arrays_are_joined_in_order_whatever_their_layout() -> None:
+    """The drain joins requests' arrays as bytes: views, Fortran order, float32 and 1-D outputs
+    come out as they went in; arrays of several dtypes are promoted to a common one first, and
+    arrays of several widths, or of objects, take NumPy's own concatenation."""
+    import numpy as np
+
+    from tether.serving.predlog import _concat_rows, _join
+    from tether.serving.tensors import concat
+
+    base = np.arange(60, dtype="float64").reshape(6, 10)
+    parts = [base[:2], np.asfortranarray(base[2:4]), base[4:, :].copy()]
+    got = _concat_rows(parts, concat).columns_first
+    assert got.flags.c_contiguous and np.array_equal(got, base.T)
+    strided = base[::2, ::2]  # neither C- nor F-contiguous
+    assert np.array_equal(_join([strided, strided]), np.concatenate([strided, strided]))
+    outs = [np.array([1, 2]), np.array([3])]
+    assert _concat_rows(outs, concat).tolist() == [1, 2, 3]
+    small = np.ones((1, 10), dtype="float32")
+    assert _concat_rows([small, small], concat).columns_first.dtype == np.float32
+    assert _join([base, small]) is None  # dtypes differ
+    assert _join([base, np.ones((1, 3))]) is None  # widths differ
+    assert _join([np.array(["a"], dtype=object)] * 2) is None
+    mixed = _concat_rows([base[:1], np.ones((1, 10), dtype="float32")], concat).columns_first
+    assert mixed.dtype == np.float64 and mixed.shape == (10, 2)  # promoted, then joined

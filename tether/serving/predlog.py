@@ -123,13 +123,14 @@ class PredictionLog:
     def drain(self) -> None:
         """Turn the records waiting into one Arrow table per model version.
 
-        The writer thread calls this every ``drain_s``. Done in the server's event loop every
-        0.2 s instead, it cost the loop 50 µs per 100-row request (S1: the arrays had gone
-        cold, and the loop held the GIL through the copies); here, every 0.05 s, NumPy's
-        copies run without the GIL beside the loop, which then spends 6-15% more per 100-row
-        request than with no log at all (17-19% before; S1, 2 busy cores). Each drain's
-        records become one table at once: a few objects held until the segment is written,
-        not a tuple and two arrays per request for the garbage collector to scan.
+        The writer thread calls this every ``drain_s``; done in the event loop instead, it cost
+        a 100-row request 50 µs. Whatever the writer does, it does in few calls that release
+        the GIL: each time this thread takes the GIL back it waits until the busy event loop
+        lets go of it (up to ``sys.getswitchinterval()``), so a drain that released it once per
+        request (``np.concatenate``) and a Parquet write into a Python file (a callback per
+        page) kept the writer waiting so long that it dropped a quarter of S1's rows. Each
+        drain's records become one table at once: a few objects held until the segment is
+        written, not a tuple and two arrays per request for the garbage collector to scan.
         """
         with self._drain_lock:
             buffer = self._buffer
@@ -272,35 +273,55 @@ class _ByColumn:
 
 
 def _concat_rows(values: list[Any], concat: Callable[[list[Any]], Any]) -> Any:
-    """``values`` as one batch; 2-D arrays of one width are joined straight into the
-    column-major layout the log stores (one copy, not a join and a strided copy per column)."""
+    """``values`` as one batch. Arrays of one dtype and row shape (the usual case) are joined
+    by ``_join`` and 2-D ones turned column-major, the layout the log stores, in one copy."""
     import numpy as np
 
     first = values[0]
-    if (
-        type(first) is np.ndarray
-        and first.ndim == 2
-        and all(type(v) is np.ndarray and v.ndim == 2 and v.shape[1] == first.shape[1]
-                for v in values)
-    ):  # fmt: skip
-        out = np.empty(  # C order: each column contiguous (the transposes alone are not)
-            (first.shape[1], sum(v.shape[0] for v in values)),
-            np.result_type(*[v.dtype for v in values]),
-        )
-        return _ByColumn(np.concatenate([v.T for v in values], axis=1, out=out))
+    if type(first) is np.ndarray and first.ndim in (1, 2):
+        joined = _join(values)
+        if joined is None and all(
+            type(v) is np.ndarray and v.shape[1:] == first.shape[1:] and not v.dtype.hasobject
+            for v in values
+        ):  # dtypes differ (rare: inputs are conformed to the signature): promote, then join
+            common = np.result_type(*values)
+            joined = _join([v.astype(common, copy=False) for v in values])
+        if joined is not None:
+            return joined if joined.ndim == 1 else _ByColumn(np.ascontiguousarray(joined.T))
     return concat(values)
+
+
+def _join(values: list[Any]) -> Any:
+    """Arrays of one dtype and row shape as one array, or None when they differ.
+
+    The bytes are joined in one call that holds the GIL. ``np.concatenate`` releases and takes
+    the GIL back for each array it copies, and each time it takes it back it waits for the
+    event loop to let go of it (up to ``sys.getswitchinterval()``, 5 ms): joining a drain's
+    125 arrays took 200 ms while the event loop was busy, against 3 ms this way.
+    """
+    import numpy as np
+
+    first = values[0]
+    shape, dtype = first.shape[1:], first.dtype
+    if dtype.hasobject or not all(
+        type(v) is np.ndarray and v.shape[1:] == shape and v.dtype == dtype for v in values
+    ):
+        return None
+    data = b"".join([np.ascontiguousarray(v).data.cast("B") for v in values])
+    return np.frombuffer(data, dtype).reshape(-1, *shape)
 
 
 def segment(chunks: list[Any]) -> tuple[bytes, datetime, datetime]:
     """Tables of one model version as one Parquet file, with the first and last row's time."""
-    import io
-
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     whole = pa.concat_tables(chunks, promote_options="permissive")
-    buf = io.BytesIO()
+    # an Arrow sink, not ``io.BytesIO``: the writer would take the GIL back for every write
+    # into a Python file, each time waiting for the event loop to let go of it (S1: 440 ms a
+    # segment while the loop was busy, against 20 ms)
+    buf = pa.BufferOutputStream()
     # dictionary-encoding every column (Parquet's default) cost 5x the rest of the write on
     # feature columns of floats; only the request ids repeat. The writer shares the server's
     # cores: see COMPRESSION, and statistics only for the columns a reader filters on
@@ -310,7 +331,7 @@ def segment(chunks: list[Any]) -> tuple[bytes, datetime, datetime]:
     )  # fmt: skip
     # microseconds since the epoch (``as_py`` of a zoned timestamp imports pandas)
     lo, hi = (s.value for s in pc.min_max(whole["time"]).values())
-    return buf.getvalue(), _utc(lo), _utc(hi)
+    return buf.getvalue().to_pybytes(), _utc(lo), _utc(hi)
 
 
 def read_segment(data: bytes) -> Any:

@@ -32,7 +32,7 @@ CONNECTIONS = 16
 TETHER_PACKAGES = [
     "sqlalchemy>=2.0.25", "alembic>=1.13", "fsspec>=2024.2", "blake3>=0.4", "typer>=0.12,<0.29",
     "rich>=13.7", "tomlkit>=0.12", "scikit-learn", "skops", "pandas", "pyarrow", "starlette",
-    "uvicorn[standard]", "prometheus-client", "orjson",
+    "uvicorn[standard]", "prometheus-client", "orjson", "pysimdjson",
 ]  # fmt: skip
 EXTRA = os.environ.get("S1_TETHER_ARGS", "").split()  # e.g. "--in-loop" to compare settings
 ANCHOR_PACKAGES = {

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tether.serving.errors import BadRequest, UnknownModel, need_serve_extra
 from tether.serving.jsonio import dumps as _dumps
-from tether.serving.jsonio import loads as _loads
+from tether.serving.jsonio import loads_infer as _loads
 from tether.serving.runtime import Options, Repository, Served, Version
 from tether.serving.source import ModelSource, Ref
 

@@ -107,7 +107,7 @@ def decode_tensor(inp: Any, index: int, binary: memoryview | None = None) -> tup
     size = params.get("binary_data_size") if isinstance(params, dict) else None
     if size is not None:
         return name, _binary(name, dt, shape, want, size, binary), size
-    if not isinstance(data, list):
+    if not isinstance(data, list | np.ndarray):  # an array: numbers parsed by loads_infer
         raise BadRequest(f"input {name!r}: data must be a list", input=name)
     try:
         if dt == "BYTES":
@@ -117,7 +117,7 @@ def decode_tensor(inp: Any, index: int, binary: memoryview | None = None) -> tup
             if not all(isinstance(v, str) for v in arr.flat):
                 raise BadRequest(f"input {name!r}: BYTES data must be strings", input=name)
         else:
-            arr = np.asarray(data)
+            arr = data if isinstance(data, np.ndarray) else np.asarray(data)
             if arr.size and arr.dtype.kind not in _KINDS.get(dt[0] if dt != "BOOL" else dt, ""):
                 raise BadRequest(
                     f"input {name!r}: data holds {_what(arr)} values, not {dt}", input=name

@@ -9,12 +9,14 @@ import threading
 import numpy as np
 import pytest
 
-from tether.serving.jsonio import loads, loads_infer
+from tether.serving.jsonio import SIMDJSON_FROM, loads, loads_infer
 
 
 def _request(data: object, datatype: str = "FP64", shape: list[int] | None = None) -> bytes:
+    """A request large enough for the simdjson path (SIMDJSON_FROM bytes, padded)."""
     tensor = {"name": "x", "shape": shape or [2, 2], "datatype": datatype, "data": data}
-    return json.dumps({"id": "r1", "parameters": {"a": [1]}, "inputs": [tensor]}).encode()
+    pad = "p" * SIMDJSON_FROM
+    return json.dumps({"id": "r1", "parameters": {"pad": pad}, "inputs": [tensor]}).encode()
 
 
 @pytest.mark.parametrize(
@@ -49,10 +51,10 @@ def test_numeric_tensors_become_flat_arrays_with_the_general_parse_values(
         _request(["a", "b", "c", "d"], "BYTES"),
         _request([None, 1.0, 2.0, 3.0]),
         _request(1.5),
-        b'{"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [NaN]}]}',
-        b'{"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [1e400]}]}',
-        b'{"inputs": "not tensors"}',
-        b"[1, 2]",
+        _request([1.0, 2.0, 3.0, 4.0]).replace(b"4.0", b"NaN"),
+        _request([1.0, 2.0, 3.0, 4.0]).replace(b"4.0", b"1e400"),
+        b'{"inputs": "not tensors", "pad": "%s"}' % (b"p" * SIMDJSON_FROM),
+        b"[%s]" % b",".join([b"1"] * SIMDJSON_FROM),
     ],
 )
 def test_bodies_the_fast_parse_does_not_take_parse_as_the_general_path_does(body: bytes) -> None:
@@ -62,7 +64,12 @@ def test_bodies_the_fast_parse_does_not_take_parse_as_the_general_path_does(body
 
 def test_a_body_that_is_not_json_raises_value_error() -> None:
     with pytest.raises(ValueError):
-        loads_infer(b'{"inputs": [')
+        loads_infer(_request([1.0])[:-10])
+
+
+def test_small_bodies_take_the_general_parse() -> None:
+    body = b'{"inputs": [{"name": "x", "shape": [2], "datatype": "FP64", "data": [1.0, 2.0]}]}'
+    assert loads_infer(body) == loads(body)  # data stays a list
 
 
 def test_threads_parse_at_once_without_mixing_documents() -> None:

@@ -31,6 +31,9 @@ except ImportError:  # pragma: no cover - the serve extra installs it
 _BUFFER = {"FP16": "d", "FP32": "d", "FP64": "d", "INT8": "i", "INT16": "i", "INT32": "i",
            "INT64": "i", "UINT8": "i", "UINT16": "i", "UINT32": "i", "UINT64": "i"}  # fmt: skip
 _parsers = threading.local()  # a parser's documents are valid until its next parse
+# below this many bytes orjson and ``np.asarray`` are the faster (6 µs against 3 on one row
+# of 20 features; even at 1.2 KB)
+SIMDJSON_FROM = 1200
 
 
 def loads(data: bytes) -> Any:
@@ -46,9 +49,9 @@ def loads(data: bytes) -> Any:
 def loads_infer(data: bytes) -> Any:
     """Parse an inference request as ``loads`` does, except that the ``data`` of a numeric
     tensor in ``inputs`` (flat, or nested one level as rows) is a flat NumPy array of float64
-    or int64. Anything else, and a body simdjson cannot parse (NaN tokens, numbers out of
-    range, not JSON), is parsed by ``loads``."""
-    if simdjson is None:
+    or int64. Anything else, a small body, and a body simdjson cannot parse (NaN tokens,
+    numbers out of range, not JSON), is parsed by ``loads``."""
+    if simdjson is None or len(data) < SIMDJSON_FROM:
         return loads(data)
     parser = getattr(_parsers, "parser", None)
     if parser is None:

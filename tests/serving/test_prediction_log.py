@@ -239,10 +239,13 @@ def test_a_drains_arrays_are_joined_in_order_whatever_their_layout() -> None:
     from tether.serving.predlog import _concat_rows, _join
     from tether.serving.tensors import concat
 
+    for rows in (6, 600):  # arrays of up to 500 values take np.concatenate, larger ones bytes
+        base = np.arange(rows * 10, dtype="float64").reshape(rows, 10)
+        k = rows // 3
+        parts = [base[:k], np.asfortranarray(base[k : 2 * k]), base[2 * k :, :].copy()]
+        got = _concat_rows(parts, concat).columns_first
+        assert got.flags.c_contiguous and np.array_equal(got, base.T)
     base = np.arange(60, dtype="float64").reshape(6, 10)
-    parts = [base[:2], np.asfortranarray(base[2:4]), base[4:, :].copy()]
-    got = _concat_rows(parts, concat).columns_first
-    assert got.flags.c_contiguous and np.array_equal(got, base.T)
     strided = base[::2, ::2]  # neither C- nor F-contiguous
     assert np.array_equal(_join([strided, strided]), np.concatenate([strided, strided]))
     outs = [np.array([1, 2]), np.array([3])]

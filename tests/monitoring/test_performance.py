@@ -58,6 +58,30 @@ def test_cbpe_estimate_is_close_to_the_measured_accuracy_when_calibrated() -> No
         assert row.f1 == pytest.approx(real.loc[row.window, "f1"], abs=0.03)
 
 
+def test_cbpe_roc_auc_is_close_to_the_measured_one_when_calibrated() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    log = _log(n=30_000, seed=3)
+    log["proba"] = log["proba"] ** 2  # a skewed score, still the labels' true probability
+    log["truth"] = (np.random.default_rng(4).uniform(0, 1, len(log)) < log["proba"]).astype(int)
+    est = estimate(log, window="1h").set_index("window")
+    log["window"] = log["timestamp"].dt.floor("1h")
+    for window, g in log.groupby("window"):
+        measured = roc_auc_score(g.truth, g.proba)
+        assert est.loc[window, "roc_auc"] == pytest.approx(measured, abs=0.02)
+
+
+def test_cbpe_roc_auc_of_scores_that_cannot_rank_and_of_one_sure_class() -> None:
+    from tether.monitoring.scoring import _expected_roc_auc
+
+    assert _expected_roc_auc(np.full(100, 0.3)) == pytest.approx(0.5)  # all alike: chance
+    assert np.isnan(_expected_roc_auc(np.zeros(10)))  # no row can be positive
+    assert np.isnan(_expected_roc_auc(np.ones(10)))  # none negative
+    # ties are one threshold, whatever the row order
+    p = np.array([0.9, 0.2, 0.9, 0.2, 0.6])
+    assert _expected_roc_auc(p) == pytest.approx(_expected_roc_auc(p[::-1]))
+
+
 def test_wrong_label_columns_are_a_clear_error() -> None:
     log = _log(n=50)
     with pytest.raises(tm.UnknownColumn, match="'label'"):

@@ -218,6 +218,14 @@ def test_multiclass_estimate_is_the_expected_confusion_matrix_of_predict_proba(
     assert row["estimated_precision"] == pytest.approx(np.mean(precision))
     assert row["estimated_recall"] == pytest.approx(np.mean(recall))
     assert row["estimated_f1"] == pytest.approx(np.mean(f1))
+    # ROC AUC: each class against the rest, the pairs a calibrated score implies (ties half)
+    aucs = []
+    for k in range(3):
+        s_k = p[:, k]
+        wins = (s_k[:, None] > s_k[None, :]) + 0.5 * (s_k[:, None] == s_k[None, :])
+        pairs = s_k[:, None] * (1 - s_k)[None, :]
+        aucs.append((pairs * wins).sum() / (s_k.sum() * (1 - s_k).sum()))
+    assert row["estimated_roc_auc"] == pytest.approx(np.mean(aucs))
 
     assert cli("monitor", "performance", "churn", "-w", "1D") == 0
     out = capsys.readouterr().out

@@ -150,7 +150,8 @@ def _window_performance(model: str, start: datetime, end: datetime, ws: Any) -> 
         if row["estimated_rows"]:
             parts.append(
                 f"estimated accuracy {row['estimated_accuracy']:.3f}, "
-                f"f1 {row['estimated_f1']:.3f} on {int(row['estimated_rows'])} unlabelled "
+                f"f1 {row['estimated_f1']:.3f}, roc auc {row['estimated_roc_auc']:.3f} "
+                f"on {int(row['estimated_rows'])} unlabelled "
                 "(CBPE estimate from the model's probabilities, not measured)"
             )
         lines.append(f"performance of v{version}: " + "; ".join(parts))

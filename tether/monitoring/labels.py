@@ -336,7 +336,7 @@ class _Version:
         return table
 
 
-ESTIMATED = ("accuracy", "precision", "recall", "f1")
+ESTIMATED = ("accuracy", "precision", "recall", "f1", "roc_auc")
 
 
 def _number(value: Any) -> float | None:

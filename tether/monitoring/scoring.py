@@ -242,7 +242,7 @@ def estimate(
     threshold: float = 0.5,
     by: list[str] | None = None,
 ) -> Any:
-    """CBPE: accuracy, precision, recall and F1 per window, estimated from the model's
+    """CBPE: accuracy, precision, recall, F1 and ROC AUC per window, estimated from the model's
     probabilities, assumed calibrated. Every row is marked ``estimated=True``: an estimate, not
     a measurement.
 
@@ -250,7 +250,8 @@ def estimate(
     positive when it reaches ``threshold``. Multiclass: ``proba`` lists one column per class
     (in the model's class order); the predicted class is the most probable one, accuracy is
     the mean of the highest probability, and precision, recall and F1 are macro averages over
-    the classes of the expected confusion matrix (as NannyML's CBPE)."""
+    the classes of the expected confusion matrix (as NannyML's CBPE), ROC AUC the mean of each
+    class's against the rest."""
     import pandas as pd
 
     if not 0 < threshold < 1:
@@ -271,7 +272,8 @@ def estimate(
         else:
             scores = _multiclass_estimate(g[columns].to_numpy(dtype=float))
         rows.append({**row, "predictions": len(g), **scores, "estimated": True})
-    empty = ["window", *by, "predictions", "accuracy", "precision", "recall", "f1", "estimated"]
+    empty = ["window", *by, "predictions", "accuracy", "precision", "recall", "f1", "roc_auc",
+             "estimated"]  # fmt: skip
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=empty)
 
 
@@ -284,7 +286,24 @@ def _binary_estimate(p: Any, threshold: float) -> dict[str, float]:
     # when called positive, 1 - p when called negative
     tp, fp = float(p[positive].sum()), float((1 - p[positive]).sum())
     fn, tn = float(p[~positive].sum()), float((1 - p[~positive]).sum())
-    return _from_confusion(tp, fp, fn, tn)
+    return {**_from_confusion(tp, fp, fn, tn), "roc_auc": _expected_roc_auc(p)}
+
+
+def _expected_roc_auc(p: Any) -> float:
+    """The ROC AUC that calibrated probabilities ``p`` (of the positive class) imply: at each
+    threshold, the expected true positives are the sum of ``p`` over the rows called positive
+    and the expected false positives the sum of ``1 - p``; NaN when no row can be positive, or
+    none negative."""
+    import numpy as np
+
+    p = np.sort(np.clip(p, 0.0, 1.0))[::-1]
+    positives, negatives = float(p.sum()), float((1 - p).sum())
+    if positives <= 0 or negatives <= 0:
+        return float("nan")
+    last = np.append(np.flatnonzero(np.diff(p)), len(p) - 1)  # one threshold per distinct p
+    tpr = np.concatenate([[0.0], np.cumsum(p)[last] / positives])
+    fpr = np.concatenate([[0.0], np.cumsum(1 - p)[last] / negatives])
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
 def _multiclass_estimate(p: Any) -> dict[str, float]:
@@ -299,4 +318,6 @@ def _multiclass_estimate(p: Any) -> dict[str, float]:
     fn = np.where(called, 0.0, p).sum(axis=0)
     seen = tp + fp + fn > 0  # a class of probability 0 everywhere, never called: left out
     tp, fp, fn = tp[seen], fp[seen], fn[seen]
-    return {"accuracy": float(p.max(axis=1).mean()), **_macro(tp, fp, fn)}
+    aucs = [_expected_roc_auc(p[:, k]) for k in np.flatnonzero(seen)]  # one class against the rest
+    auc = float(np.nanmean(aucs)) if not np.all(np.isnan(aucs)) else float("nan")
+    return {"accuracy": float(p.max(axis=1).mean()), **_macro(tp, fp, fn), "roc_auc": auc}

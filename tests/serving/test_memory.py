@@ -17,12 +17,12 @@ if sys.argv[1] == "fixed":
 def rss_mb():
     with open("/proc/self/status") as f:
         return int(f.read().split("VmRSS:")[1].split()[0]) // 1024
-big = np.ones(2**18)  # 2 MiB, mapped: freeing it raises glibc's mmap threshold
+big = np.ones(2**20)  # 8 MiB, mapped: freeing it raises glibc's mmap threshold
 del big
 start = rss_mb()
 kept, blocks = [], []
-for i in range(100):
-    blocks.append(np.ones(2**18))  # 2 MiB each
+for i in range(25):
+    blocks.append(np.ones(2**20))  # 8 MiB each
     kept.append(np.ones(512))  # 4 KiB, on the heap between the large blocks
 del blocks
 print(rss_mb() - start)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -67,6 +68,35 @@ def test_infer_returns_the_models_predictions(server: Running, model_root: Any) 
     assert out["outputs"] == [
         {"name": "predict", "datatype": "INT64", "shape": [3], "data": expected.tolist()}
     ]
+
+
+def test_large_bodies_parsed_into_arrays_answer_as_small_ones(
+    server: Running, model_root: Any
+) -> None:
+    """Bodies from SIMDJSON_FROM bytes on take the simdjson path (numbers straight into an
+    array): flat, nested and FP32 give the model's predictions; a ragged one is refused."""
+    from tether.models import load_model
+    from tether.serving.jsonio import SIMDJSON_FROM
+
+    rows = np.random.default_rng(7).normal(size=(120, 4)).round(6)
+    flat = infer_body(rows.tolist())
+    assert len(json.dumps(flat)) >= SIMDJSON_FROM
+    expected = load_model(model_root / "lr" / "1").predict(rows).tolist()
+    nested = {"inputs": [{**flat["inputs"][0], "data": rows.tolist(), "datatype": "FP32"}]}
+    for body in (flat, nested):
+        status, out = server.json("POST", "/v2/models/lr/infer", body)
+        assert status == 200, out
+        got = out["outputs"][0]["data"]
+        if body is flat:
+            assert got == expected
+        else:  # float32 inputs: the same as the model gives on float32
+            want = load_model(model_root / "lr" / "1").predict(rows.astype("float32"))
+            assert got == want.tolist()
+    # 480 numbers, as the shape holds, in rows of 3, 4 and 5 values: still refused
+    uneven = [[0.5] * 3, *rows.tolist()[1:119], [1.0] * 5]
+    ragged = {"inputs": [{**flat["inputs"][0], "data": uneven}]}
+    status, out = server.json("POST", "/v2/models/lr/infer", ragged)
+    assert status == 400 and "input-0" in out["error"], out
 
 
 def test_nested_data_and_versioned_path(server: Running) -> None:

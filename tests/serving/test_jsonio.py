@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from tether.serving.jsonio import SIMDJSON_FROM, loads, loads_infer
+from tether.serving.jsonio import SIMDJSON_FROM, SIMDJSON_UP_TO, loads, loads_infer
 
 
 def _request(data: object, datatype: str = "FP64", shape: list[int] | None = None) -> bytes:
@@ -67,9 +67,15 @@ def test_a_body_that_is_not_json_raises_value_error() -> None:
         loads_infer(_request([1.0])[:-10])
 
 
-def test_small_bodies_take_the_general_parse() -> None:
+def test_small_and_large_bodies_take_the_general_parse() -> None:
+    """Small ones are parsed faster by orjson; large ones would leave a simdjson parser
+    holding several times their size for the life of the server."""
     body = b'{"inputs": [{"name": "x", "shape": [2], "datatype": "FP64", "data": [1.0, 2.0]}]}'
     assert loads_infer(body) == loads(body)  # data stays a list
+    values = [0.5] * (SIMDJSON_UP_TO // 4)
+    large = _request(values, shape=[len(values)])
+    assert len(large) > SIMDJSON_UP_TO
+    assert isinstance(loads_infer(large)["inputs"][0]["data"], list)
 
 
 def test_threads_parse_at_once_without_mixing_documents() -> None:

@@ -245,6 +245,9 @@ def test_a_drains_arrays_are_joined_in_order_whatever_their_layout() -> None:
         parts = [base[:k], np.asfortranarray(base[k : 2 * k]), base[2 * k :, :].copy()]
         got = _concat_rows(parts, concat).columns_first
         assert got.flags.c_contiguous and np.array_equal(got, base.T)
+    for dtype in ("datetime64[s]", "<U3", "bool"):  # no buffer format of their own
+        big = np.arange(1200).astype(dtype).reshape(600, 2)
+        assert np.array_equal(_join([big, big[:5]]), np.concatenate([big, big[:5]]))
     base = np.arange(60, dtype="float64").reshape(6, 10)
     strided = base[::2, ::2]  # neither C- nor F-contiguous
     assert np.array_equal(_join([strided, strided]), np.concatenate([strided, strided]))

@@ -314,7 +314,7 @@ def _join(values: list[Any]) -> Any:
         return None
     if small:
         return np.concatenate(values)
-    data = b"".join([np.ascontiguousarray(v).reshape(-1).view(np.uint8) for v in values])
+    data = b"".join([np.ascontiguousarray(v).reshape(-1).view(np.uint8).data for v in values])
     return np.frombuffer(data, dtype).reshape(-1, *shape)
 
 

@@ -75,6 +75,38 @@ def predict_in_fresh_process(folder: Path, inputs: Any, tmp_path: Path) -> Any:
     return np.load(out_path, allow_pickle=False)
 
 
+def predict_fresh(folders: dict[str, Path], out: Path, heavy: tuple[str, ...]) -> dict[str, Any]:
+    """Load each folder in one new interpreter, predict on its ``x.npy`` (answers into ``out``),
+    and say whether each was fast and which of the ``heavy`` modules it imported."""
+    code = (
+        "import json, sys, numpy as np\n"
+        "from tether.models import load_model\n"
+        "folders, out = json.loads(sys.argv[1]), sys.argv[2]\n"
+        "fast = {}\n"
+        "for name, folder in folders.items():\n"
+        "    m = load_model(folder)\n"
+        "    x = np.load(folder + '/x.npy', allow_pickle=False)\n"
+        "    fast[name] = m.fast\n"
+        "    p = m.predict(x)\n"
+        "    np.save(f'{out}/{name}.npy', p.astype(str) if p.dtype == object else p)\n"
+        "    print(name, p.dtype, file=sys.stderr)\n"
+        "    if hasattr(m, 'predict_proba'):\n"
+        "        np.save(f'{out}/{name}-proba.npy', m.predict_proba(x))\n"
+        f"heavy = [h for h in {heavy!r} if h in sys.modules]\n"
+        "print(json.dumps({'fast': fast, 'heavy': heavy}))\n"
+    )
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps({k: str(v) for k, v in folders.items()}), str(out)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def rewrite_digests(folder: Path) -> None:
     """Make the manifest match the files again (a hand-made or hostile folder)."""
     from tether.objects.digest import hash_file

@@ -26,10 +26,12 @@ Y = (X[:, 0] > X[:, 1]).astype(int)
 
 
 def _sklearn() -> Any:
+    """A model without a NumPy predictor (flavors/linear.py, trees.py): loading reads the
+    skops file itself."""
     need("sklearn")
-    from sklearn.tree import DecisionTreeClassifier
+    from sklearn.ensemble import GradientBoostingClassifier
 
-    return DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, Y)
+    return GradientBoostingClassifier(n_estimators=3, max_depth=2, random_state=0).fit(X, Y)
 
 
 def _xgboost() -> Any:

@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.models.flavors.support import ROOT, need, rewrite_digests
+from tests.models.flavors.support import ROOT, need, predict_fresh, rewrite_digests
 from tether.models import CorruptModel, UntrustedModel, WrongShape, load_model, save_model
 from tether.models.flavors import linear
 
 need("sklearn")
-from sklearn.ensemble import RandomForestClassifier  # noqa: E402
+from sklearn.ensemble import GradientBoostingClassifier  # noqa: E402
 from sklearn.linear_model import (  # noqa: E402
     ElasticNet,
     Lasso,
@@ -78,37 +78,6 @@ def _cases() -> dict[str, tuple[Any, np.ndarray]]:
 CASES = _cases()
 
 
-def _fresh_process(folders: dict[str, Path], x_path: Path, out: Path) -> dict[str, Any]:
-    """Load each folder in one new interpreter, predict, and say which modules it imported."""
-    code = (
-        "import json, sys, numpy as np\n"
-        "from tether.models import load_model\n"
-        "folders, out = json.loads(sys.argv[1]), sys.argv[2]\n"
-        "fast = {}\n"
-        "for name, folder in folders.items():\n"
-        "    m = load_model(folder)\n"
-        "    x = np.load(folder + '/x.npy', allow_pickle=False)\n"
-        "    fast[name] = m.fast\n"
-        "    p = m.predict(x)\n"
-        "    np.save(f'{out}/{name}.npy', p.astype(str) if p.dtype == object else p)\n"
-        "    print(name, p.dtype, file=sys.stderr)\n"
-        "    if hasattr(m, 'predict_proba'):\n"
-        "        np.save(f'{out}/{name}-proba.npy', m.predict_proba(x))\n"
-        f"heavy = [h for h in {HEAVY!r} if h in sys.modules]\n"
-        "print(json.dumps({'fast': fast, 'heavy': heavy}))\n"
-    )
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    done = subprocess.run(
-        [sys.executable, "-c", code, json.dumps({k: str(v) for k, v in folders.items()}), str(out)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": path},
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
 def test_each_supported_model_predicts_exactly_in_a_fresh_process_without_sklearn(
     tmp_path: Path,
 ) -> None:
@@ -122,7 +91,7 @@ def test_each_supported_model_predicts_exactly_in_a_fresh_process_without_sklear
         folders[name] = folder
     out = tmp_path / "out"
     out.mkdir()
-    report = _fresh_process(folders, tmp_path, out)
+    report = predict_fresh(folders, out, HEAVY)
     assert report["heavy"] == [], "loading and predicting imported " + ", ".join(report["heavy"])
     assert all(report["fast"].values())
     for name, (model, x) in CASES.items():
@@ -202,9 +171,10 @@ def test_a_predictor_file_that_is_not_one_is_corrupt_even_with_matching_digests(
 def test_unsupported_models_load_through_skops(tmp_path: Path) -> None:
     x = _x()
     y = _labels(x, [0, 1]).astype(int)
-    forest = RandomForestClassifier(n_estimators=3, random_state=0).fit(x, y)
+    forest = GradientBoostingClassifier(n_estimators=3, random_state=0).fit(x, y)
     meta = save_model(forest, tmp_path / "f", sample=x[:5])
     assert "linear" not in meta.options and "linear.npz" not in meta.files
+    assert "trees" not in meta.options and "trees.npz" not in meta.files
     loaded = load_model(tmp_path / "f")
     assert not loaded.fast and np.array_equal(loaded.predict(x), forest.predict(x))
 

@@ -15,6 +15,7 @@ manifest's options.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -348,8 +349,17 @@ def check_rows(model: Any, sample: Any) -> list[Any]:
 
 
 def _drawn(rng: Any, values: Any) -> Any:
-    """``GENERATED_ROWS`` rows (or values) uniform within each column's range, same dtype."""
-    low, high = values.min(axis=0), values.max(axis=0)
+    """``GENERATED_ROWS`` rows (or values) uniform within each column's range (of the values
+    present: a sample may have missing ones), same dtype."""
+    import numpy as np
+
+    if values.dtype.kind == "f":
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a column of NaN only
+            low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
+        low, high = np.nan_to_num(low), np.nan_to_num(high)
+    else:
+        low, high = values.min(axis=0), values.max(axis=0)
     shape = (GENERATED_ROWS, *values.shape[1:])
     if values.dtype.kind == "b":
         return rng.integers(0, 2, shape).astype(bool)
@@ -360,7 +370,6 @@ def _drawn(rng: Any, values: Any) -> Any:
 
 def differs(model: Any, predictor: LinearPredictor, rows: list[Any]) -> str | None:
     """Why ``predictor`` does not answer as ``model`` does on ``rows`` (``None``: it does)."""
-    import warnings
 
     import numpy as np
 

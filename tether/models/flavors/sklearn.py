@@ -26,21 +26,25 @@ class SklearnFlavor(Flavor):
         return {"file": FILE}
 
     def save_fast(self, model: Any, folder: Path, sample: Any) -> dict[str, Any]:
-        """A linear model's NumPy-only predictor (``flavors/linear.py``), where one answers
-        exactly as the estimator does."""
-        from tether.models.flavors.linear import save_predictor
+        """A NumPy-only predictor of a linear model (``flavors/linear.py``) or of a tree or a
+        forest (``flavors/trees.py``), where one answers exactly as the estimator does."""
+        from tether.models.flavors import linear, trees
 
-        rule = save_predictor(model, folder, sample)
-        return {} if rule is None else {"linear": rule}
+        rule = linear.save_predictor(model, folder, sample)
+        if rule is not None:
+            return {"linear": rule}
+        rule = trees.save_predictor(model, folder, sample)
+        return {} if rule is None else {"trees": rule}
 
     def load_fast(self, files: ModelFiles, options: Mapping[str, Any]) -> Any | None:
-        rule = options.get("linear")
-        if not isinstance(rule, dict):
-            return None
-        from tether.models.flavors.linear import FILE as LINEAR_FILE
-        from tether.models.flavors.linear import read_predictor
+        for key in ("linear", "trees"):
+            rule = options.get(key)
+            if isinstance(rule, dict):
+                from tether.models.flavors import linear, trees
 
-        return read_predictor(files.path(str(rule.get("file", LINEAR_FILE))), rule)
+                module = linear if key == "linear" else trees
+                return module.read_predictor(files.path(str(rule.get("file", module.FILE))), rule)
+        return None
 
     def load(self, files: ModelFiles, options: Mapping[str, Any], *, trust: bool) -> Any:
         path = files.path(str(options.get("file", FILE)))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -212,19 +212,27 @@ def read_predictor(path: Path, rule: Mapping[str, Any]) -> LinearPredictor:
 def save_predictor(model: Any, folder: Path, sample: Any) -> dict[str, Any] | None:
     """Write ``linear.npz`` for ``model`` and return its rule, or ``None`` (and write nothing)
     where the model is not supported or the check against the estimator fails."""
+    return save_checked(verified_predictor, model, folder / FILE, sample)
+
+
+def save_checked(
+    verify: Callable[[Any, Any], Any], model: Any, path: Path, sample: Any
+) -> dict[str, Any] | None:
+    """Write the arrays of the predictor ``verify(model, sample)`` returns to ``path`` and return
+    its rule; ``None`` (nothing written) where ``verify`` finds none that answers as ``model``."""
     import numpy as np
 
     try:
-        predictor = verified_predictor(model, sample)
+        predictor = verify(model, sample)
     except NotDescribable as e:
         log.debug("no NumPy predictor for %s: %s", type(model).__qualname__, e)
         return None
     except Exception as e:  # a check that cannot run keeps the estimator as the only path
         log.debug("no NumPy predictor for %s: %s: %s", type(model).__qualname__, type(e), e)
         return None
-    with open(folder / FILE, "wb") as f:
+    with open(path, "wb") as f:
         np.savez(f, **predictor.arrays())
-    return predictor.rule()
+    return dict(predictor.rule())
 
 
 def verified_predictor(model: Any, sample: Any) -> LinearPredictor:

@@ -31,6 +31,7 @@ from tether.models.flavors.linear import (
     _exact,
     _module_is,
     check_rows,
+    save_checked,
 )
 
 log = logging.getLogger("tether.models")
@@ -243,19 +244,7 @@ def read_predictor(path: Path, rule: Mapping[str, Any]) -> TreePredictor:
 def save_predictor(model: Any, folder: Path, sample: Any) -> dict[str, Any] | None:
     """Write ``trees.npz`` for ``model`` and return its rule, or ``None`` (and write nothing)
     where the model is not supported or the check against the estimator fails."""
-    import numpy as np
-
-    try:
-        predictor = verified_predictor(model, sample)
-    except NotDescribable as e:
-        log.debug("no NumPy predictor for %s: %s", type(model).__qualname__, e)
-        return None
-    except Exception as e:  # a check that cannot run keeps the estimator as the only path
-        log.debug("no NumPy predictor for %s: %s: %s", type(model).__qualname__, type(e), e)
-        return None
-    with open(folder / FILE, "wb") as f:
-        np.savez(f, **predictor.arrays())
-    return predictor.rule()
+    return save_checked(verified_predictor, model, folder / FILE, sample)
 
 
 def verified_predictor(model: Any, sample: Any) -> TreePredictor:

@@ -27,11 +27,18 @@ def _data() -> tuple[Any, Any]:
 
 
 def _fit() -> tuple[Any, Any]:
+    """The model E1_MODEL names: ``linear`` (the default, LogisticRegression) or ``forest``
+    (RandomForestClassifier, 100 trees, seed 0)."""
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
 
     x, y = _data()
     np.save("row.npy", x[:1], allow_pickle=False)  # what the load step predicts on
+    if os.environ.get("E1_MODEL", "linear") == "forest":
+        from sklearn.ensemble import RandomForestClassifier
+
+        return RandomForestClassifier(n_estimators=100, random_state=SEED).fit(x, y), x
+    from sklearn.linear_model import LogisticRegression
+
     return LogisticRegression(max_iter=1000).fit(x, y), x
 
 
@@ -86,9 +93,12 @@ def log_mlflow() -> dict[str, Any]:
     exp = mlflow.create_experiment("e1", artifact_location=os.path.abspath("artifacts"))
     t0 = time.perf_counter()
     with mlflow.start_run(experiment_id=exp):
+        # a forest's trees are a type skops does not trust by default: MLflow needs it named
+        trusted = ["sklearn.tree._tree.Tree"] if "Forest" in type(clf).__name__ else None
         info = mlflow.sklearn.log_model(
-            clf, name="model", input_example=x[:5], registered_model_name="m"
-        )
+            clf, name="model", input_example=x[:5], registered_model_name="m",
+            **({"skops_trusted_types": trusted} if trusted else {}),
+        )  # fmt: skip
     op = time.perf_counter() - t0
     version = int(info.registered_model_version)
     MlflowClient().set_registered_model_alias("m", "a", str(version))

@@ -15,7 +15,8 @@ import pytest
 
 import tether.models
 import tether.monitoring as tm
-from tests.monitoring.test_monitor_window import frame, send, serve
+from tests.monitoring.support import frame
+from tests.monitoring.test_monitor_window import send, serve
 from tests.monitoring.test_monitor_window import ws as ws
 from tether.cli.main import main
 from tether.workspace import Workspace

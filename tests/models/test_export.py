@@ -126,30 +126,13 @@ def test_export_never_overwrites_a_folder(ws: Path, clf: Any) -> None:
     assert [p.name for p in (ws / "out").iterdir()] == ["keep.txt"]
 
 
-MLFLOW_PREDICT = """
-import json, sys
-import numpy as np, pandas as pd
-import mlflow.pyfunc
-out = {}
-for name in sys.argv[1:]:
-    m = mlflow.pyfunc.load_model(name)
-    info = m.metadata.saved_input_example_info
-    raw = json.load(open(name + "/input_example.json"))
-    if info["type"] == "dataframe":
-        x = pd.DataFrame(raw["data"], columns=raw["columns"])
-    else:
-        x = np.array(raw)
-    out[name] = np.asarray(m.predict(x)).tolist()
-print(json.dumps(out))
-"""
-
-
 @pytest.mark.slow  # MLflow in its own virtual environment (installed on first use)
 def test_mlflow_loads_the_exported_models(ws: Path, xy: Any) -> None:
     from sklearn.tree import DecisionTreeClassifier
 
     from benchmarks.common import ANCHORS
     from benchmarks.harness import ensure_venv
+    from tests.models.test_export_flavors import MLFLOW_PREDICT  # one script for every flavour
 
     x, y = xy
     frame = pd.DataFrame(x[:, :3], columns=["a", "b", "c"])

@@ -4,72 +4,31 @@ event the loop's drift trigger reads; delayed labels joined to the log across a 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 
-import tether
 import tether.monitoring as tm
+from tests.monitoring.support import churn_workspace, frame, isolated_workspace
 from tests.serving.conftest import run_server
 from tether.automation.policy import parse_loop
 from tether.automation.signals import find_signals
-from tether.config import init_workspace
-from tether.models import log as log_model
-from tether.tracking.datasets import add
 from tether.tracking.session import close_sessions
 from tether.workspace import Workspace
 
 pytest.importorskip("uvicorn")
 
 
-def frame(seed: int, n: int, shift: float = 0.0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "a": rng.normal(shift, 1, n),
-            "b": rng.normal(0, 1, n),
-            "c": rng.choice(["x", "y"], n),
-        }
-    )
-
-
 @pytest.fixture
 def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     """Project ``mon``: dataset train@1, model churn@1 trained on it (alias champion)."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder
-
-    root = tmp_path / "ws"
-    init_workspace(root, project="mon")
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
-    data = frame(0, 2_000)
-    data["y"] = (data["a"] > 0).astype(int)
-    (root / "train").mkdir()
-    data.to_parquet(root / "train" / "data.parquet", index=False)
-    v = add(root / "train", "train")
-    with tether.run(name="train", capture=False):
-        df = tether.dataset(f"{v.dataset}@{v.version}").to_pandas()
-        model = make_pipeline(
-            ColumnTransformer(
-                [("oh", OneHotEncoder(handle_unknown="ignore"), ["c"])], remainder="passthrough"
-            ),
-            LogisticRegression(),
-        ).fit(df[["a", "b", "c"]], df["y"])
-        log_model(model, "churn", sample=df[["a", "b", "c"]].head())
-    workspace = Workspace(root)
-    workspace.store.set_alias("mon", "churn", "champion", 1, actor="test")
+    workspace = churn_workspace(
+        isolated_workspace(tmp_path, monkeypatch), lambda d: (d["a"] > 0).astype(int)
+    )
     yield workspace
     workspace.close()
     close_sessions()

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.monitoring.support import frame
 from tests.monitoring.test_alerts import Hook, hook  # noqa: F401 (fixture)
-from tests.monitoring.test_monitor_window import frame, send, serve, ws  # noqa: F401 (fixture)
+from tests.monitoring.test_monitor_window import send, serve, ws  # noqa: F401 (fixture)
 from tether.config.settings import read_config_file
 from tether.monitoring.monitors import (
     InvalidMonitor,

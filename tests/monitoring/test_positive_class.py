@@ -5,7 +5,6 @@ and the multiclass CBPE estimate, on served models whose labels arrive later."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,9 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 import tether
 import tether.models
 import tether.monitoring as tm
-from tests.monitoring.test_monitor_window import frame, send, serve
+from tests.monitoring.support import churn_workspace, frame, isolated_workspace
+from tests.monitoring.test_monitor_window import send, serve
 from tether.cli.main import main
-from tether.config import init_workspace
-from tether.models import log as log_model
-from tether.tracking.datasets import add
 from tether.tracking.session import close_sessions
 from tether.workspace import Workspace
 
@@ -41,34 +38,7 @@ def ws(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Workspace]:
     """Project ``mon``: model churn@1 (alias champion) fitted to the target ``request.param``."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder
-
-    root = tmp_path / "ws"
-    init_workspace(root, project="mon")
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
-    data = frame(0, 2_000)
-    data["y"] = TARGETS[request.param](data)
-    (root / "train").mkdir()
-    data.to_parquet(root / "train" / "data.parquet", index=False)
-    v = add(root / "train", "train")
-    with tether.run(name="train", capture=False):
-        df = tether.dataset(f"{v.dataset}@{v.version}").to_pandas()
-        model = make_pipeline(
-            ColumnTransformer(
-                [("oh", OneHotEncoder(handle_unknown="ignore"), ["c"])], remainder="passthrough"
-            ),
-            LogisticRegression(),
-        ).fit(df[["a", "b", "c"]], df["y"])
-        log_model(model, "churn", sample=df[["a", "b", "c"]].head())
-    workspace = Workspace(root)
-    workspace.store.set_alias("mon", "churn", "champion", 1, actor="test")
+    workspace = churn_workspace(isolated_workspace(tmp_path, monkeypatch), TARGETS[request.param])
     yield workspace
     workspace.close()
     close_sessions()

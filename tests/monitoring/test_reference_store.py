@@ -19,8 +19,8 @@ import pytest
 
 import tether
 import tether.monitoring as tm
+from tests.monitoring.support import isolated_workspace
 from tether.cli.main import main
-from tether.config import init_workspace
 from tether.monitoring import cache
 from tether.monitoring.reference import FORMAT
 from tether.objects.digest import hash_bytes
@@ -30,14 +30,7 @@ from tether.tracking.session import close_sessions, open_session
 
 @pytest.fixture
 def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    root = tmp_path / "ws"
-    init_workspace(root, project="mon")
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
-    yield root
+    yield isolated_workspace(tmp_path, monkeypatch)
     close_sessions()
 
 

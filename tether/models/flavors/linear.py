@@ -156,10 +156,7 @@ class LinearPredictor:
     def arrays(self) -> dict[str, Any]:
         import numpy as np
 
-        out = {"coef": self.coef, "intercept": self.intercept}
-        if self.classes is not None:
-            classes = self.classes
-            out["classes"] = classes.astype(str) if classes.dtype == object else classes
+        out = {"coef": self.coef, "intercept": self.intercept, **stored_classes(self.classes)}
         if self.mean is not None:
             out["mean"] = np.asarray(self.mean)
         if self.scale is not None:
@@ -168,36 +165,64 @@ class LinearPredictor:
 
     def rule(self) -> dict[str, Any]:
         """What the manifest records: how the arrays are read and used."""
-        classes = self.classes
         return {
             "file": FILE,
             "format": FORMAT,
             "estimator": self.estimator,
-            "task": "regressor" if classes is None else "classifier",
+            **classes_rule(self.classes),
             "proba": self.proba,
-            "classes": None
-            if classes is None
-            else ("object" if classes.dtype == object else "array"),
             "scaler": self.mean is not None or self.scale is not None,
         }
 
 
-def read_predictor(path: Path, rule: Mapping[str, Any]) -> LinearPredictor:
-    """The predictor ``save_predictor`` wrote (the file already checked against its digest)."""
+def stored_classes(classes: Any) -> dict[str, Any]:
+    """A classifier's classes as ``savez`` stores them (Python strings as NumPy text); none for
+    a regressor."""
+    if classes is None:
+        return {}
+    return {"classes": classes.astype(str) if classes.dtype == object else classes}
+
+
+def classes_rule(classes: Any) -> dict[str, Any]:
+    """The manifest's ``task`` and ``classes`` (whether labels were Python strings)."""
+    kind = None if classes is None else ("object" if classes.dtype == object else "array")
+    return {"task": "regressor" if classes is None else "classifier", "classes": kind}
+
+
+def read_arrays(
+    path: Path,
+    rule: Mapping[str, Any],
+    *,
+    what: str,
+    format: int,
+    allowed: set[str],
+    required: set[str],
+) -> dict[str, Any]:
+    """The arrays of a predictor file of ``format`` (read with ``allow_pickle=False``),
+    checked against ``rule``: only ``allowed`` names, all ``required`` ones, classes exactly
+    for a classifier, Python string labels restored as such."""
     import numpy as np
 
-    if rule.get("format") != FORMAT:
-        raise ValueError(f"linear predictor format {rule.get('format')!r} is not {FORMAT}")
+    if rule.get("format") != format:
+        raise ValueError(f"{what} predictor format {rule.get('format')!r} is not {format}")
     with np.load(path, allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
-    unknown = set(arrays) - {"coef", "intercept", "classes", "mean", "scale"}
-    if unknown or "coef" not in arrays or "intercept" not in arrays:
+    if set(arrays) - allowed or required - set(arrays):
         raise ValueError(f"unexpected arrays in {path.name}: {sorted(arrays)}")
-    classes = arrays.get("classes")
-    if (classes is None) != (rule.get("task") == "regressor"):
+    if ("classes" in arrays) != (rule.get("task") == "classifier"):
         raise ValueError("classes are stored for a regressor, or missing for a classifier")
-    if classes is not None and rule.get("classes") == "object":
-        classes = classes.astype(object)  # Python str labels, as the estimator had them
+    if "classes" in arrays and rule.get("classes") == "object":
+        arrays["classes"] = arrays["classes"].astype(object)  # Python str, as the estimator had
+    return arrays
+
+
+def read_predictor(path: Path, rule: Mapping[str, Any]) -> LinearPredictor:
+    """The predictor ``save_predictor`` wrote (the file already checked against its digest)."""
+    arrays = read_arrays(
+        path, rule, what="linear", format=FORMAT,
+        allowed={"coef", "intercept", "classes", "mean", "scale"}, required={"coef", "intercept"},
+    )  # fmt: skip
+    classes = arrays.get("classes")
     return LinearPredictor(
         arrays["coef"],
         arrays["intercept"],

@@ -31,7 +31,10 @@ from tether.models.flavors.linear import (
     _exact,
     _module_is,
     check_rows,
+    classes_rule,
+    read_arrays,
     save_checked,
+    stored_classes,
 )
 
 log = logging.getLogger("tether.models")
@@ -183,21 +186,14 @@ class TreePredictor:
             "feature": self.feature, "threshold": self.threshold,
             "missing_left": self.missing_left, "value": self.value,
         }  # fmt: skip
-        if self.classes is not None:
-            classes = self.classes
-            out["classes"] = classes.astype(str) if classes.dtype == object else classes
-        return out
+        return {**out, **stored_classes(self.classes)}
 
     def rule(self) -> dict[str, Any]:
-        classes = self.classes
         return {
             "file": FILE,
             "format": FORMAT,
             "estimator": self.estimator,
-            "task": "regressor" if classes is None else "classifier",
-            "classes": None
-            if classes is None
-            else ("object" if classes.dtype == object else "array"),
+            **classes_rule(self.classes),
             "n_features": self.n_features,
             "forest": self.forest,
             "allow_nan": self.allow_nan,
@@ -219,19 +215,14 @@ def _depth(left: Any, right: Any, roots: Any) -> int:
 
 def read_predictor(path: Path, rule: Mapping[str, Any]) -> TreePredictor:
     """The predictor ``save_predictor`` wrote (the file already checked against its digest)."""
-    import numpy as np
-
-    if rule.get("format") != FORMAT:
-        raise ValueError(f"tree predictor format {rule.get('format')!r} is not {FORMAT}")
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    missing = set(ARRAYS) - {"classes"} - set(arrays)
-    if missing or set(arrays) - set(ARRAYS):
-        raise ValueError(f"unexpected arrays in {path.name}: {sorted(arrays)}")
-    if ("classes" in arrays) != (rule.get("task") == "classifier"):
-        raise ValueError("classes are stored for a regressor, or missing for a classifier")
-    if "classes" in arrays and rule.get("classes") == "object":
-        arrays["classes"] = arrays["classes"].astype(object)
+    arrays = read_arrays(
+        path,
+        rule,
+        what="tree",
+        format=FORMAT,
+        allowed=set(ARRAYS),
+        required=set(ARRAYS) - {"classes"},
+    )
     return TreePredictor(
         arrays,
         n_features=int(rule.get("n_features", 0)),

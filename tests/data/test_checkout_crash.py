@@ -74,13 +74,20 @@ def test_a_killed_checkout_never_leaves_new_data_behind_an_old_pointer(
     start = time.monotonic()
     assert _tether(ws, "data", "checkout", "d@1").wait() == 0  # untimed: how long one takes
     took = time.monotonic() - start
-    rng = random.Random(20261206)
     hits = set()
-    for _ in range(10):
+    # Kills spread from the start of a checkout to past its end, in a seeded order, then later
+    # ones while every kill has landed in the same phase: on a loaded machine a checkout can run
+    # much slower than the untimed one, and early kills alone would never reach the swap.
+    fractions = [0.1 * i for i in range(1, 13)]
+    random.Random(20261206).shuffle(fractions)
+    fractions += [1.2 + 0.3 * i for i in range(10)]
+    for tried, fraction in enumerate(fractions):
+        if tried >= 10 and len(hits) >= 2:
+            break
         old = read_pointer(ws / "d.tether").version
         new = 3 - old
         proc = _tether(ws, "data", "checkout", f"d@{new}")
-        time.sleep(rng.uniform(0.0, took * 1.1))
+        time.sleep(took * fraction)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         status(repo)  # the next command that touches the dataset

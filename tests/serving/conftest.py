@@ -115,13 +115,18 @@ class Running:
 
 
 @contextlib.contextmanager
-def run_server(application: Any, root: Path) -> Iterator[Running]:
+def run_server(application: Any, root: Path, *, plain_uvicorn: bool = False) -> Iterator[Running]:
+    """``application`` on loopback, run as ``tether serve`` runs it (its protocol, with
+    inference POSTs answered without ASGI) or, with ``plain_uvicorn``, by uvicorn's own
+    protocol (the ASGI app as users mount it)."""
     import uvicorn
 
+    from tether.serving.server import uvicorn_options
+
     port = free_port()
-    config = uvicorn.Config(
-        application, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    options = {} if plain_uvicorn else uvicorn_options()
+    options.update(log_level="warning", lifespan="on")
+    config = uvicorn.Config(application, host="127.0.0.1", port=port, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -137,17 +142,21 @@ def run_server(application: Any, root: Path) -> Iterator[Running]:
         thread.join(30)
 
 
-@pytest.fixture(scope="module")
-def serve_dir(model_root: Path) -> Callable[..., Any]:
-    """``serve_dir(["lr@champion"], **app_kwargs)``: a context manager running a server."""
+@pytest.fixture(scope="module", params=["tether-protocol", "plain-uvicorn"])
+def serve_dir(model_root: Path, request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """``serve_dir(["lr@champion"], **app_kwargs)``: a context manager running a server; each
+    test runs on ``tether serve``'s protocol and on uvicorn's own."""
     from tether.serving import app
+
+    plain = request.param == "plain-uvicorn"
 
     def start(refs: list[str], **kw: Any) -> Any:
         set_alias(model_root, "lr", "champion", 1)
         set_alias(model_root, "tab", "champion", 1)
         kw.setdefault("options", Options(poll_s=0))
         kw.setdefault("log_predictions", False)
-        return run_server(app(refs, source=DirectorySource(model_root), **kw), model_root)
+        application = app(refs, source=DirectorySource(model_root), **kw)
+        return run_server(application, model_root, plain_uvicorn=plain)
 
     return start
 

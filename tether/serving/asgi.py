@@ -140,8 +140,13 @@ _WANTED = {
 
 def _headers(scope: Any) -> dict[str, bytes]:
     """The request headers the inference path reads, by short name."""
+    return wanted_headers(scope["headers"])
+
+
+def wanted_headers(headers: Any) -> dict[str, bytes]:
+    """``_headers`` of a list of (lower-case name, value)."""
     out: dict[str, bytes] = {}
-    for k, v in scope["headers"]:
+    for k, v in headers:
         key = _WANTED.get(k)
         if key is not None:
             out[key] = v
@@ -154,6 +159,11 @@ def _route(scope: Any) -> tuple[str, str | None, str | None] | None:
     root = scope.get("root_path", "")
     if root and path.startswith(root):
         path = path[len(root) :]
+    return route_path(path)
+
+
+def route_path(path: str) -> tuple[str, str | None, str | None] | None:
+    """``_route`` of a path without the root path."""
     if path == "/invocations":
         return "mlflow", None, None
     parts = path.split("/")
@@ -177,6 +187,72 @@ def _error(e: Exception) -> tuple[int, str]:
         return 404, str(e)
     log.exception("request failed")
     return 500, f"the model failed: {type(e).__name__}: {e}"
+
+
+Answer = tuple[int, bytes, list[tuple[str, str]]]
+"""(status, JSON body, headers other than content-type)."""
+
+
+class Call:
+    """One inference request, from its headers to its answer."""
+
+    __slots__ = (
+        "error", "future", "h", "name", "protocol", "req_id", "rid", "rows", "t0", "value",
+        "version", "wanted",
+    )  # fmt: skip
+
+    def __init__(self, protocol: str, name: str | None, h: dict[str, bytes]) -> None:
+        self.t0 = time.perf_counter()
+        self.protocol = protocol
+        self.name = name
+        self.h = h
+        raw = h.get("rid")
+        self.rid = _request_id(raw.decode("latin-1")) if raw is not None else None
+        self.req_id: str | None = None  # the body's "id"
+        self.wanted: set[str] | None = None  # the outputs asked for
+        self.version: tuple[Served, Version] | None = None
+        self.value: Any = None
+        self.rows = 0
+        self.future: asyncio.Future[Any] | None = None
+        self.error: Exception | None = None
+
+
+class FastPath:
+    """What ``tether.serving.http.Protocol`` needs to answer an inference POST without ASGI:
+    the app's ``begin`` and ``finish``, its routes, its body limit and its access log."""
+
+    route = staticmethod(route_path)
+    headers = staticmethod(wanted_headers)
+
+    def __init__(self, begin: Any, finish: Any, max_body: int, access_log: bool) -> None:
+        self.begin = begin
+        self.finish = finish
+        self.max_body = max_body
+        self.access_log = access_log
+
+    def declared_too_large(self, h: dict[str, bytes]) -> bool:
+        declared = h.get("length")
+        return declared is not None and declared.isdigit() and int(declared) > self.max_body
+
+    def too_large(self, route: tuple[str, str | None, str | None], h: dict[str, bytes]) -> Answer:
+        error = BadRequest(
+            f"the body is larger than the limit of {self.max_body} bytes", status=413
+        )
+        return self.finish(Call(route[0], route[1], h), None, error)
+
+    def failed(self, e: Exception) -> Answer:
+        log.error("request failed", exc_info=e)
+        body = _dumps({"error": f"the server failed: {type(e).__name__}: {e}"})
+        return 500, body, [("x-request-id", _new_id())]
+
+    def log_access(
+        self, path: str, status: int, headers: list[tuple[str, str]], call: Call | None
+    ) -> None:
+        seen: dict[str, Any] = {"status": status, **dict(headers)}
+        latency = 0.0 if call is None else time.perf_counter() - call.t0
+        scope: dict[str, Any] = {"method": "POST", "path": path, "headers": [],
+                 "tether.model": None if call is None else call.name}  # fmt: skip
+        _access_line(scope, seen, time.time() - latency, latency)
 
 
 def app(
@@ -306,16 +382,31 @@ def app(
 
     async def predict(
         scope: Any, receive: Any, protocol: str, name: str | None, want: str | None
-    ) -> tuple[int, bytes, list[tuple[str, str]]]:
-        """One inference request: (status, JSON body, headers other than content-type)."""
+    ) -> Answer:
+        """One inference request through ASGI: the body read, then ``begin`` and ``finish``."""
+        h = _headers(scope)
+        try:
+            body = await srv.body(receive, h.get("length"))
+        except BadRequest as e:
+            return finish(Call(protocol, name, h), None, e, scope)
+        call = begin(protocol, name, want, h, body)
+        if call.future is None:
+            return finish(call, None, call.error, scope)
+        try:
+            pred = await call.future
+        except Exception as e:
+            return finish(call, None, e, scope)
+        return finish(call, pred, None, scope)
+
+    def begin(
+        protocol: str, name: str | None, want: str | None, h: dict[str, bytes], body: bytes
+    ) -> Call:
+        """Decode and check a request and hand it to its model's batcher (``call.future``),
+        or note why it cannot be answered (``call.error``). Runs in the event loop, whole:
+        the HTTP protocol's fast path calls it without a task per request."""
         from tether.serving import tensors
 
-        t0 = time.perf_counter()
-        h = _headers(scope)
-        raw_rid = h.get("rid")
-        rid = _request_id(raw_rid.decode("latin-1")) if raw_rid is not None else None
-        v: Version | None = None
-        value: Any = None
+        call = Call(protocol, name, h)
         try:
             if name is None:  # /invocations: the one model served
                 if len(repo.served) != 1:
@@ -323,9 +414,8 @@ def app(
                         "several models are served: post to /v2/models/NAME/infer or "
                         "/models/NAME/invocations"
                     )
-                name = next(iter(repo.served))
-            _, v = srv.version_of(name, want)
-            body = await srv.body(receive, h.get("length"))
+                name = call.name = next(iter(repo.served))
+            _, v = call.version = srv.version_of(name, want)
             raw_ctype = h.get("ctype")
             ctype = raw_ctype.decode("latin-1") if raw_ctype is not None else None
             if protocol == "mlflow":
@@ -334,58 +424,75 @@ def app(
                 value = mlflow_format.decode(v.inputs, body, ctype) if v.inputs else None
                 if value is None:
                     raise BadRequest("the model has no signature; use /v2/models/NAME/infer")
-                req_id = None
-                wanted = None
+                conformed = False
             else:
                 header_len = h.get("header_len")
-                value, req_id, wanted = _decode_v2(
+                value, call.req_id, call.wanted, conformed = _decode_v2(
                     v, body, None if header_len is None else header_len.decode("latin-1"), ctype
                 )
-            rid = rid or _request_id(req_id) or _new_id()
-            value = v.conform(value)
-            rows = tensors.rows_of(value)
+                if call.rid is None and call.req_id is not None:
+                    call.rid = _request_id(call.req_id)
+            if not conformed:
+                value = v.conform(value)
+            call.value = value
+            rows = call.rows = tensors.rows_of(value)
             if rows == 0:
                 raise BadRequest("the request has no rows")
-            pred = await v.batcher.submit(value, rows)
-            if protocol == "mlflow":
+            call.future = v.batcher.submit_nowait(value, rows)
+        except Exception as e:
+            call.error = e
+        return call
+
+    def finish(call: Call, pred: Any, error: Exception | None, scope: Any = None) -> Answer:
+        """The answer to ``call``: its predictions or its error as (status, JSON body,
+        headers other than content-type); counted, timed and logged."""
+        from tether.serving import tensors
+
+        name, sv = call.name, call.version
+        v = None if sv is None else sv[1]
+        rid = call.rid = call.rid or _new_id()
+        if error is None and v is not None:
+            if call.protocol == "mlflow":
                 out: Any = {"predictions": tensors.jsonable(pred)}
             else:
                 outputs = tensors.encode_outputs(pred)
-                if wanted is not None:
-                    outputs = [o for o in outputs if o["name"] in wanted]
+                if call.wanted is not None:
+                    outputs = [o for o in outputs if o["name"] in call.wanted]
                 out = {
                     "model_name": name,
                     "model_version": str(v.version),
-                    "id": req_id if req_id is not None else rid,
+                    "id": call.req_id if call.req_id is not None else rid,
                     "outputs": outputs,
                 }
             status = 200
-        except Exception as e:
-            status, message = _error(e)
+        else:
+            status, message = _error(error or RuntimeError("no answer"))
             out = {"error": message}
-            pred = None
-        rid = rid or _new_id()
         headers = [("x-request-id", rid)]
         if v is not None:
             headers.append(("x-model-version", str(v.version)))
         label = name if name in repo.served else "_unknown"
-        count(label, protocol, status)
-        scope["tether.model"] = name
-        scope["tether.request_id"] = rid
+        count(label, call.protocol, status)
+        if scope is not None:
+            scope["tether.model"] = name
+            scope["tether.request_id"] = rid
         if status == 200:
             assert v is not None and name is not None
-            latency = time.perf_counter() - t0
+            latency = time.perf_counter() - call.t0
             observe = latencies.get(label)
             if observe is None:
                 observe = latencies[label] = metrics.latency.labels(label).observe
             observe(latency)
             if srv.predlog is not None:
-                srv.predlog.record(name, v.version, rid, time.time(), latency, value, pred, rows)
+                srv.predlog.record(
+                    name, v.version, rid, time.time(), latency, call.value, pred, call.rows
+                )
         return status, _dumps(out), headers
 
     def _decode_v2(
         v: Version, body: bytes, header_len: str | None, ctype: str | None
-    ) -> tuple[Any, str | None, set[str] | None]:
+    ) -> tuple[Any, str | None, set[str] | None, bool]:
+        """(value, the body's id, the outputs asked for, whether the value is conformed)."""
         from tether.serving import tensors
         from tether.serving.mlflow_format import media_type
 
@@ -403,7 +510,13 @@ def app(
             obj = _loads(body)
         except ValueError as e:
             raise BadRequest(f"the body is not valid JSON: {e}") from None
-        value = tensors.decode_request(v.inputs, obj, binary)
+        # the quick decoder leaves out the NaN check: only a NaN token (which the standard
+        # library's parser takes) could bring one in
+        quick = v.quick is not None and binary is None and b"NaN" not in body
+        value = v.quick.decode(obj) if quick else None  # type: ignore[union-attr]
+        conformed = value is not None
+        if value is None:
+            value = tensors.decode_request(v.inputs, obj, binary)
         req_id = obj.get("id")
         if req_id is not None and not isinstance(req_id, str):
             raise BadRequest("'id' must be a string")
@@ -422,7 +535,7 @@ def app(
                     f"unknown output {unknown[0]!r}; the model gives {', '.join(sorted(known))}"
                 )
             wanted = names
-        return value, req_id, wanted
+        return value, req_id, wanted, conformed
 
     async def repository_index(request: Request) -> Response:
         return json_response(
@@ -544,6 +657,7 @@ def app(
 
     application = App(routes=routes, lifespan=lifespan)
     application.state.server = srv
+    application.tether_fast = FastPath(begin, finish, opts.max_body, access_log)  # type: ignore[attr-defined]
     return application
 
 

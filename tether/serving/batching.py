@@ -52,6 +52,10 @@ class Batcher:
         return self._executor is None
 
     async def submit(self, value: Any, rows: int) -> Any:
+        return await self.submit_nowait(value, rows)
+
+    def submit_nowait(self, value: Any, rows: int) -> asyncio.Future[Any]:
+        """Queue ``value`` (``rows`` rows); the future gets its results. Called in the loop."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         self._queue.append((value, rows, fut, loop.time()))
@@ -60,7 +64,7 @@ class Batcher:
             self._task = loop.create_task(self._drain())
         elif self._rows >= self.max_batch and self._wake is not None:
             _resolve(self._wake)
-        return await fut
+        return fut
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()

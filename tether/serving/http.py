@@ -1,11 +1,21 @@
-"""uvicorn's httptools protocol with one socket write per response instead of two.
+"""uvicorn's httptools protocol, with inference POSTs answered without the ASGI round trip.
 
-uvicorn writes a response's status line and headers as soon as the app sends
-``http.response.start`` and the body in a second write: two system calls and two TCP
-segments per response, where the first one alone took a quarter of the server's time on
-single-row requests. Here the writes made in one turn of the event loop are joined and sent
-together at the end of it (before the transport closes, at once), so a response that the app
-sends whole goes out in one write; a streamed one still goes out as it is sent.
+Two costs of uvicorn's protocol are cut here:
+
+- **One write per response.** uvicorn writes a response's status line and headers as soon as
+  the app sends ``http.response.start`` and the body in a second write: two system calls and
+  two TCP segments per response. Writes made in one turn of the event loop are joined and sent
+  together at the end of it (before the transport closes, at once).
+- **No task per inference request.** For every request uvicorn builds a request-response
+  cycle, an ``asyncio.Event``, a task and the ASGI messages; on single-row requests that was
+  more than half of the server's CPU time. A POST to an inference path
+  (``/v2/models/NAME/infer``, ``/invocations``, ...) is read by the parser callbacks, handed
+  to the app's ``begin`` (decode, check, queue for the batcher) as soon as its body is
+  complete, and answered from the batch's done-callback in one write. The stand-in cycle
+  keeps the attributes uvicorn's own callbacks use, so keep-alive, pipelined requests (queued
+  behind the one in flight, answered in order), a client that goes away and graceful shutdown
+  (the answer closes the connection) work as for any request. Every other request, and an
+  inference request with ``Expect: 100-continue`` or an upgrade, goes through ASGI.
 
 Imported only by ``tether serve`` (it needs uvicorn, the ``serve`` extra); the class lives at
 module level so that ``--workers N`` can hand it to each worker process.
@@ -14,9 +24,18 @@ module level so that ``--workers N`` can hand it to each worker process.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
+from uvicorn.protocols.http import httptools_impl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+log = logging.getLogger("tether.serving")
+
+# what the fast path needs of uvicorn's protocol; an uvicorn without them gets plain ASGI
+_FAST_OK = all(
+    hasattr(HttpToolsProtocol, a) for a in ("_start_asgi_task", "on_response_complete")
+) and hasattr(httptools_impl, "STATUS_LINE")
 
 
 class _Coalescing:
@@ -35,6 +54,14 @@ class _Coalescing:
         if not self._pending:
             self._loop.call_soon(self._flush)
         self._pending.append(data)
+
+    def write_now(self, data: bytes) -> None:
+        """``data`` sent now, after whatever is waiting (one write either way)."""
+        if self._pending:
+            self._pending.append(data)
+            self._flush()
+        elif not self._transport.is_closing():
+            self._transport.write(data)
 
     def writelines(self, lines: Any) -> None:
         for data in lines:
@@ -65,6 +92,173 @@ class _Coalescing:
         return getattr(self._transport, name)
 
 
+def fast_path(app: Any) -> Any:
+    """The app's ``tether_fast`` (see ``tether.serving.asgi.FastPath``), through any
+    middleware uvicorn wrapped it in, or None."""
+    for _ in range(8):
+        fast = getattr(app, "tether_fast", None)
+        if fast is not None or not hasattr(app, "app"):
+            return fast
+        app = app.app
+    return None
+
+
+class _FastCycle:
+    """One inference POST on the fast path. Stands in for uvicorn's request-response cycle in
+    the protocol's state: ``body``, ``more_body``, ``message_event.set()``,
+    ``response_complete``, ``disconnected`` and ``keep_alive`` are what its callbacks,
+    ``connection_lost`` and ``shutdown`` use."""
+
+    __slots__ = (
+        "body", "call", "disconnected", "h", "keep_alive", "more_body", "oversized", "path",
+        "proto", "response_complete", "route", "size", "started",
+    )  # fmt: skip
+
+    def __init__(
+        self, proto: Protocol, route: tuple[str, str | None, str | None], path: str,
+        h: dict[str, bytes], keep_alive: bool,
+    ) -> None:  # fmt: skip
+        self.proto = proto
+        self.route = route
+        self.path = path
+        self.h = h
+        self.keep_alive = keep_alive
+        self.body: list[bytes] = []
+        self.size = 0
+        self.more_body = True
+        self.response_complete = False
+        self.disconnected = False
+        self.started = False  # not queued behind an earlier request on the connection
+        self.oversized = False  # the body is over the limit: answered 413, the rest unread
+        self.call: Any = None
+
+    @property
+    def message_event(self) -> _FastCycle:
+        return self
+
+    def set(self) -> None:
+        """uvicorn's signal that more of the request came (or the client went)."""
+        if (
+            self.started and not self.more_body and self.call is None
+            and not self.disconnected and not self.oversized
+        ):  # fmt: skip
+            self._run()
+
+    def add(self, chunk: bytes) -> None:
+        if self.oversized or self.response_complete:
+            return
+        self.size += len(chunk)
+        if self.size > self.proto.fast.max_body:
+            self.too_large()
+        else:
+            self.body.append(chunk)
+
+    def too_large(self) -> None:
+        self.oversized = True
+        self.keep_alive = False  # the rest of the body is not read
+        self.body = []
+        if self.started:
+            self.respond(self.proto.fast.too_large(self.route, self.h))
+
+    def start(self) -> None:
+        self.started = True
+        if self.oversized:
+            self.respond(self.proto.fast.too_large(self.route, self.h))
+        else:
+            self.set()
+
+    def _run(self) -> None:
+        fast = self.proto.fast
+        body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
+        self.body = []
+        try:
+            call = self.call = fast.begin(*self.route, self.h, body)
+            if call.future is None:
+                self.respond(fast.finish(call, None, call.error))
+            else:
+                call.future.add_done_callback(self._done)
+        except Exception as e:  # a bug of ours: an answer all the same, never a hung client
+            self.respond(fast.failed(e))
+
+    def _done(self, future: asyncio.Future[Any]) -> None:
+        fast = self.proto.fast
+        try:
+            error = future.exception()
+            answer = fast.finish(self.call, None if error else future.result(), error)
+        except Exception as e:
+            answer = fast.failed(e)
+        self.respond(answer)
+
+    def respond(self, answer: tuple[int, bytes, list[tuple[str, str]]]) -> None:
+        if self.response_complete:
+            return
+        self.response_complete = True
+        proto = self.proto
+        status, body, headers = answer
+        if proto.fast.access_log:
+            proto.fast.log_access(self.path, status, headers, self.call)
+        if self.disconnected:
+            return
+        parts = [httptools_impl.STATUS_LINE[status]]
+        for raw_name, raw_value in proto.server_state.default_headers:
+            parts += [raw_name, b": ", raw_value, b"\r\n"]
+        parts.append(b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body))
+        for name, text in headers:
+            parts += [name.encode(), b": ", text.encode("latin-1"), b"\r\n"]
+        if not self.keep_alive:
+            parts.append(b"connection: close\r\n")
+        parts += [b"\r\n", body]
+        transport: _Coalescing = proto.transport  # type: ignore[assignment]
+        transport.write_now(b"".join(parts))
+        if not self.keep_alive:
+            transport.close()
+        proto.on_response_complete()
+
+
 class Protocol(HttpToolsProtocol):
+    fast: Any = None
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(_Coalescing(transport, self.loop))  # type: ignore[arg-type]
+        if _FAST_OK:
+            self.fast = fast_path(self.app)
+
+    def on_headers_complete(self) -> None:
+        fast = self.fast
+        if (
+            fast is None or self.expect_100_continue or self.limit_concurrency is not None
+            or self.parser.get_method() != b"POST" or self.parser.should_upgrade()
+        ):  # fmt: skip
+            super().on_headers_complete()
+            return
+        import httptools
+
+        path_bytes = httptools.parse_url(self.url).path
+        path = path_bytes.decode("latin-1")
+        route = None if b"%" in path_bytes else fast.route(path)
+        if route is None:
+            super().on_headers_complete()
+            return
+        keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+        cycle = _FastCycle(self, route, path, fast.headers(self.headers), keep_alive)
+        existing, self.cycle = self.cycle, cycle  # type: ignore[assignment]
+        if fast.declared_too_large(cycle.h):
+            cycle.too_large()
+        if existing is None or existing.response_complete:
+            cycle.start()
+        else:  # pipelined behind a request still in flight: answered after it, in order
+            self.flow.pause_reading()
+            self.pipeline.appendleft((cycle, self.app))  # type: ignore[arg-type]
+
+    def on_body(self, body: bytes) -> None:
+        cycle = self.cycle
+        if isinstance(cycle, _FastCycle):
+            cycle.add(body)
+        else:
+            super().on_body(body)
+
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        if isinstance(cycle, _FastCycle):
+            cycle.start()
+        else:
+            super()._start_asgi_task(cycle, app)

@@ -51,6 +51,9 @@ class Version:
         sig = loaded.signature
         self.inputs = None if sig is None else sig.inputs
         self.outputs = None if sig is None else sig.outputs
+        from tether.serving.tensors import QuickTensor
+
+        self.quick = QuickTensor.of(self.inputs)  # the common request, decoded in one step
         self._executor = executor
         self._mode = opts.model_thread
         self.batcher = Batcher(

@@ -29,8 +29,6 @@ def serve(
     """Serve until SIGINT/SIGTERM: in-flight requests finish and the prediction log is flushed."""
     try:
         import uvicorn
-
-        from tether.serving.http import Protocol
     except ImportError as e:
         raise need_serve_extra(e) from None
     from tether.serving.source import Ref
@@ -48,16 +46,7 @@ def serve(
         "models_dir": models_dir,
         "access_log": access_log,
     }
-    kwargs: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "loop": "uvloop",
-        "http": Protocol,  # httptools, one write per response
-        "ws": "none",  # no WebSocket routes: start-up skips importing a WebSocket library
-        "access_log": False,  # ours: one JSON line per request (tether.serving.access)
-        "log_level": "info",
-        "timeout_graceful_shutdown": 30,
-    }
+    kwargs = {"host": host, "port": port, **uvicorn_options()}
     if workers == 1:
         uvicorn.run(build(spec), **kwargs)
         return
@@ -74,6 +63,20 @@ def serve(
             import shutil
 
             shutil.rmtree(made, ignore_errors=True)
+
+
+def uvicorn_options() -> dict[str, Any]:
+    """How ``tether serve`` runs uvicorn (tests run their servers the same way)."""
+    from tether.serving.http import Protocol
+
+    return {
+        "loop": "uvloop",
+        "http": Protocol,  # httptools; inference POSTs answered without ASGI, one write each
+        "ws": "none",  # no WebSocket routes: start-up skips importing a WebSocket library
+        "access_log": False,  # ours: one JSON line per request (tether.serving.access)
+        "log_level": "info",
+        "timeout_graceful_shutdown": 30,
+    }
 
 
 def build(spec: dict[str, Any]) -> Any:

@@ -317,3 +317,80 @@ def jsonable(pred: Any) -> Any:
     if hasattr(pred, "to_numpy"):
         return pred.to_numpy().tolist()
     return np.asarray(pred).tolist()
+
+
+class QuickTensor:
+    """The common request of a model that takes one numeric array, decoded in one step.
+
+    ``decode`` takes a parsed JSON request and returns the conformed array when the request
+    is exactly right (one tensor of the signature's name, a numeric datatype that casts safely
+    to the signature's, a shape that fits it, JSON numbers that fill it), else None: the full
+    path (``decode_request``, then ``conform``) takes it and names what is wrong. The result is
+    what the full path gives: the datatype's values cast to the signature's dtype. No NaN
+    check: the caller sends a body with a ``NaN`` token, or binary tensor data, the full way.
+    """
+
+    def __init__(self, name: str, spec: TensorSpec) -> None:
+        import numpy as np
+
+        self.name = name
+        self.expected = np.dtype(spec.dtype)
+        self.shape = tuple(spec.shape)
+        self.kinds = {
+            dt: _KINDS[dt if dt == "BOOL" else dt[0]]
+            for dt, np_name in NUMPY.items()
+            if dt != "BYTES" and np.can_cast(np.dtype(np_name), self.expected, "safe")
+        }
+
+    @classmethod
+    def of(cls, schema: Schema | None) -> QuickTensor | None:
+        """The quick decoder for ``schema``, when it is one numeric array."""
+        if schema is None or schema.kind != "ndarray" or len(schema.specs) != 1:
+            return None
+        spec = schema.specs[0]
+        if spec.categories is not None or spec.dtype not in NUMPY.values() or not spec.shape:
+            return None
+        if spec.dtype in ("object", "bool"):
+            return None
+        return cls(input_names(schema)[0], spec)
+
+    def decode(self, body: Any) -> Any:
+        import numpy as np
+
+        if type(body) is not dict:
+            return None
+        inputs = body.get("inputs")
+        if type(inputs) is not list or len(inputs) != 1:
+            return None
+        params = body.get("parameters")
+        if params is not None and type(params) is not dict:
+            return None
+        inp = inputs[0]
+        if type(inp) is not dict or inp.get("name") != self.name or "parameters" in inp:
+            return None
+        kinds = self.kinds.get(inp.get("datatype"))  # type: ignore[arg-type]
+        shape, data = inp.get("shape"), inp.get("data")
+        if kinds is None or type(shape) is not list or len(shape) != len(self.shape):
+            return None
+        size = 1
+        for got, want in zip(shape, self.shape, strict=True):
+            if type(got) is not int or got < 0 or (want != -1 and got != want):
+                return None
+            size *= got
+        if shape[0] == 0:
+            return None
+        if type(data) is list:
+            try:
+                arr = np.asarray(data)
+            except ValueError:  # ragged
+                return None
+        elif type(data) is np.ndarray:
+            arr = data
+        else:
+            return None
+        if arr.size != size or arr.dtype.kind not in kinds:
+            return None
+        dt = NUMPY[inp["datatype"]]
+        if arr.dtype != dt:
+            arr = arr.astype(dt)
+        return arr.astype(self.expected, copy=False).reshape(shape)

@@ -101,6 +101,17 @@ class LoadedModel:
             check_output(signature.outputs, output, rows_of(inputs))
         return output
 
+    def predict_conformed(self, inputs: Any) -> Any:
+        """``predict`` on inputs already conformed to the signature (the server conforms each
+        request as it comes, so a batch of them is not checked twice); the output is checked."""
+        output = self._flavor.predict(self._runner(), inputs)
+        signature = self.meta.signature
+        if signature is not None and signature.outputs is not None:
+            from tether.models.outputs import check_output, rows_of
+
+            check_output(signature.outputs, output, rows_of(inputs))
+        return output
+
     def __getattr__(self, name: str) -> Any:
         # predict_proba (and classes_) only where the model has them, so evaluation can tell
         if name not in ("predict_proba", "classes_") or "_flavor" not in self.__dict__:

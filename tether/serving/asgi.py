@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from tether.serving import mlflow_format, tensors
 from tether.serving.errors import BadRequest, UnknownModel, need_serve_extra
 from tether.serving.jsonio import dumps as _dumps
 from tether.serving.jsonio import loads_infer as _loads
@@ -217,6 +218,12 @@ class Call:
         self.error: Exception | None = None
 
 
+def _no_nan_token(body: bytes) -> bool:
+    """Whether ``body`` has no ``NaN``: a search for ``N`` (``memchr``) first, ten times
+    faster than one for the whole token on bodies of numbers."""
+    return body.find(b"N") < 0 or b"NaN" not in body
+
+
 class FastPath:
     """What ``tether.serving.http.Protocol`` needs to answer an inference POST without ASGI:
     the app's ``begin`` and ``finish``, its routes, its body limit and its access log."""
@@ -404,8 +411,6 @@ def app(
         """Decode and check a request and hand it to its model's batcher (``call.future``),
         or note why it cannot be answered (``call.error``). Runs in the event loop, whole:
         the HTTP protocol's fast path calls it without a task per request."""
-        from tether.serving import tensors
-
         call = Call(protocol, name, h)
         try:
             if name is None:  # /invocations: the one model served
@@ -419,8 +424,6 @@ def app(
             raw_ctype = h.get("ctype")
             ctype = raw_ctype.decode("latin-1") if raw_ctype is not None else None
             if protocol == "mlflow":
-                from tether.serving import mlflow_format
-
                 value = mlflow_format.decode(v.inputs, body, ctype) if v.inputs else None
                 if value is None:
                     raise BadRequest("the model has no signature; use /v2/models/NAME/infer")
@@ -446,8 +449,6 @@ def app(
     def finish(call: Call, pred: Any, error: Exception | None, scope: Any = None) -> Answer:
         """The answer to ``call``: its predictions or its error as (status, JSON body,
         headers other than content-type); counted, timed and logged."""
-        from tether.serving import tensors
-
         name, sv = call.name, call.version
         v = None if sv is None else sv[1]
         rid = call.rid = call.rid or _new_id()
@@ -493,9 +494,6 @@ def app(
         v: Version, body: bytes, header_len: str | None, ctype: str | None
     ) -> tuple[Any, str | None, set[str] | None, bool]:
         """(value, the body's id, the outputs asked for, whether the value is conformed)."""
-        from tether.serving import tensors
-        from tether.serving.mlflow_format import media_type
-
         binary = None
         if header_len is not None:
             if not header_len.isdigit() or int(header_len) > len(body):
@@ -504,7 +502,7 @@ def app(
                 )
             binary = memoryview(body)[int(header_len) :]
             body = body[: int(header_len)]
-        elif ctype is not None and media_type(ctype) not in ("", JSON):
+        elif ctype is not None and mlflow_format.media_type(ctype) not in ("", JSON):
             raise BadRequest(f"content type {ctype!r} is not supported; send {JSON}", status=415)
         try:
             obj = _loads(body)
@@ -512,7 +510,7 @@ def app(
             raise BadRequest(f"the body is not valid JSON: {e}") from None
         # the quick decoder leaves out the NaN check: only a NaN token (which the standard
         # library's parser takes) could bring one in
-        quick = v.quick is not None and binary is None and b"NaN" not in body
+        quick = v.quick is not None and binary is None and _no_nan_token(body)
         value = v.quick.decode(obj) if quick else None  # type: ignore[union-attr]
         conformed = value is not None
         if value is None:

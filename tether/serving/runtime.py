@@ -84,7 +84,7 @@ class Version:
     def _run(self, values: list[Any], sizes: list[int]) -> list[Any]:
         from tether.serving.tensors import concat, split
 
-        return split(self.loaded.predict(concat(values)), sizes)
+        return split(self.loaded.predict_conformed(concat(values)), sizes)
 
     def warm_up(self) -> None:
         """Predict on the stored input example (loads caches, fails early); in auto mode, a

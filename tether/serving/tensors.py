@@ -336,8 +336,9 @@ class QuickTensor:
         self.name = name
         self.expected = np.dtype(spec.dtype)
         self.shape = tuple(spec.shape)
+        # datatype -> (NumPy kinds of data it takes, its NumPy dtype)
         self.kinds = {
-            dt: _KINDS[dt if dt == "BOOL" else dt[0]]
+            dt: (_KINDS[dt if dt == "BOOL" else dt[0]], np.dtype(np_name))
             for dt, np_name in NUMPY.items()
             if dt != "BYTES" and np.can_cast(np.dtype(np_name), self.expected, "safe")
         }
@@ -368,10 +369,11 @@ class QuickTensor:
         inp = inputs[0]
         if type(inp) is not dict or inp.get("name") != self.name or "parameters" in inp:
             return None
-        kinds = self.kinds.get(inp.get("datatype"))  # type: ignore[arg-type]
+        taken = self.kinds.get(inp.get("datatype"))  # type: ignore[arg-type]
         shape, data = inp.get("shape"), inp.get("data")
-        if kinds is None or type(shape) is not list or len(shape) != len(self.shape):
+        if taken is None or type(shape) is not list or len(shape) != len(self.shape):
             return None
+        kinds, dt = taken
         size = 1
         for got, want in zip(shape, self.shape, strict=True):
             if type(got) is not int or got < 0 or (want != -1 and got != want):
@@ -390,7 +392,6 @@ class QuickTensor:
             return None
         if arr.size != size or arr.dtype.kind not in kinds:
             return None
-        dt = NUMPY[inp["datatype"]]
         if arr.dtype != dt:
             arr = arr.astype(dt)
         return arr.astype(self.expected, copy=False).reshape(shape)

@@ -115,7 +115,9 @@ class Running:
 
 
 @contextlib.contextmanager
-def run_server(application: Any, root: Path, *, plain_uvicorn: bool = False) -> Iterator[Running]:
+def run_server(
+    application: Any, root: Path, *, plain_uvicorn: bool = False, **uvicorn_kw: Any
+) -> Iterator[Running]:
     """``application`` on loopback, run as ``tether serve`` runs it (its protocol, with
     inference POSTs answered without ASGI) or, with ``plain_uvicorn``, by uvicorn's own
     protocol (the ASGI app as users mount it)."""
@@ -125,7 +127,7 @@ def run_server(application: Any, root: Path, *, plain_uvicorn: bool = False) -> 
 
     port = free_port()
     options = {} if plain_uvicorn else uvicorn_options()
-    options.update(log_level="warning", lifespan="on")
+    options.update(log_level="warning", lifespan="on", **uvicorn_kw)
     config = uvicorn.Config(application, host="127.0.0.1", port=port, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -203,3 +203,36 @@ def test_tether_serve_answers_inference_posts_without_asgi(
         fast.begin = begin
     on_tether = request.node.callspec.params["serve_dir"] == "tether-protocol"
     assert began == (["lr"] if on_tether else [])
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["tether-protocol", "plain-uvicorn"])
+def test_an_idle_connection_closes_after_the_keep_alive_timeout_and_a_busy_one_stays(
+    model_root: Any, plain: bool
+) -> None:
+    import time
+
+    from tests.serving.conftest import run_server, set_alias
+    from tether.serving import app
+    from tether.serving.runtime import Options
+    from tether.serving.source import DirectorySource
+
+    set_alias(model_root, "lr", "champion", 1)
+    application = app(
+        ["lr@champion"], source=DirectorySource(model_root), options=Options(poll_s=0),
+        log_predictions=False,
+    )  # fmt: skip
+    running = run_server(application, model_root, plain_uvicorn=plain, timeout_keep_alive=1)
+    with running as server, _connect(server) as busy, _connect(server) as idle:
+        bufs = {busy: bytearray(), idle: bytearray()}
+        for sock in (busy, idle):
+            sock.sendall(_infer([ROW], "first"))
+            assert _read_response(sock, bufs[sock])[0] == 200
+        start = time.monotonic()
+        while time.monotonic() - start < 2.5:  # a request every 0.3 s: never idle 1 s
+            time.sleep(0.3)
+            busy.sendall(_infer([ROW], "again"))
+            assert _read_response(busy, bufs[busy])[0] == 200
+        idle.settimeout(5)
+        assert _closed(idle)
+        busy.sendall(_infer([ROW], "last"))
+        assert _read_response(busy, bufs[busy])[0] == 200

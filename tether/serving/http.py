@@ -199,10 +199,8 @@ class _FastCycle:
             proto.fast.log_access(self.path, status, headers, self.call)
         if self.disconnected:
             return
-        parts = [httptools_impl.STATUS_LINE[status]]
-        for raw_name, raw_value in proto.server_state.default_headers:
-            parts += [raw_name, b": ", raw_value, b"\r\n"]
-        parts.append(b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body))
+        parts = [_head(status, proto.server_state.default_headers)]
+        parts.append(b"content-length: %d\r\n" % len(body))
         for name, text in headers:
             parts += [name.encode(), b": ", text.encode("latin-1"), b"\r\n"]
         if not self.keep_alive:
@@ -215,8 +213,33 @@ class _FastCycle:
         proto.on_response_complete()
 
 
+_heads: dict[int, bytes] = {}
+_heads_of: list[Any] = []  # the default headers ``_heads`` were made with
+
+
+def _head(status: int, default_headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The status line, the server's default headers (``date``, ``server``: uvicorn makes a
+    new list each second) and the content type, made once per status and second."""
+    if not _heads_of or _heads_of[0] is not default_headers:
+        _heads.clear()
+        _heads_of[:] = [default_headers]
+    head = _heads.get(status)
+    if head is None:
+        parts = [httptools_impl.STATUS_LINE[status]]
+        for name, value in default_headers:
+            parts += [name, b": ", value, b"\r\n"]
+        parts.append(b"content-type: application/json\r\n")
+        head = _heads[status] = b"".join(parts)
+    return head
+
+
 class Protocol(HttpToolsProtocol):
+    """See the module's docstring. Keep-alive is timed by one timer per idle period of the
+    connection, not one made and cancelled per request as uvicorn does."""
+
     fast: Any = None
+    _idle_since: float | None = None
+    _idle_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(_Coalescing(transport, self.loop))  # type: ignore[arg-type]
@@ -262,3 +285,38 @@ class Protocol(HttpToolsProtocol):
             cycle.start()
         else:
             super()._start_asgi_task(cycle, app)
+
+    # keep-alive: the connection closes after ``timeout_keep_alive`` s with nothing to do
+    def _unset_keepalive_if_required(self) -> None:
+        self._idle_since = None  # data came: busy until its answer is complete
+
+    def on_response_complete(self) -> None:
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._idle_since = None
+        self.flow.resume_reading()
+        if self.pipeline:  # the next request, queued behind this one
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = self.loop.time()
+        if self._idle_timer is None:
+            self._idle_timer = self.loop.call_later(self.timeout_keep_alive, self._check_idle)
+
+    def _check_idle(self) -> None:
+        self._idle_timer = None
+        since = self._idle_since
+        if since is None or self.transport.is_closing():
+            return  # busy: the next answer arms it again
+        left = since + self.timeout_keep_alive - self.loop.time()
+        if left <= 0:
+            self.timeout_keep_alive_handler()
+        else:
+            self._idle_timer = self.loop.call_later(left, self._check_idle)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        super().connection_lost(exc)

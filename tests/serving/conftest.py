@@ -95,6 +95,7 @@ class Running:
     url: str
     app: Any
     root: Path
+    uvicorn_server: Any = None  # set ``should_exit`` to stop it as SIGTERM does
 
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
@@ -138,7 +139,7 @@ def run_server(
             raise RuntimeError("the server did not start")
         time.sleep(0.01)
     try:
-        yield Running(f"http://127.0.0.1:{port}", application, root)
+        yield Running(f"http://127.0.0.1:{port}", application, root, server)
     finally:
         server.should_exit = True
         thread.join(30)

@@ -236,3 +236,35 @@ def test_an_idle_connection_closes_after_the_keep_alive_timeout_and_a_busy_one_s
         assert _closed(idle)
         busy.sendall(_infer([ROW], "last"))
         assert _read_response(busy, bufs[busy])[0] == 200
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["tether-protocol", "plain-uvicorn"])
+def test_shutdown_answers_the_request_in_flight_then_closes_its_connection(
+    model_root: Any, plain: bool
+) -> None:
+    import threading
+    import time
+
+    from tests.serving.conftest import run_server, set_alias
+    from tether.serving import app
+    from tether.serving.runtime import Options
+    from tether.serving.source import DirectorySource
+
+    set_alias(model_root, "lr", "champion", 1)
+    # a lone request waits max_wait for others to join its batch: in flight for 1.5 s
+    options = Options(poll_s=0, max_wait_ms=1500, model_thread=False)
+    application = app(
+        ["lr@champion"], source=DirectorySource(model_root), options=options,
+        log_predictions=False,
+    )  # fmt: skip
+    running = run_server(application, model_root, plain_uvicorn=plain)
+    with running as server, _connect(server) as sock:
+        sock.sendall(_infer([ROW], "in-flight"))
+        time.sleep(0.3)
+        started = time.monotonic()
+        threading.Timer(0, lambda: setattr(server.uvicorn_server, "should_exit", True)).start()
+        status, headers, body = _read_response(sock, bytearray())
+        assert status == 200, body
+        assert headers["x-request-id"] == "in-flight"
+        assert time.monotonic() - started < 5
+        assert _closed(sock)

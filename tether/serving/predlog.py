@@ -258,7 +258,8 @@ def table(records: list[Record]) -> Any:
     }
     for name, col in _columns("input_", _concat_rows(list(inputs), concat)).items():
         cols.setdefault(name, col)
-    outs = [_as_rows(o) for o in outputs]
+    ndarray = np.ndarray
+    outs = [o if type(o) is ndarray else _as_rows(o) for o in outputs]
     for name, col in _columns("prediction_", _concat_rows(outs, concat)).items():
         cols.setdefault(name, col)
     return pa.table({k: v if isinstance(v, pa.Array) else _arrow(v) for k, v in cols.items()})
@@ -305,15 +306,21 @@ def _join(values: list[Any]) -> Any:
 
     first = values[0]
     shape, dtype = first.shape[1:], first.dtype
-    small = True
+    if dtype.hasobject:
+        return None
+    if first.size <= 500:  # small (single rows): one call checks and joins them
+        try:
+            joined = np.concatenate(values)
+        except (ValueError, TypeError):  # row shapes differ
+            return None
+        ndarray = np.ndarray
+        for v in values:
+            if type(v) is not ndarray or (v.dtype is not dtype and v.dtype != dtype):
+                return None  # dtypes differ: the caller promotes, as for large ones
+        return joined
     for v in values:
         if type(v) is not np.ndarray or v.shape[1:] != shape or v.dtype != dtype:
             return None
-        small = small and v.size <= 500
-    if dtype.hasobject:
-        return None
-    if small:
-        return np.concatenate(values)
     data = b"".join([np.ascontiguousarray(v).reshape(-1).view(np.uint8).data for v in values])
     return np.frombuffer(data, dtype).reshape(-1, *shape)
 

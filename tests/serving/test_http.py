@@ -268,3 +268,19 @@ def test_shutdown_answers_the_request_in_flight_then_closes_its_connection(
         assert headers["x-request-id"] == "in-flight"
         assert time.monotonic() - started < 5
         assert _closed(sock)
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/v2/models/lr/infer?trace=1", "http://t/v2/models/lr/infer", "/v2/models/%6cr/infer"],
+)
+def test_a_query_an_absolute_url_or_an_escaped_path_reach_the_model(
+    server: Running, target: str
+) -> None:
+    body = json.dumps(infer_body([ROW])).encode()
+    with _connect(server) as sock:
+        sock.sendall(_post(target, body, "X-Request-ID: q"))
+        status, headers, out = _read_response(sock, bytearray())
+    assert status == 200, out
+    assert headers["x-request-id"] == "q"
+    assert json.loads(out)["model_name"] == "lr"

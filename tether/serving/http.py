@@ -27,6 +27,7 @@ import asyncio
 import logging
 from typing import Any
 
+import httptools
 from uvicorn.protocols.http import httptools_impl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -254,11 +255,11 @@ class Protocol(HttpToolsProtocol):
         ):  # fmt: skip
             super().on_headers_complete()
             return
-        import httptools
-
-        path_bytes = httptools.parse_url(self.url).path
-        path = path_bytes.decode("latin-1")
-        route = None if b"%" in path_bytes else fast.route(path)
+        url = self.url
+        if b"?" in url or b"%" in url or not url.startswith(b"/"):
+            url = httptools.parse_url(url).path  # a query, or an absolute URL
+        path = url.decode("latin-1")
+        route = None if b"%" in url else fast.route(path)
         if route is None:
             super().on_headers_complete()
             return

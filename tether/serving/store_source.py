@@ -68,6 +68,23 @@ class StoreOnUse:
             opened = self._workspace.store
         return getattr(opened, name)
 
+    def add_prediction_segment(self, project: str, model: str, **kw: Any) -> Any:
+        """Through ``sqlite3`` while the store is not open (a SQLite store: see
+        ``tether.store.sqlite_write``), else through the store."""
+        ws = self._workspace
+        if not ws.store_opened:
+            from tether.store.sqlite_write import add_prediction_segment
+
+            settings = ws.settings
+            done = add_prediction_segment(
+                settings.store_url, project, model,
+                busy_timeout_s=float(settings["store.busy_timeout_s"]),
+                synchronous=str(settings["store.sqlite_synchronous"]), **kw,
+            )  # fmt: skip
+            if done is not None:
+                return done
+        return self.__getattr__("add_prediction_segment")(project, model, **kw)
+
     def __repr__(self) -> str:
         return f"StoreOnUse({self._workspace!r})"
 

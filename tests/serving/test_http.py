@@ -284,3 +284,29 @@ def test_a_query_an_absolute_url_or_an_escaped_path_reach_the_model(
     assert status == 200, out
     assert headers["x-request-id"] == "q"
     assert json.loads(out)["model_name"] == "lr"
+
+
+def test_an_uvicorn_without_what_the_fast_path_needs_serves_through_asgi(
+    model_root: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where uvicorn's protocol lacks the internals the fast path uses, tether serve's
+    protocol leaves every request to ASGI, and answers all the same."""
+    from tests.serving.conftest import run_server, set_alias
+    from tether.serving import app, http
+    from tether.serving.runtime import Options
+    from tether.serving.source import DirectorySource
+
+    monkeypatch.setattr(http, "_FAST_OK", False)
+    set_alias(model_root, "lr", "champion", 1)
+    application = app(
+        ["lr@champion"], source=DirectorySource(model_root), options=Options(poll_s=0),
+        log_predictions=False,
+    )  # fmt: skip
+    began: list[Any] = []
+    begin = application.tether_fast.begin
+    application.tether_fast.begin = lambda *a: began.append(a) or begin(*a)
+    with run_server(application, model_root) as server:
+        status, out = server.json("POST", "/v2/models/lr/infer", infer_body([ROW, ROW]))
+    assert status == 200, out
+    assert len(out["outputs"][0]["data"]) == 2
+    assert began == []  # not the fast path

@@ -3,7 +3,6 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import tether.tracking.lifecycle as lifecycle
+from tests.support import isolate_from_machine
 from tether.config import init_workspace
 from tether.tracking.session import close_sessions
 
@@ -29,11 +29,8 @@ def ws(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Itera
     init_workspace(root, project="proj")
     make_project(root)
     monkeypatch.chdir(root)
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
+    isolate_from_machine(monkeypatch, tmp_path)
     monkeypatch.setenv("TETHER_STORE_URL", store_url)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     monkeypatch.syspath_prepend(str(root))
     _forget_project_modules()
     yield root

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support import isolate_from_machine
 from tether.cli.main import main
 from tether.tracking.session import close_sessions
 
@@ -16,10 +16,7 @@ from tether.tracking.session import close_sessions
 def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Work in ``tmp_path``, with no ``TETHER_*`` variable and no user config of the machine."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
+    isolate_from_machine(monkeypatch, tmp_path)
     yield
     close_sessions()
 

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support import isolate_from_machine
 from tether.config import init_workspace
 from tether.data import DataRepo
 from tether.tracking.session import close_sessions, open_session
@@ -18,10 +18,7 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     root.mkdir()
     init_workspace(root, project="data")
     monkeypatch.chdir(root)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
+    isolate_from_machine(monkeypatch, tmp_path)
     yield root
     close_sessions()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 
 import tether.tracking.lifecycle as lifecycle
+from tests.support import isolate_from_machine
 from tether.config import init_workspace
 from tether.tracking.session import close_sessions
 
@@ -20,11 +20,8 @@ def ws(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Itera
     root = tmp_path / "ws"
     init_workspace(root, project="proj")
     monkeypatch.chdir(root)
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
+    isolate_from_machine(monkeypatch, tmp_path)
     monkeypatch.setenv("TETHER_STORE_URL", store_url)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     yield root
     for run in lifecycle.running():
         run.end("killed")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 import tether.models as tm
 from tests.objects.conftest import tamper
+from tests.support import isolate_from_machine
 from tether.config import init_workspace
 from tether.errors import TetherError
 from tether.objects.errors import CorruptObject
@@ -41,11 +41,8 @@ def ws(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Itera
     root = tmp_path / "ws"
     init_workspace(root, project="proj")
     monkeypatch.chdir(root)
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
+    isolate_from_machine(monkeypatch, tmp_path)
     monkeypatch.setenv("TETHER_STORE_URL", store_url)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     yield root
     for run in lifecycle.running():
         run.end("killed")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pandas as pd
 import pytest
 
 import tether
+from tests.support import isolate_from_machine
 from tether.config import init_workspace
 from tether.models import log as log_model
 from tether.tracking.datasets import add
@@ -35,10 +35,7 @@ def isolated_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "ws"
     init_workspace(root, project="mon")
     monkeypatch.chdir(root)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
+    isolate_from_machine(monkeypatch, tmp_path)
     return root
 
 

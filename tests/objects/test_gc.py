@@ -13,6 +13,7 @@ import pytest
 
 import tether
 import tether.tracking.lifecycle as lifecycle
+from tests.support import isolate_from_machine
 from tether.config import init_workspace
 from tether.objects.errors import CollectionAborted
 from tether.objects.gc import collect
@@ -42,10 +43,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     root = tmp_path / "ws"
     init_workspace(root, project="proj")
     monkeypatch.chdir(root)
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    isolate_from_machine(monkeypatch, tmp_path)
     saved_path = list(sys.path)
     yield root
     sys.path[:] = saved_path

@@ -13,6 +13,7 @@ from types import ModuleType
 import pytest
 
 import tether.tracking.lifecycle as lifecycle
+from tests.support import isolate_from_machine
 from tether.config import init_workspace
 from tether.pipelines.loader import load_file
 from tether.tracking.session import close_sessions
@@ -25,10 +26,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     root = tmp_path / "ws"
     init_workspace(root, project="proj")
     monkeypatch.chdir(root)
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    isolate_from_machine(monkeypatch, tmp_path)
     saved_path = list(sys.path)
     yield root
     sys.path[:] = saved_path

@@ -145,21 +145,26 @@ def run_server(
         thread.join(30)
 
 
+def dir_app(model_root: Path, refs: list[str], **kw: Any) -> Any:
+    """``tether.serving.app`` over the test models (champion: version 1), no alias polling
+    and no prediction log unless ``kw`` says otherwise."""
+    from tether.serving import app
+
+    set_alias(model_root, "lr", "champion", 1)
+    set_alias(model_root, "tab", "champion", 1)
+    kw.setdefault("options", Options(poll_s=0))
+    kw.setdefault("log_predictions", False)
+    return app(refs, source=DirectorySource(model_root), **kw)
+
+
 @pytest.fixture(scope="module", params=["tether-protocol", "plain-uvicorn"])
 def serve_dir(model_root: Path, request: pytest.FixtureRequest) -> Callable[..., Any]:
     """``serve_dir(["lr@champion"], **app_kwargs)``: a context manager running a server; each
     test runs on ``tether serve``'s protocol and on uvicorn's own."""
-    from tether.serving import app
-
     plain = request.param == "plain-uvicorn"
 
     def start(refs: list[str], **kw: Any) -> Any:
-        set_alias(model_root, "lr", "champion", 1)
-        set_alias(model_root, "tab", "champion", 1)
-        kw.setdefault("options", Options(poll_s=0))
-        kw.setdefault("log_predictions", False)
-        application = app(refs, source=DirectorySource(model_root), **kw)
-        return run_server(application, model_root, plain_uvicorn=plain)
+        return run_server(dir_app(model_root, refs, **kw), model_root, plain_uvicorn=plain)
 
     return start
 

@@ -211,16 +211,9 @@ def test_an_idle_connection_closes_after_the_keep_alive_timeout_and_a_busy_one_s
 ) -> None:
     import time
 
-    from tests.serving.conftest import run_server, set_alias
-    from tether.serving import app
-    from tether.serving.runtime import Options
-    from tether.serving.source import DirectorySource
+    from tests.serving.conftest import dir_app, run_server
 
-    set_alias(model_root, "lr", "champion", 1)
-    application = app(
-        ["lr@champion"], source=DirectorySource(model_root), options=Options(poll_s=0),
-        log_predictions=False,
-    )  # fmt: skip
+    application = dir_app(model_root, ["lr@champion"])
     running = run_server(application, model_root, plain_uvicorn=plain, timeout_keep_alive=1)
     with running as server, _connect(server) as busy, _connect(server) as idle:
         bufs = {busy: bytearray(), idle: bytearray()}
@@ -245,18 +238,12 @@ def test_shutdown_answers_the_request_in_flight_then_closes_its_connection(
     import threading
     import time
 
-    from tests.serving.conftest import run_server, set_alias
-    from tether.serving import app
+    from tests.serving.conftest import dir_app, run_server
     from tether.serving.runtime import Options
-    from tether.serving.source import DirectorySource
 
-    set_alias(model_root, "lr", "champion", 1)
     # a lone request waits max_wait for others to join its batch: in flight for 1.5 s
     options = Options(poll_s=0, max_wait_ms=1500, model_thread=False)
-    application = app(
-        ["lr@champion"], source=DirectorySource(model_root), options=options,
-        log_predictions=False,
-    )  # fmt: skip
+    application = dir_app(model_root, ["lr@champion"], options=options)
     running = run_server(application, model_root, plain_uvicorn=plain)
     with running as server, _connect(server) as sock:
         sock.sendall(_infer([ROW], "in-flight"))
@@ -291,17 +278,11 @@ def test_an_uvicorn_without_what_the_fast_path_needs_serves_through_asgi(
 ) -> None:
     """Where uvicorn's protocol lacks the internals the fast path uses, tether serve's
     protocol leaves every request to ASGI, and answers all the same."""
-    from tests.serving.conftest import run_server, set_alias
-    from tether.serving import app, http
-    from tether.serving.runtime import Options
-    from tether.serving.source import DirectorySource
+    from tests.serving.conftest import dir_app, run_server
+    from tether.serving import http
 
     monkeypatch.setattr(http, "_FAST_OK", False)
-    set_alias(model_root, "lr", "champion", 1)
-    application = app(
-        ["lr@champion"], source=DirectorySource(model_root), options=Options(poll_s=0),
-        log_predictions=False,
-    )  # fmt: skip
+    application = dir_app(model_root, ["lr@champion"])
     began: list[Any] = []
     begin = application.tether_fast.begin
     application.tether_fast.begin = lambda *a: began.append(a) or begin(*a)
@@ -310,3 +291,24 @@ def test_an_uvicorn_without_what_the_fast_path_needs_serves_through_asgi(
     assert status == 200, out
     assert len(out["outputs"][0]["data"]) == 2
     assert began == []  # not the fast path
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"POST /v2/models/lr/infer HTTP/1.1\r\nHost: t\r\nContent-Length: x\r\n\r\n{}",
+        b"POST /v2/models/lr/infer HTTP/1.1\r\nHo\x00st: t\r\nContent-Length: 2\r\n\r\n{}",
+        b"POST /v2/models/lr\x00/infer HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}",
+        b"POST /v2/models/lr/infer HTTP/9.9\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}",
+        b"\xff\xfe\x00garbage\r\n\r\n",
+    ],
+)
+def test_broken_http_on_an_inference_path_gets_400_and_the_server_goes_on(
+    server: Running, raw: bytes
+) -> None:
+    with _connect(server) as sock:
+        sock.sendall(raw)
+        status, _, _ = _read_response(sock, bytearray())
+        assert status == 400
+    status, out = server.json("POST", "/v2/models/lr/infer", infer_body([ROW]))
+    assert status == 200, out

@@ -3,13 +3,13 @@ datasets, push, pull and checkout of that workspace."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import tether
+from tests.support import isolate_from_machine
 from tether.config import InvalidSetting, init_workspace
 from tether.config.remote_edit import add_remote
 from tether.tracking.session import close_sessions
@@ -20,10 +20,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     root = tmp_path / "ws"
     init_workspace(root, project="proj")
     monkeypatch.chdir(tmp_path)  # not inside the workspace: the client names it
-    for var in [v for v in os.environ if v.startswith("TETHER_")]:
-        monkeypatch.delenv(var)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    isolate_from_machine(monkeypatch, tmp_path)
     yield root
     close_sessions()
 

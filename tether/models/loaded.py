@@ -93,13 +93,7 @@ class LoadedModel:
             return self._flavor.predict(self._runner(), inputs)
         from tether.models.conform import conform
 
-        inputs = conform(signature.inputs, inputs, strict=strict)
-        output = self._flavor.predict(self._runner(), inputs)
-        if signature.outputs is not None:
-            from tether.models.outputs import check_output, rows_of
-
-            check_output(signature.outputs, output, rows_of(inputs))
-        return output
+        return self.predict_conformed(conform(signature.inputs, inputs, strict=strict))
 
     def predict_conformed(self, inputs: Any) -> Any:
         """``predict`` on inputs already conformed to the signature (the server conforms each

@@ -198,7 +198,7 @@ class Call:
     """One inference request, from its headers to its answer."""
 
     __slots__ = (
-        "error", "future", "h", "name", "protocol", "req_id", "rid", "rows", "t0", "value",
+        "error", "future", "name", "protocol", "req_id", "rid", "rows", "t0", "value",
         "version", "wanted",
     )  # fmt: skip
 
@@ -206,7 +206,6 @@ class Call:
         self.t0 = time.perf_counter()
         self.protocol = protocol
         self.name = name
-        self.h = h
         raw = h.get("rid")
         self.rid = _request_id(raw.decode("latin-1")) if raw is not None else None
         self.req_id: str | None = None  # the body's "id"
@@ -452,6 +451,7 @@ def app(
         name, sv = call.name, call.version
         v = None if sv is None else sv[1]
         rid = call.rid = call.rid or _new_id()
+        version_text = None if v is None else str(v.version)
         if error is None and v is not None:
             if call.protocol == "mlflow":
                 out: Any = {"predictions": tensors.jsonable(pred)}
@@ -461,7 +461,7 @@ def app(
                     outputs = [o for o in outputs if o["name"] in call.wanted]
                 out = {
                     "model_name": name,
-                    "model_version": str(v.version),
+                    "model_version": version_text,
                     "id": call.req_id if call.req_id is not None else rid,
                     "outputs": outputs,
                 }
@@ -470,8 +470,8 @@ def app(
             status, message = _error(error or RuntimeError("no answer"))
             out = {"error": message}
         headers = [("x-request-id", rid)]
-        if v is not None:
-            headers.append(("x-model-version", str(v.version)))
+        if version_text is not None:
+            headers.append(("x-model-version", version_text))
         label = name if name in repo.served else "_unknown"
         count(label, call.protocol, status)
         if scope is not None:

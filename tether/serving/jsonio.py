@@ -82,13 +82,12 @@ def _tensor(obj: Any) -> dict[str, Any]:
         import numpy as np
 
         try:
-            out["data"] = np.frombuffer(
-                data.as_buffer(of_type=of_type),  # type: ignore[arg-type]
-                "float64" if of_type == "d" else "int64",
-            )
-            return out
+            buffer = data.as_buffer(of_type=of_type)  # type: ignore[arg-type]
         except (TypeError, ValueError):  # not all numbers of that type: the general path says
-            pass
+            buffer = None
+        if buffer is not None:
+            out["data"] = np.frombuffer(buffer, "float64" if of_type == "d" else "int64")
+            return out
     if data is not None or "data" in obj:
         out["data"] = _python(data)
     return out

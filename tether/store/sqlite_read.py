@@ -92,3 +92,9 @@ def _utc(value: object) -> datetime:
         raise TypeError(f"a stored time is a {type(value).__name__}")
     parsed = datetime.fromisoformat(value)
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def sqlite_time(value: datetime) -> str:
+    """An aware time as the store keeps it on SQLite: naive UTC text with microseconds (what
+    SQLAlchemy's SQLite ``DATETIME`` writes, and ``_utc`` reads back)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

@@ -16,12 +16,14 @@ the store's busy timeout and ``synchronous`` level.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import UTC, datetime
 
+from tether.store import validate
 from tether.store.entities import PredictionSegment
 from tether.store.errors import InvalidField
-from tether.store.sqlite_read import sqlite_path
+from tether.store.sqlite_read import sqlite_path, sqlite_time
 
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 _INSERT = (
@@ -29,27 +31,6 @@ _INSERT = (
     "(project_id, model, version, start_time, end_time, rows, digest, created_at) "
     "SELECT id, ?, ?, ?, ?, ?, ?, ? FROM projects WHERE name = ?"
 )
-
-
-def _stored(value: datetime) -> str:
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _valid(
-    project: str, model: str, version: int, start_time: datetime, end_time: datetime,
-    rows: int, digest: str,
-) -> bool:  # fmt: skip
-    from tether.store import validate
-
-    try:
-        validate.name("project", project)
-        validate.entity_name("model name", model)
-        validate.name("digest", digest)
-    except InvalidField:
-        return False
-    numbers_ok = all(type(n) is int and n >= 0 for n in (version, rows))
-    times_ok = all(isinstance(t, datetime) and t.tzinfo is not None for t in (start_time, end_time))
-    return numbers_ok and times_ok and end_time >= start_time
 
 
 def add_prediction_segment(
@@ -71,7 +52,9 @@ def add_prediction_segment(
     level = synchronous.upper()
     if path is None or not path.is_file() or level not in _SYNCHRONOUS:
         return None
-    if not _valid(project, model, version, start_time, end_time, rows, digest):
+    try:
+        validate.prediction_segment(project, model, version, start_time, end_time, rows, digest)
+    except InvalidField:
         return None
     created = datetime.now(UTC)
     try:  # mode=rw: never create a database here
@@ -88,8 +71,8 @@ def add_prediction_segment(
         conn.execute("BEGIN IMMEDIATE")
         cursor = conn.execute(
             _INSERT,
-            (model, version, _stored(start_time), _stored(end_time), rows, digest,
-             _stored(created), project),
+            (model, version, sqlite_time(start_time), sqlite_time(end_time), rows, digest,
+             sqlite_time(created), project),
         )  # fmt: skip
         if cursor.rowcount != 1:  # no such project: the full store says so
             conn.execute("ROLLBACK")
@@ -97,11 +80,10 @@ def add_prediction_segment(
         seg_id = cursor.lastrowid
         conn.execute("COMMIT")
     except sqlite3.Error:  # no such table or column, busy, not a database: the store decides
-        try:
+        # a failed rollback leaves it to closing the connection below, which rolls back too
+        with contextlib.suppress(sqlite3.Error):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # closing the connection below rolls it back all the same
         return None
     finally:
         conn.close()

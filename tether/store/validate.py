@@ -7,6 +7,7 @@ import math
 import re
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from tether.store.entities import (
@@ -312,3 +313,28 @@ def object_records(records: Iterable[ObjectRecord]) -> list[ObjectRecord]:
 
 def io(direction: object, kind: object) -> tuple[str, str]:
     return one_of("direction", direction, IO_DIRECTIONS), one_of("kind", kind, IO_KINDS)
+
+
+def aware_time(field: str, value: datetime | None) -> None:
+    """``value``, when given, is a timezone-aware datetime."""
+    if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+        raise InvalidField(field, f"expected a timezone-aware datetime, got {value!r}")
+
+
+def prediction_segment(
+    project: str, model: str, version: int, start_time: datetime, end_time: datetime,
+    rows: int, digest: str,
+) -> None:  # fmt: skip
+    """A prediction-log segment's fields, as every writer of one checks them."""
+    name("project", project)
+    entity_name("model name", model)
+    name("digest", digest)
+    for field, n in (("version", version), ("rows", rows)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise InvalidField(field, f"expected a whole number >= 0, got {n!r}")
+    if start_time is None or end_time is None:
+        raise InvalidField("start_time" if start_time is None else "end_time", "is required")
+    aware_time("start_time", start_time)
+    aware_time("end_time", end_time)
+    if end_time < start_time:
+        raise InvalidField("end_time", "is before start_time")

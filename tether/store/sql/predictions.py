@@ -8,16 +8,10 @@ import sqlalchemy as sa
 
 from tether.store import validate
 from tether.store.entities import PredictionSegment
-from tether.store.errors import InvalidField
 from tether.store.sql import schema as t
 from tether.store.sql.core import SqlCore, now
 
 _s = t.prediction_segments.c
-
-
-def _time(field: str, value: datetime | None) -> None:
-    if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
-        raise InvalidField(field, f"expected a timezone-aware datetime, got {value!r}")
 
 
 class PredictionsMixin(SqlCore):
@@ -32,16 +26,7 @@ class PredictionsMixin(SqlCore):
         rows: int,
         digest: str,
     ) -> PredictionSegment:
-        validate.name("project", project)
-        validate.entity_name("model name", model)
-        validate.name("digest", digest)
-        for field, n in (("version", version), ("rows", rows)):
-            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-                raise InvalidField(field, f"expected a whole number >= 0, got {n!r}")
-        _time("start_time", start_time)
-        _time("end_time", end_time)
-        if end_time < start_time:
-            raise InvalidField("end_time", "is before start_time")
+        validate.prediction_segment(project, model, version, start_time, end_time, rows, digest)
         created = now()
         with self._write() as conn:
             project_id = self._project_id(conn, project)
@@ -74,8 +59,8 @@ class PredictionsMixin(SqlCore):
         """Segments holding rows in [start, end], oldest first; an unknown project has none."""
         validate.name("project", project)
         validate.entity_name("model name", model)
-        _time("start", start)
-        _time("end", end)
+        validate.aware_time("start", start)
+        validate.aware_time("end", end)
         p = t.projects.c
         query = (
             sa.select(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +26,7 @@ from tether.store.sql.deferred import PendingFinish, PendingRun
 from tether.store.sql.metrics import NO_SERIES, insert_series_rows, series_rows
 from tether.store.sql.run_io import io_values
 from tether.store.sql.translate import translated
+from tether.store.sqlite_read import sqlite_time
 
 _RUN_COLUMNS = (*t.runs.c, t.projects.c.name.label("project_name"))
 
@@ -189,11 +190,7 @@ _INSERT_RUNS = sa.insert(t.runs)
 
 
 def _stored_time(value: datetime | None) -> str | None:
-    """A time as ``UtcDateTime`` stores it on SQLite: naive UTC text with microseconds (the
-    storage format of SQLAlchemy's SQLite ``DATETIME``)."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return None if value is None else sqlite_time(value)
 
 
 def _plain_run_row(run: PendingRun) -> dict[str, Any]:

@@ -4,6 +4,7 @@ Models come from the metadata and object stores here (StoreSource)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -261,3 +262,107 @@ def test_a_drains_arrays_are_joined_in_order_whatever_their_layout() -> None:
     assert _join([np.array(["a"], dtype=object)] * 2) is None
     mixed = _concat_rows([base[:1], np.ones((1, 10), dtype="float32")], concat).columns_first
     assert mixed.dtype == np.float64 and mixed.shape == (10, 2)  # promoted, then joined
+
+
+def _records(version: int, rows: int, n: int, dtype: str, tag: str, seed: int) -> list:  # type: ignore[type-arg]
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return [
+        ("m", version, f"{tag}{i}", 1_700_000_000.0 + seed + i / 1e3, 0.001 * (i + 1),
+         rng.standard_normal((rows, 3)).astype(dtype), rng.integers(0, 3, rows), rows)
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_drains_gathered_as_arrays_are_written_row_for_row(tmp_path: Path) -> None:
+    """A segment made of several drains (``gather``), of two dtypes and with an Arrow table
+    between them (``table``), holds every request's rows in order with their fields."""
+    from tether.serving.predlog import Gathered, gather, read_segment, segment, table
+
+    drains = [
+        _records(3, 2, 4, "float64", "a", 1),
+        _records(3, 2, 3, "float64", "b", 2),
+        _records(3, 1, 2, "float64", "t", 3),  # this one goes in as an Arrow table
+        _records(3, 5, 2, "float32", "c", 4),  # does not join the float64 rows
+    ]
+    chunks = [gather(d) for d in drains]
+    chunks[2] = table(drains[2])
+    assert [type(c) is Gathered for c in chunks] == [True, True, False, True]
+    data, start, end = segment(chunks)
+    got = read_segment(data).to_pydict()
+    expect: dict[str, list] = {k: [] for k in ("request_id", "row", "latency_ms", "prediction")}  # type: ignore[type-arg]
+    inputs: list[list[float]] = []
+    for d in drains:
+        for _m, _v, rid, _t, latency, x, y, rows in d:
+            expect["request_id"] += [rid] * rows
+            expect["row"] += list(range(rows))
+            expect["latency_ms"] += [latency * 1e3] * rows
+            expect["prediction"] += y.tolist()
+            inputs += x.astype("float64").tolist()
+    for key, values in expect.items():
+        assert got[key] == values, key
+    for j in range(3):
+        assert got[f"input_{j}"] == [r[j] for r in inputs]
+    assert got["version"] == [3] * len(inputs)
+    assert start.timestamp() == 1_700_000_001.0 and end.timestamp() == 1_700_000_004.001
+
+
+def test_records_whose_rows_do_not_add_up_are_dropped_and_the_log_goes_on(ws: Workspace) -> None:
+    import numpy as np
+
+    from tether.serving.predlog import PredictionLog, gather
+
+    bad = ("m", 1, "bad", 1.0, 0.001, np.ones((2, 3)), np.array([0, 1]), 5)  # says 5 rows
+    assert gather([bad]) is None
+    log = PredictionLog(ws.store, ws.objects, "serve", flush_s=60, drain_s=0.01)
+    log.record(*bad)
+    deadline = time.monotonic() + 30
+    while log.dropped < 5:
+        assert time.monotonic() < deadline, "the bad drain was never dropped"
+        time.sleep(0.01)
+    for rec in _records(1, 2, 3, "float64", "ok", 0):
+        log.record(*rec)
+    log.close()
+    assert (log.dropped, log.written) == (5, 6)
+    assert (
+        predictions("m", workspace=ws)["request_id"].tolist()
+        == ["ok0"] * 2 + ["ok1"] * 2 + ["ok2"] * 2
+    )
+
+
+def test_columns_compress_where_it_pays_and_ids_are_a_dictionary_where_they_repeat() -> None:
+    """Random floats are stored plain (LZ4 cost as much as the rest of the write and saved
+    nothing), whole-number and one-hot floats and the fields compressed; request ids are
+    dictionary-encoded where requests have several rows, and read back the same either way."""
+    import io
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from tether.serving.predlog import gather, read_segment, segment
+
+    rng = np.random.default_rng(0)
+
+    def written(rows: int) -> tuple[dict[str, tuple[str, tuple[str, ...]]], object]:
+        x = np.column_stack([rng.standard_normal(600), rng.integers(0, 2, 600), np.arange(600.0)])
+        records = [
+            ("m", 1, f"r{i}", 1.0 + i, 0.001, x[i * rows : (i + 1) * rows], np.zeros(rows), rows)
+            for i in range(600 // rows)
+        ]
+        data, _, _ = segment([gather(records)])
+        meta = pq.ParquetFile(io.BytesIO(data)).metadata.row_group(0)
+        cols = {}
+        for j in range(meta.num_columns):
+            c = meta.column(j)
+            cols[c.path_in_schema] = (c.compression, c.encodings)
+        return cols, read_segment(data)
+
+    for rows in (1, 100):
+        cols, back = written(rows)
+        assert cols["input_0"][0] == "UNCOMPRESSED"
+        assert cols["input_1"][0] != "UNCOMPRESSED" and cols["input_2"][0] != "UNCOMPRESSED"
+        assert all(cols[c][0] != "UNCOMPRESSED" for c in ("time", "latency_ms", "row", "version"))
+        assert ("RLE_DICTIONARY" in cols["request_id"][1]) == (rows > 1)
+        assert str(back.schema.field("request_id").type).startswith("dictionary")
+        assert back["request_id"].to_pylist() == [f"r{i // rows}" for i in range(600)]

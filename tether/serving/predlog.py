@@ -129,8 +129,11 @@ class PredictionLog:
         lets go of it (up to ``sys.getswitchinterval()``), so a drain that released it once per
         request (``np.concatenate``) and a Parquet write into a Python file (a callback per
         page) kept the writer waiting so long that it dropped a quarter of S1's rows. Each
-        drain's records become one table at once: a few objects held until the segment is
-        written, not a tuple and two arrays per request for the garbage collector to scan.
+        drain's records become a few NumPy arrays at once (``gather``), joined by calls that
+        keep the GIL: a few objects held until the segment is written, not a tuple and two
+        arrays per request for the garbage collector to scan. Arrow arrays are made once per
+        segment, not per drain: making each one releases the GIL (``validate``), and under
+        load each release cost the writer a wait for the event loop.
         """
         with self._drain_lock:
             buffer = self._buffer
@@ -141,13 +144,16 @@ class PredictionLog:
             for key, records in drained.items():
                 rows = sum(r[7] for r in records)
                 try:
-                    chunk = table(records)
+                    chunk: Any = gather(records)
+                    if chunk is None:  # not plain arrays: an Arrow table now
+                        chunk = table(records)
+                    nbytes = chunk.nbytes
                 except Exception as e:  # inputs Arrow cannot hold: drop, never stop
                     log.error("prediction log: %d rows of %s v%d dropped: %s", rows, *key, e)
                     self._drop(rows)
                     self._done += rows
                     continue
-                self._row_bytes = max(self._row_bytes, chunk.nbytes / max(rows, 1))
+                self._row_bytes = max(self._row_bytes, nbytes / max(rows, 1))
                 self._tables.append((key, rows, chunk))
 
     def _loop(self) -> None:
@@ -232,14 +238,108 @@ def _columns(prefix: str, value: Any) -> dict[str, Any]:
 
 def table(records: list[Record]) -> Any:
     """Records of one model version as an Arrow table, one row per predicted row."""
+    gathered = gather(records)
+    if gathered is not None:
+        return _arrow_table([gathered])[0]
     import numpy as np
-    import pyarrow as pa
 
     from tether.serving.tensors import concat
 
     _model, version, rids, times, latencies, inputs, outputs, sizes = zip(*records, strict=True)
     n = len(records)
+    outs = [o if type(o) is np.ndarray else _as_rows(o) for o in outputs]
+    return _build(
+        version[0], rids, np.fromiter(times, "float64", n), np.fromiter(latencies, "float64", n),
+        np.fromiter(sizes, "int64", n), _concat_rows(list(inputs), concat),
+        _concat_rows(outs, concat),
+    )[0]  # fmt: skip
+
+
+class Gathered:
+    """One drain's records of one model version whose inputs and outputs are NumPy arrays of
+    one dtype and row shape, 1-D or 2-D (every single-tensor model): the requests' fields and
+    their rows joined, row-major. Made by calls that keep the GIL; ``segment`` turns the
+    drains of a segment into one Arrow table."""
+
+    __slots__ = ("counts", "inputs", "latencies", "nbytes", "outputs", "rids", "times", "version")
+
+    def __init__(
+        self, version: int, rids: list[str], times: Any, latencies: Any, counts: Any,
+        inputs: Any, outputs: Any,
+    ) -> None:  # fmt: skip
+        self.version = version
+        self.rids = rids
+        self.times = times
+        self.latencies = latencies
+        self.counts = counts
+        self.inputs = inputs
+        self.outputs = outputs
+        self.nbytes = inputs.nbytes + outputs.nbytes + 24 * len(rids) + 40 * len(rids)
+
+    def joins(self, other: Gathered) -> bool:
+        """Whether ``other``'s rows can follow these in one array per field."""
+        return all(
+            a.dtype == b.dtype and a.shape[1:] == b.shape[1:]
+            for a, b in ((self.inputs, other.inputs), (self.outputs, other.outputs))
+        )
+
+
+def gather(records: list[Record]) -> Gathered | None:
+    """``records`` as a ``Gathered``, or None where their inputs or outputs are not plain
+    arrays (dicts, DataFrames, objects, more than 2 dimensions: ``table`` takes those)."""
+    import numpy as np
+
+    _model, version, rids, times, latencies, inputs, outputs, sizes = zip(*records, strict=True)
+    joined_in = _plain_rows(inputs)
+    if joined_in is None:
+        return None
+    ndarray = np.ndarray
+    joined_out = _plain_rows([o if type(o) is ndarray else _as_rows(o) for o in outputs])
+    n = len(records)
     counts = np.fromiter(sizes, "int64", n)
+    total = int(counts.sum())
+    if joined_out is None or len(joined_in) != total or len(joined_out) != total:
+        return None  # ``table`` names what does not fit
+    return Gathered(
+        version[0], list(rids), np.fromiter(times, "float64", n),
+        np.fromiter(latencies, "float64", n), counts, joined_in, joined_out,
+    )  # fmt: skip
+
+
+def _arrow_table(run: list[Gathered]) -> tuple[Any, set[str]]:
+    """Drains whose rows join (``Gathered.joins``) as one Arrow table, with the names of its
+    columns that would not compress (``_incompressible``)."""
+    import numpy as np
+
+    first = run[0]
+    rids = first.rids if len(run) == 1 else [r for g in run for r in g.rids]
+
+    def joined(field: str) -> Any:
+        # few large arrays: ``np.concatenate`` copies each with the GIL released, while the
+        # event loop runs (joined as bytes, a segment's 8 MB held it up for milliseconds)
+        return (
+            getattr(first, field)
+            if len(run) == 1
+            else np.concatenate([getattr(g, field) for g in run])
+        )
+
+    inputs, outputs = joined("inputs"), joined("outputs")
+    return _build(
+        first.version, rids, joined("times"), joined("latencies"), joined("counts"),
+        inputs if inputs.ndim == 1 else _ByColumn(np.ascontiguousarray(inputs.T)),
+        outputs if outputs.ndim == 1 else _ByColumn(np.ascontiguousarray(outputs.T)),
+    )  # fmt: skip
+
+
+def _build(
+    version: int, rids: Any, times: Any, latencies: Any, counts: Any, inputs: Any, outputs: Any
+) -> tuple[Any, set[str]]:
+    """The log's table of the requests' fields (one value per request) and their rows, with
+    the names of its columns that would not compress."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(counts)
     total = int(counts.sum())
     starts = np.cumsum(counts) - counts
     cols: dict[str, Any] = {
@@ -249,20 +349,33 @@ def table(records: list[Record]) -> Any:
             _strings(rids),
         ),
         "time": _numbers(
-            np.repeat((np.fromiter(times, "float64", n) * 1e6).astype("int64"), counts),
-            pa.timestamp("us", tz="UTC"),
+            np.repeat((times * 1e6).astype("int64"), counts), pa.timestamp("us", tz="UTC")
         ),
-        "version": np.full(total, version[0], dtype="int64"),
-        "latency_ms": np.repeat(np.fromiter(latencies, "float64", n) * 1e3, counts),
+        "version": np.full(total, version, dtype="int64"),
+        "latency_ms": np.repeat(latencies * 1e3, counts),
         "row": np.arange(total, dtype="int64") - np.repeat(starts, counts),
     }
-    for name, col in _columns("input_", _concat_rows(list(inputs), concat)).items():
+    for name, col in _columns("input_", inputs).items():
         cols.setdefault(name, col)
-    ndarray = np.ndarray
-    outs = [o if type(o) is ndarray else _as_rows(o) for o in outputs]
-    for name, col in _columns("prediction_", _concat_rows(outs, concat)).items():
+    for name, col in _columns("prediction_", outputs).items():
         cols.setdefault(name, col)
-    return pa.table({k: v if isinstance(v, pa.Array) else _arrow(v) for k, v in cols.items()})
+    plain = {k for k, v in cols.items() if k not in META and _incompressible(v)}
+    arrays = {k: v if isinstance(v, pa.Array) else _arrow(v) for k, v in cols.items()}
+    return pa.table(arrays), plain
+
+
+def _incompressible(values: Any) -> bool:
+    """Whether a column of floats would gain nothing from compression: its first values have
+    few zero bytes (unlike whole numbers, one-hot codes, float32 widened) and few repeats.
+    LZ4 took as long as the rest of the Parquet write on such columns and saved under 1%."""
+    import numpy as np
+
+    if getattr(getattr(values, "dtype", None), "kind", "") != "f" or len(values) < 64:
+        return False
+    sample = np.ascontiguousarray(values[:512])
+    if np.count_nonzero(sample.view(np.uint8)) < 0.75 * sample.nbytes:
+        return False
+    return len(set(sample.tolist())) > len(sample) // 2
 
 
 class _ByColumn:
@@ -274,22 +387,32 @@ class _ByColumn:
 
 
 def _concat_rows(values: list[Any], concat: Callable[[list[Any]], Any]) -> Any:
-    """``values`` as one batch. Arrays of one dtype and row shape (the usual case) are joined
-    by ``_join`` and 2-D ones turned column-major, the layout the log stores, in one copy."""
+    """``values`` as one batch: plain arrays joined (``_plain_rows``), 2-D ones turned
+    column-major, the layout the log stores, in one copy; anything else by ``concat``."""
+    import numpy as np
+
+    joined = _plain_rows(values)
+    if joined is None:
+        return concat(values)
+    return joined if joined.ndim == 1 else _ByColumn(np.ascontiguousarray(joined.T))
+
+
+def _plain_rows(values: Any) -> Any:
+    """Arrays of one row shape, 1-D or 2-D, as one array (``_join``; dtypes that differ are
+    promoted first, rare: inputs are conformed to the signature), or None."""
     import numpy as np
 
     first = values[0]
-    if type(first) is np.ndarray and first.ndim in (1, 2):
-        joined = _join(values)
-        if joined is None and all(
-            type(v) is np.ndarray and v.shape[1:] == first.shape[1:] and not v.dtype.hasobject
-            for v in values
-        ):  # dtypes differ (rare: inputs are conformed to the signature): promote, then join
-            common = np.result_type(*values)
-            joined = _join([v.astype(common, copy=False) for v in values])
-        if joined is not None:
-            return joined if joined.ndim == 1 else _ByColumn(np.ascontiguousarray(joined.T))
-    return concat(values)
+    if type(first) is not np.ndarray or first.ndim not in (1, 2):
+        return None
+    joined = _join(values)
+    if joined is None and all(
+        type(v) is np.ndarray and v.shape[1:] == first.shape[1:] and not v.dtype.hasobject
+        for v in values
+    ):
+        common = np.result_type(*values)
+        joined = _join([v.astype(common, copy=False) for v in values])
+    return joined
 
 
 def _join(values: list[Any]) -> Any:
@@ -326,21 +449,50 @@ def _join(values: list[Any]) -> Any:
 
 
 def segment(chunks: list[Any]) -> tuple[bytes, datetime, datetime]:
-    """Tables of one model version as one Parquet file, with the first and last row's time."""
+    """Drains of one model version (``Gathered`` or Arrow tables) as one Parquet file, with
+    the first and last row's time."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    whole = pa.concat_tables(chunks, promote_options="permissive")
+    tables: list[Any] = []
+    plain: set[str] | None = None  # columns every part found incompressible
+    run: list[Gathered] = []
+
+    def close_run() -> None:
+        nonlocal plain
+        if run:
+            made, run_plain = _arrow_table(run)
+            tables.append(made)
+            plain = run_plain if plain is None else plain & run_plain
+            run.clear()
+
+    for chunk in chunks:
+        if isinstance(chunk, Gathered):
+            if run and not run[0].joins(chunk):
+                close_run()
+            run.append(chunk)
+        else:
+            close_run()
+            tables.append(chunk)
+            plain = set()
+    close_run()
+    whole = (
+        tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
+    )
+    requests = sum(len(c.dictionary) for c in whole["request_id"].chunks)
     # an Arrow sink, not ``io.BytesIO``: the writer would take the GIL back for every write
     # into a Python file, each time waiting for the event loop to let go of it (S1: 440 ms a
     # segment while the loop was busy, against 20 ms)
     buf = pa.BufferOutputStream()
     # dictionary-encoding every column (Parquet's default) cost 5x the rest of the write on
-    # feature columns of floats; only the request ids repeat. The writer shares the server's
-    # cores: see COMPRESSION, and statistics only for the columns a reader filters on
+    # feature columns of floats; only the request ids repeat, and only where requests have
+    # several rows. The writer shares the server's cores: see COMPRESSION, none for columns
+    # it would not shrink, and statistics only for the columns a reader filters on
     pq.write_table(
-        whole, buf, compression=COMPRESSION, use_dictionary=["request_id"],
+        whole, buf,
+        compression={c: "none" if c in (plain or ()) else COMPRESSION for c in whole.column_names},
+        use_dictionary=["request_id"] if whole.num_rows >= 2 * requests else False,
         write_statistics=list(META),
     )  # fmt: skip
     # microseconds since the epoch (``as_py`` of a zoned timestamp imports pandas)

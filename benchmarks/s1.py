@@ -4,7 +4,8 @@ serve`` and Seldon's MLServer (scikit-learn runtime, OIP v2), each in its own en
 loaded by ``wrk`` (16 connections) with single-row and 100-row requests.
 
 Reports requests/s, rows/s, p50, p99, non-2xx responses, server RSS (the process tree, after the
-load) and the time from start to the first ready answer. ``--quick``: 5 s per load instead of 20.
+load) and the time from start to the first ready answer; then S2, the prediction log on against
+off in alternated rounds. ``--quick``: 5 s per load instead of 20, two S2 rounds.
 """
 
 from __future__ import annotations
@@ -261,6 +262,7 @@ def run(opts: Options) -> list[Any]:
         tempfile.mkdtemp(prefix="s1-", dir=harness.DATA_DIR if harness.DATA_DIR.exists() else None)
     )
     results: list[dict[str, Any]] = []
+    s2: list[dict[str, Any]] = []
     try:
         ws, X = _tether_setup(work)
         one, hundred = X[:1], X[:100]
@@ -281,6 +283,8 @@ def run(opts: Options) -> list[Any]:
                 dict.fromkeys(oip, base + "/v2/models/s1/infer"), oip, seconds, work, cwd=ws,
                 env={"PYTHONPATH": str(harness.REPO_DIR)}, metrics=base + "/metrics",
             ))  # fmt: skip
+        if opts.wants("tether"):  # S2: one pair of loads is too noisy on a shared machine
+            s2 = _s2(tether, ws, oip, work, rounds=2 if opts.quick else S2_ROUNDS)
         if opts.wants("mlflow"):
             results.append(_mlflow(work, mlflow_body, seconds))
         if opts.wants("mlserver"):
@@ -288,13 +292,60 @@ def run(opts: Options) -> list[Any]:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     _print(results, seconds)
+    _print_s2(s2)
     harness.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = harness.RESULTS_DIR / f"s1-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
     path.write_text(
-        json.dumps({"workload": "s1", "seconds": seconds, "results": results}, indent=2)
+        json.dumps({"workload": "s1", "seconds": seconds, "results": results, "s2": s2}, indent=2)
     )
     harness.log(f"results written to {path}")
     return []
+
+
+S2_ROUNDS = 3
+S2_SECONDS = 8
+
+
+def _s2(
+    tether: list[str], ws: Path, bodies: dict[str, str], work: Path, rounds: int
+) -> list[dict[str, Any]]:
+    """S2: the prediction log's cost. Servers with the log on and off, alternated ``rounds``
+    times with shorter loads, so that what the neighbours do hits both sides alike; each
+    round's ratio, and their median, is reported."""
+    out: list[dict[str, Any]] = []
+    for i in range(rounds):
+        pair = {}
+        for side, extra in (("on", []), ("off", ["--no-log"])):
+            port = _free_port()
+            base = f"http://127.0.0.1:{port}"
+            pair[side] = _case(
+                f"s2 round {i + 1} log {side}", [*tether, "--port", str(port), *extra],
+                base + "/v2/health/ready", dict.fromkeys(bodies, base + "/v2/models/s1/infer"),
+                bodies, S2_SECONDS, work, cwd=ws, env={"PYTHONPATH": str(harness.REPO_DIR)},
+                metrics=base + "/metrics" if side == "on" else None,
+            )  # fmt: skip
+        out.append(pair)
+    return out
+
+
+def _print_s2(rounds: list[dict[str, Any]]) -> None:
+    good = [r for r in rounds if "error" not in r["on"] and "error" not in r["off"]]
+    if not good:
+        return
+    print(f"\nS2 prediction log on against off, {len(good)} alternated rounds of {S2_SECONDS} s")
+    for k in ("1-row", "100-row"):
+        rps = [r["on"][k]["rps"] / r["off"][k]["rps"] - 1 for r in good]
+        cpu = [r["on"][k]["cpu_ms_per_req"] / r["off"][k]["cpu_ms_per_req"] - 1 for r in good]
+        print(
+            f"{k}: req/s {' '.join(f'{x:+.1%}' for x in rps)} (median {_median(rps):+.1%}); "
+            f"CPU per request {' '.join(f'{x:+.1%}' for x in cpu)} (median {_median(cpu):+.1%})"
+        )
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def _mlflow(work: Path, bodies: dict[str, str], seconds: int) -> dict[str, Any]:

@@ -93,7 +93,7 @@ class ObjectStore:
 
     # -- writing --------------------------------------------------------------------------
 
-    def put_bytes(self, data: bytes, *, digest: str | None = None) -> ObjectInfo:
+    def put_bytes(self, data: bytes | memoryview, *, digest: str | None = None) -> ObjectInfo:
         """Store ``data``; a digest already stored (whole) is not written again.
 
         ``digest``: what the caller got hashing these very bytes (saves hashing them twice).

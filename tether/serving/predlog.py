@@ -317,17 +317,25 @@ def _arrow_table(run: list[Gathered]) -> tuple[Any, set[str]]:
     def joined(field: str) -> Any:
         # few large arrays: ``np.concatenate`` copies each with the GIL released, while the
         # event loop runs (joined as bytes, a segment's 8 MB held it up for milliseconds)
-        return (
-            getattr(first, field)
-            if len(run) == 1
-            else np.concatenate([getattr(g, field) for g in run])
-        )
+        parts = [getattr(g, field) for g in run]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    inputs, outputs = joined("inputs"), joined("outputs")
+    def by_column(field: str) -> Any:
+        """Rows of 2-D arrays copied straight into the column-major layout the log stores
+        (one copy, not a join and then a transpose); 1-D arrays joined."""
+        parts = [getattr(g, field) for g in run]
+        if parts[0].ndim == 1:
+            return joined(field)
+        out = np.empty((parts[0].shape[1], sum(len(p) for p in parts)), parts[0].dtype)
+        at = 0
+        for part in parts:
+            out[:, at : at + len(part)] = part.T
+            at += len(part)
+        return _ByColumn(out)
+
     return _build(
         first.version, rids, joined("times"), joined("latencies"), joined("counts"),
-        inputs if inputs.ndim == 1 else _ByColumn(np.ascontiguousarray(inputs.T)),
-        outputs if outputs.ndim == 1 else _ByColumn(np.ascontiguousarray(outputs.T)),
+        by_column("inputs"), by_column("outputs"),
     )  # fmt: skip
 
 
@@ -448,9 +456,9 @@ def _join(values: list[Any]) -> Any:
     return np.frombuffer(data, dtype).reshape(-1, *shape)
 
 
-def segment(chunks: list[Any]) -> tuple[bytes, datetime, datetime]:
-    """Drains of one model version (``Gathered`` or Arrow tables) as one Parquet file, with
-    the first and last row's time."""
+def segment(chunks: list[Any]) -> tuple[memoryview, datetime, datetime]:
+    """Drains of one model version (``Gathered`` or Arrow tables) as one Parquet file (a view
+    of the Arrow buffer it was written into: no copy), with the first and last row's time."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -497,7 +505,7 @@ def segment(chunks: list[Any]) -> tuple[bytes, datetime, datetime]:
     )  # fmt: skip
     # microseconds since the epoch (``as_py`` of a zoned timestamp imports pandas)
     lo, hi = (s.value for s in pc.min_max(whole["time"]).values())
-    return buf.getvalue().to_pybytes(), _utc(lo), _utc(hi)
+    return memoryview(buf.getvalue()), _utc(lo), _utc(hi)
 
 
 def read_segment(data: bytes) -> Any:

@@ -366,3 +366,65 @@ def test_columns_compress_where_it_pays_and_ids_are_a_dictionary_where_they_repe
         assert ("RLE_DICTIONARY" in cols["request_id"][1]) == (rows > 1)
         assert str(back.schema.field("request_id").type).startswith("dictionary")
         assert back["request_id"].to_pylist() == [f"r{i // rows}" for i in range(600)]
+
+
+def test_a_servers_log_is_written_by_a_process_of_its_own(ws: Workspace) -> None:
+    """A fresh process logging as the server does: its segments are written by the writer
+    process (the server never imports pyarrow for single-tensor models) and read back."""
+    import subprocess
+    import sys
+
+    code = f"""
+import sys, time
+import numpy as np
+from tether.workspace import Workspace
+from tether.serving.asgi import _writer_process
+from tether.serving.predlog import PredictionLog
+from tether.serving.store_source import store_on_use
+ws = Workspace({str(ws.root)!r})
+log = PredictionLog(store_on_use(ws), ws.objects, ws.project, flush_s=0.2, drain_s=0.02,
+                    process=_writer_process(ws))
+for i in range(10):
+    log.record("proc", 1, f"r{{i}}", time.time(), 0.001, np.full((2, 3), i, float), np.zeros(2), 2)
+    time.sleep(0.01)
+log.close()
+print(log.written, log.dropped, "pyarrow" in sys.modules)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["20", "0", "False"], out.stderr
+    frame = predictions("proc", workspace=ws)
+    assert frame["request_id"].tolist() == [f"r{i // 2}" for i in range(20)]
+    assert frame["input_2"].tolist() == [float(i // 2) for i in range(20)]
+
+
+def test_rows_a_lost_writer_process_held_are_dropped_and_the_log_goes_on(ws: Workspace) -> None:
+    import numpy as np
+
+    from tether.serving.asgi import _writer_process
+    from tether.serving.predlog import PredictionLog
+
+    log = PredictionLog(
+        ws.store, ws.objects, "serve", flush_s=60, drain_s=0.01, process=_writer_process(ws)
+    )
+    deadline = time.monotonic() + 60
+    while log._process is None:  # started by the log's thread
+        assert time.monotonic() < deadline, "no writer process"
+        time.sleep(0.01)
+    for i in range(3):
+        log.record("lost", 1, f"a{i}", time.time(), 0.001, np.ones((2, 3)), np.zeros(2), 2)
+    while log._process._sent < 6:  # handed over; held until its segment is due (60 s)
+        assert time.monotonic() < deadline, "the rows never reached the writer process"
+        time.sleep(0.01)
+    log._process._proc.kill()
+    log._process._proc.wait()
+    while log.dropped < 6:
+        assert time.monotonic() < deadline, "the lost rows were never counted"
+        time.sleep(0.01)
+    for i in range(2):
+        log.record("lost", 1, f"b{i}", time.time(), 0.001, np.ones((1, 3)), np.zeros(1), 1)
+    log.close()
+    assert (log.dropped, log.written, log.unwritten) == (6, 2, 0)
+    assert predictions("lost", workspace=ws)["request_id"].tolist() == ["b0", "b1"]

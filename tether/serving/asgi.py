@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -307,7 +308,7 @@ def app(
         predlog = PredictionLog(
             store, workspace.objects, workspace.project, sample=log_sample,
             on_written=metrics.log_written.inc, on_dropped=metrics.log_dropped.inc,
-            **(log_kwargs or {}),
+            **{"process": _writer_process(workspace), **(log_kwargs or {})},
         )  # fmt: skip
     srv = Server(repo, opts, predlog, metrics)
     gauges = None
@@ -657,6 +658,20 @@ def app(
     application.state.server = srv
     application.tether_fast = FastPath(begin, finish, opts.max_body, access_log)  # type: ignore[attr-defined]
     return application
+
+
+def _writer_process(workspace: Workspace) -> dict[str, Any] | None:
+    """What the log's writer process needs to open this workspace as the server has it
+    (``tether.serving.logwriter``), or None where its settings cannot be handed over."""
+    spec = {
+        "root": str(workspace.root), "overrides": workspace.overrides,
+        "project": workspace.project,
+    }  # fmt: skip
+    try:
+        json.dumps(spec)
+    except (TypeError, ValueError):
+        return None
+    return spec
 
 
 def _access_line(scope: Any, seen: dict[str, Any], started: float, latency: float) -> None:

@@ -53,6 +53,7 @@ class PredictionLog:
         drain_s: float = 0.05,
         on_written: Callable[[int], None] | None = None,
         on_dropped: Callable[[int], None] | None = None,
+        process: dict[str, Any] | None = None,
     ) -> None:
         self.store = store
         self.objects = objects
@@ -80,6 +81,11 @@ class PredictionLog:
         self._buffer: deque[Record] = deque()
         self._tables: deque[tuple[tuple[str, int], int, Any]] = deque()
         self._drain_lock = threading.Lock()
+        # ``process``: the workspace (root and settings) a writer process opens to write the
+        # segments of single-tensor models (``tether.serving.logwriter``); None: this thread
+        self._process_spec = process
+        self._process: Any = None
+        self._close_timeout = 30.0
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._loop, name="tether-prediction-log", daemon=True
@@ -117,6 +123,7 @@ class PredictionLog:
 
     def close(self, timeout: float = 30.0) -> None:
         """Write what is waiting, then stop the thread."""
+        self._close_timeout = timeout
         self._stop.set()
         self._thread.join(timeout)
 
@@ -157,48 +164,114 @@ class PredictionLog:
                 self._tables.append((key, rows, chunk))
 
     def _loop(self) -> None:
-        # imported here, while the server starts, not at the first segment under load (a
-        # tenth of a second holding the GIL against the event loop)
-        import pyarrow.compute
-        import pyarrow.parquet  # noqa: F401
+        process = None
+        if self._process_spec is not None:
+            from tether.serving.logwriter import WriterProcess
 
-        pending: dict[tuple[str, int], list[Any]] = {}
-        first: dict[tuple[str, int], float] = {}
-        counts: dict[tuple[str, int], int] = {}
+            process = WriterProcess.start(self._process_spec, self.segment_rows, self.flush_s)
+        if process is None:
+            # imported here, while the server starts, not at the first segment under load (a
+            # tenth of a second holding the GIL against the event loop)
+            import pyarrow.compute
+            import pyarrow.parquet  # noqa: F401
+        self._process = process
+        waiting = Segments(self.segment_rows, self.flush_s)
         stop = False
         while not stop:
             stop = self._stop.wait(self.drain_s)
             self.drain()
             while self._tables:
                 key, rows, chunk = self._tables.popleft()
-                pending.setdefault(key, []).append(chunk)
-                first.setdefault(key, time.monotonic())
-                counts[key] = counts.get(key, 0) + rows
-            now = time.monotonic()
-            for key in list(pending):
-                if stop or counts[key] >= self.segment_rows or now - first[key] >= self.flush_s:
-                    chunks = pending.pop(key)
-                    del first[key]
-                    rows = counts.pop(key)
-                    self._write(key, chunks, rows)
+                if (
+                    process is not None
+                    and isinstance(chunk, Gathered)
+                    and process.send(key, rows, chunk)
+                ):
+                    continue
+                waiting.add(key, rows, chunk)
+            if process is not None:
+                self._settle(process)
+                if not process.alive:
+                    log.error("prediction log: its writer process stopped; writing in-process")
+                    process = self._process = None
+            for key, chunks, rows in waiting.due(stop):
+                self._write(key, chunks, rows)
+        if process is not None:
+            process.close(self._close_timeout)
+            self._settle(process)
+
+    def _settle(self, process: Any) -> None:
+        """Count what the writer process wrote or dropped."""
+        for written, rows in process.results():
+            if written:
+                self._written(rows)
+            else:
+                self._drop(rows)
+                self._done += rows
 
     def _write(self, key: tuple[str, int], chunks: list[Any], rows: int) -> None:
         try:
-            data, start, end = segment(chunks)
-            digest = self.objects.put_bytes(data).digest
-            self.store.add_prediction_segment(
-                self.project, key[0], version=key[1], start_time=start, end_time=end,
-                rows=rows, digest=digest,
-            )  # fmt: skip
+            store_segment(self.store, self.objects, self.project, key, chunks, rows)
         except Exception as e:  # the log must never take the server down
             log.error("prediction log: %d rows of %s v%d dropped: %s", rows, *key, e)
             self._drop(rows)
             self._done += rows
             return
+        self._written(rows)
+
+    def _written(self, rows: int) -> None:
         self.written += rows
         self._done += rows
         if self._on_written is not None:
             self._on_written(rows)
+
+
+class Segments:
+    """Drains waiting to become segments, by model version: a segment is due when
+    ``segment_rows`` rows wait, ``flush_s`` after its first drain, and at the end."""
+
+    def __init__(self, segment_rows: int, flush_s: float) -> None:
+        self.segment_rows = segment_rows
+        self.flush_s = flush_s
+        self._chunks: dict[tuple[str, int], list[Any]] = {}
+        self._first: dict[tuple[str, int], float] = {}
+        self._rows: dict[tuple[str, int], int] = {}
+
+    def add(self, key: tuple[str, int], rows: int, chunk: Any) -> None:
+        self._chunks.setdefault(key, []).append(chunk)
+        self._first.setdefault(key, time.monotonic())
+        self._rows[key] = self._rows.get(key, 0) + rows
+
+    def due(self, stop: bool) -> list[tuple[tuple[str, int], list[Any], int]]:
+        now = time.monotonic()
+        out = []
+        for key in list(self._chunks):
+            if (
+                stop
+                or self._rows[key] >= self.segment_rows
+                or now - self._first[key] >= self.flush_s
+            ):
+                del self._first[key]
+                out.append((key, self._chunks.pop(key), self._rows.pop(key)))
+        return out
+
+    def wait_s(self) -> float | None:
+        """Seconds until the next segment is due by time, or None when nothing waits."""
+        if not self._first:
+            return None
+        return max(0.0, min(self._first.values()) + self.flush_s - time.monotonic())
+
+
+def store_segment(
+    store: Any, objects: Any, project: str, key: tuple[str, int], chunks: list[Any], rows: int
+) -> None:
+    """Drains of one model version as one segment, in the object store and recorded."""
+    data, start, end = segment(chunks)
+    digest = objects.put_bytes(data).digest
+    store.add_prediction_segment(
+        project, key[0], version=key[1], start_time=start, end_time=end, rows=rows,
+        digest=digest,
+    )  # fmt: skip
 
 
 def _row_bytes(inputs: Any, outputs: Any, rows: int) -> float:

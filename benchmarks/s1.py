@@ -68,11 +68,23 @@ def _rss_tree(pid: int) -> int:
                 for line in f:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1]) * 1024
-            with open(f"/proc/{p}/task/{p}/children") as f:
-                todo.extend(int(c) for c in f.read().split())
+            todo.extend(_children(p))
         except OSError:  # the process ended while it was read: it counts for nothing
             pass
     return total
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of every thread of ``pid`` (a thread's children are listed under
+    that thread only: the prediction log's writer process is its thread's)."""
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out.extend(int(c) for c in f.read().split())
+        except OSError:  # the thread ended meanwhile
+            pass
+    return out
 
 
 def _cpu_tree(pid: int) -> float:
@@ -85,8 +97,7 @@ def _cpu_tree(pid: int) -> float:
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / tick
-            with open(f"/proc/{p}/task/{p}/children") as f:
-                todo.extend(int(c) for c in f.read().split())
+            todo.extend(_children(p))
         except OSError:  # the process ended while it was read: it counts for nothing
             pass
     return total

@@ -224,14 +224,14 @@ def main() -> None:
     workspace = Workspace(spec["root"], **spec["overrides"])
     store, objects, project = store_on_use(workspace), workspace.objects, spec["project"]
     import pyarrow as pa
-    import pyarrow.compute
     import pyarrow.parquet
 
     from tether.serving.memory import fix_malloc_thresholds
 
-    # a segment's buffers go back to the system when it is written: glibc's mmap threshold
-    # fixed, and Arrow allocating through malloc (its own pool kept what a segment had used)
-    fix_malloc_thresholds()
+    # what a segment held goes back to the system when it is written: glibc's thresholds
+    # fixed, low (a drain's arrays are mapped: this process answers no request), and Arrow
+    # allocating through malloc (its own pool kept what a segment had used)
+    fix_malloc_thresholds(256 * 1024)
     pa.set_memory_pool(pa.system_memory_pool())
     segments = Segments(int(spec["segment_rows"]), float(spec["flush_s"]))
     stream = open(0, "rb", buffering=0, closefd=False)  # noqa: SIM115

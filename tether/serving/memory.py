@@ -22,7 +22,7 @@ MMAP_THRESHOLD = 4 * 2**20
 TRIM_THRESHOLD = 1024 * 1024
 
 
-def fix_malloc_thresholds() -> bool:
+def fix_malloc_thresholds(mmap_threshold: int = MMAP_THRESHOLD) -> bool:
     """Fix glibc's mmap and trim thresholds for this process; False where the C library is
     not glibc (musl, macOS), which leaves everything as it was."""
     if not sys.platform.startswith("linux"):
@@ -35,5 +35,5 @@ def fix_malloc_thresholds() -> bool:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     return bool(
-        mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+        mallopt(M_MMAP_THRESHOLD, mmap_threshold) and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
     )

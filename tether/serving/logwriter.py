@@ -122,6 +122,8 @@ class WriterProcess:
     @classmethod
     def start(cls, spec: dict[str, Any], segment_rows: int, flush_s: float) -> WriterProcess | None:
         """The process started, or None (logged) where it cannot be."""
+        if not hasattr(os, "writev"):  # not a POSIX system: the log's thread writes
+            return None
         argument = json.dumps({**spec, "segment_rows": segment_rows, "flush_s": flush_s})
         try:
             proc = subprocess.Popen(

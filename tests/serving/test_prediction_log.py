@@ -156,7 +156,7 @@ def test_log_segments_keep_every_column_type_without_importing_pandas(tmp_path: 
         """
         import io, sys, time
         import numpy as np
-        from tether.serving.predlog import read_segment, segment, table
+        from tether.serving.segments import read_segment, segment, table
 
         inputs = {"x": np.array([1.5, np.nan]), "flag": np.array([True, False]),
                   "n": np.array([3, 4], dtype="int16")}
@@ -238,7 +238,7 @@ def test_a_drains_arrays_are_joined_in_order_whatever_their_layout() -> None:
     arrays of several widths, or of objects, take NumPy's own concatenation."""
     import numpy as np
 
-    from tether.serving.predlog import _concat_rows, _join
+    from tether.serving.segments import _concat_rows, _join
     from tether.serving.tensors import concat
 
     for rows in (6, 600):  # arrays of up to 500 values take np.concatenate, larger ones bytes
@@ -278,7 +278,7 @@ def _records(version: int, rows: int, n: int, dtype: str, tag: str, seed: int) -
 def test_drains_gathered_as_arrays_are_written_row_for_row(tmp_path: Path) -> None:
     """A segment made of several drains (``gather``), of two dtypes and with an Arrow table
     between them (``table``), holds every request's rows in order with their fields."""
-    from tether.serving.predlog import Gathered, gather, read_segment, segment, table
+    from tether.serving.segments import Gathered, gather, read_segment, segment, table
 
     drains = [
         _records(3, 2, 4, "float64", "a", 1),
@@ -311,7 +311,8 @@ def test_drains_gathered_as_arrays_are_written_row_for_row(tmp_path: Path) -> No
 def test_records_whose_rows_do_not_add_up_are_dropped_and_the_log_goes_on(ws: Workspace) -> None:
     import numpy as np
 
-    from tether.serving.predlog import PredictionLog, gather
+    from tether.serving.predlog import PredictionLog
+    from tether.serving.segments import gather
 
     bad = ("m", 1, "bad", 1.0, 0.001, np.ones((2, 3)), np.array([0, 1]), 5)  # says 5 rows
     assert gather([bad]) is None
@@ -340,7 +341,7 @@ def test_columns_compress_where_it_pays_and_ids_are_a_dictionary_where_they_repe
     import numpy as np
     import pyarrow.parquet as pq
 
-    from tether.serving.predlog import gather, read_segment, segment
+    from tether.serving.segments import gather, read_segment, segment
 
     rng = np.random.default_rng(0)
 

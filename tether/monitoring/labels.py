@@ -162,8 +162,8 @@ def read_labels(model: str, *, workspace: Workspace | None = None) -> Any:
 
     from tether.errors import TetherError
     from tether.monitoring.served import _workspace
-    from tether.serving.predlog import read_segment
     from tether.serving.readback import LABELS
+    from tether.serving.segments import read_segment
 
     ws = _workspace(workspace)
     tables = []

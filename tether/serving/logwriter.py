@@ -5,7 +5,7 @@ A thread that shares the server's process shares its GIL, and each time it takes
 it waits until the busy event loop lets go of it (up to ``sys.getswitchinterval()``). Making a
 segment's Arrow arrays, writing its Parquet, its object and its record take the GIL back about
 sixty times, so under load the log's thread fell behind and its rows reached their bound. Here
-the log's thread only gathers each drain into a few arrays (``predlog.gather``, calls that keep
+the log's thread only gathers each drain into a few arrays (``segments.gather``, calls that keep
 the GIL) and hands them to this process in one ``writev``; the process has a GIL of its own.
 
 Parent side, ``WriterProcess``: ``send`` one drain as a frame (an 8-byte length, a JSON header,
@@ -14,8 +14,8 @@ end its input and wait while it writes what it holds. A process that goes away l
 rows it was sent and had not reported; they are counted as dropped, and the log's thread writes
 from then on.
 
-Child side, ``main``: reads frames, collects them into segments (``predlog.Segments``), stores
-each one (``predlog.store_segment``) and reports it, one JSON line per segment. It opens the
+Child side, ``main``: reads frames, collects them into segments (``segments.Segments``), stores
+each one (``segments.store_segment``) and reports it, one JSON line per segment. It opens the
 server's workspace with the server's settings; it ends when its input ends, after writing what
 it holds (the server closed the log, or went away).
 """
@@ -64,7 +64,7 @@ def read_frame(stream: BinaryIO) -> tuple[tuple[str, int], int, Any] | None:
     """The next drain (key, rows, ``Gathered``), or None where the input ended."""
     import numpy as np
 
-    from tether.serving.predlog import Gathered
+    from tether.serving.segments import Gathered
 
     head = _read(stream, 8, eof_ok=True)
     if head is None:
@@ -214,7 +214,7 @@ class WriterProcess:
 def main() -> None:
     import select
 
-    from tether.serving.predlog import Segments, store_segment
+    from tether.serving.segments import Segments, store_segment
     from tether.serving.store_source import store_on_use
     from tether.workspace import Workspace
 

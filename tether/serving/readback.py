@@ -26,7 +26,7 @@ def predictions(
     import pandas as pd
     import pyarrow as pa
 
-    from tether.serving.predlog import read_segment
+    from tether.serving.segments import read_segment
     from tether.workspace import Workspace
 
     ws = workspace if workspace is not None else Workspace()

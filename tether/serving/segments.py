@@ -1,0 +1,448 @@
+"""The prediction log's segments: drains of requests gathered into arrays (``gather``),
+turned into Arrow tables and written as Parquet (``segment``), stored and recorded
+(``store_segment``), collected until due (``Segments``), and read back (``read_segment``).
+Used by the log's thread (``tether.serving.predlog``) and its writer process
+(``tether.serving.logwriter``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+META = ("request_id", "time", "version", "latency_ms")
+# LZ4 (LZ4_RAW in the file): 50,000 S1 rows in 13.8 ms against Snappy's 19.4 and zstd's
+# 26.3, for Snappy's size (1.5x zstd's). The writer shares the server's cores
+COMPRESSION = "lz4"
+
+Record = tuple[str, int, str, float, float, Any, Any, int]
+"""(model, version, request id, time (epoch s), latency (s), inputs, outputs, rows)"""
+
+
+class Segments:
+    """Drains waiting to become segments, by model version: a segment is due when
+    ``segment_rows`` rows wait, ``flush_s`` after its first drain, and at the end."""
+
+    def __init__(self, segment_rows: int, flush_s: float) -> None:
+        self.segment_rows = segment_rows
+        self.flush_s = flush_s
+        self._chunks: dict[tuple[str, int], list[Any]] = {}
+        self._first: dict[tuple[str, int], float] = {}
+        self._rows: dict[tuple[str, int], int] = {}
+
+    def add(self, key: tuple[str, int], rows: int, chunk: Any) -> None:
+        self._chunks.setdefault(key, []).append(chunk)
+        self._first.setdefault(key, time.monotonic())
+        self._rows[key] = self._rows.get(key, 0) + rows
+
+    def due(self, stop: bool) -> list[tuple[tuple[str, int], list[Any], int]]:
+        now = time.monotonic()
+        out = []
+        for key in list(self._chunks):
+            if (
+                stop
+                or self._rows[key] >= self.segment_rows
+                or now - self._first[key] >= self.flush_s
+            ):
+                del self._first[key]
+                out.append((key, self._chunks.pop(key), self._rows.pop(key)))
+        return out
+
+    def wait_s(self) -> float | None:
+        """Seconds until the next segment is due by time, or None when nothing waits."""
+        if not self._first:
+            return None
+        return max(0.0, min(self._first.values()) + self.flush_s - time.monotonic())
+
+
+def store_segment(
+    store: Any, objects: Any, project: str, key: tuple[str, int], chunks: list[Any], rows: int
+) -> None:
+    """Drains of one model version as one segment, in the object store and recorded."""
+    data, start, end = segment(chunks)
+    digest = objects.put_bytes(data).digest
+    store.add_prediction_segment(
+        project, key[0], version=key[1], start_time=start, end_time=end, rows=rows,
+        digest=digest,
+    )  # fmt: skip
+
+
+def _columns(prefix: str, value: Any) -> dict[str, Any]:
+    """A batch of inputs or outputs as named 1-D columns."""
+    import numpy as np
+
+    if hasattr(value, "columns"):  # DataFrame
+        return {f"{prefix}{c}": value[c].to_numpy() for c in value.columns}
+    if hasattr(value, "column_names"):  # Arrow table
+        return {f"{prefix}{c}": value.column(c).to_numpy() for c in value.column_names}
+    if isinstance(value, _ByColumn):
+        cols = value.columns_first
+        return {f"{prefix}{j}": cols[j] for j in range(cols.shape[0])}
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_columns(f"{prefix}{k}", v) if np.ndim(v) > 1 else {f"{prefix}{k}": v})
+        return out
+    arr = np.asarray(value)
+    if arr.ndim <= 1:
+        return {prefix.rstrip("_.") or "value": arr}
+    flat = arr.reshape(arr.shape[0], -1)
+    return {f"{prefix}{j}": flat[:, j] for j in range(flat.shape[1])}
+
+
+def table(records: list[Record]) -> Any:
+    """Records of one model version as an Arrow table, one row per predicted row."""
+    gathered = gather(records)
+    if gathered is not None:
+        return _arrow_table([gathered])[0]
+    import numpy as np
+
+    from tether.serving.tensors import concat
+
+    _model, version, rids, times, latencies, inputs, outputs, sizes = zip(*records, strict=True)
+    n = len(records)
+    outs = [o if type(o) is np.ndarray else _as_rows(o) for o in outputs]
+    return _build(
+        version[0], rids, np.fromiter(times, "float64", n), np.fromiter(latencies, "float64", n),
+        np.fromiter(sizes, "int64", n), _concat_rows(list(inputs), concat),
+        _concat_rows(outs, concat),
+    )[0]  # fmt: skip
+
+
+class Gathered:
+    """One drain's records of one model version whose inputs and outputs are NumPy arrays of
+    one dtype and row shape, 1-D or 2-D (every single-tensor model): the requests' fields and
+    their rows joined, row-major. Made by calls that keep the GIL; ``segment`` turns the
+    drains of a segment into one Arrow table."""
+
+    __slots__ = ("counts", "inputs", "latencies", "nbytes", "outputs", "rids", "times", "version")
+
+    def __init__(
+        self, version: int, rids: list[str], times: Any, latencies: Any, counts: Any,
+        inputs: Any, outputs: Any,
+    ) -> None:  # fmt: skip
+        self.version = version
+        self.rids = rids
+        self.times = times
+        self.latencies = latencies
+        self.counts = counts
+        self.inputs = inputs
+        self.outputs = outputs
+        self.nbytes = inputs.nbytes + outputs.nbytes + 24 * len(rids) + 40 * len(rids)
+
+    def joins(self, other: Gathered) -> bool:
+        """Whether ``other``'s rows can follow these in one array per field."""
+        return all(
+            a.dtype == b.dtype and a.shape[1:] == b.shape[1:]
+            for a, b in ((self.inputs, other.inputs), (self.outputs, other.outputs))
+        )
+
+
+def gather(records: list[Record]) -> Gathered | None:
+    """``records`` as a ``Gathered``, or None where their inputs or outputs are not plain
+    arrays (dicts, DataFrames, objects, more than 2 dimensions: ``table`` takes those)."""
+    import numpy as np
+
+    _model, version, rids, times, latencies, inputs, outputs, sizes = zip(*records, strict=True)
+    joined_in = _plain_rows(inputs)
+    if joined_in is None:
+        return None
+    ndarray = np.ndarray
+    joined_out = _plain_rows([o if type(o) is ndarray else _as_rows(o) for o in outputs])
+    n = len(records)
+    counts = np.fromiter(sizes, "int64", n)
+    total = int(counts.sum())
+    if joined_out is None or len(joined_in) != total or len(joined_out) != total:
+        return None  # ``table`` names what does not fit
+    return Gathered(
+        version[0], list(rids), np.fromiter(times, "float64", n),
+        np.fromiter(latencies, "float64", n), counts, joined_in, joined_out,
+    )  # fmt: skip
+
+
+def _arrow_table(run: list[Gathered]) -> tuple[Any, set[str]]:
+    """Drains whose rows join (``Gathered.joins``) as one Arrow table, with the names of its
+    columns that would not compress (``_incompressible``)."""
+    import numpy as np
+
+    first = run[0]
+    rids = first.rids if len(run) == 1 else [r for g in run for r in g.rids]
+
+    def joined(field: str) -> Any:
+        # few large arrays: ``np.concatenate`` copies each with the GIL released, while the
+        # event loop runs (joined as bytes, a segment's 8 MB held it up for milliseconds)
+        parts = [getattr(g, field) for g in run]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def by_column(field: str) -> Any:
+        """Rows of 2-D arrays copied straight into the column-major layout the log stores
+        (one copy, not a join and then a transpose); 1-D arrays joined."""
+        parts = [getattr(g, field) for g in run]
+        if parts[0].ndim == 1:
+            return joined(field)
+        out = np.empty((parts[0].shape[1], sum(len(p) for p in parts)), parts[0].dtype)
+        at = 0
+        for part in parts:
+            out[:, at : at + len(part)] = part.T
+            at += len(part)
+        return _ByColumn(out)
+
+    return _build(
+        first.version, rids, joined("times"), joined("latencies"), joined("counts"),
+        by_column("inputs"), by_column("outputs"),
+    )  # fmt: skip
+
+
+def _build(
+    version: int, rids: Any, times: Any, latencies: Any, counts: Any, inputs: Any, outputs: Any
+) -> tuple[Any, set[str]]:
+    """The log's table of the requests' fields (one value per request) and their rows, with
+    the names of its columns that would not compress."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(counts)
+    total = int(counts.sum())
+    starts = np.cumsum(counts) - counts
+    cols: dict[str, Any] = {
+        # one string per request, not per row: dictionary-encoded (Parquet keeps it so)
+        "request_id": pa.DictionaryArray.from_arrays(
+            _numbers(np.repeat(np.arange(n, dtype="int32"), counts)),
+            _strings(rids),
+        ),
+        "time": _numbers(
+            np.repeat((times * 1e6).astype("int64"), counts), pa.timestamp("us", tz="UTC")
+        ),
+        "version": np.full(total, version, dtype="int64"),
+        "latency_ms": np.repeat(latencies * 1e3, counts),
+        "row": np.arange(total, dtype="int64") - np.repeat(starts, counts),
+    }
+    for name, col in _columns("input_", inputs).items():
+        cols.setdefault(name, col)
+    for name, col in _columns("prediction_", outputs).items():
+        cols.setdefault(name, col)
+    plain = {k for k, v in cols.items() if k not in META and _incompressible(v)}
+    arrays = {k: v if isinstance(v, pa.Array) else _arrow(v) for k, v in cols.items()}
+    return pa.table(arrays), plain
+
+
+def _incompressible(values: Any) -> bool:
+    """Whether a column of floats would gain nothing from compression: its first values have
+    few zero bytes (unlike whole numbers, one-hot codes, float32 widened) and few repeats.
+    LZ4 took as long as the rest of the Parquet write on such columns and saved under 1%."""
+    import numpy as np
+
+    if getattr(getattr(values, "dtype", None), "kind", "") != "f" or len(values) < 64:
+        return False
+    sample = np.ascontiguousarray(values[:512])
+    if np.count_nonzero(sample.view(np.uint8)) < 0.75 * sample.nbytes:
+        return False
+    return len(set(sample.tolist())) > len(sample) // 2
+
+
+class _ByColumn:
+    """A 2-D batch held column by column (the transpose, contiguous): its columns are
+    contiguous arrays that Arrow takes without a copy."""
+
+    def __init__(self, columns: Any) -> None:
+        self.columns_first = columns
+
+
+def _concat_rows(values: list[Any], concat: Callable[[list[Any]], Any]) -> Any:
+    """``values`` as one batch: plain arrays joined (``_plain_rows``), 2-D ones turned
+    column-major, the layout the log stores, in one copy; anything else by ``concat``."""
+    import numpy as np
+
+    joined = _plain_rows(values)
+    if joined is None:
+        return concat(values)
+    return joined if joined.ndim == 1 else _ByColumn(np.ascontiguousarray(joined.T))
+
+
+def _plain_rows(values: Any) -> Any:
+    """Arrays of one row shape, 1-D or 2-D, as one array (``_join``; dtypes that differ are
+    promoted first, rare: inputs are conformed to the signature), or None."""
+    import numpy as np
+
+    first = values[0]
+    if type(first) is not np.ndarray or first.ndim not in (1, 2):
+        return None
+    joined = _join(values)
+    if joined is None and all(
+        type(v) is np.ndarray and v.shape[1:] == first.shape[1:] and not v.dtype.hasobject
+        for v in values
+    ):
+        common = np.result_type(*values)
+        joined = _join([v.astype(common, copy=False) for v in values])
+    return joined
+
+
+def _join(values: list[Any]) -> Any:
+    """Arrays of one dtype and row shape as one array, or None when they differ.
+
+    The bytes are joined in one call that holds the GIL. ``np.concatenate`` releases and takes
+    the GIL back for each array of more than 500 values it copies, and each time it takes it
+    back it waits for the event loop to let go of it (up to ``sys.getswitchinterval()``, 5 ms):
+    joining a drain's 125 arrays of 100 rows took 200 ms while the event loop was busy, against
+    3 ms this way. Smaller arrays (single rows) keep the GIL in ``np.concatenate``, which is
+    then the faster.
+    """
+    import numpy as np
+
+    first = values[0]
+    shape, dtype = first.shape[1:], first.dtype
+    if dtype.hasobject:
+        return None
+    if first.size <= 500:  # small (single rows): one call checks and joins them
+        try:
+            joined = np.concatenate(values)
+        except (ValueError, TypeError):  # row shapes differ
+            return None
+        ndarray = np.ndarray
+        for v in values:
+            if type(v) is not ndarray or (v.dtype is not dtype and v.dtype != dtype):
+                return None  # dtypes differ: the caller promotes, as for large ones
+        return joined
+    for v in values:
+        if type(v) is not np.ndarray or v.shape[1:] != shape or v.dtype != dtype:
+            return None
+    data = b"".join([np.ascontiguousarray(v).reshape(-1).view(np.uint8).data for v in values])
+    return np.frombuffer(data, dtype).reshape(-1, *shape)
+
+
+def segment(chunks: list[Any]) -> tuple[memoryview, datetime, datetime]:
+    """Drains of one model version (``Gathered`` or Arrow tables) as one Parquet file (a view
+    of the Arrow buffer it was written into: no copy), with the first and last row's time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables: list[Any] = []
+    plain: set[str] | None = None  # columns every part found incompressible
+    run: list[Gathered] = []
+
+    def close_run() -> None:
+        nonlocal plain
+        if run:
+            made, run_plain = _arrow_table(run)
+            tables.append(made)
+            plain = run_plain if plain is None else plain & run_plain
+            run.clear()
+
+    for chunk in chunks:
+        if isinstance(chunk, Gathered):
+            if run and not run[0].joins(chunk):
+                close_run()
+            run.append(chunk)
+        else:
+            close_run()
+            tables.append(chunk)
+            plain = set()
+    close_run()
+    whole = (
+        tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
+    )
+    requests = sum(len(c.dictionary) for c in whole["request_id"].chunks)
+    # an Arrow sink, not ``io.BytesIO``: the writer would take the GIL back for every write
+    # into a Python file, each time waiting for the event loop to let go of it (S1: 440 ms a
+    # segment while the loop was busy, against 20 ms)
+    buf = pa.BufferOutputStream()
+    # dictionary-encoding every column (Parquet's default) cost 5x the rest of the write on
+    # feature columns of floats; only the request ids repeat, and only where requests have
+    # several rows. The writer shares the server's cores: see COMPRESSION, none for columns
+    # it would not shrink, and statistics only for the columns a reader filters on
+    pq.write_table(
+        whole, buf,
+        compression={c: "none" if c in (plain or ()) else COMPRESSION for c in whole.column_names},
+        use_dictionary=["request_id"] if whole.num_rows >= 2 * requests else False,
+        write_statistics=list(META),
+    )  # fmt: skip
+    lo, hi = _time_range(whole["time"])
+    return memoryview(buf.getvalue()), _utc(lo), _utc(hi)
+
+
+def _time_range(times: Any) -> tuple[int, int]:
+    """The first and last of a column of timestamps, in microseconds since the epoch, read
+    from its buffers: ``pyarrow.compute`` would cost the writer 9 MB of RSS for this alone, and
+    ``as_py`` of a zoned timestamp imports pandas."""
+    import numpy as np
+
+    lo, hi = None, None
+    for chunk in times.chunks:
+        if not len(chunk):
+            continue
+        values = np.frombuffer(chunk.buffers()[1], np.int64, len(chunk), chunk.offset * 8)
+        first, last = int(values.min()), int(values.max())
+        lo = first if lo is None else min(lo, first)
+        hi = last if hi is None else max(hi, last)
+    if lo is None or hi is None:
+        raise ValueError("a prediction log segment has no rows")
+    return lo, hi
+
+
+def read_segment(data: bytes) -> Any:
+    """One stored segment as an Arrow table. Through ``ParquetFile``, not ``pq.read_table``:
+    the dataset reader behind ``read_table`` leaves threads that can abort the interpreter at
+    exit when it read from memory (apache/arrow#50482); raises ``pyarrow.ArrowException`` on
+    bytes that are not Parquet."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(pa.BufferReader(data)) as f:
+        return f.read()
+
+
+def _utc(microseconds: int) -> datetime:
+    from datetime import UTC, timedelta
+
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=microseconds)
+
+
+def _as_rows(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, dict) or hasattr(value, "columns") or hasattr(value, "column_names"):
+        return value
+    if hasattr(value, "to_numpy"):
+        return value.to_numpy()
+    return np.asarray(value)
+
+
+def _arrow(values: Any) -> Any:
+    import pyarrow as pa
+
+    kind = getattr(getattr(values, "dtype", None), "kind", "")
+    try:
+        if kind in "biuf" and kind:  # NumPy numbers: typed, Arrow takes the buffer (no scan)
+            return _numbers(values)
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
+
+
+def _numbers(values: Any, arrow_type: Any = None) -> Any:
+    """A 1-D NumPy array of numbers as an Arrow array over the same bytes (NaN stays a value,
+    as ``pa.array`` keeps it). Built from buffers because ``pa.array`` imports pandas, where
+    it is installed, to ask whether its input is a pandas object: 35 MB and a third of a
+    second in a server that otherwise never needs pandas."""
+    import numpy as np
+    import pyarrow as pa
+
+    if values.dtype.kind == "b":
+        data = pa.py_buffer(np.packbits(values, bitorder="little"))
+        return pa.Array.from_buffers(pa.bool_(), len(values), [None, data])
+    values = np.ascontiguousarray(values)
+    typ = pa.from_numpy_dtype(values.dtype) if arrow_type is None else arrow_type
+    return pa.Array.from_buffers(typ, len(values), [None, pa.py_buffer(values)])
+
+
+def _strings(texts: Any) -> Any:
+    """Python strings as an Arrow string array, without ``pa.array`` (see ``_numbers``)."""
+    import numpy as np
+    import pyarrow as pa
+
+    encoded = [t.encode() for t in texts]
+    offsets = np.zeros(len(encoded) + 1, dtype="int32")
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    data = pa.py_buffer(b"".join(encoded))
+    return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets), data])

@@ -10,6 +10,7 @@ off in alternated rounds. ``--quick``: 5 s per load instead of 20, two S2 rounds
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -79,11 +80,8 @@ def _children(pid: int) -> list[int]:
     that thread only: the prediction log's writer process is its thread's)."""
     out = []
     for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                out.extend(int(c) for c in f.read().split())
-        except OSError:  # the thread ended meanwhile
-            pass
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as f:
+            out.extend(int(c) for c in f.read().split())  # (OSError: the thread ended)
     return out
 
 

@@ -386,7 +386,8 @@ ws = Workspace({str(ws.root)!r})
 log = PredictionLog(store_on_use(ws), ws.objects, ws.project, flush_s=0.2, drain_s=0.02,
                     process=_writer_process(ws))
 for i in range(10):
-    log.record("proc", 1, f"r{{i}}", time.time(), 0.001, np.full((2, 3), i, float), np.zeros(2), 2)
+    x = np.full((2, 3), i, float)
+    log.record("proc", 1, f"r-é{{i}}", time.time(), 0.001, x, np.zeros(2), 2)
     time.sleep(0.01)
 log.close()
 print(log.written, log.dropped, "pyarrow" in sys.modules)
@@ -397,7 +398,7 @@ print(log.written, log.dropped, "pyarrow" in sys.modules)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["20", "0", "False"], out.stderr
     frame = predictions("proc", workspace=ws)
-    assert frame["request_id"].tolist() == [f"r{i // 2}" for i in range(20)]
+    assert frame["request_id"].tolist() == [f"r-é{i // 2}" for i in range(20)]
     assert frame["input_2"].tolist() == [float(i // 2) for i in range(20)]
 
 
@@ -429,3 +430,38 @@ def test_rows_a_lost_writer_process_held_are_dropped_and_the_log_goes_on(ws: Wor
     log.close()
     assert (log.dropped, log.written, log.unwritten) == (6, 2, 0)
     assert predictions("lost", workspace=ws)["request_id"].tolist() == ["b0", "b1"]
+
+
+def test_rows_the_writer_process_holds_are_written_when_the_server_is_killed(
+    ws: Workspace,
+) -> None:
+    """SIGKILL leaves the server no time to close its log: the writer process sees its input
+    end and writes what it was handed."""
+    import subprocess
+    import sys
+
+    code = f"""
+import os, signal, time
+import numpy as np
+from tether.workspace import Workspace
+from tether.serving.asgi import _writer_process
+from tether.serving.predlog import PredictionLog
+from tether.serving.store_source import store_on_use
+ws = Workspace({str(ws.root)!r})
+log = PredictionLog(store_on_use(ws), ws.objects, ws.project, flush_s=600, drain_s=0.01,
+                    process=_writer_process(ws))
+for i in range(4):
+    log.record("killed", 1, f"k{{i}}", time.time(), 0.001, np.ones((1, 3)), np.zeros(1), 1)
+deadline = time.monotonic() + 60
+while log._process is None or log._process._sent < 4:
+    assert time.monotonic() < deadline
+    time.sleep(0.01)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert done.returncode == -9, done.stderr
+    deadline = time.monotonic() + 60
+    while not ws.store.list_prediction_segments("serve", "killed"):
+        assert time.monotonic() < deadline, "the rows handed over were never written"
+        time.sleep(0.05)
+    assert predictions("killed", workspace=ws)["request_id"].tolist() == ["k0", "k1", "k2", "k3"]

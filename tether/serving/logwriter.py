@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import struct
 import subprocess
@@ -73,10 +74,7 @@ def read_frame(stream: BinaryIO) -> tuple[tuple[str, int], int, Any] | None:
     arrays = {}
     for name, dtype, shape in header["arrays"]:
         dt = np.dtype(dtype)
-        count = 1
-        for n in shape:
-            count *= n
-        arrays[name] = _read(stream, count * dt.itemsize).view(dt).reshape(shape)
+        arrays[name] = _read(stream, math.prod(shape) * dt.itemsize).view(dt).reshape(shape)
     blob = arrays["rids"].tobytes()
     rids, at = [], 0
     for n in arrays["rid_lengths"].tolist():
@@ -135,12 +133,12 @@ class WriterProcess:
             log.error("prediction log: no writer process (%s); writing in-process", e)
             return None
         assert proc.stdin is not None
-        try:
+        # a larger pipe: fewer waits for the process to read (not on Linux, or over the
+        # system's limit: the default size works too)
+        with contextlib.suppress(ImportError, AttributeError, OSError):
             import fcntl
 
             fcntl.fcntl(proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
-        except (ImportError, AttributeError, OSError):  # not Linux, or over the limit
-            pass
         return cls(proc)
 
     def send(self, key: tuple[str, int], rows: int, gathered: Any) -> bool:

@@ -22,7 +22,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tether.serving.segments import Gathered, Record, Segments, gather, store_segment, table
+from tether.serving.segments import (
+    Gathered,
+    Record,
+    Segments,
+    gather,
+    general_table,
+    store_segment,
+)
 
 if TYPE_CHECKING:
     from tether.objects import ObjectStore
@@ -68,7 +75,8 @@ class PredictionLog:
         self._row_bytes = 0.0
         self._taken = 0  # the event loop's
         self._done = 0  # the writer thread's
-        self.dropped = 0  # rows
+        self._refused = 0  # rows dropped when taken: the event loop's
+        self._lost = 0  # rows dropped after they were taken: the writer thread's
         self.written = 0  # rows
         self._on_written = on_written
         self._on_dropped = on_dropped
@@ -78,7 +86,7 @@ class PredictionLog:
         # ``process``: the workspace (root and settings) a writer process opens to write the
         # segments of single-tensor models (``tether.serving.logwriter``); None: this thread
         self._process_spec = process
-        self._process: Any = None
+        self._process: Any = None  # the started WriterProcess, while it writes
         self._close_timeout = 30.0
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -100,7 +108,9 @@ class PredictionLog:
             or waiting >= self.max_rows
             or (waiting + rows) * self._row_bytes > self.max_bytes
         ):
-            self._drop(rows)
+            self._refused += rows
+            if self._on_dropped is not None:
+                self._on_dropped(rows)
             return
         self._taken += rows
         self._buffer.append((model, version, request_id, t, latency, inputs, outputs, rows))
@@ -110,8 +120,15 @@ class PredictionLog:
         """Rows taken that are not written or dropped yet."""
         return self._taken - self._done
 
+    @property
+    def dropped(self) -> int:
+        """Rows dropped: refused when the buffer was full, or lost on the way to a segment."""
+        return self._refused + self._lost
+
     def _drop(self, rows: int) -> None:
-        self.dropped += rows
+        """``rows`` taken are lost (the writer thread's)."""
+        self._lost += rows
+        self._done += rows
         if self._on_dropped is not None:
             self._on_dropped(rows)
 
@@ -122,7 +139,8 @@ class PredictionLog:
         self._thread.join(timeout)
 
     def drain(self) -> None:
-        """Turn the records waiting into one Arrow table per model version.
+        """Gather the records waiting into one chunk per model version (``gather``, or an
+        Arrow table for models whose inputs or outputs are not plain arrays).
 
         The writer thread calls this every ``drain_s``; done in the event loop instead, it cost
         a 100-row request 50 µs. Whatever the writer does, it does in few calls that release
@@ -147,27 +165,24 @@ class PredictionLog:
                 try:
                     chunk: Any = gather(records)
                     if chunk is None:  # not plain arrays: an Arrow table now
-                        chunk = table(records)
+                        chunk = general_table(records)
                     nbytes = chunk.nbytes
                 except Exception as e:  # inputs Arrow cannot hold: drop, never stop
                     log.error("prediction log: %d rows of %s v%d dropped: %s", rows, *key, e)
                     self._drop(rows)
-                    self._done += rows
                     continue
                 self._row_bytes = max(self._row_bytes, nbytes / max(rows, 1))
                 self._tables.append((key, rows, chunk))
 
     def _loop(self) -> None:
-        process = None
         if self._process_spec is not None:
             from tether.serving.logwriter import WriterProcess
 
-            process = WriterProcess.start(self._process_spec, self.segment_rows, self.flush_s)
-        if process is None:
+            self._process = WriterProcess.start(self._process_spec, self.segment_rows, self.flush_s)
+        if self._process is None:
             # imported here, while the server starts, not at the first segment under load (a
             # tenth of a second holding the GIL against the event loop)
             import pyarrow.parquet  # noqa: F401
-        self._process = process
         waiting = Segments(self.segment_rows, self.flush_s)
         stop = False
         while not stop:
@@ -175,32 +190,31 @@ class PredictionLog:
             self.drain()
             while self._tables:
                 key, rows, chunk = self._tables.popleft()
-                if (
-                    process is not None
-                    and isinstance(chunk, Gathered)
-                    and process.send(key, rows, chunk)
-                ):
-                    continue
-                waiting.add(key, rows, chunk)
-            if process is not None:
-                self._settle(process)
-                if not process.alive:
-                    log.error("prediction log: its writer process stopped; writing in-process")
-                    process = self._process = None
+                process = self._process
+                if process is None or not isinstance(chunk, Gathered):
+                    waiting.add(key, rows, chunk)
+                elif not process.send(key, rows, chunk):
+                    waiting.add(key, rows, chunk)  # the process has gone: written here
+            self._settle()
             for key, chunks, rows in waiting.due(stop):
                 self._write(key, chunks, rows)
-        if process is not None:
-            process.close(self._close_timeout)
-            self._settle(process)
+        if self._process is not None:
+            self._process.close(self._close_timeout)
+            self._settle()
 
-    def _settle(self, process: Any) -> None:
-        """Count what the writer process wrote or dropped."""
+    def _settle(self) -> None:
+        """Count what the writer process wrote or dropped; once it has ended, write here."""
+        process = self._process
+        if process is None:
+            return
         for written, rows in process.results():
             if written:
                 self._written(rows)
             else:
                 self._drop(rows)
-                self._done += rows
+        if not process.alive:
+            log.error("prediction log: its writer process stopped; writing in-process")
+            self._process = None
 
     def _write(self, key: tuple[str, int], chunks: list[Any], rows: int) -> None:
         try:
@@ -208,7 +222,6 @@ class PredictionLog:
         except Exception as e:  # the log must never take the server down
             log.error("prediction log: %d rows of %s v%d dropped: %s", rows, *key, e)
             self._drop(rows)
-            self._done += rows
             return
         self._written(rows)
 

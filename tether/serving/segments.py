@@ -94,8 +94,12 @@ def _columns(prefix: str, value: Any) -> dict[str, Any]:
 def table(records: list[Record]) -> Any:
     """Records of one model version as an Arrow table, one row per predicted row."""
     gathered = gather(records)
-    if gathered is not None:
-        return _arrow_table([gathered])[0]
+    return general_table(records) if gathered is None else _arrow_table([gathered])[0]
+
+
+def general_table(records: list[Record]) -> Any:
+    """``table`` of records whose inputs or outputs are not plain arrays (``gather`` gave
+    None): dicts of arrays, DataFrames, Arrow tables, more than two dimensions."""
     import numpy as np
 
     from tether.serving.tensors import concat
@@ -129,7 +133,8 @@ class Gathered:
         self.counts = counts
         self.inputs = inputs
         self.outputs = outputs
-        self.nbytes = inputs.nbytes + outputs.nbytes + 24 * len(rids) + 40 * len(rids)
+        # a request's time, latency and row count (24 bytes) and its id (about 40)
+        self.nbytes = inputs.nbytes + outputs.nbytes + 64 * len(rids)
 
     def joins(self, other: Gathered) -> bool:
         """Whether ``other``'s rows can follow these in one array per field."""

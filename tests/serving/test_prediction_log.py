@@ -465,3 +465,16 @@ os.kill(os.getpid(), signal.SIGKILL)
         assert time.monotonic() < deadline, "the rows handed over were never written"
         time.sleep(0.05)
     assert predictions("killed", workspace=ws)["request_id"].tolist() == ["k0", "k1", "k2", "k3"]
+
+
+def test_values_arrow_cannot_type_are_logged_as_text_not_dropped() -> None:
+    """An output column of mixed Python objects (a model returning numbers and strings):
+    Arrow cannot give it one type, so it is stored as text, None kept as null."""
+    import numpy as np
+
+    from tether.serving.segments import read_segment, segment, table
+
+    outputs = np.array([1, "two", None, 3.5], dtype=object)
+    records = [("m", 1, "r", 1.0, 0.001, np.ones((4, 2)), outputs, 4)]
+    data, _, _ = segment([table(records)])
+    assert read_segment(data)["prediction"].to_pylist() == ["1", "two", None, "3.5"]

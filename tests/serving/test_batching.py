@@ -83,6 +83,29 @@ def test_a_lone_request_waits_no_longer_than_max_wait() -> None:
     assert 0.2 <= waited < 5  # it waited for company, then went alone
 
 
+def test_by_default_a_lone_request_is_not_held_and_requests_waiting_are_merged() -> None:
+    sizes: list[int] = []
+    batcher, pool = _batcher(sizes, max_batch=8)  # the default max_wait_s: 0
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        for _ in range(200):  # one at a time: each runs as soon as it arrives
+            await batcher.submit(np.ones((1, 2)), 1)
+        lone = loop.time() - t0
+        # submitted in one turn of the loop: they wait together while the first batch runs
+        xs = [np.full((1, 2), i) for i in range(12)]
+        outs = await asyncio.gather(*(batcher.submit(x, 1) for x in xs))
+        assert [o.tolist() for o in outs] == [(x * 10).tolist() for x in xs]
+        return lone
+
+    lone = asyncio.run(main())
+    pool.shutdown()
+    assert sizes[:200] == [1] * 200
+    assert sizes[200:] == [8, 4]  # merged up to max_batch, then the rest
+    assert lone < 0.15  # not held: holding each for 1 ms alone would take 0.2 s
+
+
 def test_a_failing_batch_fails_its_requests_only() -> None:
     pool = ThreadPoolExecutor(1)
     calls: list[int] = []

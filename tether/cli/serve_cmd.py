@@ -17,7 +17,10 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, help="Server processes."),
     max_batch: int = typer.Option(64, "--max-batch", min=1, help="Rows per model call."),
     max_wait_ms: float = typer.Option(
-        1.0, "--max-wait-ms", min=0, help="Longest a request waits for others to batch with."
+        0.0,
+        "--max-wait-ms",
+        min=0,
+        help="Longest a batch waits for more requests (0: it takes those waiting).",
     ),
     poll: float = typer.Option(
         10.0, "--poll", min=0, help="Seconds between alias checks; 0: only on a load request."

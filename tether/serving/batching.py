@@ -1,7 +1,12 @@
 """Adaptive batching: concurrent requests to one model version run as one ``predict`` call.
 
 A batch starts as soon as the model is free; it takes every request waiting, up to
-``max_batch`` rows. When fewer rows are waiting it waits for more, but never past
+``max_batch`` rows. By default (``max_wait_s`` 0, as Triton's dynamic batcher) it does not wait
+for more: requests that arrive while the model runs, or in the same turn of the event loop,
+form the next batch, so batches grow with the load by themselves and a lone request is never
+held back (holding each batch for 1 ms capped 16 single-row connections at about 10,000 req/s
+on a server that could answer 30,000). With ``max_wait_s`` > 0, for models whose batch costs
+about as much as one row (a GPU), a batch with fewer rows waits for more, but never past
 ``max_wait_s`` after the oldest request arrived. Each request gets back its own rows' results,
 or the error of the batch it was in.
 
@@ -30,7 +35,7 @@ class Batcher:
         executor: Executor | None,
         *,
         max_batch: int = 64,
-        max_wait_s: float = 0.001,
+        max_wait_s: float = 0.0,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self._run = run

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Options:
     max_batch: int = 64  # rows per model call
-    max_wait_ms: float = 1.0  # the longest a request waits for others to join its batch
+    max_wait_ms: float = 0.0  # the longest a batch waits for more requests (0: none)
     poll_s: float = 10.0  # how often each alias is checked; 0: only on POST .../load
     max_body: int = 16 << 20  # bytes
     trust: bool = False  # load_model(trust=...)

@@ -1,23 +1,27 @@
 """The prediction log's writer process: the segments of single-tensor models built and stored
 outside the server's process.
 
-A thread that shares the server's process shares its GIL, and each time it takes the GIL back
-it waits until the busy event loop lets go of it (up to ``sys.getswitchinterval()``). Making a
-segment's Arrow arrays, writing its Parquet, its object and its record take the GIL back about
-sixty times, so under load the log's thread fell behind and its rows reached their bound. Here
-the log's thread only gathers each drain into a few arrays (``segments.gather``, calls that keep
-the GIL) and hands them to this process in one ``writev``; the process has a GIL of its own.
+A thread that shares the server's process shares its GIL: each time it takes it, the event
+loop waits, and on a busy machine longer than the thread's own work (it may wait for a core
+while it holds the GIL). Making a segment's Arrow arrays, writing its Parquet, its object and
+its record took the GIL about sixty times. Here the event loop copies each record into a ring
+shared with this process (``tether.serving.logring``) and tells the process how far to read,
+one short line on its input every ``PredictionLog.exchange_s``; the process has a GIL of its
+own, and the server no thread that wakes per segment.
 
-Parent side, ``WriterProcess``: ``send`` one drain as a frame (an 8-byte length, a JSON header,
-the arrays' bytes), ``results`` for what the process reported written or dropped, ``close`` to
-end its input and wait while it writes what it holds. A process that goes away loses only the
-rows it was sent and had not reported; they are counted as dropped, and the log's thread writes
-from then on.
+Parent side, ``WriterProcess``: ``send`` a line (how far to read, and the record formats the
+process does not know yet), ``reports`` for what the process reported: the ring's room it has
+copied out (which frees it for the event loop) and each segment written or dropped. Both pipes
+are non-blocking: neither the event loop nor the log's thread ever waits for the process.
+``close`` ends its input and waits while it writes what it holds. A process that goes away
+loses only the rows it was told of and had not reported; they are counted as dropped, and the
+log's thread reads the ring and writes from then on.
 
-Child side, ``main``: reads frames, collects them into segments (``segments.Segments``), stores
-each one (``segments.store_segment``) and reports it, one JSON line per segment. It opens the
-server's workspace with the server's settings; it ends when its input ends, after writing what
-it holds (the server closed the log, or went away).
+Child side, ``main``: reads lines, copies the records out of the ring (``logring.read``),
+collects them into segments (``segments.Segments``), stores each one
+(``segments.store_segment``) and reports it, one JSON line per segment. It opens the server's
+workspace with the server's settings; it ends when its input ends, after writing what it holds
+(the server closed the log, or went away).
 """
 
 from __future__ import annotations
@@ -25,193 +29,166 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import os
-import struct
 import subprocess
 import sys
-import threading
-from collections import deque
-from typing import Any, BinaryIO
+import time
+from typing import Any
 
 log = logging.getLogger("tether.serving")
-
-_FIELDS = ("times", "latencies", "counts", "rid_lengths", "rids", "inputs", "outputs")
-_PIPE_BYTES = 1 << 20  # Linux's default limit for an unprivileged pipe (fs.pipe-max-size)
-
-
-def frame(key: tuple[str, int], rows: int, gathered: Any) -> list[Any]:
-    """One drain as the buffers of a frame."""
-    import numpy as np
-
-    rids = [r.encode() for r in gathered.rids]
-    arrays = {
-        "times": gathered.times, "latencies": gathered.latencies, "counts": gathered.counts,
-        "rid_lengths": np.fromiter(map(len, rids), "int64", len(rids)),
-        "rids": np.frombuffer(b"".join(rids), np.uint8),
-        "inputs": gathered.inputs, "outputs": gathered.outputs,
-    }  # fmt: skip
-    header = {
-        "model": key[0], "version": key[1], "rows": rows,
-        "arrays": [[f, arrays[f].dtype.str, list(arrays[f].shape)] for f in _FIELDS],
-    }  # fmt: skip
-    head = json.dumps(header).encode()
-    # bytes views: dtypes without a buffer format of their own (datetimes, say) pass as bytes
-    body = [np.ascontiguousarray(arrays[f]).reshape(-1).view(np.uint8).data for f in _FIELDS]
-    return [struct.pack("<Q", len(head)), head, *body]
-
-
-def read_frame(stream: BinaryIO) -> tuple[tuple[str, int], int, Any] | None:
-    """The next drain (key, rows, ``Gathered``), or None where the input ended."""
-    import numpy as np
-
-    from tether.serving.segments import Gathered
-
-    head = _read(stream, 8, eof_ok=True)
-    if head is None:
-        return None
-    header = json.loads(_read(stream, struct.unpack("<Q", head)[0]).tobytes())
-    arrays = {}
-    for name, dtype, shape in header["arrays"]:
-        dt = np.dtype(dtype)
-        arrays[name] = _read(stream, math.prod(shape) * dt.itemsize).view(dt).reshape(shape)
-    blob = arrays["rids"].tobytes()
-    rids, at = [], 0
-    for n in arrays["rid_lengths"].tolist():
-        rids.append(blob[at : at + n].decode())
-        at += n
-    gathered = Gathered(
-        header["version"], rids, arrays["times"], arrays["latencies"], arrays["counts"],
-        arrays["inputs"], arrays["outputs"],
-    )  # fmt: skip
-    return (header["model"], header["version"]), header["rows"], gathered
-
-
-def _read(stream: BinaryIO, size: int, eof_ok: bool = False) -> Any:
-    import numpy as np
-
-    out = np.empty(size, np.uint8)
-    view, got = out.data, 0
-    while got < size:
-        n = stream.readinto(view[got:])  # type: ignore[attr-defined]
-        if not n:
-            if eof_ok and got == 0:
-                return None
-            raise EOFError(f"the prediction log's frame ended after {got} of {size} bytes")
-        got += n
-    return out
+SEGMENT_HEAP = 32 << 20  # glibc's largest mmap threshold: blocks below it come from the heap
 
 
 class WriterProcess:
-    """The server's handle on its writer process (see the module's docstring)."""
+    """The server's handle on its writer process (see the module's docstring). Its callers
+    hold the log's lock: the event loop and the log's thread both use it."""
 
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], ring: Any) -> None:
         self._proc = proc
-        self._results: deque[tuple[bool, int]] = deque()
-        self._sent = 0  # rows; the log's thread's
-        self._reported = 0  # rows; the reader thread's
-        self._lost_counted = False
-        self.alive = True
-        self._reader = threading.Thread(
-            target=self._read_reports, name="tether-prediction-log-reports", daemon=True
-        )
-        self._reader.start()
+        self._ring = ring
+        assert proc.stdin is not None and proc.stdout is not None
+        self._to = proc.stdin.fileno()
+        self._from = proc.stdout.fileno()
+        os.set_blocking(self._to, False)
+        os.set_blocking(self._from, False)
+        self._out = b""  # lines not yet taken by the pipe, in order
+        self._in = b""  # the start of a report line not complete yet
+        self._sent = 0  # rows the process was told of
+        self._reported = 0  # rows it reported written or dropped
+        self._open = True  # its input takes lines
+        self.ended = False  # its reports ended; what it was told of and never reported counted
+
+    @property
+    def alive(self) -> bool:
+        return self._open and not self.ended
 
     @classmethod
-    def start(cls, spec: dict[str, Any], segment_rows: int, flush_s: float) -> WriterProcess | None:
-        """The process started, or None (logged) where it cannot be."""
-        if not hasattr(os, "writev"):  # not a POSIX system: the log's thread writes
-            return None
-        argument = json.dumps({**spec, "segment_rows": segment_rows, "flush_s": flush_s})
+    def start(
+        cls, spec: dict[str, Any], ring: Any, segment_rows: int, flush_s: float
+    ) -> WriterProcess | None:
+        """The process started, reading ``ring`` (a ``logring.Ring``), or None (logged) where
+        it cannot be."""
+        argument = json.dumps({
+            **spec, "segment_rows": segment_rows, "flush_s": flush_s, "ring_fd": ring.fd,
+            "ring_bytes": ring.capacity,
+        })  # fmt: skip
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "tether.serving.logwriter", argument],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=(ring.fd,),
                 start_new_session=True,  # a terminal's Ctrl-C goes to the server, which closes it
             )  # fmt: skip
         except OSError as e:
             log.error("prediction log: no writer process (%s); writing in-process", e)
             return None
-        assert proc.stdin is not None
-        # a larger pipe: fewer waits for the process to read (not on Linux, or over the
-        # system's limit: the default size works too)
-        with contextlib.suppress(ImportError, AttributeError, OSError):
-            import fcntl
+        return cls(proc, ring)
 
-            fcntl.fcntl(proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
-        return cls(proc)
-
-    def send(self, key: tuple[str, int], rows: int, gathered: Any) -> bool:
-        """Hand one drain over; False (nothing sent) when the process has gone."""
+    def send(self, head: int, rows: int, formats: list[Any]) -> bool:
+        """Tell the process to read the ring up to ``head`` (``rows`` more rows), with the
+        record formats it has not been told of; False (nothing sent) when it has gone. A line
+        the pipe cannot take now is kept and sent first next time."""
         if not self.alive:
             return False
-        parts = frame(key, rows, gathered)
-        assert self._proc.stdin is not None
-        fd = self._proc.stdin.fileno()
-        try:
-            written = os.writev(fd, parts)
-            total = sum(len(memoryview(p)) for p in parts)
-            if written < total:  # cut short by a signal: the rest, in order
-                rest = memoryview(b"".join(bytes(p) for p in parts))[written:]
-                while rest:
-                    rest = rest[os.write(fd, rest) :]
-        except OSError:  # the process went away
-            self.alive = False
-            return False
+        message = {"to": head, "rows": rows, "formats": [f.to_json() for f in formats]}
+        self._out += json.dumps(message).encode() + b"\n"
         self._sent += rows
+        self._flush()
         return True
 
-    def results(self) -> list[tuple[bool, int]]:
-        """(written, rows) for each segment reported since the last call; once the process
-        has ended, the rows it was sent and never reported, as dropped."""
-        out = []
-        while self._results:
-            out.append(self._results.popleft())
-        if not self._reader.is_alive() and not self._lost_counted:
-            self.alive = False
-            self._release(5.0)
-            while self._results:
-                out.append(self._results.popleft())
-            self._lost_counted = True
-            lost = self._sent - self._reported
-            if lost > 0:
-                log.error("prediction log: its writer process ended; %d rows dropped", lost)
-                out.append((False, lost))
+    def _flush(self) -> None:
+        try:
+            while self._out and self._open:
+                self._out = self._out[os.write(self._to, self._out) :]
+        except BlockingIOError:  # the process is busy: the rest goes next time
+            pass
+        except OSError:  # it went away: its reports end too
+            self._open = False
+
+    def reports(self) -> list[tuple[bool, int]]:
+        """(written, rows) for each segment reported since the last call; the room the
+        process copied out is freed in the ring. Once its reports end (it ended), the rows it
+        was told of and never reported, as dropped."""
+        out: list[tuple[bool, int]] = []
+        if self.ended:
+            return out
+        self._flush()
+        while True:
+            try:
+                data = os.read(self._from, 1 << 16)
+            except BlockingIOError:
+                return out
+            except OSError:
+                data = b""
+            if not data:
+                break
+            *lines, self._in = (self._in + data).split(b"\n")
+            for line in lines:
+                self._report(line, out)
+        self.ended = True
+        self._release(5.0)
+        lost = self._sent - self._reported
+        if lost > 0:
+            log.error("prediction log: its writer process ended; %d rows dropped", lost)
+            out.append((False, lost))
         return out
 
-    def close(self, timeout: float) -> None:
-        """End the process's input; wait while it writes what it holds."""
-        self._release(timeout)
-        self._reader.join(timeout)
+    def _report(self, line: bytes, out: list[tuple[bool, int]]) -> None:
+        try:
+            report = json.loads(line)
+            if "released" in report:  # room in the ring copied out: free again
+                self._ring.tail = max(self._ring.tail, int(report["released"]))
+                return
+            rows, written = int(report["rows"]), bool(report["written"])
+        except (ValueError, KeyError, TypeError):
+            return  # not a report: ignored
+        out.append((written, rows))
+        self._reported += rows
 
-    def _release(self, timeout: float) -> None:
-        """End the process's input, wait for it to end (killed past ``timeout``)."""
+    def close(self, timeout: float) -> list[tuple[bool, int]]:
+        """End the process's input, wait while it writes what it holds; its last reports
+        (past ``timeout`` it is killed, and what it held counted as dropped)."""
+        import select
+
+        deadline = time.monotonic() + timeout
+        if self._open:
+            os.set_blocking(self._to, True)
+            self._flush()
+        self._end_input()
+        out: list[tuple[bool, int]] = []
+        while not self.ended:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.error("prediction log: its writer process did not finish in %s s", timeout)
+                self._proc.kill()
+                left = 5.0
+            if select.select([self._from], [], [], left)[0]:
+                out += self.reports()
+        return out
+
+    def _end_input(self) -> None:
+        self._open = False
         assert self._proc.stdin is not None
         with contextlib.suppress(OSError):
             self._proc.stdin.close()
+
+    def _release(self, timeout: float) -> None:
+        """Wait for the process to end (killed past ``timeout``); close the pipes."""
+        self._end_input()
         try:
             self._proc.wait(timeout)
         except subprocess.TimeoutExpired:
             log.error("prediction log: its writer process did not finish in %s s", timeout)
             self._proc.kill()
             self._proc.wait()
-
-    def _read_reports(self) -> None:
         assert self._proc.stdout is not None
-        for line in self._proc.stdout:
-            try:
-                report = json.loads(line)
-                rows, written = int(report["rows"]), bool(report["written"])
-            except (ValueError, KeyError, TypeError):
-                continue  # not a report: ignored
-            self._results.append((written, rows))
-            self._reported += rows
         self._proc.stdout.close()
 
 
 def main() -> None:
+    import mmap
     import select
 
+    from tether.serving.logring import Format, read
     from tether.serving.segments import Segments, store_segment
     from tether.serving.store_source import store_on_use
     from tether.workspace import Workspace
@@ -221,6 +198,8 @@ def main() -> None:
     os.dup2(2, 1)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     spec = json.loads(sys.argv[1])
+    capacity = int(spec["ring_bytes"])
+    ring = mmap.mmap(int(spec["ring_fd"]), capacity)
     workspace = Workspace(spec["root"], **spec["overrides"])
     store, objects, project = store_on_use(workspace), workspace.objects, spec["project"]
     import pyarrow as pa
@@ -228,14 +207,26 @@ def main() -> None:
 
     from tether.serving.memory import fix_malloc_thresholds
 
-    # what a segment held goes back to the system when it is written: glibc's thresholds
-    # fixed, low (a drain's arrays are mapped: this process answers no request), and Arrow
-    # allocating through malloc (its own pool kept what a segment had used)
-    fix_malloc_thresholds(256 * 1024)
+    # a segment's buffers (up to its size, 8 MB for S1) come from the heap and are reused by
+    # the next one: mapping them fresh, and returning them, cost a page fault per 4 KiB
+    # written, 40% of this process's CPU under S1's 100-row load. glibc's thresholds are
+    # fixed (not left to grow and keep every heap) and Arrow allocates through malloc (its
+    # own pool kept what a segment had used)
+    fix_malloc_thresholds(SEGMENT_HEAP)
     pa.set_memory_pool(pa.system_memory_pool())
     segments = Segments(int(spec["segment_rows"]), float(spec["flush_s"]))
-    stream = open(0, "rb", buffering=0, closefd=False)  # noqa: SIM115
+    formats: dict[int, Format] = {}
+    read_to = 0
+    pending = b""
     ended = False
+    parent = [True]  # whether the server still reads the reports
+
+    def report(value: dict[str, Any]) -> None:
+        if parent[0]:
+            try:
+                reports.write(json.dumps(value) + "\n")
+            except OSError:  # the server went away: the segments are written all the same
+                parent[0] = False
 
     def write(due: list[tuple[tuple[str, int], list[Any], int]]) -> None:
         for key, chunks, rows in due:
@@ -245,18 +236,28 @@ def main() -> None:
             except Exception as e:  # reported; the process goes on
                 log.error("prediction log: %d rows of %s v%d dropped: %s", rows, *key, e)
                 written = False
-            reports.write(json.dumps({"rows": rows, "written": written}) + "\n")
+            report({"rows": rows, "written": written})
 
     while not ended:
-        ready, _, _ = select.select([stream], [], [], segments.wait_s())
+        ready, _, _ = select.select([0], [], [], segments.wait_s())
         if ready:
-            got = read_frame(stream)
-            if got is None:
-                ended = True
-            else:
-                segments.add(got[0], got[1], got[2])
+            data = os.read(0, 1 << 16)
+            ended = not data
+            *lines, pending = (pending + data).split(b"\n")
+            for line in lines:
+                message = json.loads(line)
+                for value in message["formats"]:
+                    fmt = Format.from_json(value)
+                    formats[fmt.ident] = fmt
+                to = int(message["to"])
+                for key, rows, gathered in read(ring, read_to, to, capacity, formats):
+                    segments.add(key, rows, gathered)
+                read_to = to
+            if lines:
+                report({"released": read_to})
         write(segments.due(ended))
-    reports.close()
+    with contextlib.suppress(OSError):
+        reports.close()
 
 
 if __name__ == "__main__":

@@ -478,3 +478,38 @@ def test_values_arrow_cannot_type_are_logged_as_text_not_dropped() -> None:
     records = [("m", 1, "r", 1.0, 0.001, np.ones((4, 2)), outputs, 4)]
     data, _, _ = segment([table(records)])
     assert read_segment(data)["prediction"].to_pylist() == ["1", "two", None, "3.5"]
+
+
+def test_a_full_ring_drops_and_counts_rows_and_writes_the_rest_exactly(ws: Workspace) -> None:
+    """Records reach the writer process through a ring shared with it: when the ring is full
+    (the process not told yet, or behind), rows are dropped and counted, the request goes on,
+    and every row taken is written as it was recorded."""
+    from collections import deque
+
+    import numpy as np
+
+    from tether.serving.asgi import _writer_process
+    from tether.serving.logring import Ring
+    from tether.serving.predlog import PredictionLog
+
+    if Ring.create() is None:
+        return  # no memfd on this system: the log's thread writes (the tests above)
+    log = PredictionLog(
+        ws.store, ws.objects, "serve", flush_s=60, drain_s=60, exchange_s=60,
+        ring_bytes=1 << 16, process=_writer_process(ws),
+    )  # fmt: skip
+    rng = np.random.default_rng(1)
+    recorded = {}
+    for i in range(60):  # 8 KB each into 64 KB
+        x = rng.random((50, 20))
+        recorded[f"r{i}"] = x
+        log.record("ring", 1, f"r{i}", time.time(), 0.001, x, np.zeros(50, "int64"), 50)
+    assert log._buffer == deque()  # every record went to the ring
+    log.close()
+    assert log.dropped > 0 and log.written > 0
+    assert log.written + log.dropped == 3000 and log.unwritten == 0
+    frame = predictions("ring", workspace=ws)
+    assert len(frame) == log.written
+    for rid, rows in frame.groupby("request_id", sort=False):
+        got = rows.sort_values("row")[[f"input_{j}" for j in range(20)]].to_numpy()
+        assert np.array_equal(got, recorded[str(rid)])

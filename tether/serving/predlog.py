@@ -51,10 +51,11 @@ class PredictionLog:
         queue_size: int = 10_000,
         max_rows: int = 200_000,
         max_bytes: int = 32 * 2**20,
-        segment_rows: int = 50_000,
+        segment_rows: int = 25_000,
         flush_s: float = 10.0,
         drain_s: float = 0.05,
-        exchange_s: float = 0.01,
+        exchange_s: float = 0.05,
+        ring_bytes: int | None = None,
         on_written: Callable[[int], None] | None = None,
         on_dropped: Callable[[int], None] | None = None,
         process: dict[str, Any] | None = None,
@@ -96,9 +97,9 @@ class PredictionLog:
         self._process: Any = None  # the started WriterProcess, while it writes
         self._ring: Any = None
         if process is not None:
-            from tether.serving.logring import Ring
+            from tether.serving.logring import RING_BYTES, Ring
 
-            self._ring = Ring.create()
+            self._ring = Ring.create(ring_bytes or RING_BYTES)
         self._close_timeout = 30.0
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -130,7 +131,11 @@ class PredictionLog:
                     self._taken += rows
                 else:  # the ring is full: the writer process is behind
                     self._refuse(rows)
-                if t >= self._next_exchange and self._process is not None:
+                # the process is told every ``exchange_s``, or when a quarter of the ring
+                # waits for it (100-row requests fill S1's 8 MB in 50 ms)
+                if self._process is not None and (
+                    t >= self._next_exchange or ring.state[0] - ring.sent > ring.capacity >> 2
+                ):
                     self._next_exchange = t + self.exchange_s
                     self._exchange(blocking=False)
                 return

@@ -1,0 +1,123 @@
+"""The prediction log's ring: records copied in by the event loop come out exactly, across the
+ring's end, formats apart; what is not a plain record is left to the log's deque; a full ring
+refuses (the log counts the rows dropped) and frees its room once read."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tether.serving.logring import Ring, read
+
+pytestmark = pytest.mark.skipif(Ring.create() is None, reason="no memfd on this system")
+
+SMALL = 1 << 16  # the smallest ring
+
+
+def _ring(capacity: int = SMALL) -> Ring:
+    ring = Ring.create(capacity)
+    assert ring is not None
+    return ring
+
+
+def _read_all(ring: Ring) -> list[tuple[tuple[str, int], int, Any]]:
+    taken = ring.take()
+    assert taken is not None
+    return ring.read_here(taken[0], taken[1])
+
+
+def test_records_of_several_formats_come_out_exactly() -> None:
+    ring = _ring()
+    x = np.arange(6, dtype="float64").reshape(3, 2)
+    y = np.array([1, 0, 1], dtype="int32")
+    assert ring.put("m", 1, "a-é", 10.5, 0.25, x, y, 3)
+    assert ring.put("m", 1, "b", 11.0, 0.5, x[:1] + 100, y[:1], 1)
+    f32 = np.ones((2, 4), dtype="float32")
+    assert ring.put("m", 2, "c" * 200, 12.0, 0.75, f32, np.array([0.5, 1.5]), 2)
+    by_key = {key: (rows, g) for key, rows, g in _read_all(ring)}
+    rows, g = by_key[("m", 1)]
+    assert rows == 4 and g.rids == ["a-é", "b"]
+    assert g.times.tolist() == [10.5, 11.0] and g.latencies.tolist() == [0.25, 0.5]
+    assert g.counts.tolist() == [3, 1]
+    assert g.inputs.dtype == np.float64 and g.inputs.tolist() == [*x.tolist(), [100.0, 101.0]]
+    assert g.outputs.dtype == np.int32 and g.outputs.tolist() == [1, 0, 1, 1]
+    rows, g = by_key[("m", 2)]
+    assert rows == 2 and g.rids == ["c" * 200] and g.version == 2
+    assert g.inputs.dtype == np.float32 and g.inputs.shape == (2, 4)
+    assert g.outputs.tolist() == [0.5, 1.5]
+    assert ring.tail == ring.sent == ring.state[0]  # read here: the room is free again
+
+
+def test_a_full_ring_refuses_and_takes_records_again_across_its_end() -> None:
+    ring = _ring()
+    rng = np.random.default_rng(0)
+    put: list[Any] = []
+    while True:  # filled: nothing is read
+        x = rng.random((7, 20))
+        ok = ring.put("m", 1, f"r{len(put)}", time.time(), 0.001, x, np.arange(7), 7)
+        if not ok:
+            assert ok is False  # refused, not "not for the ring"
+            break
+        put.append(x)
+    assert len(put) * 7 * 20 * 8 <= SMALL
+    first = _read_all(ring)  # read: its room is free
+    assert np.array_equal(first[0][2].inputs, np.concatenate(put))
+    later = []
+    for i in range(len(put)):  # these wrap around the ring's end
+        x = rng.random((7, 20))
+        assert ring.put("m", 1, f"s{i}", time.time(), 0.001, x, np.arange(7), 7)
+        later.append(x)
+        if i % 3 == 2:
+            got = _read_all(ring)
+            assert np.array_equal(got[0][2].inputs, np.concatenate(later[i - 2 : i + 1]))
+            assert got[0][2].rids == [f"s{j}" for j in range(i - 2, i + 1)]
+    assert ring.state[0] > ring.capacity  # went round
+
+
+@pytest.mark.parametrize(
+    ("inputs", "outputs", "rows"),
+    [
+        (np.array([{"a": 1}], dtype=object), np.zeros(1), 1),  # objects
+        (np.zeros((2, 2, 2)), np.zeros(2), 2),  # 3-D
+        ({"a": np.zeros(2)}, np.zeros(2), 2),  # several inputs
+        (np.zeros((2, 3)), [0, 1], 2),  # outputs not an array
+        (np.zeros((2, 3)), np.zeros(2), 3),  # rows that do not add up
+        (np.zeros((SMALL // 8, 1)), np.zeros(SMALL // 8), SMALL // 8),  # a quarter of the ring
+    ],
+    ids=["objects", "3-d", "dict", "list", "rows", "too-large"],
+)
+def test_what_is_not_a_plain_record_is_left_to_the_deque(
+    inputs: Any, outputs: Any, rows: int
+) -> None:
+    ring = _ring()
+    assert ring.put("m", 1, "r", 0.0, 0.0, inputs, outputs, rows) is None
+    assert ring.take() is None  # nothing written
+
+
+def test_a_view_that_is_not_contiguous_is_copied_in_as_its_rows() -> None:
+    ring = _ring()
+    base = np.arange(40, dtype="float64").reshape(4, 10)
+    view = base[:, ::3]  # 4 rows of 4, strided
+    assert ring.put("m", 1, "v", 0.0, 0.0, view, np.arange(4)[::-1], 4)
+    (_, rows, g), *_ = _read_all(ring)
+    assert rows == 4 and g.inputs.tolist() == view.tolist()
+    assert g.outputs.tolist() == [3, 2, 1, 0]
+
+
+def test_a_request_id_that_is_not_utf8_is_left_to_the_deque() -> None:
+    ring = _ring()
+    assert ring.put("m", 1, "\udcff", 0.0, 0.0, np.zeros((1, 2)), np.zeros(1), 1) is None
+
+
+def test_the_reader_takes_only_the_range_it_was_told_of() -> None:
+    """The writer process reads by positions the log's thread sent: a record put after them
+    is not half-read."""
+    ring = _ring()
+    ring.put("m", 1, "a", 0.0, 0.0, np.ones((1, 3)), np.zeros(1), 1)
+    head = ring.state[0]
+    ring.put("m", 1, "b", 0.0, 0.0, np.ones((1, 3)) * 2, np.zeros(1), 1)
+    got = read(ring.buf, 0, head, ring.capacity, ring.by_ident)
+    assert [g.rids for _, _, g in got] == [["a"]]

@@ -189,6 +189,14 @@ class Ring:
         self.tail = head
         return chunks
 
+    def close(self) -> None:
+        """Give the memory and the file back (the log is closed; ``put`` fails after)."""
+        import contextlib
+
+        with contextlib.suppress(BufferError):  # a view of it still held: freed with it
+            self.buf.close()
+        os.close(self.fd)
+
 
 def read(
     buf: Any, start: int, end: int, capacity: int, formats: dict[int, Format]

@@ -155,13 +155,15 @@ class WriterProcess:
             self._flush()
         self._end_input()
         out: list[tuple[bool, int]] = []
+        poll = select.poll()  # not select(): a server may hold more than 1,024 files
+        poll.register(self._from, select.POLLIN)
         while not self.ended:
             left = deadline - time.monotonic()
             if left <= 0:
                 log.error("prediction log: its writer process did not finish in %s s", timeout)
                 self._proc.kill()
                 left = 5.0
-            if select.select([self._from], [], [], left)[0]:
+            if poll.poll(left * 1e3):
                 out += self.reports()
         return out
 

@@ -125,7 +125,10 @@ class PredictionLog:
             return
         ring = self._ring
         if ring is not None:
-            put = ring.put(model, version, request_id, t, latency, inputs, outputs, rows)
+            try:
+                put = ring.put(model, version, request_id, t, latency, inputs, outputs, rows)
+            except ValueError:  # the log closed its ring meanwhile: not written, as below
+                put = False
             if put is not None:
                 if put:
                     self._taken += rows
@@ -235,6 +238,9 @@ class PredictionLog:
             process, self._process = self._process, None
             if process is not None:
                 self._count(process.close(self._close_timeout))
+            ring, self._ring = self._ring, None
+            if ring is not None:  # records after this go to the deque, never written
+                ring.close()
 
     def _exchange(self, *, blocking: bool) -> None:
         """With the writer process: count its reports (the ring's room it freed, segments

@@ -123,9 +123,39 @@ def test_table_model_takes_columns_with_bytes(server: Running) -> None:
 
 
 def test_request_id_is_generated_when_absent(server: Running) -> None:
-    status, headers, _ = server.request("POST", "/v2/models/lr/infer", infer_body([ROW]))
-    assert status == 200
-    assert len(headers["x-request-id"]) == 32
+    ids = []
+    for _ in range(3):
+        status, headers, _ = server.request("POST", "/v2/models/lr/infer", infer_body([ROW]))
+        assert status == 200
+        ids.append(headers["x-request-id"])
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    assert len(set(ids)) == 3
+
+
+def test_generated_request_ids_differ_between_processes_and_forks() -> None:
+    """Ids are a random prefix drawn per process and a counter: a forked worker (which
+    starts with its parent's memory) draws its own prefix."""
+    import os
+    import subprocess
+    import sys
+
+    from tether.serving.asgi import _new_id
+
+    code = "from tether.serving.asgi import _new_id; print(_new_id())"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert other.returncode == 0, other.stderr
+    mine = _new_id()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first id, then out
+        os.write(write, _new_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    forked = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    prefixes = {mine[:16], other.stdout.strip()[:16], forked[:16]}
+    assert len(prefixes) == 3
 
 
 def test_repository_index_lists_models(server: Running) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -128,8 +129,23 @@ def _request_id(value: str | None) -> str | None:
     return None
 
 
+_id_prefix = os.urandom(8).hex()
+_id_counter = itertools.count()
+
+
+def _new_ids_after_fork() -> None:
+    global _id_prefix, _id_counter
+    _id_prefix, _id_counter = os.urandom(8).hex(), itertools.count()
+
+
+os.register_at_fork(after_in_child=_new_ids_after_fork)
+
+
 def _new_id() -> str:
-    return os.urandom(16).hex()  # 32 hex digits, as uuid4().hex, at a fraction of its cost
+    """32 hex digits, as ``uuid4().hex``, unique: 16 random ones drawn once per process (again
+    in a forked child) and a counter. ``os.urandom`` per request cost a single-row request 3%
+    of its time (a system call); request ids are names, not secrets."""
+    return f"{_id_prefix}{next(_id_counter):016x}"
 
 
 _WANTED = {

@@ -124,8 +124,7 @@ class WriterProcess:
             *lines, self._in = (self._in + data).split(b"\n")
             for line in lines:
                 self._report(line, out)
-        self.ended = True
-        self._release(5.0)
+        self.ended = True  # never waited for here (the event loop calls this): see close
         lost = self._sent - self._reported
         if lost > 0:
             log.error("prediction log: its writer process ended; %d rows dropped", lost)
@@ -150,12 +149,15 @@ class WriterProcess:
         import select
 
         deadline = time.monotonic() + timeout
-        if self._open:
-            os.set_blocking(self._to, True)
+        writable = select.poll()  # not select(): a server may hold more than 1,024 files
+        writable.register(self._to, select.POLLOUT)
+        self._flush()
+        while self._out and self._open and time.monotonic() < deadline:
+            writable.poll(max(0.0, deadline - time.monotonic()) * 1e3)
             self._flush()
         self._end_input()
         out: list[tuple[bool, int]] = []
-        poll = select.poll()  # not select(): a server may hold more than 1,024 files
+        poll = select.poll()
         poll.register(self._from, select.POLLIN)
         while not self.ended:
             left = deadline - time.monotonic()
@@ -165,6 +167,7 @@ class WriterProcess:
                 left = 5.0
             if poll.poll(left * 1e3):
                 out += self.reports()
+        self._release(max(0.0, deadline - time.monotonic()))
         return out
 
     def _end_input(self) -> None:
@@ -179,11 +182,11 @@ class WriterProcess:
         try:
             self._proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            log.error("prediction log: its writer process did not finish in %s s", timeout)
             self._proc.kill()
             self._proc.wait()
         assert self._proc.stdout is not None
-        self._proc.stdout.close()
+        with contextlib.suppress(OSError):
+            self._proc.stdout.close()
 
 
 def main() -> None:

@@ -392,16 +392,7 @@ def app(
         )
         return Response(body, status, headers=dict(headers), media_type=JSON)
 
-    counters: dict[tuple[str, str, int], Any] = {}  # prometheus children, looked up once
-
-    def count(label: str, protocol: str, status: int) -> None:
-        key = (label, protocol, status)
-        child = counters.get(key)
-        if child is None:
-            child = counters[key] = metrics.requests.labels(label, protocol, str(status))
-        child.inc()
-
-    latencies: dict[str, Any] = {}
+    count = metrics.count_request
 
     async def predict(
         scope: Any, receive: Any, protocol: str, name: str | None, want: str | None
@@ -497,10 +488,7 @@ def app(
         if status == 200:
             assert v is not None and name is not None
             latency = time.perf_counter() - call.t0
-            observe = latencies.get(label)
-            if observe is None:
-                observe = latencies[label] = metrics.latency.labels(label).observe
-            observe(latency)
+            metrics.observe_latency(label, latency)
             if srv.predlog is not None:
                 srv.predlog.record(
                     name, v.version, rid, time.time(), latency, call.value, pred, call.rows

@@ -8,6 +8,7 @@ sees two versions, and requests already queued on the old version finish on it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -194,7 +195,7 @@ class Repository:
             loaded = load_model(folder, trust=self.opts.trust)
             on_batch = None
             if self.metrics is not None:
-                on_batch = self.metrics.batch_rows.labels(name).observe
+                on_batch = functools.partial(self.metrics.observe_batch, name)
             v = Version(name, version, loaded, s.executor, self.opts, on_batch)
             v.warm_up()
         except TetherError as e:

@@ -121,3 +121,38 @@ def test_the_reader_takes_only_the_range_it_was_told_of() -> None:
     ring.put("m", 1, "b", 0.0, 0.0, np.ones((1, 3)) * 2, np.zeros(1), 1)
     got = read(ring.buf, 0, head, ring.capacity, ring.by_ident)
     assert [g.rids for _, _, g in got] == [["a"]]
+
+
+def test_a_turns_records_go_in_as_one_ring_record_per_format_and_come_out_in_order() -> None:
+    ring = _ring()
+    rng = np.random.default_rng(2)
+    one = [rng.random((1, 3)) for _ in range(5)]
+    two = [rng.random((2, 4)).astype("float32") for _ in range(3)]
+    records = [("m", 1, f"a{i}", float(i), i / 10, x, np.array([i]), 1) for i, x in enumerate(one)]
+    records += [("m", 2, f"b{i}é", 9.0, 0.5, x, np.zeros(2), 2) for i, x in enumerate(two)]
+    records.insert(3, ("m", 1, "dict", 0.0, 0.0, {"a": one[0]}, np.zeros(1), 1))
+    left, put, refused = ring.put_records(records)
+    assert [r[2] for r in left] == ["dict"] and (put, refused) == (11, 0)
+    assert ring.state[0] < 2 * 1024  # two ring records, not eight
+    by_key = {key: g for key, _, g in _read_all(ring)}
+    g = by_key[("m", 1)]
+    assert g.rids == [f"a{i}" for i in range(5)]
+    assert g.times.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert g.latencies.tolist() == [0.0, 0.1, 0.2, 0.3, 0.4]
+    assert g.counts.tolist() == [1] * 5 and g.outputs.tolist() == [0, 1, 2, 3, 4]
+    assert np.array_equal(g.inputs, np.concatenate(one))
+    g = by_key[("m", 2)]
+    assert g.rids == [f"b{i}é" for i in range(3)] and g.counts.tolist() == [2, 2, 2]
+    assert np.array_equal(g.inputs, np.concatenate(two))
+
+
+def test_a_turn_larger_than_a_quarter_of_the_ring_goes_in_as_several_records() -> None:
+    ring = _ring()
+    xs = [np.full((10, 20), float(i)) for i in range(30)]  # 1.6 KB each, 48 KB in all
+    records = [("m", 1, f"r{i}", 0.0, 0.0, x, np.zeros(10), 10) for i, x in enumerate(xs)]
+    left, put, refused = ring.put_records(records)
+    assert left == [] and put + refused == 300
+    got = _read_all(ring)
+    taken = sum(rows for _, rows, _ in got)
+    assert taken == put and put >= 150  # most fit: the ring was empty
+    assert np.array_equal(got[0][2].inputs, np.concatenate(xs)[:taken])

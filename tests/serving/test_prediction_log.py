@@ -513,3 +513,39 @@ def test_a_full_ring_drops_and_counts_rows_and_writes_the_rest_exactly(ws: Works
     for rid, rows in frame.groupby("request_id", sort=False):
         got = rows.sort_values("row")[[f"input_{j}" for j in range(20)]].to_numpy()
         assert np.array_equal(got, recorded[str(rid)])
+
+
+def test_requests_of_one_turn_of_the_event_loop_are_copied_in_together(ws: Workspace) -> None:
+    """In a server, the records of one turn of the event loop become one ring record: all
+    written, each as it was recorded."""
+    import asyncio
+
+    import numpy as np
+
+    from tether.serving.asgi import _writer_process
+    from tether.serving.logring import HEADER, Ring
+    from tether.serving.predlog import PredictionLog
+
+    if Ring.create() is None:
+        return  # no memfd on this system: the log's thread writes (the tests above)
+    log = PredictionLog(
+        ws.store, ws.objects, "serve", flush_s=60, drain_s=0.02, process=_writer_process(ws)
+    )
+    rows = [np.full((1, 3), float(i)) for i in range(10)]
+
+    async def turn() -> int:
+        for i, x in enumerate(rows):
+            log.record("turn", 1, f"t{i}", time.time(), 0.001, x, np.array([i % 2]), 1)
+        assert log._ring.state[0] == 0  # nothing copied yet: at the end of the turn
+        await asyncio.sleep(0)
+        return int(log._ring.state[0])
+
+    used = asyncio.run(turn())
+    # one header for the ten, not ten: 32 + 10 x (32 + 2) + 10 x 24 + 10 x 8, padded
+    assert used < 2 * HEADER.size + 10 * (32 + 8 + 24 + 8)
+    log.close()
+    assert (log.written, log.dropped) == (10, 0)
+    frame = predictions("turn", workspace=ws)
+    assert frame["request_id"].tolist() == [f"t{i}" for i in range(10)]
+    assert frame["input_1"].tolist() == [float(i) for i in range(10)]
+    assert frame["prediction"].tolist() == [i % 2 for i in range(10)]

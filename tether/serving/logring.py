@@ -4,15 +4,16 @@ into memory it shares with the log's writer process (a memfd), and read from the
 Why: before, the log's thread joined each drain's arrays and wrote them into a pipe, holding
 the GIL while it joined. Under S1's 100-row load that was 18 µs of every request's 110 during
 which the event loop waited for the GIL, a third of the throughput; the pipe cost two more
-copies. Here the event loop copies a request's id, times and arrays into the ring (under a
-microsecond for 100 rows of 20 features) and the log's thread only tells the writer process
-how far to read: one short line per ``drain_s``.
+copies. Here the event loop copies the requests of each of its turns into the ring, one ring
+record per model version and format (``put_records``), and tells the writer process how far
+to read: one short line every 50 ms.
 
-Layout: records one after another, each a multiple of 8 bytes: a header (``HEADER``: the
-record's size, its format, its rows, the sizes of the request id, the inputs and the outputs,
-the time and the latency), then the request id, the inputs' and the outputs' bytes, each padded
-to 8. A record that would not fit before the end starts again at 0, after a skip marker (its
-size and ``SKIP``) over the rest.
+Layout: ring records one after another, each a multiple of 8 bytes: a header (``HEADER``: the
+record's size, its format, its requests, their rows, the bytes of their ids, inputs and
+outputs), then per request its time and latency (float64) and its rows and the end of its id
+(int64), then the ids, the inputs' and the outputs' bytes, each part padded to 8. A record
+that would not fit before the end starts again at 0, after a skip marker (its size and
+``SKIP``) over the rest.
 
 Who moves what: ``head`` (bytes put) only the event loop; ``sent`` (bytes the writer process was
 told of) only the log's thread, by a line on the process's input (a system call: what the
@@ -23,12 +24,13 @@ it reads the ring itself (no writer process, or it went away).
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 from collections import deque
 from typing import Any
 
-HEADER = struct.Struct("<IIIIIIdd")  # size, format, rows, id, inputs, outputs, time, latency
+HEADER = struct.Struct("<IIIIIIII")  # size, format, requests, rows, bytes of ids, inputs, outputs
 MARK = struct.Struct("<II")  # size, format: a record's start, or a skip marker
 SKIP = 0xFFFFFFFF
 RING_BYTES = 8 << 20
@@ -107,49 +109,115 @@ class Ring:
         self, model: str, version: int, request_id: str, t: float, latency: float,
         inputs: Any, outputs: Any, rows: int,
     ) -> bool | None:  # fmt: skip
-        """Copy one request's record in: True; False where there is no room (the caller
-        drops it); None where it is not a record for the ring (not NumPy arrays of one row per
-        predicted row, 1-D or 2-D, of plain values; or larger than a quarter of the ring)."""
+        """One request's record: True (copied in); False (no room); None (not for the ring,
+        see ``put_records``)."""
+        record = (model, version, request_id, t, latency, inputs, outputs, rows)
+        left, put, _refused = self.put_records([record])
+        return None if left else put > 0
+
+    def put_records(self, records: list[Any]) -> tuple[list[Any], int, int]:
+        """Copy requests' records in, one ring record per format: (the records that are not
+        for the ring, rows copied in, rows refused for want of room). Not for the ring: other
+        than NumPy arrays of one row per predicted row, 1-D or 2-D, of plain values; an id
+        that is not UTF-8; a request larger than a quarter of the ring."""
         import numpy as np
 
         ndarray = np.ndarray
-        if type(inputs) is not ndarray or type(outputs) is not ndarray:
-            return None
-        key = (model, version, inputs.dtype, inputs.shape[1:], outputs.dtype, outputs.shape[1:])
-        fmt = self.formats.get(key, _NEW)
-        if fmt is _NEW:
-            fmt = self.formats[key] = self._format(model, version, inputs, outputs)
-        if fmt is None or len(inputs) != rows or len(outputs) != rows:
-            return None
-        try:
-            rid = request_id.encode()
-        except UnicodeEncodeError:
-            return None
-        if not inputs.flags.c_contiguous:
-            inputs = np.ascontiguousarray(inputs)
-        if not outputs.flags.c_contiguous:
-            outputs = np.ascontiguousarray(outputs)
-        n_rid, n_in, n_out = len(rid), inputs.nbytes, outputs.nbytes
-        size = HEADER.size + _pad(n_rid) + _pad(n_in) + _pad(n_out)
-        if size > self.capacity // 4:
-            return None
+        left: list[Any] = []
+        groups: dict[Any, list[Any]] = {}
+        for r in records:
+            x, y = r[5], r[6]
+            if type(x) is not ndarray or type(y) is not ndarray:
+                left.append(r)
+                continue
+            key = (r[0], r[1], x.dtype, x.shape[1:], y.dtype, y.shape[1:])
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = []
+            group.append(r)
+        put = refused = 0
+        for key, group in groups.items():
+            fmt = self.formats.get(key, _NEW)
+            if fmt is _NEW:
+                fmt = self.formats[key] = self._format(key[0], key[1], group[0][5], group[0][6])
+            if fmt is None:
+                left += group
+                continue
+            ok, ids = [], []
+            for r in group:
+                if len(r[5]) != r[7] or len(r[6]) != r[7]:
+                    left.append(r)
+                    continue
+                try:
+                    ids.append(r[2].encode())
+                except UnicodeEncodeError:
+                    left.append(r)
+                    continue
+                ok.append(r)
+            while ok:  # as many as a quarter of the ring takes, per ring record
+                n, size = self._fit(ok, ids)
+                if n == 0:  # one request larger than a quarter of the ring
+                    left.append(ok.pop(0))
+                    ids.pop(0)
+                    continue
+                rows = sum(r[7] for r in ok[:n])
+                if self._write(fmt, ok[:n], ids[:n], size, rows):
+                    put += rows
+                else:
+                    refused += rows
+                del ok[:n], ids[:n]
+        return left, put, refused
+
+    def _fit(self, records: list[Any], ids: list[bytes]) -> tuple[int, int]:
+        """How many of ``records`` (from the first) one ring record takes, and its size."""
+        size = HEADER.size
+        for i, (r, rid) in enumerate(zip(records, ids, strict=True)):
+            more = 32 + len(rid) + r[5].nbytes + r[6].nbytes + 24  # padding, at most
+            if size + more > self.capacity // 4:
+                return i, size
+            size += more
+        return len(records), size
+
+    def _write(
+        self, fmt: Format, records: list[Any], ids: list[bytes], size: int, rows: int
+    ) -> bool:
+        """One ring record of ``records`` (``size``: an upper bound, made exact here)."""
+        import numpy as np
+
+        n = len(records)
+        blob = b"".join(ids)
+        n_in = sum(r[5].nbytes for r in records)
+        n_out = sum(r[6].nbytes for r in records)
+        size = HEADER.size + 32 * n + _pad(len(blob)) + _pad(n_in) + _pad(n_out)
         head, put_rows = self.state
         cap = self.capacity
         at = head % cap
         skip = cap - at if at + size > cap else 0
         if head + skip + size - self.tail > cap:
             return False
-        buf = self.buf
+        buf: Any = self.buf
         if skip:
             MARK.pack_into(buf, at, skip, SKIP)
             at = 0
-        HEADER.pack_into(buf, at, size, fmt.ident, rows, n_rid, n_in, n_out, t, latency)
+        HEADER.pack_into(buf, at, size, fmt.ident, n, rows, len(blob), n_in, n_out, 0)
         p = at + HEADER.size
-        buf[p : p + n_rid] = rid
-        p += _pad(n_rid)
-        buf[p : p + n_in] = inputs
-        p += _pad(n_in)
-        buf[p : p + n_out] = outputs
+        ends = list(itertools.accumulate(len(i) for i in ids))
+        struct.pack_into(
+            f"<{2 * n}d{2 * n}q", buf, p, *[r[3] for r in records], *[r[4] for r in records],
+            *[r[7] for r in records], *ends,
+        )  # fmt: skip
+        p += 32 * n
+        buf[p : p + len(blob)] = blob
+        p += _pad(len(blob))
+        for r in records:
+            x = r[5] if r[5].flags.c_contiguous else np.ascontiguousarray(r[5])
+            buf[p : p + x.nbytes] = x
+            p += x.nbytes
+        p = at + size - _pad(n_out)
+        for r in records:
+            y = r[6] if r[6].flags.c_contiguous else np.ascontiguousarray(r[6])
+            buf[p : p + y.nbytes] = y
+            p += y.nbytes
         self.state = (head + skip + size, put_rows + rows)
         return True
 
@@ -218,15 +286,20 @@ def read(
         if ident == SKIP:
             pos += size
             continue
-        size, ident, rows, n_rid, n_in, n_out, t, latency = unpack(buf, at)
+        size, ident, n, _rows, n_rid, n_in, n_out, _ = unpack(buf, at)
         part = parts.get(ident)
         if part is None:
             part = parts[ident] = ([], [], [], [], [], [])
         p = at + HEADER.size
-        part[0].append(str(view[p : p + n_rid], "utf-8"))
-        part[1].append(t)
-        part[2].append(latency)
-        part[3].append(rows)
+        meta = struct.unpack_from(f"<{2 * n}d{2 * n}q", buf, p)
+        part[1].extend(meta[:n])
+        part[2].extend(meta[n : 2 * n])
+        part[3].extend(meta[2 * n : 3 * n])
+        p += 32 * n
+        begin = p
+        for stop in meta[3 * n :]:
+            part[0].append(str(view[begin : p + stop], "utf-8"))
+            begin = p + stop
         p += _pad(n_rid)
         part[4].append(view[p : p + n_in])
         p += _pad(n_in)

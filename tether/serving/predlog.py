@@ -4,7 +4,8 @@ written as Parquet segments into the object store and registered in the metadata
 ``record`` never blocks: when the rows waiting reach their bound they are dropped and
 counted. Where the log has a writer process (``tether.serving.logwriter``), a request to a
 model with one input tensor and one output is copied into the ring it shares with that process
-(``tether.serving.logring``): about 2 µs for 100 rows, and the process reads it there; every
+(``tether.serving.logring``), with the others of the same turn of the event loop
+(``_put_pending``), and the process reads it there; every
 ``exchange_s`` (or when a quarter of the ring waits) the event loop tells the process how far
 to read, and reads its reports (``_exchange``, never waiting). Any other request's record is
 a tuple holding references to its decoded inputs and its outputs, appended to a deque (no lock
@@ -20,6 +21,7 @@ the requests it came from have long been answered.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import threading
@@ -98,6 +100,7 @@ class PredictionLog:
         self._process_spec = process
         self._process: Any = None  # the started WriterProcess, while it writes
         self._ring: Any = None
+        self._pending: list[Record] = []  # this turn's records for the ring: the event loop's
         if process is not None:
             from tether.serving.logring import RING_BYTES, Ring
 
@@ -125,27 +128,45 @@ class PredictionLog:
         ):
             self._refuse(rows)
             return
+        record = (model, version, request_id, t, latency, inputs, outputs, rows)
+        if self._ring is not None:  # copied in once per turn of the event loop: _put_pending
+            pending = self._pending
+            pending.append(record)
+            if len(pending) == 1:
+                try:
+                    asyncio.get_running_loop().call_soon(self._put_pending)
+                except RuntimeError:  # not in an event loop: now
+                    self._put_pending()
+            return
+        self._taken += rows
+        self._buffer.append(record)
+
+    def _put_pending(self) -> None:
+        """The records of this turn of the event loop copied into the ring, one ring record per
+        model version (``Ring.put_records``): per request, a fraction of a ``put`` of its own.
+        What the ring does not take goes to the deque."""
+        pending, self._pending = self._pending, []
         ring = self._ring
+        left = pending
         if ring is not None:
             try:
-                put = ring.put(model, version, request_id, t, latency, inputs, outputs, rows)
+                left, put, refused = ring.put_records(pending)
             except ValueError:  # the log closed its ring meanwhile: not written, as below
-                put = False
-            if put is not None:
-                if put:
-                    self._taken += rows
-                else:  # the ring is full: the writer process is behind
-                    self._refuse(rows)
-                # the process is told every ``exchange_s``, or when a quarter of the ring
-                # waits for it (100-row requests fill S1's 8 MB in 50 ms)
-                if self._process is not None and (
-                    t >= self._next_exchange or ring.state[0] - ring.sent > ring.capacity >> 2
-                ):
-                    self._next_exchange = t + self.exchange_s
-                    self._exchange(blocking=False)
-                return
-        self._taken += rows
-        self._buffer.append((model, version, request_id, t, latency, inputs, outputs, rows))
+                left, put, refused = pending, 0, 0
+            self._taken += put
+            if refused:  # the ring is full: the writer process is behind
+                self._refuse(refused)
+            # the process is told every ``exchange_s``, or when a quarter of the ring waits
+            # for it (100-row requests fill S1's 8 MB in 50 ms)
+            t = pending[-1][3]
+            if self._process is not None and (
+                t >= self._next_exchange or ring.state[0] - ring.sent > ring.capacity >> 2
+            ):
+                self._next_exchange = t + self.exchange_s
+                self._exchange(blocking=False)
+        for record in left:
+            self._taken += record[7]
+            self._buffer.append(record)
 
     def _refuse(self, rows: int) -> None:
         self._refused += rows

@@ -24,7 +24,6 @@ it reads the ring itself (no writer process, or it went away).
 
 from __future__ import annotations
 
-import itertools
 import os
 import struct
 from collections import deque
@@ -93,6 +92,10 @@ class Ring:
         self.tail = 0
         self.formats: dict[Any, Format | None] = {}  # None: not a record for the ring
         self.by_ident: dict[int, Format] = {}
+        self._meta: dict[int, struct.Struct] = {}  # per request count: times, latencies, ...
+        import numpy as np
+
+        self._ndarray = np.ndarray
         self.unsent: deque[Format] = deque()  # formats the writer process was not told of
 
     @classmethod
@@ -120,9 +123,7 @@ class Ring:
         for the ring, rows copied in, rows refused for want of room). Not for the ring: other
         than NumPy arrays of one row per predicted row, 1-D or 2-D, of plain values; an id
         that is not UTF-8; a request larger than a quarter of the ring."""
-        import numpy as np
-
-        ndarray = np.ndarray
+        ndarray = self._ndarray
         left: list[Any] = []
         groups: dict[Any, list[Any]] = {}
         for r in records:
@@ -143,52 +144,54 @@ class Ring:
             if fmt is None:
                 left += group
                 continue
-            ok, ids = [], []
+            ok: list[Any] = []
+            ids: list[bytes] = []
+            meta: list[list[Any]] = [[], [], [], []]  # times, latencies, rows, ends of ids
+            end = n_in = n_out = 0
             for r in group:
-                if len(r[5]) != r[7] or len(r[6]) != r[7]:
+                x, y, rows = r[5], r[6], r[7]
+                if len(x) != rows or len(y) != rows:
                     left.append(r)
                     continue
                 try:
-                    ids.append(r[2].encode())
+                    rid = r[2].encode()
                 except UnicodeEncodeError:
                     left.append(r)
                     continue
+                end += len(rid)
                 ok.append(r)
-            while ok:  # as many as a quarter of the ring takes, per ring record
-                n, size = self._fit(ok, ids)
-                if n == 0:  # one request larger than a quarter of the ring
-                    left.append(ok.pop(0))
-                    ids.pop(0)
+                ids.append(rid)
+                meta[0].append(r[3])
+                meta[1].append(r[4])
+                meta[2].append(rows)
+                meta[3].append(end)
+                n_in += x.nbytes
+                n_out += y.nbytes
+            if not ok:
+                continue
+            size = HEADER.size + 32 * len(ok) + _pad(end) + _pad(n_in) + _pad(n_out)
+            if size > self.capacity // 4:  # split in two (one request alone: the deque's)
+                if len(ok) == 1:
+                    left += ok
                     continue
-                rows = sum(r[7] for r in ok[:n])
-                if self._write(fmt, ok[:n], ids[:n], size, rows):
-                    put += rows
-                else:
-                    refused += rows
-                del ok[:n], ids[:n]
+                for half in (ok[: len(ok) // 2], ok[len(ok) // 2 :]):
+                    more_left, more_put, more_refused = self.put_records(half)
+                    left += more_left
+                    put += more_put
+                    refused += more_refused
+                continue
+            rows = sum(meta[2])
+            if self._write(fmt, ok, b"".join(ids), meta, n_in, n_out, size, rows):
+                put += rows
+            else:
+                refused += rows
         return left, put, refused
 
-    def _fit(self, records: list[Any], ids: list[bytes]) -> tuple[int, int]:
-        """How many of ``records`` (from the first) one ring record takes, and its size."""
-        size = HEADER.size
-        for i, (r, rid) in enumerate(zip(records, ids, strict=True)):
-            more = 32 + len(rid) + r[5].nbytes + r[6].nbytes + 24  # padding, at most
-            if size + more > self.capacity // 4:
-                return i, size
-            size += more
-        return len(records), size
-
     def _write(
-        self, fmt: Format, records: list[Any], ids: list[bytes], size: int, rows: int
-    ) -> bool:
-        """One ring record of ``records`` (``size``: an upper bound, made exact here)."""
-        import numpy as np
-
-        n = len(records)
-        blob = b"".join(ids)
-        n_in = sum(r[5].nbytes for r in records)
-        n_out = sum(r[6].nbytes for r in records)
-        size = HEADER.size + 32 * n + _pad(len(blob)) + _pad(n_in) + _pad(n_out)
+        self, fmt: Format, records: list[Any], ids: bytes, meta: list[list[Any]], n_in: int,
+        n_out: int, size: int, rows: int,
+    ) -> bool:  # fmt: skip
+        """One ring record of ``records``, or False where there is no room."""
         head, put_rows = self.state
         cap = self.capacity
         at = head % cap
@@ -199,23 +202,27 @@ class Ring:
         if skip:
             MARK.pack_into(buf, at, skip, SKIP)
             at = 0
-        HEADER.pack_into(buf, at, size, fmt.ident, n, rows, len(blob), n_in, n_out, 0)
+        n = len(records)
+        HEADER.pack_into(buf, at, size, fmt.ident, n, rows, len(ids), n_in, n_out, 0)
         p = at + HEADER.size
-        ends = list(itertools.accumulate(len(i) for i in ids))
-        struct.pack_into(
-            f"<{2 * n}d{2 * n}q", buf, p, *[r[3] for r in records], *[r[4] for r in records],
-            *[r[7] for r in records], *ends,
-        )  # fmt: skip
+        packer = self._meta.get(n)
+        if packer is None:
+            packer = self._meta[n] = struct.Struct(f"<{2 * n}d{2 * n}q")
+        packer.pack_into(buf, p, *meta[0], *meta[1], *meta[2], *meta[3])
         p += 32 * n
-        buf[p : p + len(blob)] = blob
-        p += _pad(len(blob))
+        buf[p : p + len(ids)] = ids
+        p += _pad(len(ids))
         for r in records:
-            x = r[5] if r[5].flags.c_contiguous else np.ascontiguousarray(r[5])
+            x = r[5]
+            if not x.flags.c_contiguous:
+                x = x.copy()
             buf[p : p + x.nbytes] = x
             p += x.nbytes
         p = at + size - _pad(n_out)
         for r in records:
-            y = r[6] if r[6].flags.c_contiguous else np.ascontiguousarray(r[6])
+            y = r[6]
+            if not y.flags.c_contiguous:
+                y = y.copy()
             buf[p : p + y.nbytes] = y
             p += y.nbytes
         self.state = (head + skip + size, put_rows + rows)

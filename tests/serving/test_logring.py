@@ -23,6 +23,23 @@ def _ring(capacity: int = SMALL) -> Ring:
     return ring
 
 
+def _put(
+    ring: Ring,
+    model: str,
+    version: int,
+    rid: str,
+    t: float,
+    latency: float,
+    inputs: Any,
+    outputs: Any,
+    rows: int,
+) -> bool | None:
+    """One request as the event loop hands it over: True (copied in), False (no room), None
+    (not for the ring: left to the log's deque)."""
+    left, put, _ = ring.put_records([(model, version, rid, t, latency, inputs, outputs, rows)])
+    return None if left else put > 0
+
+
 def _read_all(ring: Ring) -> list[tuple[tuple[str, int], int, Any]]:
     taken = ring.take()
     assert taken is not None
@@ -33,10 +50,10 @@ def test_records_of_several_formats_come_out_exactly() -> None:
     ring = _ring()
     x = np.arange(6, dtype="float64").reshape(3, 2)
     y = np.array([1, 0, 1], dtype="int32")
-    assert ring.put("m", 1, "a-é", 10.5, 0.25, x, y, 3)
-    assert ring.put("m", 1, "b", 11.0, 0.5, x[:1] + 100, y[:1], 1)
+    assert _put(ring, "m", 1, "a-é", 10.5, 0.25, x, y, 3)
+    assert _put(ring, "m", 1, "b", 11.0, 0.5, x[:1] + 100, y[:1], 1)
     f32 = np.ones((2, 4), dtype="float32")
-    assert ring.put("m", 2, "c" * 200, 12.0, 0.75, f32, np.array([0.5, 1.5]), 2)
+    assert _put(ring, "m", 2, "c" * 200, 12.0, 0.75, f32, np.array([0.5, 1.5]), 2)
     by_key = {key: (rows, g) for key, rows, g in _read_all(ring)}
     rows, g = by_key[("m", 1)]
     assert rows == 4 and g.rids == ["a-é", "b"]
@@ -57,7 +74,7 @@ def test_a_full_ring_refuses_and_takes_records_again_across_its_end() -> None:
     put: list[Any] = []
     while True:  # filled: nothing is read
         x = rng.random((7, 20))
-        ok = ring.put("m", 1, f"r{len(put)}", time.time(), 0.001, x, np.arange(7), 7)
+        ok = _put(ring, "m", 1, f"r{len(put)}", time.time(), 0.001, x, np.arange(7), 7)
         if not ok:
             assert ok is False  # refused, not "not for the ring"
             break
@@ -68,7 +85,7 @@ def test_a_full_ring_refuses_and_takes_records_again_across_its_end() -> None:
     later = []
     for i in range(len(put)):  # these wrap around the ring's end
         x = rng.random((7, 20))
-        assert ring.put("m", 1, f"s{i}", time.time(), 0.001, x, np.arange(7), 7)
+        assert _put(ring, "m", 1, f"s{i}", time.time(), 0.001, x, np.arange(7), 7)
         later.append(x)
         if i % 3 == 2:
             got = _read_all(ring)
@@ -93,7 +110,7 @@ def test_what_is_not_a_plain_record_is_left_to_the_deque(
     inputs: Any, outputs: Any, rows: int
 ) -> None:
     ring = _ring()
-    assert ring.put("m", 1, "r", 0.0, 0.0, inputs, outputs, rows) is None
+    assert _put(ring, "m", 1, "r", 0.0, 0.0, inputs, outputs, rows) is None
     assert ring.take() is None  # nothing written
 
 
@@ -101,7 +118,7 @@ def test_a_view_that_is_not_contiguous_is_copied_in_as_its_rows() -> None:
     ring = _ring()
     base = np.arange(40, dtype="float64").reshape(4, 10)
     view = base[:, ::3]  # 4 rows of 4, strided
-    assert ring.put("m", 1, "v", 0.0, 0.0, view, np.arange(4)[::-1], 4)
+    assert _put(ring, "m", 1, "v", 0.0, 0.0, view, np.arange(4)[::-1], 4)
     (_, rows, g), *_ = _read_all(ring)
     assert rows == 4 and g.inputs.tolist() == view.tolist()
     assert g.outputs.tolist() == [3, 2, 1, 0]
@@ -109,16 +126,16 @@ def test_a_view_that_is_not_contiguous_is_copied_in_as_its_rows() -> None:
 
 def test_a_request_id_that_is_not_utf8_is_left_to_the_deque() -> None:
     ring = _ring()
-    assert ring.put("m", 1, "\udcff", 0.0, 0.0, np.zeros((1, 2)), np.zeros(1), 1) is None
+    assert _put(ring, "m", 1, "\udcff", 0.0, 0.0, np.zeros((1, 2)), np.zeros(1), 1) is None
 
 
 def test_the_reader_takes_only_the_range_it_was_told_of() -> None:
     """The writer process reads by positions the log's thread sent: a record put after them
     is not half-read."""
     ring = _ring()
-    ring.put("m", 1, "a", 0.0, 0.0, np.ones((1, 3)), np.zeros(1), 1)
+    _put(ring, "m", 1, "a", 0.0, 0.0, np.ones((1, 3)), np.zeros(1), 1)
     head = ring.state[0]
-    ring.put("m", 1, "b", 0.0, 0.0, np.ones((1, 3)) * 2, np.zeros(1), 1)
+    _put(ring, "m", 1, "b", 0.0, 0.0, np.ones((1, 3)) * 2, np.zeros(1), 1)
     got = read(ring.buf, 0, head, ring.capacity, ring.by_ident)
     assert [g.rids for _, _, g in got] == [["a"]]
 

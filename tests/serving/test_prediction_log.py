@@ -549,3 +549,29 @@ def test_requests_of_one_turn_of_the_event_loop_are_copied_in_together(ws: Works
     assert frame["request_id"].tolist() == [f"t{i}" for i in range(10)]
     assert frame["input_1"].tolist() == [float(i) for i in range(10)]
     assert frame["prediction"].tolist() == [i % 2 for i in range(10)]
+
+
+def test_model_names_with_quotes_braces_and_newlines_through_the_writer_process(
+    ws: Workspace,
+) -> None:
+    """The writer process is told of record formats in JSON lines: a name with quotes and
+    braces arrives intact; one the store refuses (a newline) is dropped and counted, and the
+    other models' rows are written all the same."""
+    import numpy as np
+
+    from tether.serving.asgi import _writer_process
+    from tether.serving.logring import Ring
+    from tether.serving.predlog import PredictionLog
+
+    if Ring.create() is None:
+        return
+    odd, refused = 'we"ird {name} é', "line\nbreak"
+    log = PredictionLog(
+        ws.store, ws.objects, "serve", flush_s=60, drain_s=0.01, process=_writer_process(ws)
+    )
+    for i, name in enumerate((odd, refused, "plain")):
+        log.record(name, 1, f"r{i}", time.time(), 0.001, np.ones((1, 2)), np.zeros(1), 1)
+    log.close()
+    assert (log.written, log.dropped, log.unwritten) == (2, 1, 0)
+    assert predictions(odd, workspace=ws)["request_id"].tolist() == ["r0"]
+    assert predictions("plain", workspace=ws)["request_id"].tolist() == ["r2"]

@@ -92,7 +92,8 @@ class Ring:
         self.tail = 0
         self.formats: dict[Any, Format | None] = {}  # None: not a record for the ring
         self.by_ident: dict[int, Format] = {}
-        self._meta: dict[int, struct.Struct] = {}  # per request count: times, latencies, ...
+        # by a ring record's request count: its times, latencies, rows and ends of ids
+        self._meta: dict[int, struct.Struct] = {}
         import numpy as np
 
         self._ndarray = np.ndarray
@@ -107,16 +108,6 @@ class Ring:
             return cls(capacity)
         except OSError:
             return None
-
-    def put(
-        self, model: str, version: int, request_id: str, t: float, latency: float,
-        inputs: Any, outputs: Any, rows: int,
-    ) -> bool | None:  # fmt: skip
-        """One request's record: True (copied in); False (no room); None (not for the ring,
-        see ``put_records``)."""
-        record = (model, version, request_id, t, latency, inputs, outputs, rows)
-        left, put, _refused = self.put_records([record])
-        return None if left else put > 0
 
     def put_records(self, records: list[Any]) -> tuple[list[Any], int, int]:
         """Copy requests' records in, one ring record per format: (the records that are not
@@ -211,20 +202,8 @@ class Ring:
         packer.pack_into(buf, p, *meta[0], *meta[1], *meta[2], *meta[3])
         p += 32 * n
         buf[p : p + len(ids)] = ids
-        p += _pad(len(ids))
-        for r in records:
-            x = r[5]
-            if not x.flags.c_contiguous:
-                x = x.copy()
-            buf[p : p + x.nbytes] = x
-            p += x.nbytes
-        p = at + size - _pad(n_out)
-        for r in records:
-            y = r[6]
-            if not y.flags.c_contiguous:
-                y = y.copy()
-            buf[p : p + y.nbytes] = y
-            p += y.nbytes
+        _copy_in(buf, p + _pad(len(ids)), [r[5] for r in records])
+        _copy_in(buf, at + size - _pad(n_out), [r[6] for r in records])
         self.state = (head + skip + size, put_rows + rows)
         return True
 
@@ -271,6 +250,15 @@ class Ring:
         with contextlib.suppress(BufferError):  # a view of it still held: freed with it
             self.buf.close()
         os.close(self.fd)
+
+
+def _copy_in(buf: Any, at: int, arrays: list[Any]) -> None:
+    """``arrays``' bytes one after another from ``at`` (a strided view as its rows)."""
+    for a in arrays:
+        if not a.flags.c_contiguous:
+            a = a.copy()
+        buf[at : at + a.nbytes] = a
+        at += a.nbytes
 
 
 def read(

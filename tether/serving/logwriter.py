@@ -99,8 +99,8 @@ class WriterProcess:
         try:
             while self._out and self._open:
                 self._out = self._out[os.write(self._to, self._out) :]
-        except BlockingIOError:  # the process is busy: the rest goes next time
-            pass
+        except BlockingIOError:
+            return  # the process is busy: the rest goes next time
         except OSError:  # it went away: its reports end too
             self._open = False
 

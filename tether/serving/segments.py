@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -115,27 +116,25 @@ def general_table(records: list[Record]) -> Any:
     )[0]  # fmt: skip
 
 
+@dataclass(slots=True)
 class Gathered:
     """One drain's records of one model version whose inputs and outputs are NumPy arrays of
     one dtype and row shape, 1-D or 2-D (every single-tensor model): the requests' fields and
     their rows joined, row-major. Made by calls that keep the GIL; ``segment`` turns the
     drains of a segment into one Arrow table."""
 
-    __slots__ = ("counts", "inputs", "latencies", "nbytes", "outputs", "rids", "times", "version")
+    version: int
+    rids: list[str]
+    times: Any  # float64 per request (epoch s)
+    latencies: Any  # float64 per request (s)
+    counts: Any  # int64 per request: its rows
+    inputs: Any
+    outputs: Any
 
-    def __init__(
-        self, version: int, rids: list[str], times: Any, latencies: Any, counts: Any,
-        inputs: Any, outputs: Any,
-    ) -> None:  # fmt: skip
-        self.version = version
-        self.rids = rids
-        self.times = times
-        self.latencies = latencies
-        self.counts = counts
-        self.inputs = inputs
-        self.outputs = outputs
+    @property
+    def nbytes(self) -> int:
         # a request's time, latency and row count (24 bytes) and its id (about 40)
-        self.nbytes = inputs.nbytes + outputs.nbytes + 64 * len(rids)
+        return int(self.inputs.nbytes + self.outputs.nbytes + 64 * len(self.rids))
 
     def joins(self, other: Gathered) -> bool:
         """Whether ``other``'s rows can follow these in one array per field."""

@@ -173,3 +173,72 @@ def test_a_turn_larger_than_a_quarter_of_the_ring_goes_in_as_several_records() -
     taken = sum(rows for _, rows, _ in got)
     assert taken == put and put >= 150  # most fit: the ring was empty
     assert np.array_equal(got[0][2].inputs, np.concatenate(xs)[:taken])
+
+
+def _ring_bytes(ring: Ring) -> bytes:
+    return bytes(ring.buf[: ring.state[0]])
+
+
+def test_records_put_together_are_byte_for_byte_those_put_one_by_one() -> None:
+    """Several records of one model version go in through a few calls for all of them; the
+    ring then holds exactly what the record-by-record path writes, small rows joined or large
+    ones copied in one by one."""
+    rng = np.random.default_rng(3)
+    for rows, features in ((1, 3), (2, 5), (200, 50)):  # the last: over JOIN_BYTES in all
+        records = [
+            ("m", 1, f"id-{i}", 100.0 + i, i / 7, rng.random((rows, features)),
+             rng.integers(0, 9, rows), rows)
+            for i in range(6)
+        ]  # fmt: skip
+        together, each = _ring(4 << 20), _ring(4 << 20)
+        # (not left to ``_put_each``: None would mean it gave up)
+        assert together._put_together("m", 1, tuple(zip(*records, strict=True))) == (6 * rows, 0)
+        assert each._put_each(records) == ([], 6 * rows, 0)
+        assert _ring_bytes(together) == _ring_bytes(each)
+        ((key, taken, g),) = _read_all(together)
+        assert key == ("m", 1) and taken == 6 * rows and g.rids == [f"id-{i}" for i in range(6)]
+        assert np.array_equal(g.inputs, np.concatenate([r[5] for r in records]))
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "strided view",
+        "other dtype",
+        "other row shape",
+        "non-ASCII id",
+        "rows that do not add up",
+        "not an array",
+    ],
+)
+def test_records_that_cannot_go_in_together_go_in_one_by_one_exactly(odd: str) -> None:
+    rng = np.random.default_rng(4)
+    records = [
+        ("m", 1, f"r{i}", float(i), 0.1, rng.random((2, 4)), np.arange(2), 2) for i in range(5)
+    ]
+    x = rng.random((2, 8))
+    odd_record = {
+        "strided view": ("m", 1, "odd", 9.0, 0.1, x[:, ::2], np.arange(2), 2),
+        "other dtype": ("m", 1, "odd", 9.0, 0.1, x[:, :4].astype("float32"), np.arange(2), 2),
+        "other row shape": ("m", 1, "odd", 9.0, 0.1, x, np.arange(2), 2),
+        "non-ASCII id": ("m", 1, "odd-é", 9.0, 0.1, x[:, :4].copy(), np.arange(2), 2),
+        "rows that do not add up": ("m", 1, "odd", 9.0, 0.1, x[:1, :4].copy(), np.arange(2), 2),
+        "not an array": ("m", 1, "odd", 9.0, 0.1, x[:, :4].tolist(), np.arange(2), 2),
+    }[odd]
+    records.insert(2, odd_record)
+    ring = _ring()
+    left, put, refused = ring.put_records(records)
+    by_key = {(key, g.inputs.dtype.str, g.inputs.shape[1:]): g for key, _, g in _read_all(ring)}
+    plain = by_key.pop((("m", 1), np.dtype("float64").str, (4,)))
+    expect = [r for r in records if r[2] != "odd" or odd in ("strided view", "non-ASCII id")]
+    assert plain.rids == [r[2] for r in expect]
+    assert np.array_equal(plain.inputs, np.concatenate([r[5] for r in expect]))
+    if odd in ("rows that do not add up", "not an array"):
+        assert [r[2] for r in left] == ["odd"] and put == 10  # the deque's: it names what is odd
+    elif odd in ("other dtype", "other row shape"):  # a ring record of its own format
+        assert left == [] and put == 12
+        (g,) = by_key.values()
+        assert g.rids == ["odd"] and np.array_equal(g.inputs, odd_record[5])
+    else:
+        assert left == [] and put == 12 and not by_key
+    assert refused == 0

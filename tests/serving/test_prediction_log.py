@@ -515,9 +515,13 @@ def test_a_full_ring_drops_and_counts_rows_and_writes_the_rest_exactly(ws: Works
         assert np.array_equal(got, recorded[str(rid)])
 
 
-def test_requests_of_one_turn_of_the_event_loop_are_copied_in_together(ws: Workspace) -> None:
-    """In a server, the records of one turn of the event loop become one ring record: all
-    written, each as it was recorded."""
+def test_requests_are_copied_into_the_ring_together_and_none_is_lost_at_close(
+    ws: Workspace,
+) -> None:
+    """In a server, requests' records wait to go into the ring together (one ring record for
+    many: a fraction of the cost of one each): ``put_wait_s`` after the first, at once when
+    ``put_every`` wait, and at ``close`` whatever still waits. All are written, each as it was
+    recorded."""
     import asyncio
 
     import numpy as np
@@ -529,26 +533,47 @@ def test_requests_of_one_turn_of_the_event_loop_are_copied_in_together(ws: Works
     if Ring.create() is None:
         return  # no memfd on this system: the log's thread writes (the tests above)
     log = PredictionLog(
-        ws.store, ws.objects, "serve", flush_s=60, drain_s=0.02, process=_writer_process(ws)
-    )
-    rows = [np.full((1, 3), float(i)) for i in range(10)]
+        ws.store, ws.objects, "serve", flush_s=60, drain_s=0.02, put_every=8, put_wait_s=0.05,
+        process=_writer_process(ws),
+    )  # fmt: skip
+    ring = log._ring
+    xs = [np.full((1, 3), float(i)) for i in range(28)]
 
-    async def turn() -> int:
-        for i, x in enumerate(rows):
-            log.record("turn", 1, f"t{i}", time.time(), 0.001, x, np.array([i % 2]), 1)
-        assert log._ring.state[0] == 0  # nothing copied yet: at the end of the turn
+    def record(i: int) -> None:
+        log.record("turn", 1, f"t{i}", time.time(), 0.001, xs[i], np.array([i % 2]), 1)
+
+    async def serve() -> list[int]:
+        used = []
+        for i in range(5):
+            record(i)
+        await asyncio.sleep(0.01)
+        used.append(ring.state[0])  # they wait for put_wait_s
+        await asyncio.sleep(0.1)
+        used.append(ring.state[0])  # in, as one ring record
+        for i in range(5, 13):  # put_every: in at the end of this turn
+            record(i)
         await asyncio.sleep(0)
-        return int(log._ring.state[0])
+        used.append(ring.state[0])
+        for i in range(13, 25):  # the eighth calls for a put: it takes all twelve
+            record(i)
+        await asyncio.sleep(0)
+        used.append(ring.state[0])
+        for i in range(25, 28):  # still waiting when the loop ends
+            record(i)
+        return used
 
-    used = asyncio.run(turn())
-    # one header for the ten, not ten: 32 + 10 x (32 + 2) + 10 x 24 + 10 x 8, padded
-    assert used < 2 * HEADER.size + 10 * (32 + 8 + 24 + 8)
-    log.close()
-    assert (log.written, log.dropped) == (10, 0)
+    waited, first, second, third = asyncio.run(serve())
+    assert waited == 0
+    # one header for five, not five: 32 + 5 x 32 + ids + 5 x 24 + 5 x 8, padded
+    assert 0 < first < 2 * HEADER.size + 5 * (32 + 8 + 24 + 8)
+    assert second > first and third > second
+    assert log.unwritten == 25 and len(log._pending) == 3
+    log.close()  # the three that waited go in first
+    assert (log.written, log.dropped) == (28, 0)
     frame = predictions("turn", workspace=ws)
-    assert frame["request_id"].tolist() == [f"t{i}" for i in range(10)]
-    assert frame["input_1"].tolist() == [float(i) for i in range(10)]
-    assert frame["prediction"].tolist() == [i % 2 for i in range(10)]
+    assert frame["request_id"].tolist() == [f"t{i}" for i in range(28)]
+    assert frame["input_1"].tolist() == [float(i) for i in range(28)]
+    assert frame["prediction"].tolist() == [i % 2 for i in range(28)]
 
 
 def test_model_names_with_quotes_braces_and_newlines_through_the_writer_process(

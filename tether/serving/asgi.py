@@ -581,6 +581,8 @@ def app(
         try:
             yield
         finally:
+            if srv.predlog is not None:  # the records of the last requests, on this thread
+                srv.predlog.put_waiting()
             await asyncio.get_running_loop().run_in_executor(None, srv.stop)
 
     m = "/v2/models/{name}"

@@ -60,6 +60,9 @@ class PredictionLog:
         drain_s: float = 0.05,
         exchange_s: float = 0.05,
         ring_bytes: int | None = None,
+        put_every: int = 64,
+        put_wait_s: float = 0.005,
+        put_bytes: int = 1 << 20,
         on_written: Callable[[int], None] | None = None,
         on_dropped: Callable[[int], None] | None = None,
         process: dict[str, Any] | None = None,
@@ -72,6 +75,9 @@ class PredictionLog:
         self.flush_s = flush_s
         self.drain_s = min(drain_s, flush_s)
         self.exchange_s = exchange_s
+        self.put_every = put_every
+        self.put_wait_s = put_wait_s
+        self.put_bytes = put_bytes
         self._next_exchange = 0.0
         self.queue_size = queue_size
         # rows taken and not yet written (or dropped): the memory bound under load, whatever
@@ -100,6 +106,9 @@ class PredictionLog:
         self._process_spec = process
         self._process: Any = None  # the started WriterProcess, while it writes
         self._ring: Any = None
+        self._put_timer: Any = None  # the event loop's timer that puts ``_pending``
+        self._put_soon = False
+        self._pending_rows = 0
         self._pending: list[Record] = []  # this turn's records for the ring: the event loop's
         if process is not None:
             from tether.serving.logring import RING_BYTES, Ring
@@ -120,7 +129,7 @@ class PredictionLog:
             return
         if not self._row_bytes:
             self._row_bytes = _row_bytes(inputs, outputs, rows)
-        waiting = self._taken - self._done
+        waiting = self._taken - self._done + self._pending_rows
         if (
             len(self._buffer) >= self.queue_size
             or waiting >= self.max_rows
@@ -129,14 +138,25 @@ class PredictionLog:
             self._refuse(rows)
             return
         record = (model, version, request_id, t, latency, inputs, outputs, rows)
-        if self._ring is not None:  # copied in once per turn of the event loop: _put_pending
+        if self._ring is not None:  # copied in many requests at a time: _put_pending
             pending = self._pending
             pending.append(record)
-            if len(pending) == 1:
+            self._pending_rows += rows
+            if self._put_timer is None:
                 try:
-                    asyncio.get_running_loop().call_soon(self._put_pending)
+                    loop = asyncio.get_running_loop()
                 except RuntimeError:  # not in an event loop: now
                     self._put_pending()
+                    return
+                self._put_timer = loop.call_later(self.put_wait_s, self._put_pending)
+                self._put_soon = False
+            elif not self._put_soon and (
+                len(pending) >= self.put_every
+                or self._pending_rows * self._row_bytes >= self.put_bytes
+            ):
+                self._put_timer.cancel()
+                self._put_timer = asyncio.get_running_loop().call_soon(self._put_pending)
+                self._put_soon = True
             return
         self._taken += rows
         self._buffer.append(record)
@@ -145,7 +165,13 @@ class PredictionLog:
         """The records of this turn of the event loop copied into the ring, one ring record per
         model version (``Ring.put_records``): per request, a fraction of a ``put`` of its own.
         What the ring does not take goes to the deque."""
+        if self._put_timer is not None:
+            self._put_timer.cancel()  # (this call may be the timer: then nothing to cancel)
+            self._put_timer = None
         pending, self._pending = self._pending, []
+        self._pending_rows = 0
+        if not pending:
+            return
         ring = self._ring
         left = pending
         if ring is not None:
@@ -167,6 +193,10 @@ class PredictionLog:
         for record in left:
             self._taken += record[7]
             self._buffer.append(record)
+
+    def put_waiting(self) -> None:
+        """Copy the records waiting for the ring in now (the event loop's thread)."""
+        self._put_pending()
 
     def _refuse(self, rows: int) -> None:
         self._refused += rows
@@ -191,7 +221,9 @@ class PredictionLog:
             self._on_dropped(rows)
 
     def close(self, timeout: float = 30.0) -> None:
-        """Write what is waiting, then stop the thread."""
+        """Write what is waiting, then stop the thread. Called from the event loop's thread,
+        or once nothing records any more (the records not yet in the ring go in first)."""
+        self._put_pending()
         self._close_timeout = timeout
         self._stop.set()
         self._thread.join(timeout)

@@ -4,9 +4,9 @@ into memory it shares with the log's writer process (a memfd), and read from the
 Why: before, the log's thread joined each drain's arrays and wrote them into a pipe, holding
 the GIL while it joined. Under S1's 100-row load that was 18 µs of every request's 110 during
 which the event loop waited for the GIL, a third of the throughput; the pipe cost two more
-copies. Here the event loop copies the requests of each of its turns into the ring, one ring
-record per model version and format (``put_records``), and tells the writer process how far
-to read: one short line every 50 ms.
+copies. Here the event loop copies requests into the ring a few dozen at a time
+(``PredictionLog._put_pending``), one ring record per model version and format
+(``put_records``), and tells the writer process how far to read: one short line every 50 ms.
 
 Layout: ring records one after another, each a multiple of 8 bytes: a header (``HEADER``: the
 record's size, its format, its requests, their rows, the bytes of their ids, inputs and

@@ -247,13 +247,28 @@ class Protocol(HttpToolsProtocol):
         if _FAST_OK:
             self.fast = fast_path(self.app)
 
+    def on_message_begin(self) -> None:
+        # uvicorn's ASGI scope is made only for a request that goes through ASGI (``_asgi``)
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+
+    def _asgi(self) -> None:
+        """The rest of uvicorn's handling of the headers: its scope made, as its own
+        ``on_message_begin`` makes it, with what the parser has read since."""
+        url, headers, expect = self.url, self.headers, self.expect_100_continue
+        super().on_message_begin()
+        self.url, self.headers, self.expect_100_continue = url, headers, expect
+        self.scope["headers"] = headers
+        super().on_headers_complete()
+
     def on_headers_complete(self) -> None:
         fast = self.fast
         if (
             fast is None or self.expect_100_continue or self.limit_concurrency is not None
             or self.parser.get_method() != b"POST" or self.parser.should_upgrade()
         ):  # fmt: skip
-            super().on_headers_complete()
+            self._asgi()
             return
         url = self.url
         if b"?" in url or b"%" in url or not url.startswith(b"/"):
@@ -261,7 +276,7 @@ class Protocol(HttpToolsProtocol):
         path = url.decode("latin-1")
         route = None if b"%" in url else fast.route(path)
         if route is None:
-            super().on_headers_complete()
+            self._asgi()
             return
         keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
         cycle = _FastCycle(self, route, path, fast.headers(self.headers), keep_alive)

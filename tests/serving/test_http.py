@@ -169,6 +169,36 @@ def test_expect_100_continue(server: Running) -> None:
     assert status == 200, out
 
 
+def test_requests_through_asgi_between_fast_ones_see_their_own_url_and_headers(
+    server: Running,
+) -> None:
+    """The fast path leaves uvicorn's ASGI scope unmade; a request that goes through ASGI on
+    the same connection gets one made from its own URL and headers, not the request before."""
+    body = json.dumps(infer_body([ROW, ROW])).encode()
+    with _connect(server) as sock:
+        buf = bytearray()
+        sock.sendall(_infer([ROW], "f-0"))
+        status, headers, _ = _read_response(sock, buf)
+        assert (status, headers["x-request-id"]) == (200, "f-0")
+        head = _post("/v2/models/lr/infer", b"", "Expect: 100-continue", "X-Request-ID: a-1")
+        sock.sendall(head.replace(b"Content-Length: 0", b"Content-Length: %d" % len(body)))
+        while b"\r\n\r\n" not in buf:
+            buf += sock.recv(4096)
+        assert bytes(buf).startswith(b"HTTP/1.1 100")
+        del buf[: bytes(buf).index(b"\r\n\r\n") + 4]
+        sock.sendall(body)
+        status, headers, out = _read_response(sock, buf)
+        assert (status, headers["x-request-id"]) == (200, "a-1"), out
+        assert len(json.loads(out)["outputs"][0]["data"]) == 2
+        sock.sendall(b"GET /v2/models/nope HTTP/1.1\r\nHost: t\r\nX-Request-ID: a-2\r\n\r\n")
+        status, headers, out = _read_response(sock, buf)
+        assert status == 404 and b"nope" in out
+        sock.sendall(_infer([ROW] * 3, "f-3"))
+        status, headers, out = _read_response(sock, buf)
+        assert (status, headers["x-request-id"]) == (200, "f-3")
+        assert len(json.loads(out)["outputs"][0]["data"]) == 3
+
+
 @pytest.mark.parametrize("cut", ["in the headers", "in the body", "before the answer"])
 def test_a_client_that_goes_away_does_not_hurt_the_server(server: Running, cut: str) -> None:
     body = json.dumps(infer_body([ROW] * 50)).encode()

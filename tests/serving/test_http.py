@@ -153,19 +153,25 @@ def test_connection_close_is_honoured(server: Running) -> None:
         assert _closed(sock)
 
 
+def _expect_continue(
+    sock: socket.socket, buf: bytearray, body: bytes, *extra: str
+) -> tuple[int, dict[str, str], bytes]:
+    """An inference POST with ``Expect: 100-continue``: its head, the server's ``100
+    Continue``, then its body; the answer."""
+    head = _post("/v2/models/lr/infer", b"", "Expect: 100-continue", *extra)
+    sock.sendall(head.replace(b"Content-Length: 0", b"Content-Length: %d" % len(body)))
+    while b"\r\n\r\n" not in buf:
+        buf += sock.recv(4096)
+    assert bytes(buf).startswith(b"HTTP/1.1 100")
+    del buf[: bytes(buf).index(b"\r\n\r\n") + 4]
+    sock.sendall(body)
+    return _read_response(sock, buf)
+
+
 def test_expect_100_continue(server: Running) -> None:
     body = json.dumps(infer_body([ROW])).encode()
     with _connect(server) as sock:
-        sock.sendall(_post("/v2/models/lr/infer", b"", "Expect: 100-continue").replace(
-            b"Content-Length: 0", b"Content-Length: %d" % len(body)
-        ))  # fmt: skip
-        buf = bytearray()
-        while b"\r\n\r\n" not in buf:
-            buf += sock.recv(4096)
-        assert bytes(buf).startswith(b"HTTP/1.1 100")
-        del buf[: bytes(buf).index(b"\r\n\r\n") + 4]
-        sock.sendall(body)
-        status, _, out = _read_response(sock, buf)
+        status, _, out = _expect_continue(sock, bytearray(), body)
     assert status == 200, out
 
 
@@ -180,14 +186,7 @@ def test_requests_through_asgi_between_fast_ones_see_their_own_url_and_headers(
         sock.sendall(_infer([ROW], "f-0"))
         status, headers, _ = _read_response(sock, buf)
         assert (status, headers["x-request-id"]) == (200, "f-0")
-        head = _post("/v2/models/lr/infer", b"", "Expect: 100-continue", "X-Request-ID: a-1")
-        sock.sendall(head.replace(b"Content-Length: 0", b"Content-Length: %d" % len(body)))
-        while b"\r\n\r\n" not in buf:
-            buf += sock.recv(4096)
-        assert bytes(buf).startswith(b"HTTP/1.1 100")
-        del buf[: bytes(buf).index(b"\r\n\r\n") + 4]
-        sock.sendall(body)
-        status, headers, out = _read_response(sock, buf)
+        status, headers, out = _expect_continue(sock, buf, body, "X-Request-ID: a-1")
         assert (status, headers["x-request-id"]) == (200, "a-1"), out
         assert len(json.loads(out)["outputs"][0]["data"]) == 2
         sock.sendall(b"GET /v2/models/nope HTTP/1.1\r\nHost: t\r\nX-Request-ID: a-2\r\n\r\n")

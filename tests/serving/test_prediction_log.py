@@ -56,6 +56,30 @@ def test_predictions_are_read_back_across_restarts(ws: Workspace) -> None:
     assert {s.version for s in segments} == {1, 2}
 
 
+def test_a_server_shut_down_writes_the_requests_still_waiting_for_the_ring(
+    ws: Workspace,
+) -> None:
+    """Requests wait to go into the ring together; a server that stops (SIGTERM, as uvicorn's
+    ``should_exit``) puts them in on its event loop before the log closes: none is lost."""
+    application = app(
+        ["lr@champion"], workspace=ws, options=Options(poll_s=0),
+        log_kwargs={"flush_s": 60, "put_wait_s": 3600, "put_every": 10_000},
+    )  # fmt: skip
+    with run_server(application, ws.root) as server:
+        for i in range(5):
+            status, _ = server.json(
+                "POST", "/v2/models/lr/infer", infer_body([ROW] * (i + 1)),
+                headers={"X-Request-ID": f"w{i}"},
+            )  # fmt: skip
+            assert status == 200
+        log = application.state.server.predlog
+        if log._ring is not None:  # (no memfd: the records went to the deque, not waiting)
+            assert len(log._pending) == 5  # nothing put yet: an hour to wait
+    frame = predictions("lr", workspace=ws)
+    assert frame["request_id"].tolist() == [f"w{i}" for i in range(5) for _ in range(i + 1)]
+    assert frame["row"].tolist() == [r for i in range(5) for r in range(i + 1)]
+
+
 def test_unwritable_object_store_drops_rows_not_requests(ws: Workspace, tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")

@@ -5,7 +5,7 @@ Why: before, the log's thread joined each drain's arrays and wrote them into a p
 the GIL while it joined. Under S1's 100-row load that was 18 µs of every request's 110 during
 which the event loop waited for the GIL, a third of the throughput; the pipe cost two more
 copies. Here the event loop copies requests into the ring a few dozen at a time
-(``PredictionLog._put_pending``), one ring record per model version and format
+(``PredictionLog.put_waiting``), one ring record per model version and format
 (``put_records``), and tells the writer process how far to read: one short line every 50 ms.
 
 Layout: ring records one after another, each a multiple of 8 bytes: a header (``HEADER``: the
@@ -24,6 +24,8 @@ it reads the ring itself (no writer process, or it went away).
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 import struct
 from collections import deque
@@ -38,6 +40,13 @@ RING_BYTES = 8 << 20
 _NEW: Any = object()  # a record format not seen yet
 _shape, _dtype = attrgetter("shape"), attrgetter("dtype")
 JOIN_BYTES = 64 << 10  # arrays up to this many bytes in all are joined before they go in
+
+
+@functools.cache
+def meta_struct(n: int) -> struct.Struct:
+    """The layout of a ring record's per-request fields, for ``n`` requests: their times and
+    latencies (float64), then their rows and the ends of their ids (int64)."""
+    return struct.Struct(f"<{2 * n}d{2 * n}q")
 
 
 def _pad(n: int) -> int:
@@ -96,8 +105,6 @@ class Ring:
         self.tail = 0
         self.formats: dict[Any, Format | None] = {}  # None: not a record for the ring
         self.by_ident: dict[int, Format] = {}
-        # by a ring record's request count: its times, latencies, rows and ends of ids
-        self._meta: dict[int, struct.Struct] = {}
         import numpy as np
 
         self._ndarray = np.ndarray
@@ -145,9 +152,7 @@ class Ring:
             return None
         x0, y0 = xs[0], ys[0]
         key = (model, version, x0.dtype, x0.shape[1:], y0.dtype, y0.shape[1:])
-        fmt = self.formats.get(key, _NEW)
-        if fmt is _NEW:
-            fmt = self.formats[key] = self._format(model, version, x0, y0)
+        fmt = self._format_of(key, x0, y0)
         if fmt is None:
             return None
         counts = list(rows)
@@ -169,33 +174,15 @@ class Ring:
         if len(ids) != len(text):  # not ASCII: the ends of the ids are counted one by one
             return None
         n, total = len(counts), sum(counts)
-        n_in = total * x0.itemsize * (x0.size // len(x0) if len(x0) else _values(in_row))
-        n_out = total * y0.itemsize * (y0.size // len(y0) if len(y0) else _values(out_row))
-        size = HEADER.size + 32 * n + _pad(len(ids)) + _pad(n_in) + _pad(n_out)
+        n_in = total * x0.itemsize * math.prod(in_row)
+        n_out = total * y0.itemsize * math.prod(out_row)
+        size = _size(n, len(ids), n_in, n_out)
         if size > self.capacity // 4:
             return None
-        at = self._room(size)
-        if at is None:
+        ends = accumulate(map(len, rids))
+        fields = (*times, *latencies, *counts, *ends)
+        if not self._write(fmt, n, total, ids, fields, xs, n_in, ys, n_out):
             return 0, total
-        buf = self.buf
-        HEADER.pack_into(buf, at, size, fmt.ident, n, total, len(ids), n_in, n_out, 0)
-        p = at + HEADER.size
-        self._meta_struct(n).pack_into(
-            buf, p, *times, *latencies, *counts, *accumulate(map(len, rids))
-        )
-        p += 32 * n
-        buf[p : p + len(ids)] = ids
-        p += _pad(len(ids))
-        for arrays, nbytes in ((xs, n_in), (ys, n_out)):
-            if nbytes > JOIN_BYTES:  # each copied in: a second copy costs more than the calls
-                _copy_in(buf, p, arrays)
-            else:  # small: joined in one call, then copied in once
-                try:
-                    buf[p : p + nbytes] = b"".join(arrays)
-                except (BufferError, TypeError, ValueError):  # a view that is not contiguous
-                    _copy_in(buf, p, arrays)
-            p += _pad(nbytes)
-        self._commit(at, size, total)
         return total, 0
 
     def _put_each(self, records: list[Any]) -> tuple[list[Any], int, int]:
@@ -216,9 +203,7 @@ class Ring:
             group.append(r)
         put = refused = 0
         for key, group in groups.items():
-            fmt = self.formats.get(key, _NEW)
-            if fmt is _NEW:
-                fmt = self.formats[key] = self._format(key[0], key[1], group[0][5], group[0][6])
+            fmt = self._format_of(key, group[0][5], group[0][6])
             if fmt is None:
                 left += group
                 continue
@@ -247,7 +232,7 @@ class Ring:
                 n_out += y.nbytes
             if not ok:
                 continue
-            size = HEADER.size + 32 * len(ok) + _pad(end) + _pad(n_in) + _pad(n_out)
+            size = _size(len(ok), end, n_in, n_out)
             if size > self.capacity // 4:  # split in two (one request alone: the deque's)
                 if len(ok) == 1:
                     left += ok
@@ -259,7 +244,9 @@ class Ring:
                     refused += more_refused
                 continue
             rows = sum(meta[2])
-            if self._write(fmt, ok, b"".join(ids), meta, n_in, n_out, size, rows):
+            fields = [v for m in meta for v in m]
+            xs, ys = [r[5] for r in ok], [r[6] for r in ok]
+            if self._write(fmt, len(ok), rows, b"".join(ids), fields, xs, n_in, ys, n_out):
                 put += rows
             else:
                 refused += rows
@@ -286,32 +273,36 @@ class Ring:
         skip = cap - head % cap if at == 0 and head % cap else 0
         self.state = (head + skip + size, put_rows + rows)
 
-    def _meta_struct(self, n: int) -> struct.Struct:
-        """The packer of ``n`` requests' times, latencies, rows and ends of ids."""
-        packer = self._meta.get(n)
-        if packer is None:
-            packer = self._meta[n] = struct.Struct(f"<{2 * n}d{2 * n}q")
-        return packer
-
     def _write(
-        self, fmt: Format, records: list[Any], ids: bytes, meta: list[list[Any]], n_in: int,
-        n_out: int, size: int, rows: int,
+        self, fmt: Format, n: int, rows: int, ids: bytes, fields: Any, xs: Any, n_in: int,
+        ys: Any, n_out: int,
     ) -> bool:  # fmt: skip
-        """One ring record of ``records``, or False where there is no room."""
+        """One ring record of ``n`` requests (``fields``: their times, latencies, rows and ends
+        of ids, as ``meta_struct`` lays them out; ``xs``, ``ys``: their arrays, ``n_in`` and
+        ``n_out`` bytes), or False where there is no room."""
+        size = _size(n, len(ids), n_in, n_out)
         at = self._room(size)
         if at is None:
             return False
         buf: Any = self.buf
-        n = len(records)
         HEADER.pack_into(buf, at, size, fmt.ident, n, rows, len(ids), n_in, n_out, 0)
         p = at + HEADER.size
-        self._meta_struct(n).pack_into(buf, p, *meta[0], *meta[1], *meta[2], *meta[3])
+        meta_struct(n).pack_into(buf, p, *fields)
         p += 32 * n
         buf[p : p + len(ids)] = ids
-        _copy_in(buf, p + _pad(len(ids)), [r[5] for r in records])
-        _copy_in(buf, at + size - _pad(n_out), [r[6] for r in records])
+        p += _pad(len(ids))
+        _copy_in(buf, p, xs, n_in)
+        _copy_in(buf, p + _pad(n_in), ys, n_out)
         self._commit(at, size, rows)
         return True
+
+    def _format_of(self, key: tuple[Any, ...], inputs: Any, outputs: Any) -> Format | None:
+        """The format of records keyed ``key`` (model, version, and the arrays' dtypes and
+        row shapes; ``inputs`` and ``outputs`` one such record's), or None: not for the ring."""
+        fmt = self.formats.get(key, _NEW)
+        if fmt is _NEW:
+            fmt = self.formats[key] = self._format(key[0], key[1], inputs, outputs)
+        return fmt
 
     def _format(self, model: str, version: int, inputs: Any, outputs: Any) -> Format | None:
         for a in (inputs, outputs):
@@ -358,16 +349,21 @@ class Ring:
         os.close(self.fd)
 
 
-def _values(row_shape: tuple[int, ...]) -> int:
-    """Values in one row of this shape (1 for a 1-D array's)."""
-    out = 1
-    for d in row_shape:
-        out *= d
-    return out
+def _size(n: int, n_ids: int, n_in: int, n_out: int) -> int:
+    """Bytes of a ring record of ``n`` requests: header, fields, ids, inputs and outputs."""
+    return HEADER.size + 32 * n + _pad(n_ids) + _pad(n_in) + _pad(n_out)
 
 
-def _copy_in(buf: Any, at: int, arrays: list[Any]) -> None:
-    """``arrays``' bytes one after another from ``at`` (a strided view as its rows)."""
+def _copy_in(buf: Any, at: int, arrays: list[Any], nbytes: int) -> None:
+    """``arrays``' bytes (``nbytes`` in all) one after another from ``at``: small ones joined
+    in one call and copied once, large ones each copied in (a second copy would cost more
+    than the calls), a view that is not contiguous as its rows."""
+    if nbytes <= JOIN_BYTES:
+        try:
+            buf[at : at + nbytes] = b"".join(arrays)
+            return
+        except (BufferError, TypeError, ValueError):  # a view that is not contiguous
+            pass
     for a in arrays:
         if not a.flags.c_contiguous:
             a = a.copy()
@@ -400,7 +396,7 @@ def read(
         if part is None:
             part = parts[ident] = ([], [], [], [], [], [])
         p = at + HEADER.size
-        meta = struct.unpack_from(f"<{2 * n}d{2 * n}q", buf, p)
+        meta = meta_struct(n).unpack_from(buf, p)
         part[1].extend(meta[:n])
         part[2].extend(meta[n : 2 * n])
         part[3].extend(meta[2 * n : 3 * n])

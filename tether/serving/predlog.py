@@ -4,7 +4,7 @@ written as Parquet segments into the object store and registered in the metadata
 ``record`` never blocks: when the rows waiting reach their bound they are dropped and
 counted. Where the log has a writer process (``tether.serving.logwriter``), a request to a
 model with one input tensor and one output is copied into the ring it shares with that process
-(``tether.serving.logring``) together with the requests answered around it (``_put_pending``:
+(``tether.serving.logring``) together with the requests answered around it (``put_waiting``:
 ``put_wait_s`` after the first waiting, at once when ``put_every`` requests or ``put_bytes``
 wait, and at ``close``), and the process reads it there. Copied in one request at a time, the
 ring cost the event loop 18 µs of a 100-row request (S1, in the running server), its Python
@@ -112,7 +112,7 @@ class PredictionLog:
         self._put_timer: Any = None  # the event loop's timer that puts ``_pending``
         self._put_soon = False
         self._pending_rows = 0
-        self._pending: list[Record] = []  # this turn's records for the ring: the event loop's
+        self._pending: list[Record] = []  # records waiting for the ring: the event loop's
         if process is not None:
             from tether.serving.logring import RING_BYTES, Ring
 
@@ -141,7 +141,7 @@ class PredictionLog:
             self._refuse(rows)
             return
         record = (model, version, request_id, t, latency, inputs, outputs, rows)
-        if self._ring is not None:  # copied in many requests at a time: _put_pending
+        if self._ring is not None:  # copied in many requests at a time: put_waiting
             pending = self._pending
             pending.append(record)
             self._pending_rows += rows
@@ -149,25 +149,26 @@ class PredictionLog:
                 try:
                     loop = asyncio.get_running_loop()
                 except RuntimeError:  # not in an event loop: now
-                    self._put_pending()
+                    self.put_waiting()
                     return
-                self._put_timer = loop.call_later(self.put_wait_s, self._put_pending)
+                self._put_timer = loop.call_later(self.put_wait_s, self.put_waiting)
                 self._put_soon = False
             elif not self._put_soon and (
                 len(pending) >= self.put_every
                 or self._pending_rows * self._row_bytes >= self.put_bytes
             ):
                 self._put_timer.cancel()
-                self._put_timer = asyncio.get_running_loop().call_soon(self._put_pending)
+                self._put_timer = asyncio.get_running_loop().call_soon(self.put_waiting)
                 self._put_soon = True
             return
         self._taken += rows
         self._buffer.append(record)
 
-    def _put_pending(self) -> None:
-        """The records waiting copied into the ring, one ring record per model version
+    def put_waiting(self) -> None:
+        """Copy the records waiting for the ring in now, one ring record per model version
         (``Ring.put_records``): per request, a fraction of a ``put`` of its own. What the ring
-        does not take goes to the deque. The event loop's (its timer), or ``close``."""
+        does not take goes to the deque. Called on the event loop's thread: by its timer, at
+        its shutdown, by ``close``."""
         if self._put_timer is not None:
             self._put_timer.cancel()  # (this call may be the timer: then nothing to cancel)
             self._put_timer = None
@@ -197,10 +198,6 @@ class PredictionLog:
             self._taken += record[7]
             self._buffer.append(record)
 
-    def put_waiting(self) -> None:
-        """Copy the records waiting for the ring in now (the event loop's thread)."""
-        self._put_pending()
-
     def _refuse(self, rows: int) -> None:
         self._refused += rows
         if self._on_dropped is not None:
@@ -226,7 +223,7 @@ class PredictionLog:
     def close(self, timeout: float = 30.0) -> None:
         """Write what is waiting, then stop the thread. Called from the event loop's thread,
         or once nothing records any more (the records not yet in the ring go in first)."""
-        self._put_pending()
+        self.put_waiting()
         self._close_timeout = timeout
         self._stop.set()
         self._thread.join(timeout)

@@ -15,7 +15,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8080, "--port", min=0, max=65535, help="Port to listen on."),
     workers: int = typer.Option(1, "--workers", min=1, help="Server processes."),
-    max_batch: int = typer.Option(64, "--max-batch", min=1, help="Rows per model call."),
+    max_batch: int = typer.Option(1024, "--max-batch", min=1, help="Rows per model call."),
     max_wait_ms: float = typer.Option(
         0.0,
         "--max-wait-ms",

@@ -26,13 +26,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Options:
-    max_batch: int = 64  # rows per model call
+    max_batch: int = 1024  # rows per model call
     max_wait_ms: float = 0.0  # the longest a batch waits for more requests (0: none)
     poll_s: float = 10.0  # how often each alias is checked; 0: only on POST .../load
     max_body: int = 16 << 20  # bytes
     trust: bool = False  # load_model(trust=...)
     # run the model in a thread of its own (True), in the event loop (False), or None: in the
-    # loop when a warm-up batch takes under FAST_S, else in a thread
+    # loop when a full warm-up batch (max_batch rows) takes under FAST_S, else in a thread
     model_thread: bool | None = None
 
 
@@ -88,15 +88,27 @@ class Version:
         return split(self.loaded.predict_conformed(concat(values)), sizes)
 
     def warm_up(self) -> None:
-        """Predict on the stored input example (loads caches, fails early); in auto mode, a
-        model that answers fast runs in the event loop from now on."""
+        """Predict on the stored input example (loads caches, fails early). In auto mode, a
+        model that answers a full batch fast runs in the event loop from now on: the example
+        repeated to ``max_batch`` rows, so that a model quick on a few rows but slow on many
+        (a forest, say) never holds up the loop for a whole batch."""
         example = self.loaded.input_example()
         if example is None:
             return
         self.loaded.predict(example)
+        if self._mode is not None:
+            return
         started = time.perf_counter()
         self.loaded.predict(example)
-        if self._mode is None and time.perf_counter() - started < FAST_S:
+        if time.perf_counter() - started >= FAST_S:
+            return
+        from tether.serving.tensors import full_batch
+
+        batch = full_batch(example, self.batcher.max_batch)
+        self.loaded.predict(batch)
+        started = time.perf_counter()
+        self.loaded.predict(batch)
+        if time.perf_counter() - started < FAST_S:
             self.batcher.in_loop()
 
     @property

@@ -259,6 +259,19 @@ def concat(values: list[Any]) -> Any:
     return np.concatenate(values)
 
 
+def full_batch(value: Any, rows: int) -> Any:
+    """``value`` repeated (and cut) to ``rows`` rows: a batch as large as the batcher makes."""
+    have = rows_of(value)
+    if have == 0 or have >= rows:
+        return value
+    whole = concat([value] * -(-rows // have))
+    if isinstance(whole, dict):
+        return {k: v[:rows] for k, v in whole.items()}
+    if hasattr(whole, "iloc"):
+        return whole.iloc[:rows]
+    return whole.slice(0, rows) if hasattr(whole, "slice") else whole[:rows]
+
+
 def split(output: Any, sizes: list[int]) -> list[Any]:
     """A batch's predictions back into one piece per request (``sizes`` rows each)."""
     if len(sizes) == 1:

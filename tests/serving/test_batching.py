@@ -136,3 +136,77 @@ def test_split_gives_each_request_its_rows(rows: int) -> None:
     frame = pd.DataFrame({"a": range(rows + 2)})
     parts = split(frame, [rows, 2])
     assert [len(p) for p in parts] == [rows, 2]
+
+
+@pytest.mark.parametrize("in_loop", [False, True], ids=["model-thread", "in-loop"])
+def test_callbacks_get_their_rows_in_the_loop_after_submit_returns(in_loop: bool) -> None:
+    sizes: list[int] = []
+    batcher, pool = _batcher(sizes, max_batch=8)
+    if in_loop:
+        batcher.in_loop()
+    got: dict[int, Any] = {}
+    returned: set[int] = set()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        finished = loop.create_future()
+
+        def done(i: int) -> Any:
+            def call(result: Any, error: BaseException | None) -> None:
+                assert i in returned  # never called from inside submit_call
+                assert asyncio.get_running_loop() is loop
+                got[i] = result if error is None else error
+                if len(got) == 20 and not finished.done():
+                    finished.set_result(None)
+
+            return call
+
+        for i in range(20):
+            batcher.submit_call(np.full((1, 2), i), 1, done(i))
+            returned.add(i)
+        await asyncio.wait_for(finished, 20)
+
+    asyncio.run(main())
+    pool.shutdown()
+    assert {i: v.tolist() for i, v in got.items()} == {i: [[i * 10] * 2] for i in range(20)}
+    assert sizes == [8, 8, 4]  # queued in one turn: merged up to max_batch
+
+
+def test_a_failing_callback_does_not_keep_the_others_from_their_results() -> None:
+    sizes: list[int] = []
+    batcher, pool = _batcher(sizes, max_batch=8)
+    batcher.in_loop()
+    got: list[Any] = []
+
+    def bad(result: Any, error: BaseException | None) -> None:
+        raise RuntimeError("a bug in one answer")
+
+    async def main() -> None:
+        batcher.submit_call(np.ones((1, 2)), 1, bad)
+        fut = batcher.submit_nowait(np.full((1, 2), 2.0), 1)
+        got.append(await asyncio.wait_for(fut, 20))
+        got.append(await asyncio.wait_for(batcher.submit(np.full((1, 2), 3.0), 1), 20))
+
+    asyncio.run(main())
+    pool.shutdown()
+    assert [g.tolist() for g in got] == [[[20.0, 20.0]], [[30.0, 30.0]]]
+
+
+def test_a_batcher_outlives_an_event_loop_closed_with_requests_waiting() -> None:
+    """As under a test client, whose loop ends with the client: the next loop is served."""
+    sizes: list[int] = []
+    batcher, pool = _batcher(sizes, max_batch=8, max_wait_s=60.0)
+
+    async def left_waiting() -> None:
+        batcher.submit_nowait(np.ones((1, 2)), 1)  # waits for company; its loop ends first
+
+    asyncio.run(left_waiting())
+    batcher.max_wait_s = 0.0
+
+    async def served() -> Any:
+        return await asyncio.wait_for(batcher.submit(np.full((1, 2), 5.0), 1), 20)
+
+    out = asyncio.run(served())
+    pool.shutdown()
+    assert out.tolist() == [[50.0, 50.0]]
+    assert sizes == [1]  # the request of the closed loop was dropped, not run

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
+    from tether.serving.batching import Done
     from tether.serving.predlog import PredictionLog
     from tether.workspace import Workspace
 
@@ -198,7 +199,7 @@ def route_path(path: str) -> tuple[str, str | None, str | None] | None:
     return None
 
 
-def _error(e: Exception) -> tuple[int, str]:
+def _error(e: BaseException) -> tuple[int, str]:
     if isinstance(e, BadRequest):
         return e.status, str(e)
     if isinstance(e, UnknownModel):
@@ -215,8 +216,8 @@ class Call:
     """One inference request, from its headers to its answer."""
 
     __slots__ = (
-        "error", "future", "name", "protocol", "req_id", "rid", "rows", "t0", "value",
-        "version", "wanted",
+        "error", "future", "name", "protocol", "queued", "req_id", "rid", "rows", "t0",
+        "value", "version", "wanted",
     )  # fmt: skip
 
     def __init__(self, protocol: str, name: str | None, h: dict[str, bytes]) -> None:
@@ -230,7 +231,8 @@ class Call:
         self.version: tuple[Served, Version] | None = None
         self.value: Any = None
         self.rows = 0
-        self.future: asyncio.Future[Any] | None = None
+        self.queued = False  # handed to its batcher; else ``error`` says why not
+        self.future: asyncio.Future[Any] | None = None  # its result, when begun without ``done``
         self.error: Exception | None = None
 
 
@@ -413,11 +415,13 @@ def app(
         return finish(call, pred, None, scope)
 
     def begin(
-        protocol: str, name: str | None, want: str | None, h: dict[str, bytes], body: bytes
-    ) -> Call:
-        """Decode and check a request and hand it to its model's batcher (``call.future``),
-        or note why it cannot be answered (``call.error``). Runs in the event loop, whole:
-        the HTTP protocol's fast path calls it without a task per request."""
+        protocol: str, name: str | None, want: str | None, h: dict[str, bytes], body: bytes,
+        done: Done | None = None,
+    ) -> Call:  # fmt: skip
+        """Decode and check a request and hand it to its model's batcher (``call.queued``):
+        its result goes to ``done`` (called in the loop), or without one to ``call.future``.
+        Else note why it cannot be answered (``call.error``). Runs in the event loop, whole:
+        the HTTP protocol's fast path calls it without a task or a future per request."""
         call = Call(protocol, name, h)
         try:
             if name is None:  # /invocations: the one model served
@@ -448,12 +452,16 @@ def app(
             rows = call.rows = tensors.rows_of(value)
             if rows == 0:
                 raise BadRequest("the request has no rows")
-            call.future = v.batcher.submit_nowait(value, rows)
+            if done is None:
+                call.future = v.batcher.submit_nowait(value, rows)
+            else:
+                v.batcher.submit_call(value, rows, done)
+            call.queued = True
         except Exception as e:
             call.error = e
         return call
 
-    def finish(call: Call, pred: Any, error: Exception | None, scope: Any = None) -> Answer:
+    def finish(call: Call, pred: Any, error: BaseException | None, scope: Any = None) -> Answer:
         """The answer to ``call``: its predictions or its error as (status, JSON body,
         headers other than content-type); counted, timed and logged."""
         name, sv = call.name, call.version

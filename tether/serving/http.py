@@ -173,19 +173,17 @@ class _FastCycle:
         body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
         self.body = []
         try:
-            call = self.call = fast.begin(*self.route, self.h, body)
-            if call.future is None:
+            call = self.call = fast.begin(*self.route, self.h, body, self._done)
+            if not call.queued:
                 self.respond(fast.finish(call, None, call.error))
-            else:
-                call.future.add_done_callback(self._done)
         except Exception as e:  # a bug of ours: an answer all the same, never a hung client
             self.respond(fast.failed(e))
 
-    def _done(self, future: asyncio.Future[Any]) -> None:
+    def _done(self, result: Any, error: BaseException | None) -> None:
+        """The batcher's call with this request's result: the answer, written now."""
         fast = self.proto.fast
         try:
-            error = future.exception()
-            answer = fast.finish(self.call, None if error else future.result(), error)
+            answer = fast.finish(self.call, result, error)
         except Exception as e:
             answer = fast.failed(e)
         self.respond(answer)

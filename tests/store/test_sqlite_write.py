@@ -153,3 +153,43 @@ print("sqlalchemy" in sys.modules)
     finally:
         ws.close()
     assert segment.rows == 20 and segment.version == 1
+
+
+def test_segments_after_the_database_was_replaced_go_into_the_new_file(
+    url: str, tmp_path: Path
+) -> None:
+    """The connection kept between segments is to a file: one put in the path's place (a store
+    made again) gets the next segments, never the old file held open."""
+    import shutil
+
+    path = sqlite_path(url)
+    assert path is not None
+    fresh = tmp_path / "fresh.db"
+    with sqlite3.connect(path) as src, sqlite3.connect(fresh) as dst:
+        src.backup(dst)  # the store with its project and no segment
+    assert add_prediction_segment(url, "p", "m", **_segment()) is not None
+    assert add_prediction_segment(url, "p", "m", **_segment(version=4)) is not None
+    assert _count(url) == 2
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    shutil.copy(fresh, tmp_path / "swap.db")
+    (tmp_path / "swap.db").replace(path)
+    assert add_prediction_segment(url, "p", "m", **_segment(version=5)) is not None
+    with sqlite3.connect(path) as conn:
+        versions = [v for (v,) in conn.execute("SELECT version FROM prediction_segments")]
+    assert versions == [5]
+
+
+def test_a_write_after_a_failed_one_gets_a_working_connection(url: str) -> None:
+    path = sqlite_path(url)
+    assert path is not None
+    assert add_prediction_segment(url, "p", "m", **_segment()) is not None
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        assert add_prediction_segment(url, "p", "m", busy_timeout_s=0.2, **_segment()) is None
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert add_prediction_segment(url, "p", "m", busy_timeout_s=0.2, **_segment()) is not None
+    assert _count(url) == 2

@@ -41,6 +41,9 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as a terminal's command gets it: a suite run as a background job (``cmd &``) has
+        # SIGINT ignored, which a child would inherit, and then Ctrl-C never reaches it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         for _ in range(600):  # the step is running: the command is busy

@@ -103,7 +103,7 @@ def _connection(path: Path, busy_timeout_s: float, level: str) -> sqlite3.Connec
         return None
     key = (str(path), st.st_dev, st.st_ino, busy_timeout_s, level)
     if getattr(_kept, "key", None) == key:
-        return _kept.conn  # type: ignore[no-any-return]
+        return _kept.conn
     _forget()
     conn = None
     try:  # mode=rw: never create a database here

@@ -210,3 +210,35 @@ def test_a_batcher_outlives_an_event_loop_closed_with_requests_waiting() -> None
     pool.shutdown()
     assert out.tolist() == [[50.0, 50.0]]
     assert sizes == [1]  # the request of the closed loop was dropped, not run
+
+
+def test_a_batch_with_a_result_missing_fails_its_requests_instead_of_leaving_them_waiting() -> None:
+    pool = ThreadPoolExecutor(1)
+
+    def run(values: list[Any], rows: list[int]) -> list[Any]:
+        return values[:-1]  # a bug in the model's wrapper: one result short
+
+    batcher = Batcher(run, pool, max_batch=8)
+
+    async def main() -> list[Any]:
+        return await asyncio.wait_for(
+            asyncio.gather(*(batcher.submit(i, 1) for i in range(3)), return_exceptions=True),
+            20,
+        )
+
+    outs = asyncio.run(main())
+    pool.shutdown()
+    assert all(isinstance(o, RuntimeError) and "2 results for 3" in str(o) for o in outs)
+
+
+def test_a_request_after_the_models_thread_stopped_gets_an_error() -> None:
+    """The server closing (its executor shut down) answers, never leaves a request hanging."""
+    pool = ThreadPoolExecutor(1)
+    batcher = Batcher(lambda values, rows: values, pool, max_batch=8)
+    pool.shutdown()
+
+    async def main() -> Any:
+        return await asyncio.wait_for(batcher.submit(1, 1), 20)
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(main())

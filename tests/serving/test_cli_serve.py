@@ -111,3 +111,29 @@ def test_a_server_down_when_the_alias_moves_serves_the_new_champion_when_started
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
+
+
+def test_the_commands_defaults_are_the_servers() -> None:
+    """``tether serve`` keeps its defaults as literals (importing the server would slow
+    ``tether --help``): they must be what ``app()`` and ``serve()`` use by default."""
+    import inspect
+
+    from tether.cli.serve_cmd import serve
+    from tether.serving.runtime import Options
+
+    params = inspect.signature(serve).parameters
+    default = Options()
+    command = {
+        "max_batch": params["max_batch"].default.default,
+        "max_wait_ms": params["max_wait_ms"].default.default,
+        "poll_s": params["poll"].default.default,
+        "max_body": params["max_body"].default.default,
+        "model_thread": params["in_loop"].default.default,
+    }
+    assert command == {
+        "max_batch": default.max_batch,
+        "max_wait_ms": default.max_wait_ms,
+        "poll_s": default.poll_s,
+        "max_body": default.max_body,
+        "model_thread": default.model_thread,
+    }

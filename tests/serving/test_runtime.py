@@ -25,9 +25,7 @@ class PerRowCost:
         self.seconds_per_row = seconds_per_row
 
     def predict(self, x: Any) -> Any:
-        deadline = time.perf_counter() + self.seconds_per_row * len(x)
-        while time.perf_counter() < deadline:
-            pass
+        time.sleep(self.seconds_per_row * len(x))
         return np.asarray(x).sum(axis=1)
 
     def get_state(self) -> dict[str, Any]:
@@ -107,3 +105,30 @@ def test_full_batch_leaves_larger_and_empty_values_alone() -> None:
     assert full_batch(big, 1024) is big
     empty = np.zeros((0, 2))
     assert full_batch(empty, 1024) is empty
+
+
+class FailsOnMany:
+    """Answers a few rows, fails on many (a model with a hard limit on its input)."""
+
+    def predict(self, x: Any) -> Any:
+        if len(x) > 100:
+            raise MemoryError(f"{len(x)} rows is too many")
+        return np.asarray(x).sum(axis=1)
+
+    def get_state(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> FailsOnMany:
+        return cls()
+
+
+def test_a_model_failing_on_a_full_warm_up_batch_still_loads_in_its_thread(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    save_model(FailsOnMany(), tmp_path / "m", sample=np.ones((20, 3)))
+    with caplog.at_level("WARNING", logger="tether.serving.runtime"):
+        v = _version(tmp_path / "m", Options(max_batch=1024))
+    assert not v.in_loop
+    assert "1024-row warm-up batch failed (MemoryError" in caplog.text
+    assert v.loaded.predict(np.ones((2, 3))).tolist() == [3.0, 3.0]

@@ -30,7 +30,8 @@ def serve(
         None,
         "--in-loop/--model-thread",
         help="Run the model in the event loop, or in a thread of its own (default: in the loop "
-        "when a warm-up batch takes under 2 ms).",
+        "when a full batch, the stored example repeated to --max-batch rows, takes under 2 ms "
+        "at warm-up).",
     ),
     no_log: bool = typer.Option(False, "--no-log", help="Do not log predictions."),
     sample: float = typer.Option(

@@ -45,7 +45,7 @@ class Batcher:
         run: Run,
         executor: Executor | None,
         *,
-        max_batch: int = 1024,
+        max_batch: int,
         max_wait_s: float = 0.0,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:

@@ -358,12 +358,18 @@ def _copy_in(buf: Any, at: int, arrays: list[Any], nbytes: int) -> None:
     """``arrays``' bytes (``nbytes`` in all) one after another from ``at``: small ones joined
     in one call and copied once, large ones each copied in (a second copy would cost more
     than the calls), a view that is not contiguous as its rows."""
-    if nbytes <= JOIN_BYTES:
-        try:
-            buf[at : at + nbytes] = b"".join(arrays)
-            return
-        except (BufferError, TypeError, ValueError):  # a view that is not contiguous
-            pass
+    if nbytes > JOIN_BYTES:
+        _copy_each(buf, at, arrays)
+        return
+    try:
+        joined = b"".join(arrays)
+    except (BufferError, TypeError, ValueError):  # a view that is not contiguous
+        _copy_each(buf, at, arrays)
+        return
+    buf[at : at + nbytes] = joined
+
+
+def _copy_each(buf: Any, at: int, arrays: list[Any]) -> None:
     for a in arrays:
         if not a.flags.c_contiguous:
             a = a.copy()

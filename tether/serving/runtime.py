@@ -105,9 +105,16 @@ class Version:
         from tether.serving.tensors import full_batch
 
         batch = full_batch(example, self.batcher.max_batch)
-        self.loaded.predict(batch)
-        started = time.perf_counter()
-        self.loaded.predict(batch)
+        try:
+            self.loaded.predict(batch)
+            started = time.perf_counter()
+            self.loaded.predict(batch)
+        except Exception as e:  # only where batches run is at stake: the model serves
+            log.warning(
+                "%s v%d: a %d-row warm-up batch failed (%s: %s); batches run in its thread",
+                self.name, self.version, self.batcher.max_batch, type(e).__name__, e,
+            )  # fmt: skip
+            return
         if time.perf_counter() - started < FAST_S:
             self.batcher.in_loop()
 

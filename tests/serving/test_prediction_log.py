@@ -426,6 +426,70 @@ print(log.written, log.dropped, "pyarrow" in sys.modules)
     assert frame["input_2"].tolist() == [float(i // 2) for i in range(20)]
 
 
+def test_the_log_is_ready_once_its_writer_has_done_its_first_segments_work_ahead(
+    ws: Workspace,
+) -> None:
+    """The writer process makes a segment, hashes it and opens the store's database before it
+    says it is ready, and the log (the server, before it says ready) waits for that: its first
+    segment under load no longer takes ten times the next ones while the ring fills. The
+    warm-up stores nothing."""
+    import os
+
+    import numpy as np
+
+    from tether.serving.asgi import _writer_process
+    from tether.serving.predlog import PredictionLog
+
+    objects = ws.root / ".tether" / "objects"
+    before = sorted(p for p in objects.rglob("*") if p.is_file())
+    log = PredictionLog(
+        ws.store, ws.objects, "serve", flush_s=60, drain_s=0.01, process=_writer_process(ws)
+    )
+    try:
+        assert log.wait_ready(60)
+        process = log._process
+        assert process is not None and process.ready and process.alive
+        database = (ws.root / ".tether" / "tether.db").resolve()
+        held = {os.path.realpath(f"/proc/{process._proc.pid}/fd/{fd}")
+                for fd in os.listdir(f"/proc/{process._proc.pid}/fd")}  # fmt: skip
+        assert str(database) in held  # the connection the first segment will use
+        assert sorted(p for p in objects.rglob("*") if p.is_file()) == before
+        assert ws.store.list_prediction_segments("serve", "warm") == []
+        log.record("warm", 1, "a", time.time(), 0.001, np.ones((2, 3)), np.zeros(2), 2)
+    finally:
+        log.close()
+    assert (log.written, log.dropped) == (2, 0)
+
+
+def test_waiting_for_a_writer_that_never_says_ready_ends_at_the_timeout_or_its_exit() -> None:
+    import subprocess
+    import sys
+
+    from tether.serving.logring import Ring
+    from tether.serving.logwriter import WriterProcess
+
+    ring = Ring.create(1 << 16)
+    assert ring is not None
+    silent = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    writer = WriterProcess(silent, ring)
+    try:
+        t0 = time.monotonic()
+        assert writer.wait_ready(0.3) == []
+        assert 0.3 <= time.monotonic() - t0 < 10
+        assert not writer.ready and writer.alive
+        silent.kill()
+        t0 = time.monotonic()
+        writer.wait_ready(60)  # it ended: no waiting out the timeout
+        assert time.monotonic() - t0 < 10
+        assert writer.ended and not writer.ready
+    finally:
+        writer.close(5)
+        ring.close()
+
+
 def test_rows_a_lost_writer_process_held_are_dropped_and_the_log_goes_on(ws: Workspace) -> None:
     import numpy as np
 

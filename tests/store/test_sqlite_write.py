@@ -183,3 +183,22 @@ def test_segments_after_the_database_was_replaced_go_into_the_new_file(
     with sqlite3.connect(path) as conn:
         versions = [v for (v,) in conn.execute("SELECT version FROM prediction_segments")]
     assert versions == [5]
+
+
+def test_the_connection_opened_ahead_is_the_one_the_first_segment_uses(
+    url: str, tmp_path: Path
+) -> None:
+    """A log writer opens its connection before the first segment is due (``connect``); the
+    segment then goes through that same connection."""
+    from tether.store import sqlite_write
+
+    assert not sqlite_write.connect("postgresql://127.0.0.1/test")
+    missing = tmp_path / "missing.db"
+    assert not sqlite_write.connect(f"sqlite:///{missing}")
+    assert not missing.exists()  # never made here
+    assert not sqlite_write.connect(url, synchronous="SOMETIMES")
+    assert sqlite_write.connect(url)
+    opened = sqlite_write._kept.conn
+    assert add_prediction_segment(url, "p", "m", **_segment()) is not None
+    assert sqlite_write._kept.conn is opened
+    assert _count(url) == 1

@@ -63,6 +63,8 @@ class Server:
     # lifecycle
     def start(self) -> None:
         self.repo.load_all()
+        if self.predlog is not None:  # (its writer process started beside the models' loading)
+            self.predlog.wait_ready()
         import gc
 
         gc.collect()

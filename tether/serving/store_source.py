@@ -85,6 +85,19 @@ class StoreOnUse:
                 return done
         return self.__getattr__("add_prediction_segment")(project, model, **kw)
 
+    def prepare_segments(self) -> None:
+        """Open what ``add_prediction_segment`` uses (this thread's ``sqlite3`` connection) now,
+        not at the first segment."""
+        ws = self._workspace
+        if not ws.store_opened:
+            from tether.store.sqlite_write import connect
+
+            settings = ws.settings
+            connect(
+                settings.store_url, busy_timeout_s=float(settings["store.busy_timeout_s"]),
+                synchronous=str(settings["store.sqlite_synchronous"]),
+            )  # fmt: skip
+
     def __repr__(self) -> str:
         return f"StoreOnUse({self._workspace!r})"
 

@@ -91,6 +91,17 @@ def add_prediction_segment(
     )
 
 
+def connect(url: str, *, busy_timeout_s: float = 30.0, synchronous: str = "NORMAL") -> bool:
+    """Open (and keep) this thread's connection for ``add_prediction_segment`` now, so that the
+    first segment does not pay for it; False where that write would not answer (see the
+    module's docstring)."""
+    path = sqlite_path(url)
+    level = synchronous.upper()
+    if path is None or not path.is_file() or level not in _SYNCHRONOUS:
+        return False
+    return _connection(path, busy_timeout_s, level) is not None
+
+
 _kept = threading.local()  # .key and .conn: this thread's connection, kept between segments
 
 

@@ -22,7 +22,9 @@ MMAP_THRESHOLD = 4 * 2**20
 TRIM_THRESHOLD = 1024 * 1024
 
 
-def fix_malloc_thresholds(mmap_threshold: int = MMAP_THRESHOLD) -> bool:
+def fix_malloc_thresholds(
+    mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int = TRIM_THRESHOLD
+) -> bool:
     """Fix glibc's mmap and trim thresholds for this process; False where the C library is
     not glibc (musl, macOS), which leaves everything as it was."""
     if not sys.platform.startswith("linux"):
@@ -35,5 +37,5 @@ def fix_malloc_thresholds(mmap_threshold: int = MMAP_THRESHOLD) -> bool:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     return bool(
-        mallopt(M_MMAP_THRESHOLD, mmap_threshold) and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+        mallopt(M_MMAP_THRESHOLD, mmap_threshold) and mallopt(M_TRIM_THRESHOLD, trim_threshold)
     )

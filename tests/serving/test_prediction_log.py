@@ -8,6 +8,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.serving.conftest import run_server
 from tests.serving.test_protocol import ROW, infer_body
 from tether.serving import app, predictions
@@ -205,6 +207,45 @@ def test_log_segments_keep_every_column_type_without_importing_pandas(tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize(
+    "case", ["single rows", "rows per request under two", "wide", "strings and nulls"]
+)
+def test_a_segment_fits_the_buffer_made_for_it_and_one_that_does_not_is_written_all_the_same(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``segment`` writes into one buffer sized by ``_file_bound``: every kind of table stays
+    under it (request ids written per row included), and a file that would not fit is written
+    into a growing buffer instead, byte for byte the same."""
+    import numpy as np
+
+    from tether.serving import segments
+    from tether.serving.segments import read_segment, segment, table
+
+    rng = np.random.default_rng(0)
+    if case == "single rows":
+        records = [("m", 1, f"{i:036d}", 1.0 + i, 0.001, rng.random((1, 20)), np.zeros(1), 1)
+                   for i in range(20_000)]  # fmt: skip
+    elif case == "rows per request under two":  # ids written once per row, not per request
+        records = [("m", 1, rng.bytes(128).hex(), 1.0 + i, 0.001, rng.random((1 + i % 2, 3)),
+                    np.zeros(1 + i % 2), 1 + i % 2) for i in range(5_000)]  # fmt: skip
+    elif case == "wide":
+        records = [("m", 1, f"r{i}", 1.0 + i, 0.001, rng.random((3, 2_000)), np.zeros(3), 3)
+                   for i in range(5)]  # fmt: skip
+    else:
+        words = np.array(["a", None, "ü" * 50], dtype=object)
+        records = [("m", 1, f"r{i}", 1.0 + i, 0.001, {"w": words, "x": np.array([1.0, np.nan, 2])},
+                    np.array(["yes", "no", None], dtype=object), 3) for i in range(50)]  # fmt: skip
+    whole = table(records)
+    plain_ids = whole.num_rows < 2 * len(records)
+    bound = segments._file_bound(whole, plain_ids=plain_ids)
+    fitted, _, _ = segment([table(records)])
+    assert len(fitted) <= bound
+    monkeypatch.setattr(segments, "_file_bound", lambda *a, **k: 64)  # too small: it grows
+    grown, _, _ = segment([table(records)])
+    assert bytes(grown) == bytes(fitted)
+    assert read_segment(grown).num_rows == sum(r[7] for r in records)
 
 
 def test_a_corrupt_segment_is_named_not_a_raw_arrow_error(ws: Workspace) -> None:

@@ -38,9 +38,10 @@ from typing import Any
 log = logging.getLogger("tether.serving")
 SEGMENT_HEAP = 32 << 20  # glibc's largest mmap threshold: blocks below it come from the heap
 # the heap's free top kept for the next segment: trimmed at the default 1 MiB, the next one
-# faulted its pages in again (0.2-1.5 page faults a 100-row request under S1); 8 MiB: 0.01,
-# for 4 MB more RSS
-SEGMENT_TRIM = 8 << 20
+# faulted its pages in again (0.2-1.5 page faults a 100-row request under S1, 0.01 kept). 8 MiB
+# was enough until a segment's file got a buffer of its own (``segments.segment``); the RSS
+# is the segment's high-water mark either way (137-154 MB in the development environment)
+SEGMENT_TRIM = 32 << 20
 
 
 class WriterProcess:

@@ -227,7 +227,7 @@ def _build(
         cols.setdefault(name, col)
     for name, col in _columns("prediction_", outputs).items():
         cols.setdefault(name, col)
-    plain = {k for k, v in cols.items() if k not in META and _incompressible(v)}
+    plain = _incompressible({k: v for k, v in cols.items() if k not in META})
     arrays = {k: v if isinstance(v, pa.Array) else _arrow(v) for k, v in cols.items()}
     # columns without nulls are required: Parquet then writes no definition level per value
     # (12% of the write on S1's features)
@@ -235,20 +235,32 @@ def _build(
     return pa.Table.from_arrays(list(arrays.values()), schema=schema), plain
 
 
-def _incompressible(values: Any) -> bool:
-    """Whether a column of floats would gain nothing from compression: its first values have
+SAMPLE = 512  # values a column is judged on
+
+
+def _incompressible(columns: dict[str, Any]) -> set[str]:
+    """The float columns that would gain nothing from compression: their first values have
     few zero bytes (unlike whole numbers, one-hot codes, float32 widened) and few repeats.
-    LZ4 took as long as the rest of the Parquet write on such columns and saved under 1%."""
+    LZ4 took as long as the rest of the Parquet write on such columns and saved under 1%.
+    The columns of one dtype are judged together, in a few NumPy calls: one call per column
+    (``np.unique``) cost a 100-row request 2.2 µs of the writer's 19."""
     import numpy as np
 
-    if getattr(getattr(values, "dtype", None), "kind", "") != "f" or len(values) < 64:
-        return False
-    sample = np.ascontiguousarray(values[:512])
-    if np.count_nonzero(sample.view(np.uint8)) < 0.75 * sample.nbytes:
-        return False
-    # distinct values counted by NumPy (a sort): a set of Python floats cost 40 µs a column,
-    # a quarter of a 100-row segment's time outside the Parquet write
-    return int(np.unique(sample).size) > len(sample) // 2
+    groups: dict[Any, list[str]] = {}
+    for name, values in columns.items():
+        dtype = getattr(values, "dtype", None)
+        if dtype is not None and dtype.kind == "f" and len(values) >= 64:
+            groups.setdefault(dtype, []).append(name)
+    out: set[str] = set()
+    for dtype, names in groups.items():
+        n = min(SAMPLE, *(len(columns[k]) for k in names))
+        sample = np.stack([columns[k][:n] for k in names])  # one row per column
+        nonzero = np.count_nonzero(sample.view(np.uint8).reshape(len(names), -1), axis=1)
+        ordered = np.sort(sample, axis=1)
+        distinct = 1 + np.count_nonzero(ordered[:, 1:] != ordered[:, :-1], axis=1)
+        wanted = (nonzero >= 0.75 * n * dtype.itemsize) & (distinct > n // 2)
+        out.update(k for k, plain in zip(names, wanted.tolist(), strict=True) if plain)
+    return out
 
 
 class _ByColumn:
@@ -355,23 +367,55 @@ def segment(chunks: list[Any]) -> tuple[memoryview, datetime, datetime]:
         tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
     )
     requests = sum(len(c.dictionary) for c in whole["request_id"].chunks)
-    # an Arrow sink, not ``io.BytesIO``: the writer would take the GIL back for every write
-    # into a Python file, each time waiting for the event loop to let go of it (S1: 440 ms a
-    # segment while the loop was busy, against 20 ms)
-    buf = pa.BufferOutputStream()
     # dictionary-encoding every column (Parquet's default) cost 5x the rest of the write on
     # feature columns of floats; only the request ids repeat, and only where requests have
     # several rows. The writer shares the server's cores: see COMPRESSION, none for columns
     # it would not shrink, and statistics only for the columns a reader filters on
-    pq.write_table(
-        whole, buf,
-        compression={c: "none" if c in (plain or ()) else COMPRESSION for c in whole.column_names},
-        use_dictionary=["request_id"] if whole.num_rows >= 2 * requests else False,
-        write_statistics=list(META),
-        write_batch_size=WRITE_BATCH,
-    )  # fmt: skip
+    options = {
+        "compression": {
+            c: "none" if c in (plain or ()) else COMPRESSION for c in whole.column_names
+        },
+        "use_dictionary": ["request_id"] if whole.num_rows >= 2 * requests else False,
+        "write_statistics": list(META),
+        "write_batch_size": WRITE_BATCH,
+    }
+    # written into one buffer as large as the file can be: a growing stream copied what it
+    # held each time it doubled (S1, 25,000 rows: 2.0 ms a segment against 1.3). An Arrow
+    # sink, not ``io.BytesIO``: the writer would take the GIL back for every write into a
+    # Python file, each time waiting for the event loop to let go of it (S1: 440 ms a
+    # segment while the loop was busy, against 20 ms)
+    room = pa.allocate_buffer(_file_bound(whole, plain_ids=not options["use_dictionary"]))
+    sink = pa.FixedSizeBufferWriter(room)
+    try:
+        pq.write_table(whole, sink, **options)
+        data = room.slice(0, sink.tell())
+    except OSError:  # larger than the bound after all: into a buffer that grows
+        stream = pa.BufferOutputStream()
+        pq.write_table(whole, stream, **options)
+        data = stream.getvalue()
     lo, hi = _time_range(whole["time"])
-    return memoryview(buf.getvalue()), _utc(lo), _utc(hi)
+    return memoryview(data), _utc(lo), _utc(hi)
+
+
+def _file_bound(table: Any, *, plain_ids: bool) -> int:
+    """Bytes a Parquet file of ``table`` as ``segment`` writes it stays under: its buffers
+    (plain values, or a dictionary and its indices), LZ4's worst case (1/255 more), levels and
+    page headers, and the footer (a few hundred bytes a column); with ``plain_ids``, the
+    request ids written once per row rather than once per request."""
+    import numpy as np
+
+    nbytes = int(table.nbytes)
+    if plain_ids:
+        longest = 0
+        for chunk in table["request_id"].chunks:
+            words = chunk.dictionary
+            if len(words):
+                offsets = np.frombuffer(
+                    words.buffers()[1], np.int32, len(words) + 1, words.offset * 4
+                )
+                longest = max(longest, int(np.diff(offsets).max()))
+        nbytes += table.num_rows * (4 + longest)
+    return nbytes + nbytes // 64 + 1024 * table.num_columns + (64 << 10)
 
 
 def _time_range(times: Any) -> tuple[int, int]:

@@ -3,9 +3,9 @@ seed 0) served on 127.0.0.1 by ``tether serve`` (prediction log on and off), ``m
 serve`` and Seldon's MLServer (scikit-learn runtime, OIP v2), each in its own environment,
 loaded by ``wrk`` (16 connections) with single-row and 100-row requests.
 
-Reports requests/s, rows/s, p50, p99, non-2xx responses, server RSS (the process tree, after the
-load) and the time from start to the first ready answer; then S2, the prediction log on against
-off in alternated rounds. ``--quick``: 5 s per load instead of 20, two S2 rounds.
+Reports requests/s, rows/s, p50, p99, non-2xx responses, server RSS and PSS (the process tree,
+after the load) and the time from start to the first ready answer; then S2, the prediction log
+on against off in alternated rounds. ``--quick``: 5 s per load instead of 20, two S2 rounds.
 """
 
 from __future__ import annotations
@@ -59,15 +59,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _rss_tree(pid: int) -> int:
-    """Resident memory of ``pid`` and its descendants, bytes."""
+def _rss_tree(pid: int, field: str = "Rss:") -> int:
+    """Resident memory of ``pid`` and its descendants, bytes: their RSS added up (``Rss:``),
+    or their PSS (``Pss:``: pages shared between them, such as the libraries every Python
+    process maps and the prediction log's ring, counted once, split between them)."""
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/status") as f:
+            with open(f"/proc/{p}/smaps_rollup") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith(field):
                         total += int(line.split()[1]) * 1024
             todo.extend(_children(p))
         except OSError:  # the process ended while it was read: it counts for nothing
@@ -240,6 +242,7 @@ def _case(
                 result[kind]["log"] = _log_counters(metrics)
             harness.log(f"{name} {kind}: {r}")
         result["rss_mb"] = _rss_tree(proc.pid) / 2**20
+        result["pss_mb"] = _rss_tree(proc.pid, "Pss:") / 2**20
     except Exception as e:  # report the side that failed, keep the others
         result["error"] = f"{type(e).__name__}: {e}"
         harness.log(f"{name}: {result['error']} (see {work / (name + '.log')})")
@@ -410,7 +413,8 @@ def _cpu_ratio(anchor: dict[str, Any], tether: dict[str, Any]) -> float:
 def _print(results: list[dict[str, Any]], seconds: int) -> None:
     print(f"\nS1 serving, {CONNECTIONS} connections, {seconds} s per load, wrk -t1")
     print("CPU ms: the server's CPU time (user + system, whole process tree) per request")
-    head = f"{'tool':<18}{'ready s':>8}{'RSS MB':>8}  " + "  ".join(
+    print("RSS MB: the process tree's resident memory added up; PSS MB: shared pages counted once")
+    head = f"{'tool':<18}{'ready s':>8}{'RSS MB':>8}{'PSS MB':>8}  " + "  ".join(
         f"{k + ' req/s':>13}{'rows/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms':>7}{'non2xx':>7}"
         for k in ("1-row", "100-row")
     )
@@ -419,7 +423,7 @@ def _print(results: list[dict[str, Any]], seconds: int) -> None:
         if "error" in r:
             print(f"{r['tool']:<18}  failed: {r['error']}")
             continue
-        line = f"{r['tool']:<18}{r['ready_s']:>8.2f}{r['rss_mb']:>8.0f}  "
+        line = f"{r['tool']:<18}{r['ready_s']:>8.2f}{r['rss_mb']:>8.0f}{r['pss_mb']:>8.0f}  "
         line += "  ".join(
             f"{r[k]['rps']:>13.0f}{r[k]['rows_per_s']:>10.0f}{r[k]['p50_ms']:>8.2f}"
             f"{r[k]['p99_ms']:>8.2f}{r[k]['cpu_ms_per_req']:>7.2f}{r[k]['non_2xx']:>7}"

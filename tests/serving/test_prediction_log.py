@@ -248,6 +248,32 @@ def test_a_segment_fits_the_buffer_made_for_it_and_one_that_does_not_is_written_
     assert read_segment(grown).num_rows == sum(r[7] for r in records)
 
 
+def test_segments_written_into_a_kept_buffer_read_back_each_as_written() -> None:
+    """The writer process writes each segment's file into the buffer of the one before
+    (``FileRoom``): each file reads back as its own rows, and a buffer larger than the room
+    keeps is not kept."""
+    import numpy as np
+
+    from tether.serving.segments import FileRoom, read_segment, segment, table
+
+    room = FileRoom(keep=1 << 20)
+    files, buffers = [], []
+    for n in (300, 200, 300):  # the second fits the first's buffer
+        records = [("m", 1, f"r{n}-{i}", 1.0, 0.001, np.full((1, 4), float(n)), np.zeros(1), 1)
+                   for i in range(n)]  # fmt: skip
+        data, _, _ = segment([table(records)], room)
+        files.append(bytes(data))  # (a view of the room's buffer: copied before the next)
+        assert room._buffer is not None and room._buffer.size >= len(data)
+        buffers.append(room._buffer)
+    assert buffers[1] is buffers[0]
+    for n, data in zip((300, 200, 300), files, strict=True):
+        back = read_segment(data).to_pydict()
+        assert back["input_0"] == [float(n)] * n and back["request_id"][0] == f"r{n}-0"
+    wide = [("m", 1, "w", 1.0, 0.001, np.ones((200, 1_000)), np.zeros(200), 200)]
+    segment([table(wide)], room)  # over a MiB: written, not kept
+    assert room._buffer is None
+
+
 def test_a_corrupt_segment_is_named_not_a_raw_arrow_error(ws: Workspace) -> None:
     import pytest
 

@@ -38,10 +38,10 @@ from typing import Any
 log = logging.getLogger("tether.serving")
 SEGMENT_HEAP = 32 << 20  # glibc's largest mmap threshold: blocks below it come from the heap
 # the heap's free top kept for the next segment: trimmed at the default 1 MiB, the next one
-# faulted its pages in again (0.2-1.5 page faults a 100-row request under S1, 0.01 kept). 8 MiB
-# was enough until a segment's file got a buffer of its own (``segments.segment``); the RSS
-# is the segment's high-water mark either way (137-154 MB in the development environment)
-SEGMENT_TRIM = 32 << 20
+# faulted its pages in again (0.2-1.5 page faults a 100-row request under S1, 0.01 kept).
+# Each segment's file goes into the last one's buffer (``segments.FileRoom``): one allocated
+# and freed per segment needed 32 MiB here, and 6 MB more RSS
+SEGMENT_TRIM = 8 << 20
 
 
 class WriterProcess:
@@ -222,7 +222,7 @@ def main() -> None:
     import select
 
     from tether.serving.logring import Format, read
-    from tether.serving.segments import Segments, store_segment
+    from tether.serving.segments import FileRoom, Segments, store_segment
     from tether.serving.store_source import StoreOnUse
     from tether.workspace import Workspace
 
@@ -248,6 +248,7 @@ def main() -> None:
     fix_malloc_thresholds(SEGMENT_HEAP, SEGMENT_TRIM)
     pa.set_memory_pool(pa.system_memory_pool())
     segments = Segments(int(spec["segment_rows"]), float(spec["flush_s"]))
+    room = FileRoom(SEGMENT_HEAP)  # each segment's file written into the last one's buffer
     _warm_up(store, objects)
     formats: dict[int, Format] = {}
     read_to = 0
@@ -265,7 +266,7 @@ def main() -> None:
     def write(due: list[tuple[tuple[str, int], list[Any], int]]) -> None:
         for key, chunks, rows in due:
             try:
-                store_segment(store, objects, project, key, chunks, rows)
+                store_segment(store, objects, project, key, chunks, rows, room)
                 written = True
             except Exception as e:  # reported; the process goes on
                 log.error("prediction log: %d rows of %s v%d dropped: %s", rows, *key, e)

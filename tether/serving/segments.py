@@ -59,10 +59,12 @@ class Segments:
 
 
 def store_segment(
-    store: Any, objects: Any, project: str, key: tuple[str, int], chunks: list[Any], rows: int
-) -> None:
-    """Drains of one model version as one segment, in the object store and recorded."""
-    data, start, end = segment(chunks)
+    store: Any, objects: Any, project: str, key: tuple[str, int], chunks: list[Any], rows: int,
+    room: FileRoom | None = None,
+) -> None:  # fmt: skip
+    """Drains of one model version as one segment, in the object store and recorded
+    (``room``: see ``segment``)."""
+    data, start, end = segment(chunks, room)
     digest = objects.put_bytes(data).digest
     store.add_prediction_segment(
         project, key[0], version=key[1], start_time=start, end_time=end, rows=rows,
@@ -333,10 +335,36 @@ def _join(values: list[Any]) -> Any:
     return np.frombuffer(data, dtype).reshape(-1, *shape)
 
 
-def segment(chunks: list[Any]) -> tuple[memoryview, datetime, datetime]:
+class FileRoom:
+    """A buffer kept for the next segment's file (the log's writer process holds one): one
+    allocated per segment came from the heap's top and went back to it, and the heap was
+    trimmed or faulted its pages in again. Buffers above ``keep`` bytes (a wide model's) are
+    not kept."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self._buffer: Any = None
+
+    def take(self, size: int) -> Any:
+        import pyarrow as pa
+
+        if self._buffer is not None and self._buffer.size >= size:
+            return self._buffer
+        self._buffer = None
+        buffer = pa.allocate_buffer(size)
+        if size <= self.keep:
+            self._buffer = buffer
+        return buffer
+
+
+def segment(
+    chunks: list[Any], room: FileRoom | None = None
+) -> tuple[memoryview, datetime, datetime]:
     """Drains of one model version (``Gathered`` or Arrow tables) as one Parquet file (a view
     of the Arrow buffer it was written into: no copy), with the first and last row's time.
-    ``chunks`` is emptied once they are in the table, so that their memory can be reused."""
+    ``chunks`` is emptied once they are in the table, so that their memory can be reused.
+    With a ``room``, the file is written into its buffer: the view is valid until the next
+    segment written there."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -384,11 +412,12 @@ def segment(chunks: list[Any]) -> tuple[memoryview, datetime, datetime]:
     # sink, not ``io.BytesIO``: the writer would take the GIL back for every write into a
     # Python file, each time waiting for the event loop to let go of it (S1: 440 ms a
     # segment while the loop was busy, against 20 ms)
-    room = pa.allocate_buffer(_file_bound(whole, plain_ids=not options["use_dictionary"]))
-    sink = pa.FixedSizeBufferWriter(room)
+    bound = _file_bound(whole, plain_ids=not options["use_dictionary"])
+    buffer = pa.allocate_buffer(bound) if room is None else room.take(bound)
+    sink = pa.FixedSizeBufferWriter(buffer)
     try:
         pq.write_table(whole, sink, **options)
-        data = room.slice(0, sink.tell())
+        data = buffer.slice(0, sink.tell())
     except OSError:  # larger than the bound after all: into a buffer that grows
         stream = pa.BufferOutputStream()
         pq.write_table(whole, stream, **options)

@@ -528,6 +528,50 @@ def test_the_log_is_ready_once_its_writer_has_done_its_first_segments_work_ahead
     assert (log.written, log.dropped) == (2, 0)
 
 
+def test_a_writer_warm_up_that_fails_is_logged_and_a_remote_store_is_not_asked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The warm-up is best effort: a store that cannot be opened now must not keep the writer
+    from starting (its segments drop and count rows as before), and a remote object store is
+    not asked anything while the server starts (an unreachable one would hold up ready)."""
+    import logging
+
+    from tether.serving.logwriter import _warm_up
+
+    class Remote:
+        is_local = False
+
+        def exists(self, digest: str) -> bool:
+            raise AssertionError("a remote object store was asked while the server starts")
+
+    class Local:
+        is_local = True
+
+        def __init__(self) -> None:
+            self.asked: list[str] = []
+
+        def exists(self, digest: str) -> bool:
+            self.asked.append(digest)
+            return False
+
+    class Locked:
+        def prepare_segments(self) -> None:
+            raise OSError("database is locked")
+
+    class Fine:
+        def prepare_segments(self) -> None:
+            pass
+
+    with caplog.at_level(logging.WARNING, "tether.serving"):
+        _warm_up(Locked(), Remote())
+    assert "warm-up failed (OSError: database is locked)" in caplog.text
+    caplog.clear()
+    local = Local()
+    with caplog.at_level(logging.WARNING, "tether.serving"):
+        _warm_up(Fine(), local)
+    assert len(local.asked) == 1 and len(local.asked[0]) == 64 and not caplog.text
+
+
 def test_waiting_for_a_writer_that_never_says_ready_ends_at_the_timeout_or_its_exit() -> None:
     import subprocess
     import sys

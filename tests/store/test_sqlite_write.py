@@ -197,6 +197,9 @@ def test_the_connection_opened_ahead_is_the_one_the_first_segment_uses(
     assert not sqlite_write.connect(f"sqlite:///{missing}")
     assert not missing.exists()  # never made here
     assert not sqlite_write.connect(url, synchronous="SOMETIMES")
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database" * 100)
+    assert not sqlite_write.connect(f"sqlite:///{junk}")
     assert sqlite_write.connect(url)
     opened = sqlite_write._kept.conn
     assert add_prediction_segment(url, "p", "m", **_segment()) is not None

@@ -280,12 +280,10 @@ class PredictionLog:
             process = WriterProcess.start(
                 self._process_spec or {}, self._ring, self.segment_rows, self.flush_s
             )
-            if process is not None:
-                reported = process.wait_ready(WRITER_READY_S)
+            reported = [] if process is None else process.wait_ready(WRITER_READY_S)
             with self._lock:
                 self._process = process
-                if process is not None:
-                    self._count(reported)
+                self._count(reported)
         self._ready.set()
         if self._process is None:
             # imported here, while the server starts, not at the first segment under load (a

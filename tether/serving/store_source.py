@@ -75,12 +75,9 @@ class StoreOnUse:
         if not ws.store_opened:
             from tether.store.sqlite_write import add_prediction_segment
 
-            settings = ws.settings
             done = add_prediction_segment(
-                settings.store_url, project, model,
-                busy_timeout_s=float(settings["store.busy_timeout_s"]),
-                synchronous=str(settings["store.sqlite_synchronous"]), **kw,
-            )  # fmt: skip
+                ws.settings.store_url, project, model, **self._sqlite_settings(), **kw
+            )
             if done is not None:
                 return done
         return self.__getattr__("add_prediction_segment")(project, model, **kw)
@@ -92,11 +89,14 @@ class StoreOnUse:
         if not ws.store_opened:
             from tether.store.sqlite_write import connect
 
-            settings = ws.settings
-            connect(
-                settings.store_url, busy_timeout_s=float(settings["store.busy_timeout_s"]),
-                synchronous=str(settings["store.sqlite_synchronous"]),
-            )  # fmt: skip
+            connect(ws.settings.store_url, **self._sqlite_settings())
+
+    def _sqlite_settings(self) -> dict[str, Any]:
+        settings = self._workspace.settings
+        return {
+            "busy_timeout_s": float(settings["store.busy_timeout_s"]),
+            "synchronous": str(settings["store.sqlite_synchronous"]),
+        }
 
     def __repr__(self) -> str:
         return f"StoreOnUse({self._workspace!r})"

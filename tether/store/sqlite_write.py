@@ -56,10 +56,10 @@ def add_prediction_segment(
 ) -> PredictionSegment | None:
     """The segment recorded, as the full store's ``add_prediction_segment`` records it; ``None``
     when this write cannot tell (see the module's docstring): nothing was written then."""
-    path = sqlite_path(url)
-    level = synchronous.upper()
-    if path is None or not path.is_file() or level not in _SYNCHRONOUS:
+    target = _target(url, synchronous)
+    if target is None:
         return None
+    path, level = target
     try:
         validate.prediction_segment(project, model, version, start_time, end_time, rows, digest)
     except InvalidField:
@@ -95,11 +95,18 @@ def connect(url: str, *, busy_timeout_s: float = 30.0, synchronous: str = "NORMA
     """Open (and keep) this thread's connection for ``add_prediction_segment`` now, so that the
     first segment does not pay for it; False where that write would not answer (see the
     module's docstring)."""
+    target = _target(url, synchronous)
+    return target is not None and _connection(target[0], busy_timeout_s, target[1]) is not None
+
+
+def _target(url: str, synchronous: str) -> tuple[Path, str] | None:
+    """The database file of ``url`` and the ``synchronous`` level, or None where this module
+    leaves the write to the store: not a SQLite file that exists, or a level it does not know."""
     path = sqlite_path(url)
     level = synchronous.upper()
     if path is None or not path.is_file() or level not in _SYNCHRONOUS:
-        return False
-    return _connection(path, busy_timeout_s, level) is not None
+        return None
+    return path, level
 
 
 _kept = threading.local()  # .key and .conn: this thread's connection, kept between segments

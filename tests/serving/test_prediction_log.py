@@ -460,6 +460,72 @@ def test_columns_compress_where_it_pays_and_ids_are_a_dictionary_where_they_repe
         assert back["request_id"].to_pylist() == [f"r{i // rows}" for i in range(600)]
 
 
+def test_segments_are_written_as_pyarrow_parquet_writes_them_through_either_writer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``write_parquet`` goes through pyarrow's private Parquet writer (``pyarrow.parquet``
+    imports every filesystem pyarrow has): the bytes are ``pq.write_table``'s, and a private
+    writer that refuses the arguments leaves the public function to write them."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tether.serving import segments
+    from tether.serving.segments import table, write_parquet
+
+    rng = np.random.default_rng(1)
+    records = [("m", 3, f"r{i}", 1.0 + i, 0.001, rng.random((4, 5)), np.arange(4), 4)
+               for i in range(300)]  # fmt: skip
+    whole = table(records)
+    options = {"compression": "lz4", "use_dictionary": ["request_id"],
+               "write_statistics": list(segments.META)}  # fmt: skip
+    expected = pa.BufferOutputStream()
+    pq.write_table(whole, expected, **options)
+
+    def written() -> bytes:
+        sink = pa.BufferOutputStream()
+        write_parquet(whole, sink, dict(options))
+        return sink.getvalue().to_pybytes()
+
+    assert segments._native_parquet_writer() is not None  # this pyarrow's: the path tested
+    assert written() == expected.getvalue().to_pybytes()
+
+    class Refuses:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            raise TypeError("unexpected keyword argument")
+
+    monkeypatch.setattr(segments, "_NATIVE", [Refuses])
+    assert written() == expected.getvalue().to_pybytes()
+    assert segments._NATIVE == [None]  # not asked again
+
+
+def test_the_writer_process_writes_parquet_without_pyarrows_filesystems(ws: Workspace) -> None:
+    """The writer process has written a segment, and has not loaded pyarrow's filesystems
+    (S3, GCS, Azure, HDFS): 10 MB of its RSS."""
+    import numpy as np
+
+    from tether.serving.asgi import _writer_process
+    from tether.serving.predlog import PredictionLog
+
+    log = PredictionLog(
+        ws.store, ws.objects, "serve", flush_s=0.05, drain_s=0.01, process=_writer_process(ws)
+    )
+    try:
+        assert log.wait_ready(60)
+        process = log._process
+        assert process is not None and process.alive
+        log.record("fs", 1, "a", time.time(), 0.001, np.ones((2, 3)), np.zeros(2), 2)
+        deadline = time.monotonic() + 30
+        while log.written < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert log.written == 2
+        maps = Path(f"/proc/{process._proc.pid}/maps").read_text()
+        assert "libparquet" in maps  # it did write Parquet
+        assert "_s3fs" not in maps and "libarrow_s3" not in maps and "_fs.cpython" not in maps
+    finally:
+        log.close()
+
+
 def test_a_servers_log_is_written_by_a_process_of_its_own(ws: Workspace) -> None:
     """A fresh process logging as the server does: its segments are written by the writer
     process (the server never imports pyarrow for single-tensor models) and read back."""

@@ -235,8 +235,7 @@ def main() -> None:
     ring = mmap.mmap(int(spec["ring_fd"]), capacity)
     workspace = Workspace(spec["root"], **spec["overrides"])
     store, objects, project = StoreOnUse(workspace), workspace.objects, spec["project"]
-    import pyarrow as pa
-    import pyarrow.parquet
+    import pyarrow as pa  # not pyarrow.parquet: see segments.write_parquet
 
     from tether.serving.memory import fix_malloc_thresholds
 

@@ -288,7 +288,9 @@ class PredictionLog:
         if self._process is None:
             # imported here, while the server starts, not at the first segment under load (a
             # tenth of a second holding the GIL against the event loop)
-            import pyarrow.parquet  # noqa: F401
+            from tether.serving.segments import import_parquet_writer
+
+            import_parquet_writer()
         waiting = Segments(self.segment_rows, self.flush_s)
         stop = False
         while not stop:

@@ -242,3 +242,29 @@ def test_records_that_cannot_go_in_together_go_in_one_by_one_exactly(odd: str) -
     else:
         assert left == [] and put == 12 and not by_key
     assert refused == 0
+
+
+def test_ids_of_many_records_reach_the_segment_as_sent() -> None:
+    """The writer takes the ids out of the ring as bytes, never as Python strings: ids of
+    every length and script, in many ring records read at once, are the segment's
+    ``request_id`` column exactly, each on its request's rows."""
+    from tether.serving.segments import read_segment, segment
+
+    ring = _ring(1 << 20)
+    rng = np.random.default_rng(3)
+    ids = ["", "a", "é" * 64, "x" * 128, "日本語-id", '"quoted"\\n', "z"] * 5
+    rows = [1 + i % 3 for i in range(len(ids))]
+    for start in range(0, len(ids), 6):  # ring records of up to six requests
+        batch = [
+            ("m", 1, rid, 1.0 + i, 0.001, rng.random((n, 2)), np.zeros(n), n)
+            for i, (rid, n) in enumerate(zip(ids, rows, strict=True))
+            if start <= i < start + 6
+        ]
+        left, put, refused = ring.put_records(batch)
+        assert not left and not refused and put == sum(r[7] for r in batch)
+    (key, taken, gathered), *rest = _read_all(ring)
+    assert not rest and key == ("m", 1) and taken == sum(rows)
+    assert gathered.rids == ids
+    data, _, _ = segment([gathered])
+    column = read_segment(data).column("request_id").to_pylist()
+    assert column == [rid for rid, n in zip(ids, rows, strict=True) for _ in range(n)]

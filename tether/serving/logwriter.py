@@ -312,7 +312,9 @@ def _warm_up(store: Any, objects: Any) -> None:
     one = np.zeros(1)
     try:
         data, _, _ = segment([
-            Gathered(0, ["warm-up"], one, one, np.ones(1, "int64"), np.zeros((1, 2)), one)
+            Gathered(
+                0, b"warm-up", np.array([7]), one, one, np.ones(1, "int64"), np.zeros((1, 2)), one
+            )
         ])  # fmt: skip
         digest = hash_bytes(data)
         if objects.is_local:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -137,3 +138,77 @@ def test_the_commands_defaults_are_the_servers() -> None:
         "max_body": default.max_body,
         "model_thread": default.model_thread,
     }
+
+
+def _infer(url: str, rid: str) -> None:
+    import json
+
+    body = json.dumps(infer_body([ROW])).encode()
+    req = urllib.request.Request(
+        url + "/v2/models/lr/infer", body,
+        {"X-Request-ID": rid, "Content-Type": "application/json"}, method="POST",
+    )  # fmt: skip
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 200
+
+
+def test_a_docker_image_built_to_log_logs_into_the_stores_its_environment_names(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """The image's command run as the image runs it (no Docker here): ``tether serve --from``
+    in the build context, its workspace's stores named by ``TETHER_STORE_URL`` and
+    ``TETHER_OBJECTS_URL`` (the team's: here the test workspace's). The predictions land in
+    those stores, none on the image's own disk."""
+    ctx = tmp_path / "ctx"
+    made = subprocess.run(
+        _tether("deploy", "docker", "lr@champion", "-o", str(ctx), "--log", "--extra", "s3"),
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert (ctx / "requirements.txt").read_text().split()[0] == "tether[serve,s3]"
+    assert Workspace(ctx).project == ws.project == "serve"
+    env = {
+        **os.environ,
+        "TETHER_STORE_URL": f"sqlite:///{ws.root / '.tether' / 'tether.db'}",
+        "TETHER_OBJECTS_URL": str(ws.root / ".tether" / "objects"),
+    }
+    port = free_port()
+    proc = subprocess.Popen(
+        _tether("serve", "lr@champion", "--from", "models", "--port", str(port), "--poll", "0"),
+        cwd=ctx, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc, 60, lambda: proc.stdout.read() if proc.stdout else "")
+        for i in range(3):
+            _infer(url, f"img-{i}")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode in (0, -signal.SIGTERM), out
+    frame = predictions("lr", workspace=Workspace(ws.root))
+    assert frame["request_id"].tolist() == ["img-0", "img-1", "img-2"]
+    assert not (ctx / ".tether" / "tether.db").exists()
+    assert not (ctx / ".tether" / "objects").exists()
+
+
+def test_serving_a_folder_outside_a_workspace_says_nothing_is_logged(
+    model_root: Path, tmp_path: Path
+) -> None:
+    from tests.serving.conftest import set_alias
+
+    set_alias(model_root, "lr", "champion", 1)
+    port = free_port()
+    proc = subprocess.Popen(
+        _tether("serve", "lr@champion", "--from", str(model_root), "--port", str(port)),
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc, 60, lambda: proc.stdout.read() if proc.stdout else "")
+        _infer(url, "folder-0")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert b"predictions are not logged" in out
+    assert not (tmp_path / ".tether").exists()

@@ -24,6 +24,8 @@ def test_docker_context_holds_the_model_and_its_libraries(model_root: Path, tmp_
     text = dockerfile.read_text()
     assert text.startswith("FROM python:3.")
     assert '"tether", "serve", "lr@champion", "--from", "/srv/models"' in text
+    assert text.rstrip().endswith('"--no-log"]')  # no workspace in the image: nothing logged
+    assert not (out / ".tether").exists()
     reqs = (out / "requirements.txt").read_text().split()
     assert reqs[0] == "tether[serve]"
     import sklearn
@@ -35,6 +37,26 @@ def test_docker_context_holds_the_model_and_its_libraries(model_root: Path, tmp_
     assert load_model(source.folder("lr", 2)).flavor == "sklearn"
     with pytest.raises(ServingError, match="not empty"):
         docker_context(Ref.parse("lr@champion"), DirectorySource(model_root), out)
+
+
+def test_an_image_built_to_log_holds_a_workspace_of_the_project_and_its_stores_extras(
+    model_root: Path, tmp_path: Path
+) -> None:
+    from tether.workspace import Workspace
+
+    out = tmp_path / "ctx"
+    dockerfile = docker_context(
+        Ref.parse("lr@1"), DirectorySource(model_root), out, log_project='team "a"',
+        extras=["s3", "postgres"],
+    )  # fmt: skip
+    text = dockerfile.read_text()
+    assert "COPY --chown=tether .tether/ /srv/.tether/\n" in text
+    assert "WORKDIR /srv\n" in text and "--no-log" not in text
+    assert (out / "requirements.txt").read_text().split()[0] == "tether[serve,postgres,s3]"
+    assert Workspace(out).project == 'team "a"'  # `tether serve` in /srv finds it
+    with pytest.raises(ServingError, match="unknown extra mysql"):
+        docker_context(Ref.parse("lr@1"), DirectorySource(model_root), tmp_path / "x",
+                       extras=["mysql"])  # fmt: skip
 
 
 def test_k8s_manifests_probe_the_health_endpoints() -> None:

@@ -15,6 +15,15 @@ def docker(
     ref: str = typer.Argument(..., help="NAME@ALIAS or NAME@VERSION."),
     out: Path = typer.Option(..., "--output", "-o", help="New folder for the build context."),
     build: bool = typer.Option(False, "--build", help="Build the image (needs docker)."),
+    log: bool = typer.Option(
+        False,
+        "--log",
+        help="Log predictions into this project, in the stores that TETHER_STORE_URL and "
+        "TETHER_OBJECTS_URL name where the image runs (default: the image logs nothing).",
+    ),
+    extras: list[str] = typer.Option(
+        [], "--extra", help="Tether extra for the image's stores: s3, gcs, azure, postgres."
+    ),
 ) -> None:
     """Write a Dockerfile that installs the model's recorded libraries and runs `tether serve`
     on the model version copied into the image."""
@@ -22,7 +31,11 @@ def docker(
     from tether.serving.source import Ref
     from tether.serving.store_source import StoreSource
 
-    path = docker_context(Ref.parse(ref), StoreSource(get(ctx).workspace()), out, build=build)
+    workspace = get(ctx).workspace()
+    path = docker_context(
+        Ref.parse(ref), StoreSource(workspace), out, build=build,
+        log_project=workspace.project if log else None, extras=extras,
+    )  # fmt: skip
     typer.echo(f"wrote {path}")
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -47,7 +48,7 @@ def serve(
         None,
         "--from",
         help="Serve from a folder (DIR/NAME/VERSION/, DIR/NAME/ALIAS holding a version), "
-        "not the stores.",
+        "not the stores; predictions are logged into the current workspace, if there is one.",
     ),
     check: bool = typer.Option(
         False, "--check", help="Load and warm up every model, print the versions, exit."
@@ -83,6 +84,10 @@ def serve(
         return
     from tether.serving.server import serve as run
 
+    if from_dir is None:
+        workspace_dir: str | None = str(cli.location().root)
+    else:  # the models from the folder; the log into the workspace here, if there is one
+        workspace_dir = None if no_log else _log_workspace(cli)
     run(
         refs,
         host=host,
@@ -91,7 +96,22 @@ def serve(
         options=opts,
         log_predictions=not no_log,
         log_sample=sample,
-        workspace_dir=None if from_dir else str(cli.location().root),
+        workspace_dir=workspace_dir,
         models_dir=None if from_dir is None else str(from_dir.resolve()),
         access_log=access_log,
     )
+
+
+def _log_workspace(cli: Any) -> str | None:
+    """The workspace that a server of models from a folder logs into: the current one (its
+    stores as configured, ``TETHER_STORE_URL`` and ``TETHER_OBJECTS_URL`` included), or None
+    (said on stderr) where there is none."""
+    from tether.config.errors import WorkspaceNotFound
+
+    try:
+        return str(cli.location().root)
+    except WorkspaceNotFound:
+        typer.echo(
+            "no workspace here: predictions are not logged (tether init makes one)", err=True
+        )
+        return None

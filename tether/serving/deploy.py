@@ -1,9 +1,10 @@
 """Deployment artefacts for a served model: a Docker build context and Kubernetes manifests.
 
 The image holds the model version itself (``models/NAME/VERSION/`` and the alias file, served
-with ``tether serve --from``), so it runs without access to the stores; given
-``TETHER_STORE_URL``/``TETHER_OBJECTS_URL`` and ``--from`` left out, it follows the alias
-instead.
+with ``tether serve --from``), so it runs without access to the stores. By default it logs no
+predictions (it has no workspace); built with ``log_project``, it holds a workspace of that
+project at ``/srv`` and logs into the stores ``TETHER_STORE_URL`` and ``TETHER_OBJECTS_URL``
+name when it runs (its own disk where they are not set).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,26 +25,39 @@ PORT = 8080
 DISTS = {"sklearn": "scikit-learn"}  # import name -> pip distribution, where they differ
 
 
-def requirements(folder: Path) -> list[str]:
-    """The pip requirements of the model's recorded environment (its libraries' versions)."""
+EXTRAS = ("s3", "gcs", "azure", "postgres")  # the stores an image can log into
+
+
+def requirements(folder: Path, extras: Sequence[str] = ()) -> list[str]:
+    """The pip requirements of the model's recorded environment (its libraries' versions),
+    with Tether's ``extras`` for the stores it logs into."""
     from tether.models.manifest import read_manifest
 
+    unknown = sorted(set(extras) - set(EXTRAS))
+    if unknown:
+        raise ServingError(
+            f"unknown extra {', '.join(unknown)}; an image's stores need {', '.join(EXTRAS)}"
+        )
     meta = read_manifest(folder)
     reqs = [f"{DISTS.get(m, m)}=={v.split('+')[0]}" for m, v in sorted(meta.libraries.items())]
-    return ["tether[serve]", *reqs]
+    wanted = ",".join(["serve", *sorted(set(extras))])
+    return [f"tether[{wanted}]", *reqs]
 
 
 def docker_context(
-    ref: Ref, source: ModelSource, out: str | os.PathLike[str], *, build: bool = False
-) -> Path:
+    ref: Ref, source: ModelSource, out: str | os.PathLike[str], *, build: bool = False,
+    log_project: str | None = None, extras: Sequence[str] = (),
+) -> Path:  # fmt: skip
     """Write a Docker build context for ``ref`` into the new folder ``out``; with ``build`` and
-    Docker present, build it as ``tether-NAME:VERSION``. Returns the Dockerfile's path."""
+    Docker present, build it as ``tether-NAME:VERSION``. Returns the Dockerfile's path. With
+    ``log_project``, the image logs predictions into a workspace of that project (module
+    docstring); ``extras``: Tether's extras for its stores (``EXTRAS``)."""
     dest = Path(out)
     if dest.exists() and any(dest.iterdir()):
         raise ServingError(f"{dest} is not empty; name a new folder")
     version = source.version_of(ref)
     folder = source.folder(ref.name, version)
-    reqs = requirements(folder)
+    reqs = requirements(folder, extras)
     meta_python = _python_of(folder)
     alias = ref.alias or str(version)
     models = dest / "models" / ref.name
@@ -50,6 +65,13 @@ def docker_context(
     if ref.alias is not None:
         (models / ref.alias).write_text(f"{version}\n")
     (dest / "requirements.txt").write_text("\n".join(reqs) + "\n")
+    workspace = ""
+    if log_project is not None:  # /srv/.tether: found by `tether serve`, run in /srv
+        from tether.config import init_workspace
+
+        init_workspace(dest, project=log_project)
+        workspace = "COPY --chown=tether .tether/ /srv/.tether/\n"
+    no_log = "" if workspace else ', "--no-log"'
     dockerfile = dest / "Dockerfile"
     dockerfile.write_text(
         f"FROM python:{meta_python}-slim\n"
@@ -58,10 +80,11 @@ def docker_context(
         "COPY requirements.txt .\n"
         "RUN pip install --no-cache-dir -r requirements.txt\n"
         "COPY models/ /srv/models/\n"
+        f"{workspace}"
         "USER tether\n"
         f"EXPOSE {PORT}\n"
         f'CMD ["tether", "serve", "{ref.name}@{alias}", "--from", "/srv/models", '
-        f'"--host", "0.0.0.0", "--port", "{PORT}", "--no-log"]\n'
+        f'"--host", "0.0.0.0", "--port", "{PORT}"{no_log}]\n'
     )
     if build:
         docker = shutil.which("docker")

@@ -88,14 +88,14 @@ def build(spec: dict[str, Any]) -> Any:
     if spec.get("access_log"):
         _access_to_stderr()
     workspace, source = None, None
-    if spec.get("models_dir") is not None:  # a folder of models, no stores: nothing logged
-        from tether.serving.source import DirectorySource
-
-        source = DirectorySource(spec["models_dir"])
-    elif spec.get("workspace_dir") is not None:
+    if spec.get("workspace_dir") is not None:  # the models' stores, or the log's alone
         from tether.workspace import Workspace
 
         workspace = Workspace(spec["workspace_dir"])
+    if spec.get("models_dir") is not None:  # the models from a folder (a Docker image's)
+        from tether.serving.source import DirectorySource
+
+        source = DirectorySource(spec["models_dir"])
     return app(
         spec["refs"],
         source=source,

@@ -189,6 +189,16 @@ def ensure_venv(name: str, packages: Sequence[str]) -> Path:
 
     Raises ``RuntimeError`` with pip's last lines when the install fails.
     """
+    import fcntl
+
+    VENV_DIR.mkdir(parents=True, exist_ok=True)
+    # one installer at a time per venv: tests run in parallel processes share these venvs
+    with open(VENV_DIR / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _ensure_venv(name, packages)
+
+
+def _ensure_venv(name: str, packages: Sequence[str]) -> Path:
     venv = VENV_DIR / name
     bindir = venv / "bin"
     marker = venv / ".bench-installed.json"
@@ -199,7 +209,6 @@ def ensure_venv(name: str, packages: Sequence[str]) -> Path:
             had = [str(p) for p in json.loads(marker.read_text())]
         if set(want) <= set(had) and (bindir / "python").exists():
             return bindir
-    VENV_DIR.mkdir(parents=True, exist_ok=True)
     if not (bindir / "python").exists():
         log(f"creating venv {venv}")
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)

@@ -46,13 +46,16 @@ def test_a_folder_too_deep_to_check_out_is_refused(repo: DataRepo, ws: Path) -> 
     limit = os.pathconf(ws, "PC_PATH_MAX")
     d = ws / "deep"
     d.mkdir()
-    # a file path just short enough to walk, too long for a checkout's temporary folder
-    room = limit - len(os.fsencode(str(d))) - 20
+    # a file path just short enough to walk, too long for a checkout's temporary folder: its
+    # length below ``deep`` made exact (folders of 100 bytes, then a name of 50-149), whatever
+    # the length of the test's own folder
+    wanted = limit - len(os.fsencode(str(d))) - 20
     fd = os.open(d, os.O_RDONLY)
-    while room > 100:
+    levels = max(0, (wanted - 50) // 100)
+    for _ in range(levels):
         fd = _descend(fd, "a" * 99)
-        room -= 100
-    os.close(os.open("f", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
+    name = "f" * (wanted - 100 * levels)
+    os.close(os.open(name, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
     with pytest.raises(InvalidInput, match=r"is nested too deep.*PATH_MAX"):
         add(repo, "deep")
     for _ in range(3):  # now longer than PATH_MAX itself: the walk cannot even list it

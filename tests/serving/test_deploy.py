@@ -169,6 +169,29 @@ def test_k8s_manifests_pass_the_kubernetes_api_schemas() -> None:
     _check_inference_service(isvc)
 
 
+def test_k8s_manifests_give_the_containers_the_environment_and_secrets_asked_for() -> None:
+    import kubernetes_validate
+    from kubernetes_validate.utils import latest_version
+
+    env = {"TETHER_STORE_URL": "postgresql+psycopg://tether@db/t", "TETHER_OBJECTS_URL": "s3://l/t"}
+    docs = list(yaml.safe_load_all(to_yaml(k8s_manifests(
+        Ref.parse("churn@champion"), 3, env=env, env_secrets=["lake-keys"],
+    ))))  # fmt: skip
+    deployment, _service, isvc = docs
+    kubernetes_validate.validate(deployment, latest_version(), strict=True)
+    _check_inference_service(isvc)
+    for container in (
+        deployment["spec"]["template"]["spec"]["containers"][0],
+        isvc["spec"]["predictor"]["containers"][0],
+    ):
+        assert {e["name"]: e["value"] for e in container["env"]} == env
+        assert container["envFrom"] == [{"secretRef": {"name": "lake-keys"}}]
+    with pytest.raises(ServingError, match="'1BAD' is not a variable name"):
+        k8s_manifests(Ref.parse("churn@champion"), 3, env={"1BAD": "x"})
+    with pytest.raises(ServingError, match="'Lake_Keys' is not a Secret's name"):
+        k8s_manifests(Ref.parse("churn@champion"), 3, env_secrets=["Lake_Keys"])
+
+
 def test_the_schema_checks_catch_broken_manifests() -> None:
     """The checks above have teeth: a wrong type, an unknown field, a missing part fail."""
     import copy
@@ -198,3 +221,21 @@ def test_the_schema_checks_catch_broken_manifests() -> None:
         mutate(bad)
         with pytest.raises(jsonschema.ValidationError):
             _check_inference_service(bad)
+
+
+def test_deploy_k8s_takes_the_environment_on_its_command_line(ws: Any) -> None:
+    import subprocess
+    import sys
+
+    tether = [sys.executable, "-m", "tether", "deploy", "k8s", "lr@champion"]
+    done = subprocess.run(
+        [*tether, "--env", "TETHER_OBJECTS_URL=s3://lake/t?x=1", "--env-from-secret", "keys"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    deployment = next(yaml.safe_load_all(done.stdout))
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["env"] == [{"name": "TETHER_OBJECTS_URL", "value": "s3://lake/t?x=1"}]
+    assert container["envFrom"] == [{"secretRef": {"name": "keys"}}]
+    bad = subprocess.run([*tether, "--env", "NOVALUE"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "'NOVALUE' is not NAME=VALUE" in bad.stderr

@@ -45,6 +45,15 @@ def k8s(
     ref: str = typer.Argument(..., help="NAME@ALIAS or NAME@VERSION."),
     image: str | None = typer.Option(None, "--image", help="Image (default tether-NAME:VERSION)."),
     out: Path | None = typer.Option(None, "--output", "-o", help="Write here, not to stdout."),
+    env: list[str] = typer.Option(
+        [],
+        "--env",
+        help="NAME=VALUE in the containers' environment (repeatable), e.g. the "
+        "TETHER_STORE_URL and TETHER_OBJECTS_URL of an image built with --log.",
+    ),
+    env_secrets: list[str] = typer.Option(
+        [], "--env-from-secret", help="A Secret whose keys become variables (credentials)."
+    ),
 ) -> None:
     """Print a Deployment and Service (probes on the v2 health endpoints) and a KServe
     InferenceService that scales to zero."""
@@ -53,9 +62,15 @@ def k8s(
     from tether.serving.source import Ref
     from tether.serving.store_source import StoreSource
 
+    variables = {}
+    for item in env:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--env")
+        variables[key] = value
     parsed = Ref.parse(ref)
     version = StoreSource(get(ctx).workspace()).version_of(parsed)
-    text = to_yaml(k8s_manifests(parsed, version, image))
+    text = to_yaml(k8s_manifests(parsed, version, image, env=variables, env_secrets=env_secrets))
     if out is None:
         typer.echo(text, nl=False)
     else:

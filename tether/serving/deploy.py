@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,12 +110,38 @@ def image_tag(name: str, version: int) -> str:
     return f"tether-{name.lower()}:{version}"
 
 
-def k8s_manifests(ref: Ref, version: int, image: str | None = None) -> list[dict[str, Any]]:
+ENV_NAME = re.compile(r"[A-Za-z_.-][A-Za-z0-9_.-]*")  # what Kubernetes takes as a variable's name
+SECRET_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")  # an object name (RFC 1123)
+
+
+def k8s_manifests(
+    ref: Ref, version: int, image: str | None = None, *, env: Mapping[str, str] | None = None,
+    env_secrets: Sequence[str] = (),
+) -> list[dict[str, Any]]:  # fmt: skip
     """A Deployment and a Service (probes on the OIP v2 health endpoints) and a KServe
-    InferenceService on the same image that scales to zero."""
+    InferenceService on the same image that scales to zero. ``env``: the containers'
+    environment (an image built to log needs ``TETHER_STORE_URL`` and ``TETHER_OBJECTS_URL``);
+    ``env_secrets``: Secrets whose keys become variables too (credentials)."""
     name = f"tether-{ref.name.lower()}"
     image = image or image_tag(ref.name, version)
     labels = {"app.kubernetes.io/name": name, "tether.dev/model": ref.name}
+    environment: dict[str, Any] = {}
+    for key in env or {}:
+        if not ENV_NAME.fullmatch(key):
+            raise ServingError(
+                f"{key!r} is not a variable name Kubernetes takes: letters, digits, _, - and ., "
+                "not starting with a digit"
+            )
+    for secret in env_secrets:
+        if not SECRET_NAME.fullmatch(secret):
+            raise ServingError(
+                f"{secret!r} is not a Secret's name: lower-case letters, digits, - and ., "
+                "starting and ending with a letter or digit"
+            )
+    if env:
+        environment["env"] = [{"name": k, "value": v} for k, v in env.items()]
+    if env_secrets:
+        environment["envFrom"] = [{"secretRef": {"name": s}} for s in env_secrets]
 
     def probe(path: str, period: int) -> dict[str, Any]:
         return {"httpGet": {"path": path, "port": PORT}, "periodSeconds": period}
@@ -127,6 +154,7 @@ def k8s_manifests(ref: Ref, version: int, image: str | None = None) -> list[dict
         "livenessProbe": {**probe("/v2/health/live", 10), "initialDelaySeconds": 5},
         "resources": {"requests": {"cpu": "500m", "memory": "256Mi"},
                       "limits": {"memory": "1Gi"}},
+        **environment,
     }  # fmt: skip
     return [
         {
@@ -165,6 +193,7 @@ def k8s_manifests(ref: Ref, version: int, image: str | None = None) -> list[dict
                             "image": image,
                             "ports": [{"containerPort": PORT, "protocol": "TCP"}],
                             "readinessProbe": probe("/v2/health/ready", 5),
+                            **environment,
                         }
                     ],
                 }

@@ -595,47 +595,47 @@ def test_the_log_is_ready_once_its_writer_has_done_its_first_segments_work_ahead
 
 
 def test_a_writer_warm_up_that_fails_is_logged_and_a_remote_store_is_not_asked(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     """The warm-up is best effort: a store that cannot be opened now must not keep the writer
     from starting (its segments drop and count rows as before), and a remote object store is
     not asked anything while the server starts (an unreachable one would hold up ready)."""
     import logging
+    import os
 
+    from tether.config import init_workspace
     from tether.serving.logwriter import _warm_up
+    from tether.serving.store_source import StoreOnUse
 
-    class Remote:
-        is_local = False
-
-        def exists(self, digest: str) -> bool:
-            raise AssertionError("a remote object store was asked while the server starts")
-
-    class Local:
-        is_local = True
-
-        def __init__(self) -> None:
-            self.asked: list[str] = []
-
-        def exists(self, digest: str) -> bool:
-            self.asked.append(digest)
-            return False
-
-    class Locked:
+    class Locked:  # a store that cannot be opened at this moment (no real one fails here)
         def prepare_segments(self) -> None:
             raise OSError("database is locked")
 
-    class Fine:
-        def prepare_segments(self) -> None:
-            pass
-
+    remote = tmp_path / "remote"
+    init_workspace(remote, project="p")
+    # S3 on a loopback port nothing listens on: any request would fail after its retries
+    unreachable = Workspace(
+        remote, objects_url="s3://bucket/log", objects_endpoint_url="http://127.0.0.1:9"
+    )
+    started = time.monotonic()
     with caplog.at_level(logging.WARNING, "tether.serving"):
-        _warm_up(Locked(), Remote())
-    assert "warm-up failed (OSError: database is locked)" in caplog.text
+        _warm_up(Locked(), unreachable.objects)
+    assert "warm-up failed (OSError: database is locked)" in caplog.text, caplog.text
+    assert time.monotonic() - started < 5  # the object store was not asked
     caplog.clear()
-    local = Local()
+
+    fine = tmp_path / "fine"
+    init_workspace(fine, project="p")
+    made = Workspace(fine)
+    made.store.get_or_create_project("p")  # the database the server's log writes into
+    made.close()
+    ws = Workspace(fine)  # the writer process's: its store not opened
     with caplog.at_level(logging.WARNING, "tether.serving"):
-        _warm_up(Fine(), local)
-    assert len(local.asked) == 1 and len(local.asked[0]) == 64 and not caplog.text
+        _warm_up(StoreOnUse(ws), ws.objects)
+    assert not caplog.text
+    database = str((fine / ".tether" / "tether.db").resolve())
+    held = {os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")}
+    assert database in held  # the connection the first segment will use, open
 
 
 def test_waiting_for_a_writer_that_never_says_ready_ends_at_the_timeout_or_its_exit() -> None:
@@ -865,3 +865,35 @@ def test_model_names_with_quotes_braces_and_newlines_through_the_writer_process(
     assert (log.written, log.dropped, log.unwritten) == (2, 1, 0)
     assert predictions(odd, workspace=ws)["request_id"].tolist() == ["r0"]
     assert predictions("plain", workspace=ws)["request_id"].tolist() == ["r2"]
+
+
+def test_ids_past_32_bit_offsets_are_written_with_64_bit_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An Arrow string array holds at most 2 GiB behind 32-bit offsets, which would wrap
+    silently: past that the ids go into a large string array. The bound is lowered here so
+    that a few ids cross it; they come back as sent, with single rows (ids written per row)
+    and with several rows per request (a dictionary), from one drain and from two."""
+    import numpy as np
+    import pyarrow as pa
+
+    from tether.serving import segments
+    from tether.serving.segments import gather, read_segment, segment
+
+    monkeypatch.setattr(segments, "INT32_OFFSETS", 40)
+    for rows in (1, 3):
+        records = [("m", 1, f"request-{i:04d}-é", 1.0 + i, 0.001, np.full((rows, 2), float(i)),
+                    np.zeros(rows), rows) for i in range(8)]  # fmt: skip
+        for drains in ([records], [records[:3], records[3:]]):
+            chunks = [gather(d) for d in drains]
+            made, _ = segments._arrow_table(list(chunks))
+            ids = made.schema.field("request_id").type.value_type
+            assert ids == pa.large_string(), ids  # 64-bit offsets past the bound
+            data, _, _ = segment(chunks)
+            back = read_segment(data)
+            assert back.column("request_id").to_pylist() == [
+                r[2] for r in records for _ in range(rows)
+            ]
+            assert back.column("input_0").to_pylist() == [
+                float(i) for i in range(8) for _ in range(rows)
+            ]

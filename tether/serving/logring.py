@@ -385,14 +385,12 @@ def read(
     ring record, none per request: the requests' fields and ids are taken as arrays and bytes."""
     import numpy as np
 
-    from tether.serving.segments import Gathered
+    from tether.serving.segments import Gathered, join_ids
 
     view = memoryview(buf)
     # per format: the records' fields (float64: times then latencies; int64: rows then the
-    # ends of the ids), ids, inputs and outputs, as views of the ring; and the bytes of ids
-    # before each record's (its ends start from its own ids)
-    parts: dict[int, tuple[list[Any], list[Any], list[Any], list[Any], list[Any], list[int]]]
-    parts = {}
+    # ends of the ids, from the record's own ids), ids, inputs and outputs, as ring views
+    parts: dict[int, tuple[list[Any], list[Any], list[Any], list[Any], list[Any]]] = {}
     pos = start
     unpack_mark, unpack = MARK.unpack_from, HEADER.unpack_from
     while pos < end:
@@ -404,30 +402,27 @@ def read(
         size, ident, n, _rows, n_rid, n_in, n_out, _ = unpack(buf, at)
         part = parts.get(ident)
         if part is None:
-            part = parts[ident] = ([], [], [], [], [], [0])
+            part = parts[ident] = ([], [], [], [], [])
         p = at + HEADER.size
         part[0].append(np.frombuffer(buf, np.float64, 2 * n, p).reshape(2, n))
         part[1].append(np.frombuffer(buf, np.int64, 2 * n, p + 16 * n).reshape(2, n))
         p += 32 * n
         part[2].append(view[p : p + n_rid])
-        part[5].append(part[5][-1] + n_rid)
         p += _pad(n_rid)
         part[3].append(view[p : p + n_in])
         p += _pad(n_in)
         part[4].append(view[p : p + n_out])
         pos += size
     out = []
-    for ident, (floats, ints, ids, ins, outs, before) in parts.items():
+    for ident, (floats, ints, ids, ins, outs) in parts.items():
         fmt = formats[ident]
         fields = np.concatenate(floats, axis=1)  # copied out of the ring, as all below
-        counts_ends = np.concatenate(ints, axis=1)
-        if len(ints) > 1:  # each record's ends moved past the ids of the records before it
-            counts_ends[1] += np.repeat(before[:-1], [a.shape[1] for a in ints])
+        counts = np.concatenate([a[0] for a in ints])
+        id_bytes, id_ends = join_ids(ids, [a[1] for a in ints])
         inputs = np.frombuffer(b"".join(ins), fmt.in_dtype).reshape(-1, *fmt.in_shape)
         outputs = np.frombuffer(b"".join(outs), fmt.out_dtype).reshape(-1, *fmt.out_shape)
         gathered = Gathered(
-            fmt.version, b"".join(ids), counts_ends[1], fields[0], fields[1],
-            counts_ends[0], inputs, outputs,
+            fmt.version, id_bytes, id_ends, fields[0], fields[1], counts, inputs, outputs,
         )  # fmt: skip
         out.append(((fmt.model, fmt.version), len(inputs), gathered))
     return out

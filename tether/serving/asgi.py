@@ -15,6 +15,7 @@ import itertools
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -218,8 +219,8 @@ class Call:
     """One inference request, from its headers to its answer."""
 
     __slots__ = (
-        "error", "future", "name", "protocol", "queued", "req_id", "rid", "rows", "t0",
-        "value", "version", "wanted",
+        "error", "future", "name", "protocol", "queued", "req_id", "rid", "rows", "status",
+        "t0", "value", "version", "wanted",
     )  # fmt: skip
 
     def __init__(self, protocol: str, name: str | None, h: dict[str, bytes]) -> None:
@@ -236,6 +237,7 @@ class Call:
         self.queued = False  # handed to its batcher; else ``error`` says why not
         self.future: asyncio.Future[Any] | None = None  # its result, when begun without ``done``
         self.error: Exception | None = None
+        self.status = 0  # its answer's, once ``finish`` made it
 
 
 def _no_nan_token(body: bytes) -> bool:
@@ -320,7 +322,7 @@ def app(
     metrics = Metrics()
     store = None if workspace is None else store_on_use(workspace)  # opened when first used
     parsed = [r if isinstance(r, Ref) else Ref.parse(r) for r in refs]
-    repo = Repository(source, parsed, opts, metrics)
+    repo = Repository(source, parsed, opts, metrics, log_batch=lambda *a: log_batch(*a))
     predlog = None
     if log_predictions and workspace is not None and store is not None:
         from tether.serving.predlog import PredictionLog
@@ -455,9 +457,9 @@ def app(
             if rows == 0:
                 raise BadRequest("the request has no rows")
             if done is None:
-                call.future = v.batcher.submit_nowait(value, rows)
+                call.future = v.batcher.submit_nowait(value, rows, call)
             else:
-                v.batcher.submit_call(value, rows, done)
+                v.batcher.submit_call(value, rows, done, call)
             call.queued = True
         except Exception as e:
             call.error = e
@@ -491,6 +493,7 @@ def app(
         if version_text is not None:
             headers.append(("x-model-version", version_text))
         label = name if name in repo.served else "_unknown"
+        call.status = status
         count(label, call.protocol, status)
         if scope is not None:
             scope["tether.model"] = name
@@ -499,11 +502,38 @@ def app(
             assert v is not None and name is not None
             latency = time.perf_counter() - call.t0
             metrics.observe_latency(label, latency)
-            if srv.predlog is not None:
+            if srv.predlog is not None and call.future is not None:  # (else: ``log_batch``)
                 srv.predlog.record(
                     name, v.version, rid, time.time(), latency, call.value, pred, call.rows
                 )
         return status, _dumps(out), headers
+
+    def log_batch(v: Version, calls: list[Any], ran: Any, results: list[Any]) -> None:
+        """The prediction log's share of a batch answered on the fast path (those answered
+        through ASGI are recorded by ``finish``, which runs after this): the whole batch at
+        once where every request of it got its predictions, else each answered one."""
+        predlog = srv.predlog
+        if predlog is None:
+            return
+        now, wall = time.perf_counter(), time.time()
+        np = sys.modules.get("numpy")  # (not imported: the batch holds no NumPy arrays)
+        whole = (
+            ran is not None and np is not None
+            and type(ran[0]) is np.ndarray and type(ran[1]) is np.ndarray
+        )  # fmt: skip
+        for c in calls:
+            if c is None or c.future is not None or c.status != 200:
+                whole = False
+                break
+        if whole:
+            predlog.record_batch(
+                v.name, v.version, [c.rid for c in calls], wall, [now - c.t0 for c in calls],
+                ran[0], ran[1], [c.rows for c in calls],
+            )  # fmt: skip
+            return
+        for c, pred in zip(calls, results, strict=True):
+            if c is not None and c.future is None and c.status == 200:
+                predlog.record(v.name, v.version, c.rid, wall, now - c.t0, c.value, pred, c.rows)
 
     def _decode_v2(
         v: Version, body: bytes, header_len: str | None, ctype: str | None

@@ -37,6 +37,9 @@ Run = Callable[[list[Any], list[int]], list[Any]]
 """(inputs, row counts) -> one result per input, in order; runs in the executor."""
 Done = Callable[[Any, BaseException | None], None]
 """Called in the event loop with (result, None), or (None, the error of the batch)."""
+Delivered = Callable[[list[Any], list[Any]], None]
+"""Called in the event loop once a batch's results are delivered: (the requests' tags, their
+results)."""
 
 
 class Batcher:
@@ -48,13 +51,15 @@ class Batcher:
         max_batch: int,
         max_wait_s: float = 0.0,
         on_batch: Callable[[int], None] | None = None,
+        on_delivered: Delivered | None = None,
     ) -> None:
         self._run = run
         self._executor = executor
         self.max_batch = max(1, max_batch)
         self.max_wait_s = max(0.0, max_wait_s)
         self._on_batch = on_batch
-        self._queue: deque[tuple[Any, int, Done, float]] = deque()
+        self._on_delivered = on_delivered
+        self._queue: deque[tuple[Any, int, Done, float, Any]] = deque()
         self._rows = 0
         # the loop of the batches under way; None when idle (taken again at the next request,
         # so that a batcher outlives an event loop, as under a test client)
@@ -74,19 +79,19 @@ class Batcher:
     async def submit(self, value: Any, rows: int) -> Any:
         return await self.submit_nowait(value, rows)
 
-    def submit_nowait(self, value: Any, rows: int) -> asyncio.Future[Any]:
+    def submit_nowait(self, value: Any, rows: int, tag: Any = None) -> asyncio.Future[Any]:
         """Queue ``value`` (``rows`` rows); the future gets its results. Called in the loop."""
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.submit_call(value, rows, lambda result, error: _settle(fut, result, error))
+        self.submit_call(value, rows, lambda result, error: _settle(fut, result, error), tag)
         return fut
 
-    def submit_call(self, value: Any, rows: int, done: Done) -> None:
+    def submit_call(self, value: Any, rows: int, done: Done, tag: Any = None) -> None:
         """Queue ``value`` (``rows`` rows); ``done`` gets its results in the loop, never
-        before this returns. Called in the loop."""
+        before this returns; ``tag`` goes to ``on_delivered`` with them. Called in the loop."""
         loop = self._loop
         if loop is None or loop.is_closed():  # idle: the first request of a run of batches
             loop = self._new_loop()
-        self._queue.append((value, rows, done, loop.time()))
+        self._queue.append((value, rows, done, loop.time(), tag))
         self._rows += rows
         if self._running or self._step_due:
             return
@@ -149,7 +154,7 @@ class Batcher:
             return
         future.add_done_callback(lambda f: loop.call_soon_threadsafe(self._ran, batch, f))
 
-    def _ran(self, batch: list[tuple[Any, int, Done, float]], future: Future[Any]) -> None:
+    def _ran(self, batch: list[tuple[Any, int, Done, float, Any]], future: Future[Any]) -> None:
         self._running = False
         error = (
             RuntimeError("the batch was cancelled") if future.cancelled() else future.exception()
@@ -157,10 +162,14 @@ class Batcher:
         self._deliver(batch, None if error is not None else future.result(), error)
 
     def _deliver(
-        self, batch: list[tuple[Any, int, Done, float]], results: Any, error: BaseException | None
+        self,
+        batch: list[tuple[Any, int, Done, float, Any]],
+        results: Any,
+        error: BaseException | None,
     ) -> None:
-        """Each request's result (or the batch's error) to its callback, then the next batch
-        on the loop's next turn: requests that arrive meanwhile join it."""
+        """Each request's result (or the batch's error) to its callback, the batch to
+        ``on_delivered``, then the next batch on the loop's next turn: requests that arrive
+        meanwhile join it."""
         if error is None and len(results) != len(batch):
             error = RuntimeError(f"the batch gave {len(results)} results for {len(batch)}")
         for i, item in enumerate(batch):
@@ -171,6 +180,11 @@ class Batcher:
                     item[2](None, error)
             except Exception:  # one request's answer failing is not the batch's
                 log.exception("a request's result could not be delivered")
+        if error is None and self._on_delivered is not None:
+            try:
+                self._on_delivered([item[4] for item in batch], results)
+            except Exception:  # (the prediction log): never the requests' concern
+                log.exception("a batch's results could not be handed on")
         if self._queue:
             if not self._step_due and self._loop is not None:
                 self._step_due = True

@@ -113,7 +113,9 @@ class PredictionLog:
         self._put_timer: Any = None  # the event loop's timer that puts ``_pending``
         self._put_soon = False
         self._pending_rows = 0
+        self._pending_requests = 0
         self._pending: list[Record] = []  # records waiting for the ring: the event loop's
+        self._batches: list[Any] = []  # batches waiting for the ring (``record_batch``)
         if process is not None:
             from tether.serving.logring import RING_BYTES, Ring
 
@@ -144,27 +146,63 @@ class PredictionLog:
             return
         record = (model, version, request_id, t, latency, inputs, outputs, rows)
         if self._ring is not None:  # copied in many requests at a time: put_waiting
-            pending = self._pending
-            pending.append(record)
+            self._pending.append(record)
             self._pending_rows += rows
-            if self._put_timer is None:
-                try:
-                    loop = asyncio.get_running_loop()
-                except RuntimeError:  # not in an event loop: now
-                    self.put_waiting()
-                    return
-                self._put_timer = loop.call_later(self.put_wait_s, self.put_waiting)
-                self._put_soon = False
-            elif not self._put_soon and (
-                len(pending) >= self.put_every
-                or self._pending_rows * self._row_bytes >= self.put_bytes
-            ):
-                self._put_timer.cancel()
-                self._put_timer = asyncio.get_running_loop().call_soon(self.put_waiting)
-                self._put_soon = True
+            self._pending_requests += 1
+            self._put_after(1)
             return
         self._taken += rows
         self._buffer.append(record)
+
+    def record_batch(
+        self, model: str, version: int, request_ids: list[str], t: float,
+        latencies: list[float], inputs: Any, outputs: Any, rows: list[int],
+    ) -> None:  # fmt: skip
+        """Log a batch's requests at once: ``inputs`` and ``outputs`` are the batch's NumPy
+        arrays (its requests' rows one after another, ``rows`` each), ``t`` the time of their
+        answers. With the ring, the batch goes in whole (``Ring.put_batches``): the event loop
+        spends a few calls per batch, not a ``record`` per request. Otherwise, and when
+        sampling, each request is recorded as by ``record``."""
+        ring = self._ring
+        if ring is None or self.sample < 1.0:
+            start = 0
+            for rid, latency, n in zip(request_ids, latencies, rows, strict=True):
+                end = start + n
+                self.record(
+                    model, version, rid, t, latency, inputs[start:end], outputs[start:end], n
+                )
+                start = end
+            return
+        total = sum(rows)
+        if not self._row_bytes:
+            self._row_bytes = max(64.0, (inputs.nbytes + outputs.nbytes) / max(total, 1))
+        waiting = self._taken - self._done + self._pending_rows
+        if waiting + total > self.max_rows or (waiting + total) * self._row_bytes > self.max_bytes:
+            self._refuse(total)
+            return
+        self._batches.append((model, version, request_ids, t, latencies, inputs, outputs, rows))
+        self._pending_rows += total
+        self._pending_requests += len(rows)
+        self._put_after(len(rows))
+
+    def _put_after(self, requests: int) -> None:
+        """``put_waiting`` soon: at once when enough waits, else ``put_wait_s`` after the
+        first record waiting."""
+        if self._put_timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # not in an event loop: now
+                self.put_waiting()
+                return
+            self._put_timer = loop.call_later(self.put_wait_s, self.put_waiting)
+            self._put_soon = False
+        elif not self._put_soon and (
+            self._pending_requests >= self.put_every
+            or self._pending_rows * self._row_bytes >= self.put_bytes
+        ):
+            self._put_timer.cancel()
+            self._put_timer = asyncio.get_running_loop().call_soon(self.put_waiting)
+            self._put_soon = True
 
     def put_waiting(self) -> None:
         """Copy the records waiting for the ring in now, one ring record per model version
@@ -175,22 +213,29 @@ class PredictionLog:
             self._put_timer.cancel()  # (this call may be the timer: then nothing to cancel)
             self._put_timer = None
         pending, self._pending = self._pending, []
-        self._pending_rows = 0
-        if not pending:
+        batches, self._batches = self._batches, []
+        self._pending_rows = self._pending_requests = 0
+        if not pending and not batches:
             return
         ring = self._ring
         left = pending
         if ring is not None:
             try:
-                left, put, refused = ring.put_records(pending)
+                left, put, refused = ring.put_batches(batches) if batches else ([], 0, 0)
+                if pending:
+                    left, more_put, more_refused = ring.put_records(pending + left)
+                    put, refused = put + more_put, refused + more_refused
+                elif left:  # requests of batches the ring could not take whole
+                    left, more_put, more_refused = ring.put_records(left)
+                    put, refused = put + more_put, refused + more_refused
             except ValueError:  # the log closed its ring meanwhile: not written, as below
-                left, put, refused = pending, 0, 0
+                left, put, refused = pending + _requests(batches), 0, 0
             self._taken += put
             if refused:  # the ring is full: the writer process is behind
                 self._refuse(refused)
             # the process is told every ``exchange_s``, or when a quarter of the ring waits
             # for it (100-row requests fill S1's 8 MB in 50 ms)
-            t = pending[-1][3]
+            t = max(r[3] for r in (pending[-1:] + batches[-1:]))
             if self._process is not None and (
                 t >= self._next_exchange or ring.state[0] - ring.sent > ring.capacity >> 2
             ):
@@ -376,6 +421,12 @@ class PredictionLog:
         self._done += rows
         if self._on_written is not None:
             self._on_written(rows)
+
+
+def _requests(batches: list[Any]) -> list[Record]:
+    from tether.serving.logring import requests_of
+
+    return [r for b in batches for r in requests_of(b)]
 
 
 def _row_bytes(inputs: Any, outputs: Any, rows: int) -> float:

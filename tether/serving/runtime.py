@@ -12,6 +12,7 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,9 @@ class Options:
 
 
 FAST_S = 0.002
+LogBatch = Callable[["Version", list[Any], "tuple[Any, Any] | None", list[Any]], None]
+"""Called in the event loop once a batch is answered: (the version, the requests' batcher
+tags, the batch's (inputs, outputs), each request's result): the prediction log's hook."""
 
 
 class Version:
@@ -44,7 +48,7 @@ class Version:
 
     def __init__(
         self, name: str, version: int, loaded: Any, executor: ThreadPoolExecutor,
-        opts: Options, on_batch: Any = None,
+        opts: Options, on_batch: Any = None, log_batch: LogBatch | None = None,
     ) -> None:  # fmt: skip
         self.name = name
         self.version = version
@@ -57,12 +61,15 @@ class Version:
         self.quick = QuickTensor.of(self.inputs)  # the common request, decoded in one step
         self._executor = executor
         self._mode = opts.model_thread
+        self._log_batch = log_batch
+        self._last_batch: tuple[Any, Any] | None = None  # the last batch's inputs and outputs
         self.batcher = Batcher(
             self._run,
             executor if opts.model_thread is not False else None,
             max_batch=opts.max_batch,
             max_wait_s=opts.max_wait_ms / 1e3,
             on_batch=on_batch,
+            on_delivered=None if log_batch is None else self._delivered,
         )
 
     def conform(self, value: Any) -> Any:
@@ -85,7 +92,16 @@ class Version:
     def _run(self, values: list[Any], sizes: list[int]) -> list[Any]:
         from tether.serving.tensors import concat, split
 
-        return split(self.loaded.predict_conformed(concat(values)), sizes)
+        inputs = concat(values)
+        outputs = self.loaded.predict_conformed(inputs)
+        if self._log_batch is not None:  # (one batch at a time: read by ``_delivered``)
+            self._last_batch = (inputs, outputs)
+        return split(outputs, sizes)
+
+    def _delivered(self, tags: list[Any], results: list[Any]) -> None:
+        ran, self._last_batch = self._last_batch, None
+        if self._log_batch is not None:
+            self._log_batch(self, tags, ran, results)
 
     def warm_up(self) -> None:
         """Predict on the stored input example (loads caches, fails early). In auto mode, a
@@ -137,7 +153,12 @@ class Served:
 
 class Repository:
     def __init__(
-        self, source: ModelSource, refs: list[Ref], opts: Options, metrics: Any = None
+        self,
+        source: ModelSource,
+        refs: list[Ref],
+        opts: Options,
+        metrics: Any = None,
+        log_batch: LogBatch | None = None,
     ) -> None:
         names = [r.name for r in refs]
         dup = {n for n in names if names.count(n) > 1}
@@ -148,6 +169,7 @@ class Repository:
         self.source = source
         self.opts = opts
         self.metrics = metrics
+        self.log_batch = log_batch
         self.served = {r.name: Served(r) for r in refs}
 
     def get(self, name: str) -> Served:
@@ -215,7 +237,7 @@ class Repository:
             on_batch = None
             if self.metrics is not None:
                 on_batch = functools.partial(self.metrics.observe_batch, name)
-            v = Version(name, version, loaded, s.executor, self.opts, on_batch)
+            v = Version(name, version, loaded, s.executor, self.opts, on_batch, self.log_batch)
             v.warm_up()
         except TetherError as e:
             raise LoadFailed(name, version, str(e)) from None

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tether.serving.logring import Ring, read
+from tether.serving.logring import Ring, read, requests_of
 
 pytestmark = pytest.mark.skipif(Ring.create() is None, reason="no memfd on this system")
 
@@ -268,3 +268,76 @@ def test_ids_of_many_records_reach_the_segment_as_sent() -> None:
     data, _, _ = segment([gathered])
     column = read_segment(data).column("request_id").to_pylist()
     assert column == [rid for rid, n in zip(ids, rows, strict=True) for _ in range(n)]
+
+
+def _batch(model: str, version: int, ids: list[str], t: float, rows: list[int], x: Any, y: Any):
+    latencies = [i / 100 for i in range(len(ids))]
+    return (model, version, ids, t, latencies, x, y, rows)
+
+
+def test_batches_go_in_whole_and_are_byte_for_byte_their_requests() -> None:
+    """A batch's arrays go in as they are, its requests' ids, latencies and rows as columns:
+    the ring then holds exactly what its requests, put one by one, would make it hold."""
+    rng = np.random.default_rng(4)
+    for rows, features in ((1, 3), (2, 5), (200, 50)):  # the last: over JOIN_BYTES in all
+        batches = []
+        for b in range(3):
+            n = 4 + b
+            x, y = rng.random((n * rows, features)), rng.integers(0, 9, n * rows)
+            ids = [f"b{b}-r{i}-é" if i % 2 else f"b{b}-r{i}" for i in range(n)]
+            batches.append(_batch("m", 1, ids, 100.0 + b, [rows] * n, x, y))
+        whole, each = _ring(16 << 20), _ring(16 << 20)  # (neither splits them)
+        assert whole.put_batches(batches) == ([], 15 * rows, 0)
+        records = [r for b in batches for r in requests_of(b)]
+        assert each._put_each(records) == ([], 15 * rows, 0)
+        assert _ring_bytes(whole) == _ring_bytes(each)
+        ((key, taken, g),) = _read_all(whole)
+        assert key == ("m", 1) and taken == 15 * rows
+        assert g.rids == [r[2] for r in records]
+        assert g.times.tolist() == [r[3] for r in records]
+        assert g.latencies.tolist() == [r[4] for r in records]
+        assert np.array_equal(g.inputs, np.concatenate([b[5] for b in batches]))
+        assert np.array_equal(g.outputs, np.concatenate([b[6] for b in batches]))
+
+
+def test_batches_the_ring_cannot_take_whole_come_back_as_their_requests() -> None:
+    """Batches of requests of several rows, of two formats, one of arrays that are not
+    contiguous, one of an id that is not UTF-8 and one larger than a quarter of the ring: what
+    the ring takes comes out exactly; the rest comes back as one record per request, their
+    rows those the requests had (a bad id sends back its own batch, not its neighbours)."""
+    ring = _ring()
+    x = np.arange(24, dtype="float64").reshape(6, 4)
+    y = np.array([0, 1, 2, 3, 4, 5])
+    f32 = np.ones((2, 3), dtype="float32")
+    strided = np.arange(48, dtype="float64").reshape(6, 8)[:, ::2]  # a view, not contiguous
+    big = np.zeros((SMALL // 4 // 8, 1))  # alone a quarter of the ring
+    batches = [
+        _batch("m", 1, ["a", "b"], 1.0, [2, 4], x, y),
+        _batch("m", 2, ["c"], 2.0, [2], f32, np.zeros(2)),
+        _batch("m", 1, ["d", "e"], 3.0, [3, 3], strided, y),
+        _batch("m", 1, ["f\udc80"], 4.0, [6], x, y),
+        _batch("m", 1, ["g", "h"], 5.0, [len(big) - 1, 1], big, np.zeros(len(big))),
+    ]
+    left, put, refused = ring.put_batches(batches)
+    assert (put, refused) == (8, 0)
+    assert [(r[2], r[7]) for r in left] == [
+        ("d", 3), ("e", 3), ("f\udc80", 6), ("g", len(big) - 1), ("h", 1)
+    ]  # fmt: skip
+    assert np.array_equal(left[1][5], strided[3:]) and np.array_equal(left[4][5], big[-1:])
+    by_key = {key: g for key, _, g in _read_all(ring)}
+    assert by_key[("m", 1)].rids == ["a", "b"] and by_key[("m", 1)].counts.tolist() == [2, 4]
+    assert np.array_equal(by_key[("m", 1)].inputs, x)
+    assert by_key[("m", 2)].rids == ["c"] and by_key[("m", 2)].inputs.dtype == np.float32
+
+
+def test_batches_of_one_format_larger_than_a_quarter_of_the_ring_go_in_halves() -> None:
+    ring = _ring()
+    batches = [
+        _batch("m", 1, [f"r{i}"], float(i), [10], np.full((10, 20), float(i)), np.zeros(10))
+        for i in range(30)
+    ]  # 1.6 KB each, 48 KB in all
+    left, put, refused = ring.put_batches(batches)
+    assert left == [] and put + refused == 300
+    got = _read_all(ring)
+    assert len(got) == 1 and got[0][1] == put >= 150  # most fit: the ring was empty
+    assert np.array_equal(got[0][2].inputs, np.concatenate([b[5] for b in batches])[:put])

@@ -898,3 +898,50 @@ def test_ids_past_32_bit_offsets_are_written_with_64_bit_ones(
             assert back.column("input_0").to_pylist() == [
                 float(i) for i in range(8) for _ in range(rows)
             ]
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["tether-protocol", "plain-uvicorn"])
+def test_requests_batched_together_are_logged_each_as_it_was_sent_and_answered(
+    ws: Workspace, plain: bool
+) -> None:
+    """Concurrent requests of one to three rows run as shared batches (the batch waits 100 ms
+    for more). On ``tether serve``'s protocol the log takes each batch whole, its inputs and
+    outputs as the model had them; through ASGI each request is recorded as it is answered.
+    Either way every request's rows come back under its id, as it sent them, with the
+    predictions it was answered."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    sent = {f"c{i}": rng.random((1 + i % 3, 4)).round(6).tolist() for i in range(48)}
+    application = app(
+        ["lr@champion"], workspace=ws, options=Options(poll_s=0, max_wait_ms=100),
+        log_kwargs={"flush_s": 0.05},
+    )  # fmt: skip
+    with run_server(application, ws.root, plain_uvicorn=plain) as server:
+
+        def send(rid: str) -> tuple[str, list[int]]:
+            status, out = server.json(
+                "POST", "/v2/models/lr/infer", infer_body(sent[rid]),
+                headers={"X-Request-ID": rid},
+            )  # fmt: skip
+            assert status == 200
+            return rid, out["outputs"][0]["data"]
+
+        with ThreadPoolExecutor(16) as pool:
+            answered = dict(pool.map(send, sent))
+        _, _, text = server.request("GET", "/metrics")
+    batches = [
+        float(line.rsplit(" ", 1)[1]) for line in text.decode().splitlines()
+        if line.startswith('tether_batch_rows_count{model="lr"}')
+    ]  # fmt: skip
+    assert batches and batches[0] < len(sent) / 2  # requests shared batches
+    frame = predictions("lr", workspace=ws)
+    assert len(frame) == sum(len(rows) for rows in sent.values())
+    for rid, rows in sent.items():
+        logged = frame[frame["request_id"] == rid]
+        assert logged["row"].tolist() == list(range(len(rows)))
+        assert logged[[f"input_{j}" for j in range(4)]].to_numpy().tolist() == rows
+        assert logged["prediction"].tolist() == answered[rid]
+        assert (logged["latency_ms"] > 0).all()

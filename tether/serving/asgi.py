@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from tether.serving import mlflow_format, tensors
@@ -238,6 +239,11 @@ class Call:
         self.future: asyncio.Future[Any] | None = None  # its result, when begun without ``done``
         self.error: Exception | None = None
         self.status = 0  # its answer's, once ``finish`` made it
+
+
+_future, _status, _rid, _t0, _rows = (
+    attrgetter(name) for name in ("future", "status", "rid", "t0", "rows")
+)  # of a Call
 
 
 def _no_nan_token(body: bytes) -> bool:
@@ -521,14 +527,13 @@ def app(
             ran is not None and np is not None
             and type(ran[0]) is np.ndarray and type(ran[1]) is np.ndarray
         )  # fmt: skip
-        for c in calls:
-            if c is None or c.future is not None or c.status != 200:
-                whole = False
-                break
-        if whole:
+        if (
+            whole and None not in calls and not any(map(_future, calls))
+            and set(map(_status, calls)) == {200}
+        ):  # fmt: skip
             predlog.record_batch(
-                v.name, v.version, [c.rid for c in calls], wall, [now - c.t0 for c in calls],
-                ran[0], ran[1], [c.rows for c in calls],
+                v.name, v.version, list(map(_rid, calls)), wall,
+                [now - t0 for t0 in map(_t0, calls)], ran[0], ran[1], list(map(_rows, calls)),
             )  # fmt: skip
             return
         for c, pred in zip(calls, results, strict=True):

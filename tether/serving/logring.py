@@ -29,8 +29,8 @@ import math
 import os
 import struct
 from collections import deque
-from itertools import accumulate
-from operator import attrgetter
+from itertools import accumulate, chain
+from operator import attrgetter, itemgetter
 from typing import Any
 
 HEADER = struct.Struct("<IIIIIIII")  # size, format, requests, rows, bytes of ids, inputs, outputs
@@ -39,6 +39,7 @@ SKIP = 0xFFFFFFFF
 RING_BYTES = 8 << 20
 _NEW: Any = object()  # a record format not seen yet
 _shape, _dtype = attrgetter("shape"), attrgetter("dtype")
+_ids_of, _latencies_of, _rows_of = itemgetter(2), itemgetter(4), itemgetter(7)  # of a batch
 JOIN_BYTES = 64 << 10  # arrays up to this many bytes in all are joined before they go in
 
 
@@ -293,7 +294,7 @@ class Ring:
     def _put_group(self, fmt: Format, group: list[Any]) -> tuple[list[Any], int, int]:
         """Batches of one format as one ring record (in halves where that would be larger than
         a quarter of the ring; a batch that is alone too large goes back as its requests)."""
-        rids = [rid for b in group for rid in b[2]]
+        rids = list(chain.from_iterable(map(_ids_of, group)))
         text = "".join(rids)
         try:
             ids = text.encode()
@@ -301,8 +302,11 @@ class Ring:
                 accumulate(map(len, rids)) if len(ids) == len(text)
                 else accumulate(len(r.encode()) for r in rids)
             )  # fmt: skip
-        except UnicodeEncodeError:  # an id that is not UTF-8: the deque's, one by one
-            return [r for b in group for r in requests_of(b)], 0, 0
+        except UnicodeEncodeError:  # an id that is not UTF-8: its batch to the deque
+            bad = [b for b in group if not _utf8(b[2])]
+            good = [b for b in group if _utf8(b[2])]
+            left, put, refused = self._put_group(fmt, good) if good else ([], 0, 0)
+            return left + [r for b in bad for r in requests_of(b)], put, refused
         xs, ys = [b[5] for b in group], [b[6] for b in group]
         n_in, n_out = sum(x.nbytes for x in xs), sum(y.nbytes for y in ys)
         n = len(rids)
@@ -313,11 +317,10 @@ class Ring:
             a_left, a_put, a_refused = self._put_group(fmt, group[:half])
             b_left, b_put, b_refused = self._put_group(fmt, group[half:])
             return a_left + b_left, a_put + b_put, a_refused + b_refused
-        counts = [r for b in group for r in b[7]]
-        times = [b[3] for b in group for _ in b[2]]
-        latencies = [lat for b in group for lat in b[4]]
+        counts = list(chain.from_iterable(map(_rows_of, group)))
+        times = list(chain.from_iterable([b[3]] * len(b[2]) for b in group))
         total = sum(counts)
-        fields = (*times, *latencies, *counts, *ends)
+        fields = (*times, *chain.from_iterable(map(_latencies_of, group)), *counts, *ends)
         if not self._write(fmt, n, total, ids, fields, xs, n_in, ys, n_out):
             return [], 0, total
         return [], total, 0
@@ -417,6 +420,14 @@ class Ring:
         with contextlib.suppress(BufferError):  # a view of it still held: freed with it
             self.buf.close()
         os.close(self.fd)
+
+
+def _utf8(ids: list[str]) -> bool:
+    try:
+        "".join(ids).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def requests_of(batch: Any) -> list[Any]:

@@ -945,3 +945,36 @@ def test_requests_batched_together_are_logged_each_as_it_was_sent_and_answered(
         assert logged[[f"input_{j}" for j in range(4)]].to_numpy().tolist() == rows
         assert logged["prediction"].tolist() == answered[rid]
         assert (logged["latency_ms"] > 0).all()
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+def test_a_sampled_log_keeps_about_its_share_of_requests_whole(ws: Workspace, share: float) -> None:
+    """``log_sample``: each request is kept or left out whole (all its rows or none), about
+    ``share`` of them, also when requests share batches."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    application = app(
+        ["lr@champion"], workspace=ws, options=Options(poll_s=0, max_wait_ms=20),
+        log_kwargs={"flush_s": 0.05}, log_sample=share,
+    )  # fmt: skip
+    with run_server(application, ws.root) as server:
+
+        def send(i: int) -> None:
+            body = infer_body([ROW] * 2)
+            status, _ = server.json(
+                "POST", "/v2/models/lr/infer", body, headers={"X-Request-ID": f"s{i}"}
+            )
+            assert status == 200
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(send, range(400)))
+    frame = predictions("lr", workspace=ws)
+    counts = frame.groupby("request_id").size().tolist() if len(frame) else []
+    assert set(counts) <= {2}  # whole requests
+    kept = len(counts)
+    if share == 0.0:
+        assert kept == 0
+    elif share == 1.0:
+        assert kept == 400
+    else:  # binomial(400, 0.5): 200 +- 10; outside 140..260 once in 10^9
+        assert 140 <= kept <= 260

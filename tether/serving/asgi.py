@@ -328,7 +328,7 @@ def app(
     metrics = Metrics()
     store = None if workspace is None else store_on_use(workspace)  # opened when first used
     parsed = [r if isinstance(r, Ref) else Ref.parse(r) for r in refs]
-    repo = Repository(source, parsed, opts, metrics, log_batch=lambda *a: log_batch(*a))
+    repo = Repository(source, parsed, opts, metrics)
     predlog = None
     if log_predictions and workspace is not None and store is not None:
         from tether.serving.predlog import PredictionLog
@@ -338,6 +338,7 @@ def app(
             on_written=metrics.log_written.inc, on_dropped=metrics.log_dropped.inc,
             **{"process": _writer_process(workspace), **(log_kwargs or {})},
         )  # fmt: skip
+        repo.log_batch = lambda *a: log_batch(*a)  # (the versions are loaded at start-up)
     srv = Server(repo, opts, predlog, metrics)
     gauges = None
     if workspace is not None and store is not None:

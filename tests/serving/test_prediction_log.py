@@ -900,15 +900,19 @@ def test_ids_past_32_bit_offsets_are_written_with_64_bit_ones(
             ]
 
 
-@pytest.mark.parametrize("plain", [False, True], ids=["tether-protocol", "plain-uvicorn"])
+@pytest.mark.parametrize(
+    ("plain", "model_thread"),
+    [(False, None), (True, None), (False, True)],
+    ids=["tether-protocol", "plain-uvicorn", "model-thread"],
+)
 def test_requests_batched_together_are_logged_each_as_it_was_sent_and_answered(
-    ws: Workspace, plain: bool
+    ws: Workspace, plain: bool, model_thread: bool | None
 ) -> None:
     """Concurrent requests of one to three rows run as shared batches (the batch waits 100 ms
-    for more). On ``tether serve``'s protocol the log takes each batch whole, its inputs and
-    outputs as the model had them; through ASGI each request is recorded as it is answered.
-    Either way every request's rows come back under its id, as it sent them, with the
-    predictions it was answered."""
+    for more), in the event loop or in the model's thread. On ``tether serve``'s protocol the
+    log takes each batch whole, its inputs and outputs as the model had them; through ASGI
+    each request is recorded as it is answered. Either way every request's rows come back
+    under its id, as it sent them, with the predictions it was answered."""
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
@@ -916,7 +920,8 @@ def test_requests_batched_together_are_logged_each_as_it_was_sent_and_answered(
     rng = np.random.default_rng(5)
     sent = {f"c{i}": rng.random((1 + i % 3, 4)).round(6).tolist() for i in range(48)}
     application = app(
-        ["lr@champion"], workspace=ws, options=Options(poll_s=0, max_wait_ms=100),
+        ["lr@champion"], workspace=ws,
+        options=Options(poll_s=0, max_wait_ms=100, model_thread=model_thread),
         log_kwargs={"flush_s": 0.05},
     )  # fmt: skip
     with run_server(application, ws.root, plain_uvicorn=plain) as server:

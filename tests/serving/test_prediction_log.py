@@ -983,3 +983,65 @@ def test_a_sampled_log_keeps_about_its_share_of_requests_whole(ws: Workspace, sh
         assert kept == 400
     else:  # binomial(400, 0.5): 200 +- 10; outside 140..260 once in 10^9
         assert 140 <= kept <= 260
+
+
+def test_batches_and_single_records_waiting_together_are_all_written_exactly(
+    ws: Workspace,
+) -> None:
+    """One put of what waits: a batch the ring takes whole, a batch it cannot (its inputs a
+    view that is not contiguous: its requests go in one by one) and requests recorded one by
+    one; and a batch over the rows bound is dropped whole and counted. All the others are
+    written, each request's rows as recorded."""
+    import asyncio
+
+    import numpy as np
+
+    from tether.serving.asgi import _writer_process
+    from tether.serving.logring import Ring
+    from tether.serving.predlog import PredictionLog
+
+    if Ring.create() is None:
+        return  # no memfd on this system: batches are recorded request by request (tested)
+    log = PredictionLog(
+        ws.store, ws.objects, "serve", flush_s=60, put_wait_s=3600, put_every=10_000,
+        max_rows=40, process=_writer_process(ws),
+    )  # fmt: skip
+    whole = np.arange(12, dtype="float64").reshape(4, 3)
+    strided = np.arange(24, dtype="float64").reshape(4, 6)[:, ::2]
+
+    async def serve() -> tuple[int, int]:  # in an event loop, as the server records
+        ones, zeros = np.array([0, 1, 0, 1]), np.zeros(4, "int64")
+        log.record_batch("mix", 1, ["w0", "w1"], 1.0, [0.1, 0.2], whole, ones, [1, 3])
+        log.record("mix", 1, "s0", 2.0, 0.3, np.full((2, 3), 7.0), np.array([1, 1]), 2)
+        log.record_batch("mix", 1, ["v0", "v1"], 3.0, [0.4, 0.5], strided, zeros, [2, 2])
+        big = np.zeros((40, 3))
+        log.record_batch("mix", 1, ["big"], 4.0, [0.6], big, np.zeros(40, "int64"), [40])
+        return len(log._batches), len(log._pending)
+
+    try:
+        assert asyncio.run(serve()) == (2, 1)  # waiting for the put, an hour away
+        assert log.dropped == 40  # over max_rows with the rest waiting: refused whole
+    finally:
+        log.close()
+    assert (log.written, log.dropped) == (10, 40)
+    frame = predictions("mix", workspace=ws).sort_values(["request_id", "row"])
+    assert frame["request_id"].tolist() == [
+        "s0",
+        "s0",
+        "v0",
+        "v0",
+        "v1",
+        "v1",
+        "w0",
+        "w1",
+        "w1",
+        "w1",
+    ]
+    inputs = frame[[f"input_{j}" for j in range(3)]].to_numpy()
+    assert np.array_equal(inputs[0:2], np.full((2, 3), 7.0))
+    assert np.array_equal(inputs[2:6], strided)
+    assert np.array_equal(inputs[6:], whole)
+    assert (
+        frame["latency_ms"].round(3).tolist()
+        == [300.0] * 2 + [400.0] * 2 + [500.0] * 2 + [100.0] + [200.0] * 3
+    )

@@ -152,7 +152,7 @@ class PredictionLog:
             self._pending.append(record)
             self._pending_rows += rows
             self._pending_requests += 1
-            self._put_after(1)
+            self._put_after()
             return
         self._taken += rows
         self._buffer.append(record)
@@ -186,9 +186,9 @@ class PredictionLog:
         self._batches.append((model, version, request_ids, t, latencies, inputs, outputs, rows))
         self._pending_rows += total
         self._pending_requests += len(rows)
-        self._put_after(len(rows))
+        self._put_after()
 
-    def _put_after(self, requests: int) -> None:
+    def _put_after(self) -> None:
         """``put_waiting`` soon: at once when enough waits, else ``put_wait_s`` after the
         first record waiting."""
         if self._put_timer is None:
@@ -208,10 +208,11 @@ class PredictionLog:
             self._put_soon = True
 
     def put_waiting(self) -> None:
-        """Copy the records waiting for the ring in now, one ring record per model version
-        (``Ring.put_records``): per request, a fraction of a ``put`` of its own. What the ring
-        does not take goes to the deque. Called on the event loop's thread: by its timer, at
-        its shutdown, by ``close``."""
+        """Copy the batches and records waiting for the ring in now, one ring record per model
+        version (``Ring.put_batches``, then ``Ring.put_records`` for single records and the
+        requests of batches not taken whole): per request, a fraction of a ``put`` of its own.
+        What the ring does not take goes to the deque. Called on the event loop's thread: by
+        its timer, at its shutdown, by ``close``."""
         if self._put_timer is not None:
             self._put_timer.cancel()  # (this call may be the timer: then nothing to cancel)
             self._put_timer = None
@@ -225,11 +226,8 @@ class PredictionLog:
         if ring is not None:
             try:
                 left, put, refused = ring.put_batches(batches) if batches else ([], 0, 0)
-                if pending:
+                if pending or left:  # (``left``: requests of batches not taken whole)
                     left, more_put, more_refused = ring.put_records(pending + left)
-                    put, refused = put + more_put, refused + more_refused
-                elif left:  # requests of batches the ring could not take whole
-                    left, more_put, more_refused = ring.put_records(left)
                     put, refused = put + more_put, refused + more_refused
             except ValueError:  # the log closed its ring meanwhile: not written, as below
                 left, put, refused = pending + _requests(batches), 0, 0

@@ -912,13 +912,16 @@ def test_requests_batched_together_are_logged_each_as_it_was_sent_and_answered(
     for more), in the event loop or in the model's thread. On ``tether serve``'s protocol the
     log takes each batch whole, its inputs and outputs as the model had them; through ASGI
     each request is recorded as it is answered. Either way every request's rows come back
-    under its id, as it sent them, with the predictions it was answered."""
+    under its id (quotes, a backslash and braces in some, 128 characters long), as it sent
+    them, with the predictions it was answered."""
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
 
     rng = np.random.default_rng(5)
-    sent = {f"c{i}": rng.random((1 + i % 3, 4)).round(6).tolist() for i in range(48)}
+    # ids as clients send them, some hostile: quotes, a backslash, braces, the longest kept
+    ids = [f"c{i}" if i % 4 else f'c{i} "q" \\ {{x}} ' + "z" * 128 for i in range(48)]
+    sent = {rid[:128]: rng.random((1 + i % 3, 4)).round(6).tolist() for i, rid in enumerate(ids)}
     application = app(
         ["lr@champion"], workspace=ws,
         options=Options(poll_s=0, max_wait_ms=100, model_thread=model_thread),

@@ -179,27 +179,6 @@ def _ring_bytes(ring: Ring) -> bytes:
     return bytes(ring.buf[: ring.state[0]])
 
 
-def test_records_put_together_are_byte_for_byte_those_put_one_by_one() -> None:
-    """Several records of one model version go in through a few calls for all of them; the
-    ring then holds exactly what the record-by-record path writes, small rows joined or large
-    ones copied in one by one."""
-    rng = np.random.default_rng(3)
-    for rows, features in ((1, 3), (2, 5), (200, 50)):  # the last: over JOIN_BYTES in all
-        records = [
-            ("m", 1, f"id-{i}", 100.0 + i, i / 7, rng.random((rows, features)),
-             rng.integers(0, 9, rows), rows)
-            for i in range(6)
-        ]  # fmt: skip
-        together, each = _ring(4 << 20), _ring(4 << 20)
-        # (not left to ``_put_each``: None would mean it gave up)
-        assert together._put_together("m", 1, tuple(zip(*records, strict=True))) == (6 * rows, 0)
-        assert each._put_each(records) == ([], 6 * rows, 0)
-        assert _ring_bytes(together) == _ring_bytes(each)
-        ((key, taken, g),) = _read_all(together)
-        assert key == ("m", 1) and taken == 6 * rows and g.rids == [f"id-{i}" for i in range(6)]
-        assert np.array_equal(g.inputs, np.concatenate([r[5] for r in records]))
-
-
 @pytest.mark.parametrize(
     "odd",
     [
@@ -289,7 +268,7 @@ def test_batches_go_in_whole_and_are_byte_for_byte_their_requests() -> None:
         whole, each = _ring(16 << 20), _ring(16 << 20)  # (neither splits them)
         assert whole.put_batches(batches) == ([], 15 * rows, 0)
         records = [r for b in batches for r in requests_of(b)]
-        assert each._put_each(records) == ([], 15 * rows, 0)
+        assert each.put_records(records) == ([], 15 * rows, 0)
         assert _ring_bytes(whole) == _ring_bytes(each)
         ((key, taken, g),) = _read_all(whole)
         assert key == ("m", 1) and taken == 15 * rows
@@ -302,9 +281,10 @@ def test_batches_go_in_whole_and_are_byte_for_byte_their_requests() -> None:
 
 def test_batches_the_ring_cannot_take_whole_come_back_as_their_requests() -> None:
     """Batches of requests of several rows, of two formats, one of arrays that are not
-    contiguous, one of an id that is not UTF-8 and one larger than a quarter of the ring: what
-    the ring takes comes out exactly; the rest comes back as one record per request, their
-    rows those the requests had (a bad id sends back its own batch, not its neighbours)."""
+    contiguous (copied in as their rows), one of an id that is not UTF-8 and one larger than a
+    quarter of the ring: what the ring takes comes out exactly; the rest comes back as one
+    record per request, their rows those the requests had (a bad id sends back its own batch,
+    not its neighbours)."""
     ring = _ring()
     x = np.arange(24, dtype="float64").reshape(6, 4)
     y = np.array([0, 1, 2, 3, 4, 5])
@@ -319,14 +299,13 @@ def test_batches_the_ring_cannot_take_whole_come_back_as_their_requests() -> Non
         _batch("m", 1, ["g", "h"], 5.0, [len(big) - 1, 1], big, np.zeros(len(big))),
     ]
     left, put, refused = ring.put_batches(batches)
-    assert (put, refused) == (8, 0)
-    assert [(r[2], r[7]) for r in left] == [
-        ("d", 3), ("e", 3), ("f\udc80", 6), ("g", len(big) - 1), ("h", 1)
-    ]  # fmt: skip
-    assert np.array_equal(left[1][5], strided[3:]) and np.array_equal(left[4][5], big[-1:])
+    assert (put, refused) == (14, 0)
+    assert [(r[2], r[7]) for r in left] == [("f\udc80", 6), ("g", len(big) - 1), ("h", 1)]
+    assert np.array_equal(left[0][5], x) and np.array_equal(left[2][5], big[-1:])
     by_key = {key: g for key, _, g in _read_all(ring)}
-    assert by_key[("m", 1)].rids == ["a", "b"] and by_key[("m", 1)].counts.tolist() == [2, 4]
-    assert np.array_equal(by_key[("m", 1)].inputs, x)
+    g = by_key[("m", 1)]
+    assert g.rids == ["a", "b", "d", "e"] and g.counts.tolist() == [2, 4, 3, 3]
+    assert np.array_equal(g.inputs, np.concatenate([x, strided]))
     assert by_key[("m", 2)].rids == ["c"] and by_key[("m", 2)].inputs.dtype == np.float32
 
 

@@ -6,7 +6,7 @@ the GIL while it joined. Under S1's 100-row load that was 18 µs of every reques
 which the event loop waited for the GIL, a third of the throughput; the pipe cost two more
 copies. Here the event loop copies requests into the ring a few dozen at a time
 (``PredictionLog.put_waiting``), one ring record per model version and format
-(``put_records``), and tells the writer process how far to read: one short line every 50 ms.
+(``put_batches``), and tells the writer process how far to read: one short line every 50 ms.
 
 Layout: ring records one after another, each a multiple of 8 bytes: a header (``HEADER``: the
 record's size, its format, its requests, their rows, the bytes of their ids, inputs and
@@ -25,12 +25,11 @@ it reads the ring itself (no writer process, or it went away).
 from __future__ import annotations
 
 import functools
-import math
 import os
 import struct
 from collections import deque
 from itertools import accumulate, chain
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Any
 
 HEADER = struct.Struct("<IIIIIIII")  # size, format, requests, rows, bytes of ids, inputs, outputs
@@ -38,7 +37,6 @@ MARK = struct.Struct("<II")  # size, format: a record's start, or a skip marker
 SKIP = 0xFFFFFFFF
 RING_BYTES = 8 << 20
 _NEW: Any = object()  # a record format not seen yet
-_shape, _dtype = attrgetter("shape"), attrgetter("dtype")
 _ids_of, _latencies_of, _rows_of = itemgetter(2), itemgetter(4), itemgetter(7)  # of a batch
 JOIN_BYTES = 64 << 10  # arrays up to this many bytes in all are joined before they go in
 
@@ -122,136 +120,13 @@ class Ring:
             return None
 
     def put_records(self, records: list[Any]) -> tuple[list[Any], int, int]:
-        """Copy requests' records in, one ring record per format: (the records that are not
-        for the ring, rows copied in, rows refused for want of room). Not for the ring: other
-        than NumPy arrays of one row per predicted row, 1-D or 2-D, of plain values; an id
-        that is not UTF-8; a request larger than a quarter of the ring."""
-        if not records:
-            return [], 0, 0
-        # the usual case under load, several records of one model version and format with
-        # ASCII ids: a few calls for all of them (``_put_together``; for fewer records its
-        # checks cost more than they save); the others one by one
-        model, version = records[0][0], records[0][1]
-        n = len(records)
-        columns = tuple(zip(*records, strict=True))
-        if n >= 4 and columns[0].count(model) == n and columns[1].count(version) == n:
-            done = self._put_together(model, version, columns)
-            if done is not None:
-                return [], *done
-        return self._put_each(records)
-
-    def _put_together(self, model: str, version: int, columns: tuple[Any, ...]) -> Any:
-        """(rows put, rows refused) for records of one model version given as columns, or
-        None where they are not all of one format with ASCII ids, or they are too large
-        together: ``_put_each`` sorts those out. A few calls for all the records, not a few
-        per record: 16 to 64 single rows in 55-65% of ``_put_each``'s time."""
-        _models, _versions, rids, times, latencies, xs, ys, rows = columns
-        ndarray = self._ndarray
-        kinds = set(map(type, xs))
-        kinds.update(map(type, ys))
-        if kinds != {ndarray}:
-            return None
-        x0, y0 = xs[0], ys[0]
-        key = (model, version, x0.dtype, x0.shape[1:], y0.dtype, y0.shape[1:])
-        fmt = self._format_of(key, x0, y0)
-        if fmt is None:
-            return None
-        counts = list(rows)
-        in_row, out_row = x0.shape[1:], y0.shape[1:]
-        if (
-            list(map(len, xs)) != counts
-            or list(map(len, ys)) != counts
-            or any(s[1:] != in_row for s in set(map(_shape, xs)))  # (the distinct shapes)
-            or any(s[1:] != out_row for s in set(map(_shape, ys)))
-            or set(map(_dtype, xs)) != {x0.dtype}
-            or set(map(_dtype, ys)) != {y0.dtype}
-        ):
-            return None
-        text = "".join(rids)
-        try:
-            ids = text.encode()
-        except UnicodeEncodeError:
-            return None
-        if len(ids) != len(text):  # not ASCII: the ends of the ids are counted one by one
-            return None
-        n, total = len(counts), sum(counts)
-        n_in = total * x0.itemsize * math.prod(in_row)
-        n_out = total * y0.itemsize * math.prod(out_row)
-        size = _size(n, len(ids), n_in, n_out)
-        if size > self.capacity // 4:
-            return None
-        ends = accumulate(map(len, rids))
-        fields = (*times, *latencies, *counts, *ends)
-        if not self._write(fmt, n, total, ids, fields, xs, n_in, ys, n_out):
-            return 0, total
-        return total, 0
-
-    def _put_each(self, records: list[Any]) -> tuple[list[Any], int, int]:
-        """``put_records`` record by record: grouped by format, any record the ring does not
-        take left out."""
-        ndarray = self._ndarray
-        left: list[Any] = []
-        groups: dict[Any, list[Any]] = {}
-        for r in records:
-            x, y = r[5], r[6]
-            if type(x) is not ndarray or type(y) is not ndarray:
-                left.append(r)
-                continue
-            key = (r[0], r[1], x.dtype, x.shape[1:], y.dtype, y.shape[1:])
-            group = groups.get(key)
-            if group is None:
-                group = groups[key] = []
-            group.append(r)
-        put = refused = 0
-        for key, group in groups.items():
-            fmt = self._format_of(key, group[0][5], group[0][6])
-            if fmt is None:
-                left += group
-                continue
-            ok: list[Any] = []
-            ids: list[bytes] = []
-            meta: list[list[Any]] = [[], [], [], []]  # times, latencies, rows, ends of ids
-            end = n_in = n_out = 0
-            for r in group:
-                x, y, rows = r[5], r[6], r[7]
-                if len(x) != rows or len(y) != rows:
-                    left.append(r)
-                    continue
-                try:
-                    rid = r[2].encode()
-                except UnicodeEncodeError:
-                    left.append(r)
-                    continue
-                end += len(rid)
-                ok.append(r)
-                ids.append(rid)
-                meta[0].append(r[3])
-                meta[1].append(r[4])
-                meta[2].append(rows)
-                meta[3].append(end)
-                n_in += x.nbytes
-                n_out += y.nbytes
-            if not ok:
-                continue
-            size = _size(len(ok), end, n_in, n_out)
-            if size > self.capacity // 4:  # split in two (one request alone: the deque's)
-                if len(ok) == 1:
-                    left += ok
-                    continue
-                for half in (ok[: len(ok) // 2], ok[len(ok) // 2 :]):
-                    more_left, more_put, more_refused = self.put_records(half)
-                    left += more_left
-                    put += more_put
-                    refused += more_refused
-                continue
-            rows = sum(meta[2])
-            fields = [v for m in meta for v in m]
-            xs, ys = [r[5] for r in ok], [r[6] for r in ok]
-            if self._write(fmt, len(ok), rows, b"".join(ids), fields, xs, n_in, ys, n_out):
-                put += rows
-            else:
-                refused += rows
-        return left, put, refused
+        """Copy in single requests' records, ``(model, version, id, time, latency, inputs,
+        outputs, rows)``: each a batch of its own for ``put_batches``, whose records of one
+        model version and format go in as one ring record. Returns (the records that are not
+        for the ring, rows copied in, rows refused for want of room)."""
+        return self.put_batches(
+            [(m, v, [rid], t, [lat], x, y, [n]) for m, v, rid, t, lat, x, y, n in records]
+        )
 
     def put_batches(self, batches: list[Any]) -> tuple[list[Any], int, int]:
         """Copy in whole batches, each ``(model, version, ids, time, latencies, inputs,
@@ -259,7 +134,9 @@ class Ring:
         and ``inputs`` and ``outputs`` are the batch's arrays, its requests' rows one after
         another: one ring record per model version and format, each batch's arrays copied in
         whole. Returns (the requests the ring does not take, as ``put_records``' records;
-        rows copied in; rows refused for want of room).
+        rows copied in; rows refused for want of room). Not for the ring: arrays other than
+        NumPy's of one row per predicted row, 1-D or 2-D, of plain values; an id that is not
+        UTF-8; a batch larger than a quarter of the ring.
 
         Why: a batch's arrays are already joined (the model ran on them), so the ring copies
         two arrays per batch instead of checking and joining two per request. Its requests
@@ -271,8 +148,8 @@ class Ring:
             x, y, rows = b[5], b[6], b[7]
             total = sum(rows)
             if (
-                type(x) is not ndarray or type(y) is not ndarray or len(x) != total
-                or len(y) != total or not x.flags.c_contiguous or not y.flags.c_contiguous
+                type(x) is not ndarray or type(y) is not ndarray
+                or len(x) != total or len(y) != total
             ):  # fmt: skip
                 left += requests_of(b)
                 continue
@@ -434,6 +311,8 @@ def requests_of(batch: Any) -> list[Any]:
     """A batch (see ``Ring.put_batches``) as one record per request, their arrays views of the
     batch's rows."""
     model, version, rids, t, latencies, x, y, rows = batch
+    if len(rids) == 1:  # as it came (its arrays, whatever they are, not sliced)
+        return [(model, version, rids[0], t, latencies[0], x, y, rows[0])]
     out, start = [], 0
     for rid, latency, n in zip(rids, latencies, rows, strict=True):
         end = start + n

@@ -166,15 +166,10 @@ class PredictionLog:
         answers. With the ring, the batch goes in whole (``Ring.put_batches``): the event loop
         spends a few calls per batch, not a ``record`` per request. Otherwise, and when
         sampling, each request is recorded as by ``record``."""
-        ring = self._ring
-        if ring is None or self.sample < 1.0:
-            start = 0
-            for rid, latency, n in zip(request_ids, latencies, rows, strict=True):
-                end = start + n
-                self.record(
-                    model, version, rid, t, latency, inputs[start:end], outputs[start:end], n
-                )
-                start = end
+        batch = (model, version, request_ids, t, latencies, inputs, outputs, rows)
+        if self._ring is None or self.sample < 1.0:
+            for record in _requests([batch]):
+                self.record(*record)
             return
         total = sum(rows)
         if not self._row_bytes:
@@ -183,7 +178,7 @@ class PredictionLog:
         if waiting + total > self.max_rows or (waiting + total) * self._row_bytes > self.max_bytes:
             self._refuse(total)
             return
-        self._batches.append((model, version, request_ids, t, latencies, inputs, outputs, rows))
+        self._batches.append(batch)
         self._pending_rows += total
         self._pending_requests += len(rows)
         self._put_after()

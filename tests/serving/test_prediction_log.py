@@ -1048,3 +1048,54 @@ def test_batches_and_single_records_waiting_together_are_all_written_exactly(
         frame["latency_ms"].round(3).tolist()
         == [300.0] * 2 + [400.0] * 2 + [500.0] * 2 + [100.0] + [200.0] * 3
     )
+
+
+def test_requests_to_a_table_model_batched_together_are_logged_each_as_sent(
+    ws: Workspace, model_root: Path
+) -> None:
+    """A model of named columns (a DataFrame in, not one array) runs shared batches too; the
+    log cannot take those whole and records each answered request on its own: every request
+    comes back under its id, its values and prediction as sent and answered."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.serving.conftest import set_alias
+    from tether.serving.source import DirectorySource
+
+    set_alias(model_root, "tab", "champion", 1)
+    application = app(
+        ["tab@champion"], source=DirectorySource(model_root), workspace=ws,
+        options=Options(poll_s=0, max_wait_ms=100), log_kwargs={"flush_s": 0.05},
+    )  # fmt: skip
+    sent = {f"t{i}": ([20 + i, 21 + i], ["pro" if i % 2 else "basic", "basic"]) for i in range(24)}
+    with run_server(application, ws.root) as server:
+
+        def send(rid: str) -> tuple[str, list[int]]:
+            ages, plans = sent[rid]
+            body = {
+                "inputs": [
+                    {"name": "age", "shape": [2], "datatype": "INT64", "data": ages},
+                    {"name": "plan", "shape": [2], "datatype": "BYTES", "data": plans},
+                ],
+                "parameters": {"content_type": "pd"},
+            }
+            status, out = server.json(
+                "POST", "/v2/models/tab/infer", body, headers={"X-Request-ID": rid}
+            )
+            assert status == 200, out
+            return rid, out["outputs"][0]["data"]
+
+        with ThreadPoolExecutor(12) as pool:
+            answered = dict(pool.map(send, sent))
+        _, _, text = server.request("GET", "/metrics")
+    batches = [
+        float(line.rsplit(" ", 1)[1]) for line in text.decode().splitlines()
+        if line.startswith('tether_batch_rows_count{model="tab"}')
+    ]  # fmt: skip
+    assert batches and batches[0] < len(sent)  # requests shared batches
+    frame = predictions("tab", workspace=ws)
+    assert len(frame) == 2 * len(sent)
+    for rid, (ages, plans) in sent.items():
+        logged = frame[frame["request_id"] == rid]
+        assert logged["input_age"].tolist() == ages
+        assert logged["input_plan"].tolist() == plans
+        assert logged["prediction"].tolist() == answered[rid]
